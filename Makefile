@@ -1,0 +1,41 @@
+# Two entry points a new machine needs: `make lab` (the main job) and `make test` (what CI runs).
+# Both build the same virtual environment from pyproject.toml first.
+VENV    ?= .venv
+PYTHON  ?= python3
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+PIP     := $(PY) -m pip --disable-pip-version-check -q
+
+.PHONY: lab test lint bench serve system-deps clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+	$(PIP) install -e '.[local,dev]'
+	touch $(STAMP)
+
+# Debian's Chromium drives the browser tests; `playwright install` cannot download here.
+system-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-liberation; \
+	  else echo "note: /usr/bin/chromium missing and not root: browser tests will be skipped"; fi; \
+	fi
+
+lab: $(STAMP)
+	$(PY) -m jupyterlab notebooks/01-quickstart.ipynb
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+test: system-deps $(STAMP) lint
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+serve: $(STAMP)
+	$(VENV)/bin/xiwidgets serve
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

@@ -1,0 +1,67 @@
+"""Text-to-speech inside a notebook cell, for the ElevenLabs API and an offline voice server.
+
+``import xiwidgets as xi; xi.Studio()`` gives a voice picker, setting sliders, a Speak button whose
+audio plays while it is generated, and the history table. With no API key the widgets talk to the
+bundled local voice server; with a key, to the hosted service.
+
+Public names are imported lazily so that ``import xiwidgets`` stays fast and never pulls in the
+server or the widget stack before they are used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_LAZY_NAMES = {
+    "Client": "xiwidgets.client",
+    "connect": "xiwidgets.client",
+    "XIError": "xiwidgets.client",
+    "Studio": "xiwidgets.widgets",
+    "VoicePicker": "xiwidgets.widgets",
+    "ModelPicker": "xiwidgets.widgets",
+    "VoiceSettings": "xiwidgets.widgets",
+    "Player": "xiwidgets.widgets",
+    "HistoryTable": "xiwidgets.widgets",
+    "QuotaMeter": "xiwidgets.widgets",
+    "VoiceMaker": "xiwidgets.widgets",
+}
+
+__all__ = [*sorted(_LAZY_NAMES), "__version__", "load_ipython_extension"]
+
+if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs only
+    from xiwidgets.client import Client, XIError, connect  # noqa: F401
+    from xiwidgets.widgets import (  # noqa: F401
+        HistoryTable,
+        ModelPicker,
+        Player,
+        QuotaMeter,
+        Studio,
+        VoiceMaker,
+        VoicePicker,
+        VoiceSettings,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY_NAMES.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'xiwidgets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register the ``%%speak``, ``%xi_voices`` and ``%xi_history`` magics (``%load_ext xiwidgets``).
+
+    Parameters
+    ----------
+    ipython : IPython.core.interactiveshell.InteractiveShell
+        The running shell.
+    """
+    from xiwidgets.magics import register_magics
+
+    register_magics(ipython)

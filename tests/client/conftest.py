@@ -1,0 +1,40 @@
+"""Fixtures for the client tests: a client on the shared local server, a clean environment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from xiwidgets.client import Client
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests must not depend on (or leak into) the developer's own key or base URL."""
+    for name in ("ELEVENLABS_API_KEY", "XI_API_KEY", "ELEVENLABS_BASE_URL",
+                 "XIWIDGETS_DATA_DIR"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record the retry waits instead of sleeping through them."""
+    waits: list[float] = []
+    monkeypatch.setattr("xiwidgets.client.transport._sleep", waits.append)
+    return waits
+
+
+@pytest.fixture
+def client(server: Any) -> Iterator[Client]:
+    """A client of the shared local server."""
+    with Client(base_url=server.base_url) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def voice_id(server: Any) -> str:
+    """The id of the local server's English neural voice, Joe."""
+    with Client(base_url=server.base_url) as c:
+        return c.voices.find("Joe").voice_id

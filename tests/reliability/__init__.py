@@ -1,0 +1,1 @@
+"""Reliability and security tests: load, quota races, crashes, faults, fuzzing and bad input."""

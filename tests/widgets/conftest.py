@@ -1,0 +1,122 @@
+"""A simulated front end for widget tests without a browser.
+
+Every widget created during a test talks through a :class:`RecordingComm` instead of a kernel:
+messages the kernel sends (state updates, custom messages with binary buffers) are recorded, and
+the test plays the browser by sending the messages JupyterLab would send (``update`` with new
+state, a button's ``click`` event, an anywidget's custom message). The server is real: the
+session-wide local voice server from ``tests/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import comm
+import pytest
+from comm.base_comm import BaseComm
+
+
+@dataclass
+class SentMessage:
+    """One message the kernel published on a widget's comm."""
+
+    msg_type: str
+    data: dict[str, Any]
+    buffers: list[bytes] = field(default_factory=list)
+
+    @property
+    def method(self) -> str | None:
+        return self.data.get("method")
+
+
+class RecordingComm(BaseComm):
+    """A comm whose peer is the test: it keeps everything the kernel sends."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.sent: list[SentMessage] = []
+        super().__init__(*args, **kwargs)
+
+    def publish_msg(self, msg_type: str, data: Any = None, metadata: Any = None,
+                    buffers: Any = None, **keys: Any) -> None:
+        # Widgets may send from a background thread; JSON round-trip proves the data is JSON.
+        json.dumps(data or {})
+        self.sent.append(SentMessage(msg_type, dict(data or {}),
+                                     [bytes(b) for b in buffers or ()]))
+
+
+class FrontEnd:
+    """What the browser sees of the widgets, and what it can do to them."""
+
+    def __init__(self) -> None:
+        self.comms: list[RecordingComm] = []
+
+    def create_comm(self, **kwargs: Any) -> RecordingComm:
+        created = RecordingComm(**kwargs)
+        self.comms.append(created)
+        return created
+
+    # -- what the kernel sent -----------------------------------------------------------------
+
+    def sent(self, widget: Any) -> list[SentMessage]:
+        """Every message sent on ``widget``'s comm (open, updates, custom)."""
+        return list(widget.comm.sent)
+
+    def custom(self, widget: Any) -> list[tuple[dict, list[bytes]]]:
+        """``(content, buffers)`` of the custom messages sent to ``widget``'s views."""
+        return [(m.data["content"], m.buffers) for m in widget.comm.sent
+                if m.method == "custom"]
+
+    def updates(self, widget: Any) -> list[dict]:
+        """The state updates sent for ``widget`` (each a dict of changed traits)."""
+        return [m.data["state"] for m in widget.comm.sent if m.method in ("update", "echo_update")]
+
+    def all_sent_text(self) -> str:
+        """Every JSON payload sent on any comm during the test, as one string."""
+        return "\n".join(json.dumps(m.data) for c in self.comms for m in c.sent)
+
+    def find(self, root: Any, css_class: str) -> Any:
+        """The first widget under ``root`` (depth first) carrying ``css_class``, as the browser
+        tests find it by CSS selector."""
+        stack = [root]
+        while stack:
+            widget = stack.pop(0)
+            if css_class in getattr(widget, "_dom_classes", ()):
+                return widget
+            stack.extend(getattr(widget, "children", ()))
+        raise LookupError(f"no widget with class {css_class!r}")
+
+    # -- what the browser does ----------------------------------------------------------------
+
+    def set_state(self, widget: Any, **state: Any) -> None:
+        """The browser changes ``state`` of ``widget`` (e.g. a slider moved, text typed)."""
+        widget.comm.handle_msg({"content": {"data": {"method": "update", "state": state,
+                                                     "buffer_paths": []}}, "buffers": []})
+
+    def click(self, button: Any) -> None:
+        """The user clicks ``button`` in the browser."""
+        self.send_custom(button, {"event": "click"})
+
+    def send_custom(self, widget: Any, content: dict, buffers: list[bytes] | None = None) -> None:
+        """A custom message from the widget's JavaScript."""
+        widget.comm.handle_msg({"content": {"data": {"method": "custom", "content": content}},
+                                "buffers": buffers or []})
+
+
+@pytest.fixture
+def frontend(monkeypatch: pytest.MonkeyPatch) -> Iterator[FrontEnd]:
+    """Route every widget created in the test through a recording comm."""
+    simulated = FrontEnd()
+    monkeypatch.setattr(comm, "create_comm", simulated.create_comm)
+    yield simulated
+
+
+@pytest.fixture
+def client(server: Any) -> Any:
+    """A client on the session-wide local server."""
+    from xiwidgets.client import Client
+
+    return Client(base_url=server.base_url)
+

@@ -1,0 +1,163 @@
+"""VoiceMaker against the real local server, driven like a browser would drive it."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import ipywidgets as widgets
+import pytest
+import requests
+
+from xiwidgets.widgets.maker import VoiceMaker
+from xiwidgets.widgets.voices import VoicePicker
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def frontend_click(button: widgets.Button) -> None:
+    """What the browser sends when a button is clicked."""
+    button._handle_msg(
+        {"content": {"data": {"method": "custom", "content": {"event": "click"}}}, "buffers": []}
+    )
+
+
+def frontend_upload(upload: widgets.FileUpload, files: list[tuple[str, bytes]]) -> None:
+    """What the browser sends when files are chosen: metadata as state, contents as buffers."""
+    state = {
+        "value": [
+            {"name": name, "type": "audio/mpeg", "size": len(data), "last_modified": 0}
+            for name, data in files
+        ]
+    }
+    upload._handle_msg(
+        {
+            "content": {
+                "data": {
+                    "method": "update",
+                    "state": state,
+                    "buffer_paths": [["value", index, "content"] for index in range(len(files))],
+                }
+            },
+            "buffers": [memoryview(data) for _, data in files],
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def client(server: Any) -> Any:
+    from xiwidgets.client import Client
+
+    return Client(base_url=server.base_url)
+
+
+@pytest.fixture(scope="module")
+def recorded_speech(client: Any) -> bytes:
+    """A few seconds of speech made in the notebook, the way a user would record a sample."""
+    voice = client.voices.list()[0]
+    take = client.tts.convert(
+        "The quick brown fox jumps over the lazy dog, and then it rests in the warm sun.",
+        voice.voice_id,
+        output_format="mp3_44100_128",
+    )
+    return take.audio
+
+
+def voice_names_over_http(server: Any) -> set[str]:
+    voices = requests.get(f"{server.base_url}/v1/voices", timeout=10).json()["voices"]
+    return {voice["name"] for voice in voices}
+
+
+def test_uploaded_sample_makes_a_voice_that_every_picker_shows(
+    client: Any, server: Any, recorded_speech: bytes
+) -> None:
+    picker = VoicePicker(client=client)
+    maker = VoiceMaker(client=client)
+    name = f"Narrator {uuid.uuid4().hex[:6]}"
+    maker.name_box.value = name
+    maker.description_box.value = "Calm test narrator"
+    maker.accent_box.value = "american"
+    maker.gender_box.value = "male"
+    frontend_upload(maker.upload, [("narration.mp3", recorded_speech)])
+    assert "narration.mp3" in maker.samples_label.value
+
+    frontend_click(maker.create_button)
+
+    assert maker.last_error is None, maker.error_card.text
+    assert maker.voice is not None and maker.voice.name == name
+    assert name in voice_names_over_http(server)
+    assert name in {voice.name for voice in picker.voices}
+    stored = client.voices.get(maker.voice.voice_id)
+    assert stored.labels["accent"] == "american"
+    assert stored.labels["gender"] == "male"
+    assert stored.description == "Calm test narrator"
+    assert maker.samples == []  # ready for the next voice
+    assert maker.voice.voice_id in {value for _, value in maker.delete_picker.options}
+
+
+def test_audio_made_in_the_notebook_is_a_sample_too(client: Any, recorded_speech: bytes) -> None:
+    maker = VoiceMaker(client=client)
+    made = []
+    maker.on_created(made.append)
+    maker.name_box.value = f"From a take {uuid.uuid4().hex[:6]}"
+    maker.add_samples(recorded_speech)
+    assert maker.samples[0][0].endswith(".mp3")
+    voice = maker.create()
+    assert voice is not None, maker.error_card.text
+    assert made == [voice]
+
+
+def test_bad_upload_shows_the_servers_message_and_keeps_the_form(
+    client: Any, server: Any
+) -> None:
+    maker = VoiceMaker(client=client)
+    name = f"Broken {uuid.uuid4().hex[:6]}"
+    maker.name_box.value = name
+    not_audio = b"these are my meeting notes, not audio"
+    frontend_upload(maker.upload, [("notes.mp3", not_audio)])
+    frontend_click(maker.create_button)
+    direct = requests.post(f"{server.base_url}/v1/voices/add", data={"name": name},
+                           files=[("files", ("notes.mp3", not_audio))], timeout=30)
+    assert direct.status_code in (400, 422)
+    server_message = direct.json()["detail"]["message"]
+
+    assert maker.voice is None
+    assert maker.last_error is not None
+    assert maker.error_card.layout.display is None
+    assert server_message in maker.error_card.text
+    assert name not in voice_names_over_http(server)
+    assert maker.name_box.value == name  # nothing typed is lost
+    assert len(maker.samples) == 1
+
+
+def test_missing_name_or_samples_is_explained(client: Any, recorded_speech: bytes) -> None:
+    maker = VoiceMaker(client=client)
+    maker.add_samples(recorded_speech)
+    frontend_click(maker.create_button)
+    assert "name" in maker.error_card.text
+
+    maker.clear_samples()
+    maker.name_box.value = "No samples"
+    frontend_click(maker.create_button)
+    assert "sample" in maker.error_card.text
+
+
+def test_delete_asks_first_then_removes_the_voice_everywhere(
+    client: Any, server: Any, recorded_speech: bytes
+) -> None:
+    name = f"Short lived {uuid.uuid4().hex[:6]}"
+    voice = client.voices.add(name, files=[("s.mp3", recorded_speech)])
+    picker = VoicePicker(client=client)
+    maker = VoiceMaker(client=client)
+    assert all(v.category != "premade" for v in client.voices.list()
+               if v.voice_id in {value for _, value in maker.delete_picker.options})
+
+    maker.delete_picker.value = voice.voice_id
+    frontend_click(maker.delete_button)
+    assert maker.confirm_box.layout.display is None
+    assert name in voice_names_over_http(server)
+
+    frontend_click(maker.confirm_button)
+    assert name not in voice_names_over_http(server)
+    assert name not in {v.name for v in picker.voices}
+    assert voice.voice_id not in {value for _, value in maker.delete_picker.options}

@@ -1,0 +1,174 @@
+"""Studio against the real local server, used the way a person in the browser would use it."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+import ipywidgets as widgets
+import pytest
+from ipywidgets.widgets.widget import _instances
+
+from xiwidgets.client import Client
+from xiwidgets.client.errors import QuotaExceeded
+from xiwidgets.widgets.studio import Studio, StudioTake
+
+pytestmark = pytest.mark.timeout(180)
+
+LONG_TEXT = " ".join(
+    f"This is sentence number {n} of a long text that keeps the voice busy for a while."
+    for n in range(1, 16)
+)
+
+
+def wait_until(condition: Any, timeout: float = 60.0) -> None:
+    """Poll ``condition`` until it holds (the take runs in the studio's background thread)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.02)
+
+
+def option_index(dropdown: widgets.Dropdown, value: Any) -> int:
+    return [v for _label, v in dropdown.options].index(value)
+
+
+def test_speak_click_streams_a_take_with_the_chosen_voice_and_settings(
+    frontend: Any, client: Any
+) -> None:
+    studio = Studio(client=client)
+    takes: list[StudioTake] = []
+    studio.on_take(takes.append)
+    voice = studio.voice_picker.voices[-1]
+
+    frontend.set_state(studio.voice_picker._voice_dropdown,
+                       index=option_index(studio.voice_picker._voice_dropdown, voice.voice_id))
+    frontend.set_state(studio.voice_settings.sliders["speed"], value=0.8)
+    frontend.set_state(frontend.find(studio, "xi-text"), value="Hello from the studio.")
+    frontend.click(frontend.find(studio, "xi-speak"))
+    wait_until(lambda: not studio.busy)
+
+    assert studio.last_error is None, studio.error_card.text
+    assert [take.history_item_id for take in takes] == [studio.last_take.history_item_id]
+    take = takes[0]
+    assert take.audio == studio.player.last_take and len(take.audio) > 1000
+    assert b"".join(b[0] for c, b in frontend.custom(studio.player) if c["type"] == "chunk") \
+        == take.audio
+    item = client.history.get(take.history_item_id)
+    assert (item.voice_id, item.model_id, item.text) == (
+        voice.voice_id, "eleven_multilingual_v2", "Hello from the studio.")
+    assert item.settings["speed"] == pytest.approx(0.8)
+    assert studio.status.startswith("done:")
+    assert "done:" in frontend.find(studio, "xi-status").value
+
+
+def test_character_count_follows_typing_and_the_model(frontend: Any, client: Any) -> None:
+    studio = Studio(client=client)
+    text_area = frontend.find(studio, "xi-text")
+
+    frontend.set_state(text_area, value="x" * 123)
+
+    assert studio.character_count == 123
+    multiplier = studio.model_picker.character_cost_multiplier
+    assert studio.estimated_cost == round(123 * multiplier)
+    line = frontend.find(studio, "xi-count").value
+    assert f"123 / {studio.model_picker.max_characters:,} characters per request" in line
+    assert f"{studio.quota.characters_left:,} left in quota" in line
+    assert f"estimated cost {studio.estimated_cost:,} credits" in line
+
+
+def test_quota_error_card_says_needed_left_and_reset(frontend: Any,
+                                                     server_factory: Any) -> None:
+    small = server_factory(character_limit=50)
+    studio = Studio(client=Client(base_url=small.base_url))
+    text = "A" * 60 + " " + "b" * 59
+
+    assert studio.speak(text, wait=True) is None
+
+    assert isinstance(studio.last_error, QuotaExceeded)
+    card = studio.error_card.text
+    assert card.startswith("quota exceeded: 120 characters needed, 50 left")
+    if studio.quota.reset_date:
+        assert f"resets on {studio.quota.reset_date}" in card
+    assert studio.status == "failed"
+    assert studio.player.chunks_received == 0
+    assert studio.quota.character_count == 0
+
+
+def test_empty_text_is_explained_without_a_request(frontend: Any, client: Any) -> None:
+    studio = Studio(client=client)
+
+    frontend.click(frontend.find(studio, "xi-speak"))
+
+    assert "Nothing to say" in studio.error_card.text
+    assert not studio.busy and frontend.custom(studio.player) == []
+
+
+def test_stop_click_ends_a_long_take_early(frontend: Any, client: Any) -> None:
+    studio = Studio(client=client, text=LONG_TEXT)
+    stop_button = frontend.find(studio, "xi-stop")
+    assert stop_button.disabled
+
+    studio.speak()
+    wait_until(lambda: studio.player.chunks_received > 0)
+    assert not stop_button.disabled and frontend.find(studio, "xi-speak").disabled
+    frontend.click(stop_button)
+    wait_until(lambda: not studio.busy)
+
+    assert studio.player.status == "stopped"
+    assert studio.status.startswith("stopped")
+    assert "end" not in [c["type"] for c, _b in frontend.custom(studio.player)]
+    assert stop_button.disabled and not frontend.find(studio, "xi-speak").disabled
+
+
+def test_speak_returns_while_the_take_is_generated(frontend: Any, client: Any) -> None:
+    studio = Studio(client=client, text=LONG_TEXT)
+    finished = threading.Event()
+    studio.on_take(lambda _take: finished.set())
+
+    assert studio.speak() is None
+
+    assert studio.busy and not finished.is_set()
+    studio.stop()
+    wait_until(lambda: not studio.busy)
+
+
+def test_restore_puts_a_history_item_back(frontend: Any, client: Any) -> None:
+    studio = Studio(client=client)
+    voice = studio.voice_picker.voices[0]
+    take = client.tts.convert("Restore me later.", voice.voice_id,
+                              voice_settings={"stability": 0.25, "speed": 1.15})
+    item = client.history.get(take.history_item_id)
+    studio.text = "something else"
+
+    studio.restore(item)
+
+    assert studio.voice_picker.voice_id == voice.voice_id
+    assert studio.model_picker.model_id == item.model_id
+    assert studio.voice_settings.stability == pytest.approx(0.25)
+    assert studio.voice_settings.speed == pytest.approx(1.15)
+    assert frontend.find(studio, "xi-text").value == "Restore me later."
+
+
+def test_no_widget_state_or_message_carries_the_api_key(frontend: Any, server: Any) -> None:
+    key = "sk-known-secret-4242424242"
+    studio = Studio(client=Client(api_key=key, base_url=server.base_url), text="Keep it safe.")
+
+    studio.speak(wait=True)
+
+    assert studio.last_take is not None, studio.error_card.text
+    states = [json.dumps(w.get_state(), default=str) for w in list(_instances.values())]
+    assert states and not any(key in state for state in states)
+    assert key not in frontend.all_sent_text()
+    assert key not in repr(studio) and key not in repr(studio.last_take)
+
+
+def test_key_elements_carry_stable_css_classes(frontend: Any, client: Any) -> None:
+    studio = Studio(client=client)
+
+    for css_class in ("xi-studio", "xi-speak", "xi-stop", "xi-text", "xi-status", "xi-player",
+                      "xi-quota", "xi-voice-picker", "xi-model-picker", "xi-voice-settings"):
+        assert frontend.find(studio, css_class) is not None

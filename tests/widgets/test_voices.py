@@ -1,0 +1,149 @@
+"""VoicePicker against the real local server, driven through a simulated front end."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+
+from xiwidgets.widgets.voices import VoicePicker, notify_voices_changed, voice_facets
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def voices_over_http(server: Any) -> list[dict]:
+    return requests.get(f"{server.base_url}/v1/voices", timeout=10).json()["voices"]
+
+
+def test_lists_every_voice_and_selects_one(frontend: Any, client: Any, server: Any) -> None:
+    picker = VoicePicker(client=client)
+
+    listed = {v["voice_id"] for v in voices_over_http(server)}
+    offered = {voice_id for _label, voice_id in picker._voice_dropdown.options}
+    assert offered == listed
+    assert picker.voice_id in listed
+    assert picker.voice.voice_id == picker.voice_id
+    assert picker.voice_count == len(listed)
+
+
+def test_choosing_in_the_browser_updates_voice_and_calls_back(
+    frontend: Any, client: Any
+) -> None:
+    picker = VoicePicker(client=client)
+    seen = []
+    picker.on_change(seen.append)
+    other = next(v for v in picker.voices if v.voice_id != picker.voice_id)
+
+    frontend.set_state(picker._voice_dropdown, index=picker._voice_dropdown.options.index(
+        next(option for option in picker._voice_dropdown.options if option[1] == other.voice_id)))
+
+    assert picker.voice_id == other.voice_id
+    assert picker.voice.name == other.name
+    assert [voice.voice_id for voice in seen] == [other.voice_id]
+    assert {"voice_id": other.voice_id} in frontend.updates(picker)
+
+
+def test_a_voice_can_be_given_by_name(frontend: Any, client: Any) -> None:
+    first = VoicePicker(client=client)
+    wanted = first.voices[-1]
+
+    picker = VoicePicker(client=client, voice=wanted.name.upper())
+
+    assert picker.voice_id == wanted.voice_id
+
+
+def test_an_unknown_voice_is_explained_on_the_card(frontend: Any, client: Any) -> None:
+    picker = VoicePicker(client=client, voice="Nobody At All")
+
+    assert "unknown voice 'Nobody At All'" in picker.error_card.text
+    assert picker.last_error is not None
+    assert picker.voice_id == picker.voices[0].voice_id
+
+
+def test_search_typed_in_the_browser_narrows_the_list(frontend: Any, client: Any) -> None:
+    picker = VoicePicker(client=client)
+    target = picker.voices[-1]
+
+    frontend.set_state(picker._search_box, value=target.name[:4].lower())
+
+    shown = {voice_id for _label, voice_id in picker._voice_dropdown.options}
+    assert target.voice_id in shown
+    assert len(shown) == picker.voice_count < len(picker.voices)
+    assert all(target.name[:4].lower() in picker._by_id()[v].name.lower()
+               or target.name[:4].lower() in str(picker._by_id()[v].labels).lower()
+               or target.name[:4].lower() in (picker._by_id()[v].description or "").lower()
+               for v in shown)
+    assert picker.voice_id in shown
+
+
+def test_search_without_match_keeps_the_voice_and_says_so(frontend: Any,
+                                                          client: Any) -> None:
+    picker = VoicePicker(client=client)
+    before = picker.voice_id
+
+    frontend.set_state(picker._search_box, value="zzzz-no-such-voice")
+
+    assert picker.voice_count == 0
+    assert picker.voice_id == before
+    assert "no voice matches" in picker._info.value
+
+
+@pytest.mark.parametrize("facet", ["language", "gender", "category"])
+def test_filters_offer_the_voices_values_and_filter_by_them(
+    frontend: Any, client: Any, facet: str
+) -> None:
+    picker = VoicePicker(client=client)
+    values = [value for _label, value in picker._filter_dropdowns[facet].options if value]
+    assert values, f"the local voices carry no {facet}"
+    wanted = values[-1]
+
+    frontend.set_state(picker._filter_dropdowns[facet], index=len(values))
+
+    assert getattr(picker, facet) == wanted
+    shown = [picker._by_id()[v] for _label, v in picker._voice_dropdown.options]
+    assert shown and all(wanted in voice_facets(voice)[facet] for voice in shown)
+    assert wanted in voice_facets(picker.voice)[facet]
+
+
+def test_preview_click_plays_the_sample_as_a_binary_message(
+    frontend: Any, client: Any
+) -> None:
+    picker = VoicePicker(client=client)
+    sample = requests.get(picker.voice.preview_url, timeout=30).content
+
+    frontend.click(picker._preview_button)
+
+    player = picker._preview_player
+    chunks = [buffers[0] for content, buffers in frontend.custom(player)
+              if content["type"] == "chunk"]
+    assert b"".join(chunks) == sample
+    assert sample[:3] == b"ID3" or sample[0] == 0xFF
+    assert player.policy == "none" and player.take_output.outputs == ()
+    assert picker.last_error is None
+
+
+def test_refresh_notifier_updates_every_picker(frontend: Any, client: Any,
+                                               server: Any) -> None:
+    pickers = [VoicePicker(client=client), VoicePicker(client=client)]
+    sample = client.tts.convert("A short sample of speech for a new voice, spoken clearly.",
+                                pickers[0].voice_id).audio
+    added = client.voices.add("Picker Test Voice", files=[sample])
+    try:
+        assert all(added.voice_id not in p._by_id() for p in pickers)
+        notify_voices_changed()
+        assert all(added.voice_id in p._by_id() for p in pickers)
+    finally:
+        client.voices.delete(added.voice_id)
+    notify_voices_changed()
+    assert all(added.voice_id not in p._by_id() for p in pickers)
+
+
+def test_unreachable_server_shows_the_card_instead_of_raising(frontend: Any) -> None:
+    from xiwidgets.client import Client
+
+    picker = VoicePicker(client=Client(base_url="http://127.0.0.1:9", max_retries=0))
+
+    assert type(picker.last_error).__name__ == "ConnectionFailed"
+    assert "Could not reach http://127.0.0.1:9" in picker.error_card.text
+    assert picker.voice_id is None

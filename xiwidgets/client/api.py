@@ -1,0 +1,205 @@
+"""The :class:`Client`: one object per API (hosted or local), grouping the endpoints by topic."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from xiwidgets.client import endpoints
+from xiwidgets.client.batch import synthesize_many
+from xiwidgets.client.history import History
+from xiwidgets.client.transport import Transport
+from xiwidgets.client.tts import DEFAULT_OUTPUT_FORMAT, TextToSpeech
+from xiwidgets.client.types import BatchResult, CharacterStats, Model, Subscription, User
+from xiwidgets.client.voices import SettingsLike, VoiceRef, Voices
+from xiwidgets.config import resolve_base_url
+
+
+class Models:
+    """``client.models``: the models text can be spoken with."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    def list(self) -> list[Model]:
+        """All models (``GET /v1/models``)."""
+        return [Model.from_dict(m) for m in self._transport.json("GET", endpoints.MODELS)]
+
+
+class Account:
+    """``client.user``: the account and its quota."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    def get(self) -> User:
+        """The account (``GET /v1/user``); the key it echoes back is never kept."""
+        return User.from_dict(self._transport.json("GET", endpoints.USER))
+
+    def subscription(self) -> Subscription:
+        """Plan and character quota (``GET /v1/user/subscription``)."""
+        return Subscription.from_dict(self._transport.json("GET", endpoints.SUBSCRIPTION))
+
+
+def _unix_ms(value: int | float | dt.datetime) -> int:
+    if isinstance(value, dt.datetime):
+        return int(value.timestamp() * 1000)
+    return int(value)
+
+
+class Usage:
+    """``client.usage``: characters used over time."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    def character_stats(self, start_unix: int | dt.datetime, end_unix: int | dt.datetime,
+                        **params: Any) -> CharacterStats:
+        """Usage per time bucket (``GET /v1/usage/character-stats``).
+
+        Parameters
+        ----------
+        start_unix, end_unix : int or datetime
+            Interval, in **milliseconds** since the epoch (or datetimes).
+        **params
+            ``breakdown_type``, ``aggregation_interval``, ``metric``…
+
+        Returns
+        -------
+        CharacterStats
+        """
+        query = {"start_unix": _unix_ms(start_unix), "end_unix": _unix_ms(end_unix), **params}
+        return CharacterStats.from_dict(
+            self._transport.json("GET", endpoints.CHARACTER_STATS, params=query))
+
+
+def _is_loopback(base_url: str) -> bool:
+    host = urlsplit(base_url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Client:
+    """A client for the ElevenLabs text-to-speech API, hosted or local.
+
+    Parameters
+    ----------
+    api_key : str, optional
+        The key; without one, ``$ELEVENLABS_API_KEY`` then ``$XI_API_KEY`` are read at each
+        request, so a key set after the client was made is used.
+    base_url : str, optional
+        ``$ELEVENLABS_BASE_URL`` or the hosted API (``https://api.elevenlabs.io``) by default.
+    session : requests.Session, optional
+        A session to reuse (proxies, adapters); the client makes its own otherwise.
+    timeout : float or (float, float)
+        Seconds to wait for the connection and for each read (or a ``(connect, read)`` pair).
+    max_retries : int
+        Retries on 429, 5xx and connection failures (exponential backoff with jitter,
+        ``Retry-After`` honoured). Streams are retried only before their first byte.
+    backoff : float
+        Base delay of the backoff, in seconds.
+
+    Attributes
+    ----------
+    voices, models, tts, history, user, usage
+        The endpoints, grouped by topic.
+
+    Examples
+    --------
+    >>> client = Client()                                    # doctest: +SKIP
+    >>> take = client.tts.convert("Hello!", voice="Joe")     # doctest: +SKIP
+    >>> take.save("hello.mp3")                               # doctest: +SKIP
+    """
+
+    def __init__(self, api_key: str | None = None, base_url: str | None = None,
+                 session: requests.Session | None = None,
+                 timeout: float | tuple[float, float] = 30.0, max_retries: int = 3,
+                 backoff: float = 0.5) -> None:
+        self._transport = Transport(resolve_base_url(base_url), api_key, session, timeout,
+                                    max_retries, backoff)
+        self._embedded = False
+        self.voices = Voices(self._transport)
+        self.models = Models(self._transport)
+        self.tts = TextToSpeech(self._transport, self.voices)
+        self.history = History(self._transport)
+        self.user = Account(self._transport)
+        self.usage = Usage(self._transport)
+
+    @property
+    def base_url(self) -> str:
+        """Where requests go."""
+        return self._transport.base_url
+
+    @property
+    def is_local(self) -> bool:
+        """Whether this client talks to the embedded or another local (loopback) server."""
+        return self._embedded or _is_loopback(self.base_url)
+
+    @property
+    def has_api_key(self) -> bool:
+        """Whether requests currently carry an API key (the key itself is never shown)."""
+        return self._transport.has_key
+
+    def synthesize_many(self, items: Iterable[str | Mapping[str, Any]], *,
+                        voice: VoiceRef | None = None, model_id: str | None = None,
+                        settings: SettingsLike | None = None, out_dir: str | Path = "takes",
+                        output_format: str = DEFAULT_OUTPUT_FORMAT, max_concurrency: int = 4,
+                        progress: bool = True) -> BatchResult:
+        """Synthesize many texts into ``out_dir``, with a manifest, resumably.
+
+        Parameters
+        ----------
+        items : iterable of str or mapping, or a pandas DataFrame
+            Texts, or rows with ``text`` and optional ``voice``, ``settings`` (mapping or JSON)
+            and ``filename``.
+        voice : Voice or str, optional
+            Voice for rows that do not name one.
+        model_id : str, optional
+            Model for every item (the server's default when ``None``).
+        settings : VoiceSettings or mapping, optional
+            Settings for rows that do not give their own.
+        out_dir : path-like
+            Folder for the audio files and ``manifest.csv`` (index, text, file, voice_id,
+            model_id, settings, character_cost, request_id, history_item_id, status, error).
+        output_format : str
+            Audio encoding; it also sets the files' extension.
+        max_concurrency : int
+            Most requests in flight at once.
+        progress : bool
+            Show a progress bar (a notebook bar in Jupyter, text in a terminal).
+
+        Returns
+        -------
+        BatchResult
+            Every item with its status: ``"ok"``, ``"skipped"`` (done by an earlier run, file
+            present and valid) or ``"failed"`` (with the error; the other items still ran).
+        """
+        return synthesize_many(self.tts, self.voices, items, voice=voice, model_id=model_id,
+                               settings=settings, out_dir=out_dir, output_format=output_format,
+                               max_concurrency=max_concurrency, progress=progress)
+
+    def close(self) -> None:
+        """Release the HTTP connections (the embedded server keeps running)."""
+        self._transport.session.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = "embedded local server" if self._embedded else (
+            "local server" if self.is_local else "hosted API")
+        key = "key set" if self.has_api_key else "no key"
+        return f"<xiwidgets.Client {self.base_url} ({where}, {key})>"

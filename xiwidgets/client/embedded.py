@@ -1,0 +1,111 @@
+"""``xiwidgets.connect()``: a ready client, starting the bundled local voice server if needed.
+
+With no API key and no base URL configured, the first call starts the local server in a
+background thread (data kept in the user data directory), says so in one line, and every later
+call returns the same client. The server stops when Python exits.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from typing import Any
+
+from xiwidgets.client.api import Client
+from xiwidgets.config import configured_base_url, local_data_dir, resolve_api_key
+
+LOCAL_EXTRA_HINT = "pip install 'xiwidgets[local]'"
+
+_lock = threading.Lock()
+_server: Any = None  # the ServerHandle of the embedded server, once started
+_local_client: Client | None = None
+_default_remote: dict[str, Client] = {}
+
+
+class LocalServerUnavailable(ImportError):  # noqa: N818 - reads as a state
+    """The embedded server cannot start because the ``[local]`` extra is not installed."""
+
+
+def connect(api_key: str | None = None, base_url: str | None = None,
+            data_dir: str | os.PathLike[str] | None = None, **client_options: Any) -> Client:
+    """Return a ready client: the hosted API with a key, else the embedded local server.
+
+    Parameters
+    ----------
+    api_key : str, optional
+        A key (else ``$ELEVENLABS_API_KEY`` / ``$XI_API_KEY``).
+    base_url : str, optional
+        A server to use (else ``$ELEVENLABS_BASE_URL``).
+    data_dir : path-like, optional
+        Where the embedded server keeps voices and history (else ``$XIWIDGETS_DATA_DIR``, else
+        the user data directory). Only used when the embedded server starts.
+    **client_options
+        Passed to :class:`Client` (``timeout``, ``max_retries``…).
+
+    Returns
+    -------
+    Client
+        With neither a key nor a base URL, the shared client of the embedded server (started
+        on the first call, reused afterwards); ``client.is_local`` is then true.
+
+    Raises
+    ------
+    LocalServerUnavailable
+        The embedded server is needed but the ``[local]`` extra is not installed.
+    """
+    if api_key or base_url or client_options:
+        if not (api_key or resolve_api_key() or configured_base_url(base_url)):
+            return _local(data_dir, client_options)
+        return Client(api_key=api_key, base_url=base_url, **client_options)
+    remote_url = configured_base_url()
+    if resolve_api_key() or remote_url:
+        with _lock:
+            # Keyed by URL only: the key is read at each request, so one client serves them all.
+            url = remote_url or "hosted"
+            if url not in _default_remote:
+                _default_remote[url] = Client(base_url=remote_url)
+            return _default_remote[url]
+    return _local(data_dir, {})
+
+
+def _local(data_dir: str | os.PathLike[str] | None, client_options: dict[str, Any]) -> Client:
+    global _server, _local_client
+    with _lock:
+        if _server is None:
+            try:
+                from xiwidgets.server import start_in_thread
+            except ImportError as exc:
+                raise LocalServerUnavailable(
+                    f"No API key is set and the local voice server is not installed "
+                    f"({exc.name or exc}); run {LOCAL_EXTRA_HINT}, or set ELEVENLABS_API_KEY."
+                ) from None
+            _server = start_in_thread(data_dir=local_data_dir(data_dir))
+            atexit.register(shutdown)
+            print(f"xiwidgets: no API key set — using the local voice server at "
+                  f"{_server.base_url} (offline voices)")
+        if client_options:
+            client = Client(base_url=_server.base_url, **client_options)
+            client._embedded = True
+            return client
+        if _local_client is None:
+            _local_client = Client(base_url=_server.base_url)
+            _local_client._embedded = True
+        return _local_client
+
+
+def embedded_server() -> Any:
+    """The handle of the embedded server (``.base_url``, ``.data_dir``), or ``None``."""
+    return _server
+
+
+def shutdown() -> None:
+    """Stop the embedded server (a later ``connect()`` starts a new one)."""
+    global _server, _local_client
+    with _lock:
+        server, _server = _server, None
+        client, _local_client = _local_client, None
+    if client is not None:
+        client.close()
+    if server is not None:
+        server.stop()

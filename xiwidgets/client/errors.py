@@ -1,0 +1,258 @@
+"""One exception hierarchy for everything the API (hosted or local) can answer with.
+
+Every error reads as one sentence a notebook user understands, with the fix where there is one.
+The API key never appears in an error: messages from the server are scrubbed of it, and the
+request kept on ``err.response`` has its ``xi-api-key`` header replaced before the error is built.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import re
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import requests
+
+KEY_FIX = "Set ELEVENLABS_API_KEY or pass api_key=... to the client."
+_MAX_MESSAGE_CHARS = 300
+
+
+class XIError(Exception):
+    """Root of every xiwidgets client error.
+
+    Attributes
+    ----------
+    status_code : int or None
+        HTTP status (or WebSocket close code), ``None`` when no response arrived.
+    code : str or None
+        The API's ``detail.status`` (e.g. ``"voice_not_found"``).
+    message : str
+        The API's ``detail.message`` (or our own explanation), on one line.
+    response : requests.Response or None
+        The HTTP response, when there was one.
+    """
+
+    def __init__(
+        self,
+        sentence: str,
+        *,
+        status_code: int | None = None,
+        code: str | None = None,
+        message: str | None = None,
+        response: requests.Response | None = None,
+    ) -> None:
+        super().__init__(sentence)
+        self.status_code = status_code
+        self.code = code
+        self.message = message if message is not None else sentence
+        self.response = response
+
+
+class AuthenticationError(XIError):
+    """The API key is missing, wrong, or not allowed to do this (401/403)."""
+
+
+class QuotaExceeded(XIError):  # noqa: N818 - the public API's names
+    """Not enough characters/credits left for this request.
+
+    Attributes
+    ----------
+    needed : int or None
+        Credits the request needed, when the API said so.
+    left : int or None
+        Credits left on the account, when the API said so.
+    """
+
+    def __init__(self, sentence: str, *, needed: int | None = None, left: int | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(sentence, **kwargs)
+        self.needed = needed
+        self.left = left
+
+
+class RateLimited(XIError):  # noqa: N818 - the public API's names
+    """Too many requests at once (429), even after retrying.
+
+    Attributes
+    ----------
+    retry_after : float or None
+        Seconds the server asked us to wait, from the ``Retry-After`` header.
+    """
+
+    def __init__(self, sentence: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(sentence, **kwargs)
+        self.retry_after = retry_after
+
+
+class NotFound(XIError):  # noqa: N818 - the public API's names
+    """The voice, history item or other resource does not exist."""
+
+
+class InvalidRequest(XIError):  # noqa: N818 - the public API's names
+    """The request was rejected as invalid (400/422).
+
+    Attributes
+    ----------
+    errors : list of str
+        One readable message per invalid field (``"text: Field required"``).
+    """
+
+    def __init__(self, sentence: str, *, errors: Sequence[str] = (), **kwargs: Any) -> None:
+        super().__init__(sentence, **kwargs)
+        self.errors = list(errors)
+
+
+class ServerError(XIError):
+    """The server failed (5xx) or answered with something that is not the API's shape."""
+
+
+class StreamInterrupted(XIError):  # noqa: N818 - the public API's names
+    """The connection dropped while audio was streaming.
+
+    Attributes
+    ----------
+    partial : bytes
+        The audio received before the drop.
+    """
+
+    def __init__(self, sentence: str, *, partial: bytes = b"", **kwargs: Any) -> None:
+        super().__init__(sentence, **kwargs)
+        self.partial = partial
+
+
+class ConnectionFailed(XIError):  # noqa: N818 - the public API's names
+    """The server could not be reached (DNS, refused connection, timeout)."""
+
+
+def one_line(text: str, secret: str | None = None) -> str:
+    """Collapse ``text`` to one short line and remove ``secret`` from it."""
+    if secret:
+        text = text.replace(secret, "[redacted]")
+    text = " ".join(text.split())
+    if len(text) > _MAX_MESSAGE_CHARS:
+        text = text[: _MAX_MESSAGE_CHARS - 1] + "…"
+    return text
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _field_messages(details: Sequence[Any]) -> list[str]:
+    """Turn a FastAPI/pydantic 422 ``detail`` list into ``"field: message"`` strings."""
+    messages = []
+    for item in details:
+        if not isinstance(item, Mapping):
+            messages.append(str(item))
+            continue
+        loc = [str(part) for part in item.get("loc", ())]
+        if loc and loc[0] in ("body", "query", "path", "header"):
+            loc = loc[1:]
+        field = ".".join(loc) or "request"
+        messages.append(f"{field}: {item.get('msg', 'invalid value')}")
+    return messages
+
+
+def _quota_numbers(message: str, detail: Mapping[str, Any]) -> tuple[int | None, int | None]:
+    """Credits needed and left, from the detail fields or the hosted API's message text."""
+    needed = re.search(r"(\d+) (?:credits|characters) (?:are )?required", message)
+    left = re.search(r"(\d+) (?:credits|characters) remaining", message)
+    needed_n = int(needed.group(1)) if needed else None
+    left_n = int(left.group(1)) if left else None
+    used, limit = detail.get("character_used"), detail.get("character_limit")
+    if left_n is None and isinstance(used, int) and isinstance(limit, int):
+        left_n = max(0, limit - used)
+    return needed_n, left_n
+
+
+def _read_body(response: requests.Response) -> tuple[str | None, str, Any]:
+    """The ``(code, message, raw detail)`` of an error body, tolerating non-JSON bodies."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip() if response.content else ""
+        return None, text or (response.reason or "no message"), None
+    if isinstance(body, Mapping):
+        detail = body.get("detail", body)
+        if isinstance(detail, Mapping):
+            code = detail.get("status") or detail.get("error") or detail.get("code")
+            message = detail.get("message") or detail.get("msg") or ""
+            return (str(code) if code else None), str(message), detail
+        if isinstance(detail, list):
+            return "validation_error", "; ".join(_field_messages(detail)), detail
+        return None, str(detail), detail
+    return None, json.dumps(body)[:200], body
+
+
+def error_from_response(
+    response: requests.Response, *, key_is_set: bool, secret: str | None = None
+) -> XIError:
+    """Build the right :class:`XIError` for an unsuccessful HTTP response.
+
+    Parameters
+    ----------
+    response : requests.Response
+        A response with a 4xx/5xx status.
+    key_is_set : bool
+        Whether the request carried an API key (changes the fix suggested for a 401).
+    secret : str, optional
+        The API key, scrubbed from any text the server echoed back.
+
+    Returns
+    -------
+    XIError
+        An instance of the most specific subclass.
+    """
+    status = response.status_code
+    code, raw_message, detail = _read_body(response)
+    message = one_line(raw_message, secret) or (response.reason or "")
+    tag = f" ({code})" if code and code != "validation_error" else ""
+    common = {"status_code": status, "code": code, "message": message, "response": response}
+    said = f": {message.rstrip('.')}" if message else ""
+
+    if code == "quota_exceeded" or status == 402:
+        needed, left = _quota_numbers(message, detail if isinstance(detail, Mapping) else {})
+        return QuotaExceeded(
+            f"Your character quota is used up{tag}{said}. "
+            "Shorten the text or wait for the quota to reset.",
+            needed=needed, left=left, **common,
+        )
+    if status in (401, 403):
+        if status == 401 and not key_is_set:
+            sentence = f"No API key was sent and the server requires one{said}. {KEY_FIX}"
+        elif status == 401:
+            sentence = f"The API key was rejected{tag}{said}. Check the key. {KEY_FIX}"
+        else:
+            sentence = f"This account may not do that{tag}{said}."
+        return AuthenticationError(sentence, **common)
+    if status == 429:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        wait = f" Wait {retry_after:g} s and retry" if retry_after is not None else " Retry later"
+        return RateLimited(
+            f"Too many requests{tag}{said}.{wait}, or send fewer requests at once.",
+            retry_after=retry_after, **common,
+        )
+    if status == 404 or (code or "").endswith("not_found"):
+        return NotFound(f"Not found{tag}{said}.", **common)
+    if status in (400, 422):
+        errors = _field_messages(detail) if isinstance(detail, list) else [message]
+        return InvalidRequest(f"Invalid request{tag}: {'; '.join(errors)}.", errors=errors,
+                              **common)
+    if status >= 500:
+        return ServerError(f"The server failed with HTTP {status}{tag}{said}. Try again later.",
+                           **common)
+    return XIError(f"The request failed with HTTP {status}{tag}{said}.", **common)

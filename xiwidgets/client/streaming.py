@@ -1,0 +1,186 @@
+"""Iterators over streamed TTS responses: raw audio chunks, or JSON lines with timestamps.
+
+A stream opens when it is created (so a bad voice or key raises at the call, and the response
+headers are readable at once) and yields bytes as the server sends them. It is retried only until
+its first byte; after that, a dropped connection raises :class:`StreamInterrupted` carrying the
+audio received so far.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import requests
+import urllib3
+
+from xiwidgets.client.errors import StreamInterrupted, one_line
+from xiwidgets.client.types import Alignment, ResponseInfo, Take, TimedChunk
+
+logger = logging.getLogger("xiwidgets.client")
+
+# Small enough that a chunk is handed on as soon as the server flushes it, large enough that a
+# player receiving one message per chunk is not flooded (8 KiB ≈ 0.5 s of 128 kbps MP3).
+DEFAULT_CHUNK_SIZE = 8192
+_DROPPED = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError,
+            urllib3.exceptions.HTTPError, OSError)
+
+
+class AudioStream:
+    """Audio chunks of one TTS response, yielded as they arrive.
+
+    Iterate it once (``for chunk in stream``); headers are available before iterating.
+
+    Attributes
+    ----------
+    headers : requests.structures.CaseInsensitiveDict
+        The response headers.
+    info : ResponseInfo
+        ``request_id``, ``history_item_id``, ``character_cost``, ``content_type`` and the
+        concurrency headers.
+    """
+
+    def __init__(self, open_response: Callable[[], requests.Response], *,
+                 chunk_size: int = DEFAULT_CHUNK_SIZE, reopen_attempts: int = 1) -> None:
+        self._open = open_response
+        self._chunk_size = chunk_size
+        self._reopen_attempts = reopen_attempts
+        self._received = bytearray()
+        self._started = False
+        self._response = open_response()
+        self._set_response(self._response)
+
+    def _set_response(self, response: requests.Response) -> None:
+        self._response = response
+        self.headers = response.headers
+        self.info = ResponseInfo.from_headers(response.headers)
+
+    request_id = property(lambda self: self.info.request_id, doc="The ``request-id`` header.")
+    history_item_id = property(lambda self: self.info.history_item_id,
+                               doc="The ``history-item-id`` header.")
+    character_cost = property(lambda self: self.info.character_cost,
+                              doc="Characters billed (``character-cost`` header).")
+    content_type = property(lambda self: self.info.content_type, doc="Audio media type.")
+
+    @property
+    def received(self) -> bytes:
+        """All audio received so far."""
+        return bytes(self._received)
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._started:
+            raise RuntimeError("An AudioStream can be iterated only once; use .received.")
+        self._started = True
+        return self._chunks()
+
+    def _chunks(self) -> Iterator[bytes]:
+        reopens_left = self._reopen_attempts
+        try:
+            while True:
+                try:
+                    for chunk in self._response.iter_content(chunk_size=self._chunk_size):
+                        if chunk:
+                            self._received += chunk
+                            yield chunk
+                    return
+                except _DROPPED as exc:
+                    if self._received or reopens_left <= 0:
+                        raise self._interrupted(exc) from None
+                    # Nothing was received yet, so asking again cannot duplicate audio.
+                    reopens_left -= 1
+                    logger.debug("stream dropped before its first byte; reopening")
+                    self._response.close()
+                    self._set_response(self._open())
+        finally:
+            self._response.close()
+
+    def _interrupted(self, exc: BaseException) -> StreamInterrupted:
+        reason = one_line(str(exc)) or type(exc).__name__
+        return StreamInterrupted(
+            f"The audio stream was cut off after {len(self._received)} bytes ({reason}); "
+            "the audio received so far is in err.partial — try again to get the whole take.",
+            partial=bytes(self._received), message=reason,
+            status_code=self._response.status_code, response=self._response,
+        )
+
+    def read(self) -> bytes:
+        """Read the rest of the stream and return the whole audio."""
+        if not self._started:
+            for _ in self:
+                pass
+        return self.received
+
+    def to_take(self) -> Take:
+        """Read the rest of the stream and return it as a :class:`Take`."""
+        return Take(self.read(), self.info)
+
+    def close(self) -> None:
+        """Stop receiving and release the connection."""
+        self._response.close()
+
+    def __enter__(self) -> AudioStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (f"<AudioStream request_id={self.request_id!r} "
+                f"received={len(self._received)} bytes>")
+
+
+class TimedAudioStream(AudioStream):
+    """``/stream/with-timestamps``: yields :class:`TimedChunk` parsed from JSON lines.
+
+    ``received`` and ``StreamInterrupted.partial`` hold decoded audio, not the JSON text.
+    """
+
+    def __init__(self, open_response: Callable[[], requests.Response], **kwargs: Any) -> None:
+        self._audio = bytearray()
+        super().__init__(open_response, **kwargs)
+
+    @property
+    def received(self) -> bytes:
+        """All audio decoded so far."""
+        return bytes(self._audio)
+
+    def __iter__(self) -> Iterator[TimedChunk]:  # type: ignore[override]
+        return self._timed_chunks(super().__iter__())
+
+    def _timed_chunks(self, raw: Iterator[bytes]) -> Iterator[TimedChunk]:
+        pending = b""
+        try:
+            for data in raw:
+                pending += data
+                *lines, pending = pending.split(b"\n")
+                yield from self._parse_lines(lines)
+        except StreamInterrupted as exc:
+            exc.partial = self.received
+            raise
+        yield from self._parse_lines([pending])
+
+    def _parse_lines(self, lines: list[bytes]) -> Iterator[TimedChunk]:
+        for line in lines:
+            chunk = _parse_line(line)
+            if chunk is not None:
+                self._audio += chunk.audio
+                yield chunk
+
+
+def _parse_line(line: bytes) -> TimedChunk | None:
+    line = line.strip()
+    if not line:
+        return None
+    try:
+        data: Any = json.loads(line)
+    except ValueError:
+        logger.debug("skipping a line that is not JSON in a timestamp stream")
+        return None
+    return TimedChunk(
+        audio=base64.b64decode(data.get("audio_base64") or ""),
+        alignment=Alignment.from_dict(data.get("alignment")),
+        normalized_alignment=Alignment.from_dict(data.get("normalized_alignment")),
+    )

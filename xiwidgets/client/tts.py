@@ -1,0 +1,174 @@
+"""Text to speech: whole takes, streamed chunks, timestamps, and the realtime WebSocket."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from xiwidgets.client import endpoints
+from xiwidgets.client.realtime import realtime_chunks
+from xiwidgets.client.streaming import DEFAULT_CHUNK_SIZE, AudioStream, TimedAudioStream
+from xiwidgets.client.types import Alignment, RealtimeChunk, ResponseInfo, Take, TimedTake
+from xiwidgets.client.voices import SettingsLike, VoiceRef, settings_dict
+
+if TYPE_CHECKING:
+    from xiwidgets.client.transport import Transport
+    from xiwidgets.client.voices import Voices
+
+DEFAULT_OUTPUT_FORMAT = "mp3_44100_128"
+
+
+class TextToSpeech:
+    """``client.tts``: turn text into audio.
+
+    Every method takes ``voice`` as a :class:`Voice`, a voice_id or a voice name, and the API's
+    body fields: ``model_id`` (the server's default when ``None``), ``voice_settings`` (a
+    :class:`VoiceSettings` or a mapping; overrides the voice's stored settings for this request
+    only), ``output_format`` (``"mp3_44100_128"``, ``"pcm_24000"``…), ``seed``, and any further
+    body field of the API as a keyword (``language_code=``, ``previous_text=``…).
+    """
+
+    def __init__(self, transport: Transport, voices: Voices) -> None:
+        self._transport = transport
+        self._voices = voices
+
+    def _request_parts(self, text: str, voice: VoiceRef, model_id: str | None,
+                       voice_settings: SettingsLike | None, output_format: str,
+                       seed: int | None, extra: dict[str, Any]) -> tuple[str, dict, dict]:
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a string, not {type(text).__name__}")
+        body = {"text": text, "model_id": model_id, "voice_settings": settings_dict(voice_settings),
+                "seed": seed}
+        params = {"output_format": output_format}
+        for name in ("enable_logging", "optimize_streaming_latency"):
+            if name in extra:
+                value = extra.pop(name)
+                params[name] = str(value).lower() if isinstance(value, bool) else value
+        body.update(extra)
+        body = {k: v for k, v in body.items() if v is not None}
+        return self._voices.resolve_id(voice), body, params
+
+    def convert(self, text: str, voice: VoiceRef, model_id: str | None = None,
+                voice_settings: SettingsLike | None = None,
+                output_format: str = DEFAULT_OUTPUT_FORMAT, seed: int | None = None,
+                **extra: Any) -> Take:
+        """Synthesize ``text`` and return the whole take (``POST /v1/text-to-speech/{id}``).
+
+        Returns
+        -------
+        Take
+            ``.audio`` bytes plus ``request_id``, ``history_item_id``, ``character_cost``.
+        """
+        voice_id, body, params = self._request_parts(text, voice, model_id, voice_settings,
+                                                     output_format, seed, extra)
+        response = self._transport.request("POST", endpoints.tts(voice_id), json=body,
+                                           params=params)
+        return Take(response.content, ResponseInfo.from_headers(response.headers))
+
+    def stream(self, text: str, voice: VoiceRef, model_id: str | None = None,
+               voice_settings: SettingsLike | None = None,
+               output_format: str = DEFAULT_OUTPUT_FORMAT, seed: int | None = None,
+               chunk_size: int = DEFAULT_CHUNK_SIZE, **extra: Any) -> AudioStream:
+        """Start streaming ``text`` as audio (``POST .../stream``).
+
+        The request is sent at once: errors raise here, and the headers (``request_id``…) are
+        available before iterating. Iterate the result for ``bytes`` chunks as they arrive.
+
+        Returns
+        -------
+        AudioStream
+        """
+        voice_id, body, params = self._request_parts(text, voice, model_id, voice_settings,
+                                                     output_format, seed, extra)
+        return AudioStream(
+            lambda: self._transport.request("POST", endpoints.tts_stream(voice_id), json=body,
+                                            params=params, stream=True),
+            chunk_size=chunk_size, reopen_attempts=self._transport.max_retries)
+
+    def convert_with_timestamps(self, text: str, voice: VoiceRef, model_id: str | None = None,
+                                voice_settings: SettingsLike | None = None,
+                                output_format: str = DEFAULT_OUTPUT_FORMAT,
+                                seed: int | None = None, **extra: Any) -> TimedTake:
+        """Synthesize ``text`` with per-character timings (``POST .../with-timestamps``).
+
+        Returns
+        -------
+        TimedTake
+            ``.audio``, ``.alignment`` and ``.normalized_alignment`` plus the response headers.
+        """
+        voice_id, body, params = self._request_parts(text, voice, model_id, voice_settings,
+                                                     output_format, seed, extra)
+        path = endpoints.tts_with_timestamps(voice_id)
+        response = self._transport.request("POST", path, json=body, params=params)
+        data = self._transport.decode_json(response, "POST", path)
+        return TimedTake(
+            audio=base64.b64decode(data.get("audio_base64") or ""),
+            info=ResponseInfo.from_headers(response.headers),
+            alignment=Alignment.from_dict(data.get("alignment")),
+            normalized_alignment=Alignment.from_dict(data.get("normalized_alignment")),
+        )
+
+    def stream_with_timestamps(self, text: str, voice: VoiceRef, model_id: str | None = None,
+                               voice_settings: SettingsLike | None = None,
+                               output_format: str = DEFAULT_OUTPUT_FORMAT,
+                               seed: int | None = None, **extra: Any) -> TimedAudioStream:
+        """Stream audio with timings (``POST .../stream/with-timestamps``).
+
+        Returns
+        -------
+        TimedAudioStream
+            Iterate it for :class:`TimedChunk` objects (audio bytes + alignment).
+        """
+        voice_id, body, params = self._request_parts(text, voice, model_id, voice_settings,
+                                                     output_format, seed, extra)
+        return TimedAudioStream(
+            lambda: self._transport.request(
+                "POST", endpoints.tts_stream_with_timestamps(voice_id), json=body,
+                params=params, stream=True),
+            reopen_attempts=self._transport.max_retries)
+
+    def realtime(self, text_chunks: Iterable[str] | str, voice: VoiceRef,
+                 model_id: str | None = None, voice_settings: SettingsLike | None = None,
+                 output_format: str = DEFAULT_OUTPUT_FORMAT,
+                 chunk_length_schedule: Sequence[int] | None = (50,),
+                 sync_alignment: bool = True, open_timeout: float = 10.0,
+                 **params: Any) -> Iterator[RealtimeChunk]:
+        """Speak text while it is still being produced (WebSocket ``stream-input``).
+
+        Parameters
+        ----------
+        text_chunks : iterable of str, or str
+            Pieces of text, e.g. tokens from a language model; consumed in a background thread.
+        voice : Voice or str
+            A :class:`Voice`, a voice_id or a voice name.
+        model_id : str, optional
+            The server's default model when ``None``.
+        voice_settings : VoiceSettings or mapping, optional
+            Sent once, in the first message.
+        output_format : str
+            Audio encoding of the chunks.
+        chunk_length_schedule : sequence of int, optional
+            Characters to buffer before each generation (the API's ``generation_config``).
+        sync_alignment : bool
+            Ask for character timings with every chunk.
+        open_timeout : float
+            Seconds to wait for the connection.
+        **params
+            Further query parameters (``language_code``, ``inactivity_timeout``, ``seed``…).
+
+        Yields
+        ------
+        RealtimeChunk
+            Audio bytes and chunk-relative alignment, as the server sends them.
+        """
+        voice_id = self._voices.resolve_id(voice)
+        init: dict[str, Any] = {}
+        if voice_settings is not None:
+            init["voice_settings"] = settings_dict(voice_settings)
+        if chunk_length_schedule:
+            init["generation_config"] = {"chunk_length_schedule": list(chunk_length_schedule)}
+        query = {"model_id": model_id, "output_format": output_format,
+                 "sync_alignment": sync_alignment, **params}
+        return realtime_chunks(self._transport, voice_id, text_chunks, init_message=init,
+                               params=query, open_timeout=open_timeout)

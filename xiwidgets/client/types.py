@@ -1,0 +1,436 @@
+"""Small frozen dataclasses for what the API returns, parsed leniently.
+
+Parsing never fails on shape: fields the API adds later land in ``extra``, fields it leaves out
+are ``None``. The account's API key, which ``GET /v1/user`` echoes back, is dropped on parsing so
+that no result object can ever show it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+# Never kept on any parsed object: the hosted API returns the caller's key in GET /v1/user.
+_SECRET_FIELDS = frozenset({"xi_api_key"})
+
+
+def _parse(cls: type[T], data: Mapping[str, Any] | None,
+           convert: Mapping[str, Callable[[Any], Any]] | None = None) -> T:
+    """Build ``cls`` from ``data``: known fields (converted), the rest into ``extra``."""
+    data = dict(data or {})
+    for name in _SECRET_FIELDS:
+        data.pop(name, None)
+    known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+    values: dict[str, Any] = {}
+    for name in known:
+        value = data.pop(name, None)
+        if value is not None and convert and name in convert:
+            value = convert[name](value)
+        values[name] = value
+    return cls(**values, extra=data)
+
+
+def _tuple(values: Sequence[Any] | None) -> tuple[Any, ...]:
+    return tuple(values or ())
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    """A voice's settings; every field optional (``None`` means "use the stored/default value").
+
+    Parameters
+    ----------
+    stability, similarity_boost, style : float, optional
+        0.0–1.0.
+    use_speaker_boost : bool, optional
+    speed : float, optional
+        0.7–1.2; below 1 is slower.
+    extra : mapping
+        Fields this version does not know.
+    """
+
+    stability: float | None = None
+    similarity_boost: float | None = None
+    style: float | None = None
+    use_speaker_boost: bool | None = None
+    speed: float | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> VoiceSettings:
+        """Parse an API ``VoiceSettings`` object."""
+        return _parse(cls, data)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object to send: set fields only (``None`` dropped)."""
+        values = {k: v for k, v in self.extra.items() if v is not None}
+        values.update({f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                       if f.name != "extra" and getattr(self, f.name) is not None})
+        return values
+
+
+@dataclass(frozen=True)
+class Voice:
+    """A voice (``VoiceResponseModel``)."""
+
+    voice_id: str
+    name: str | None = None
+    category: str | None = None
+    labels: Mapping[str, str] | None = None
+    description: str | None = None
+    preview_url: str | None = None
+    settings: VoiceSettings | None = None
+    samples: tuple[Mapping[str, Any], ...] | None = None
+    high_quality_base_model_ids: tuple[str, ...] | None = None
+    verified_languages: tuple[Mapping[str, Any], ...] | None = None
+    is_owner: bool | None = None
+    is_legacy: bool | None = None
+    created_at_unix: int | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Voice:
+        """Parse an API voice object."""
+        return _parse(cls, data, {
+            "settings": VoiceSettings.from_dict, "samples": _tuple,
+            "high_quality_base_model_ids": _tuple, "verified_languages": _tuple,
+        })
+
+
+@dataclass(frozen=True)
+class VoicePage:
+    """One page of ``GET /v2/voices``."""
+
+    voices: tuple[Voice, ...]
+    has_more: bool | None = None
+    total_count: int | None = None
+    next_page_token: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> VoicePage:
+        """Parse a v2 voices page."""
+        page = _parse(cls, data, {"voices": lambda vs: tuple(Voice.from_dict(v) for v in vs)})
+        return page if page.voices is not None else dataclasses.replace(page, voices=())
+
+
+@dataclass(frozen=True)
+class Model:
+    """A model (``ModelResponseModel``)."""
+
+    model_id: str
+    name: str | None = None
+    description: str | None = None
+    can_do_text_to_speech: bool | None = None
+    can_use_style: bool | None = None
+    can_use_speaker_boost: bool | None = None
+    languages: tuple[Mapping[str, str], ...] | None = None
+    token_cost_factor: float | None = None
+    max_characters_request_free_user: int | None = None
+    max_characters_request_subscribed_user: int | None = None
+    maximum_text_length_per_request: int | None = None
+    model_rates: Mapping[str, Any] | None = None
+    concurrency_group: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Model:
+        """Parse an API model object."""
+        return _parse(cls, data, {"languages": _tuple})
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """Per-character timings: three parallel tuples, times in seconds."""
+
+    characters: tuple[str, ...]
+    character_start_times_seconds: tuple[float, ...]
+    character_end_times_seconds: tuple[float, ...]
+    extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> Alignment | None:
+        """Parse the REST shape (``characters``, ``character_*_times_seconds``)."""
+        if not data:
+            return None
+        return _parse(cls, data, {
+            "characters": _tuple, "character_start_times_seconds": _tuple,
+            "character_end_times_seconds": _tuple,
+        })
+
+    @classmethod
+    def from_websocket(cls, data: Mapping[str, Any] | None) -> Alignment | None:
+        """Parse the WebSocket shape (``chars``, ``charStartTimesMs``, ``charsDurationsMs``)."""
+        if not data:
+            return None
+        starts = [ms / 1000 for ms in data.get("charStartTimesMs") or ()]
+        durations = [ms / 1000 for ms in data.get("charsDurationsMs") or ()]
+        return cls(
+            characters=_tuple(data.get("chars")),
+            character_start_times_seconds=tuple(starts),
+            character_end_times_seconds=tuple(
+                s + d for s, d in zip(starts, durations, strict=False)),
+        )
+
+    @property
+    def text(self) -> str:
+        """The characters joined back into text."""
+        return "".join(self.characters)
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class ResponseInfo:
+    """The headers of a TTS response that callers care about."""
+
+    request_id: str | None = None
+    history_item_id: str | None = None
+    character_cost: int | None = None
+    content_type: str | None = None
+    current_concurrent_requests: int | None = None
+    maximum_concurrent_requests: int | None = None
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> ResponseInfo:
+        """Read the headers (case-insensitive mapping)."""
+        return cls(
+            request_id=headers.get("request-id"),
+            history_item_id=headers.get("history-item-id"),
+            character_cost=_int_or_none(headers.get("character-cost")),
+            content_type=headers.get("content-type"),
+            current_concurrent_requests=_int_or_none(headers.get("current-concurrent-requests")),
+            maximum_concurrent_requests=_int_or_none(headers.get("maximum-concurrent-requests")),
+        )
+
+
+@dataclass(frozen=True, repr=False)
+class Take:
+    """A finished piece of audio and the response headers that came with it."""
+
+    audio: bytes
+    info: ResponseInfo = field(default_factory=ResponseInfo)
+
+    request_id = property(lambda self: self.info.request_id, doc="The ``request-id`` header.")
+    history_item_id = property(lambda self: self.info.history_item_id,
+                               doc="The ``history-item-id`` header.")
+    character_cost = property(lambda self: self.info.character_cost,
+                              doc="Characters billed (``character-cost`` header).")
+    content_type = property(lambda self: self.info.content_type, doc="Audio media type.")
+
+    def save(self, path: str | Path) -> Path:
+        """Write the audio to ``path`` and return it."""
+        path = Path(path)
+        path.write_bytes(self.audio)
+        return path
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}({len(self.audio)} bytes, content_type="
+                f"{self.content_type!r}, request_id={self.request_id!r}, "
+                f"history_item_id={self.history_item_id!r}, character_cost={self.character_cost})")
+
+
+@dataclass(frozen=True, repr=False)
+class TimedTake(Take):
+    """A finished take with its character alignment (``/with-timestamps``)."""
+
+    alignment: Alignment | None = None
+    normalized_alignment: Alignment | None = None
+
+
+@dataclass(frozen=True)
+class TimedChunk:
+    """One piece of ``/stream/with-timestamps``: audio bytes and the characters it covers."""
+
+    audio: bytes = field(repr=False)
+    alignment: Alignment | None = None
+    normalized_alignment: Alignment | None = None
+
+
+@dataclass(frozen=True)
+class RealtimeChunk:
+    """One WebSocket audio message; alignment times are seconds relative to this chunk."""
+
+    audio: bytes = field(repr=False)
+    alignment: Alignment | None = None
+    normalized_alignment: Alignment | None = None
+    is_final: bool = False
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    """One generation in the history (``SpeechHistoryItemResponseModel``)."""
+
+    history_item_id: str
+    request_id: str | None = None
+    voice_id: str | None = None
+    voice_name: str | None = None
+    voice_category: str | None = None
+    model_id: str | None = None
+    text: str | None = None
+    date_unix: int | None = None
+    character_count_change_from: int | None = None
+    character_count_change_to: int | None = None
+    content_type: str | None = None
+    state: str | None = None
+    settings: Mapping[str, Any] | None = None
+    source: str | None = None
+    output_format: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> HistoryItem:
+        """Parse an API history item."""
+        return _parse(cls, data)
+
+    @property
+    def date(self) -> dt.datetime | None:
+        """Creation time (UTC)."""
+        if self.date_unix is None:
+            return None
+        return dt.datetime.fromtimestamp(self.date_unix, tz=dt.timezone.utc)
+
+    @property
+    def character_cost(self) -> int | None:
+        """Characters this generation used."""
+        if self.character_count_change_from is None or self.character_count_change_to is None:
+            return None
+        return self.character_count_change_to - self.character_count_change_from
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of ``GET /v1/history``."""
+
+    items: tuple[HistoryItem, ...]
+    has_more: bool = False
+    last_history_item_id: str | None = None
+    scanned_until: int | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> HistoryPage:
+        """Parse a history page (the API calls the list ``history``)."""
+        data = dict(data)
+        items = tuple(HistoryItem.from_dict(i) for i in data.pop("history", None) or ())
+        page = _parse(cls, {**data, "items": items})
+        return dataclasses.replace(page, has_more=bool(page.has_more))
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """The account's plan and character quota."""
+
+    tier: str | None = None
+    status: str | None = None
+    character_count: int | None = None
+    character_limit: int | None = None
+    next_character_count_reset_unix: int | None = None
+    voice_slots_used: int | None = None
+    voice_limit: int | None = None
+    can_use_instant_voice_cloning: bool | None = None
+    currency: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> Subscription:
+        """Parse a subscription object."""
+        return _parse(cls, data)
+
+    @property
+    def characters_left(self) -> int | None:
+        """``character_limit - character_count`` (never negative)."""
+        if self.character_limit is None or self.character_count is None:
+            return None
+        return max(0, self.character_limit - self.character_count)
+
+
+@dataclass(frozen=True)
+class User:
+    """The account (``GET /v1/user``), without the API key the hosted API echoes back."""
+
+    user_id: str | None = None
+    first_name: str | None = None
+    subscription: Subscription | None = None
+    is_new_user: bool | None = None
+    created_at: int | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> User:
+        """Parse a user object."""
+        return _parse(cls, data, {"subscription": Subscription.from_dict})
+
+
+@dataclass(frozen=True)
+class CharacterStats:
+    """Usage per time bucket: ``time`` (ms since epoch) and one series per breakdown key."""
+
+    time: tuple[int, ...]
+    usage: Mapping[str, tuple[float, ...]]
+    extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CharacterStats:
+        """Parse ``GET /v1/usage/character-stats``."""
+        stats = _parse(cls, data, {
+            "time": _tuple, "usage": lambda u: {k: _tuple(v) for k, v in u.items()},
+        })
+        return dataclasses.replace(stats, time=stats.time or (), usage=stats.usage or {})
+
+    @property
+    def total(self) -> float:
+        """Sum over all buckets and keys."""
+        return float(sum(sum(series) for series in self.usage.values()))
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """What happened to one item of :meth:`Client.synthesize_many`."""
+
+    index: int
+    text: str
+    file: str | None
+    voice_id: str | None
+    model_id: str | None
+    settings: str
+    status: str  # "ok", "skipped" (already done), "failed"
+    character_cost: int | None = None
+    request_id: str | None = None
+    history_item_id: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """The outcome of :meth:`Client.synthesize_many`."""
+
+    out_dir: Path
+    manifest_path: Path
+    items: tuple[BatchItem, ...]
+
+    @property
+    def succeeded(self) -> list[BatchItem]:
+        """Items synthesized in this run."""
+        return [i for i in self.items if i.status == "ok"]
+
+    @property
+    def skipped(self) -> list[BatchItem]:
+        """Items found already done from an earlier run."""
+        return [i for i in self.items if i.status == "skipped"]
+
+    @property
+    def failures(self) -> list[BatchItem]:
+        """Items that failed; their ``error`` says why."""
+        return [i for i in self.items if i.status == "failed"]

@@ -1,0 +1,267 @@
+"""Voices: list, search with pagination, find by name, settings, add (clone), edit, delete."""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from xiwidgets.client import endpoints
+from xiwidgets.client.errors import NotFound
+from xiwidgets.client.types import Voice, VoicePage, VoiceSettings
+
+if TYPE_CHECKING:
+    from xiwidgets.client.transport import Transport
+
+VoiceRef = Voice | str
+SampleFile = str | Path | bytes | tuple[str, bytes]
+SettingsLike = VoiceSettings | Mapping[str, Any]
+
+
+def settings_dict(settings: SettingsLike | None) -> dict[str, Any] | None:
+    """The JSON object for ``settings`` (a :class:`VoiceSettings` or a plain mapping)."""
+    if settings is None:
+        return None
+    if isinstance(settings, VoiceSettings):
+        return settings.to_dict()
+    return {k: v for k, v in settings.items() if v is not None}
+
+
+def _sample_part(index: int, sample: SampleFile) -> tuple[str, tuple[str, bytes, str]]:
+    """One ``files`` part of a multipart upload, named and typed so the server can decode it."""
+    if isinstance(sample, tuple):
+        name, data = sample
+    elif isinstance(sample, bytes):
+        name = f"sample-{index}{_sniff_extension(sample)}"
+        data = sample
+    else:
+        path = Path(sample)
+        name, data = path.name, path.read_bytes()
+    mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return ("files", (name, data, mime))
+
+
+def _sniff_extension(data: bytes) -> str:
+    if data[:4] == b"RIFF":
+        return ".wav"
+    if data[:3] == b"ID3" or data[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"):
+        return ".mp3"
+    if data[:4] == b"OggS":
+        return ".ogg"
+    if data[:4] == b"fLaC":
+        return ".flac"
+    return ".bin"
+
+
+class Voices:
+    """``client.voices``: the voices the account (or the local server) offers."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+        self._cache: list[Voice] | None = None
+        self._unknown: set[str] = set()
+        self._lock = threading.Lock()
+
+    def list(self, show_legacy: bool = False) -> list[Voice]:
+        """All voices (``GET /v1/voices``).
+
+        Parameters
+        ----------
+        show_legacy : bool
+            Include legacy premade voices.
+
+        Returns
+        -------
+        list of Voice
+        """
+        data = self._transport.json("GET", endpoints.VOICES,
+                                    params={"show_legacy": str(show_legacy).lower()})
+        voices = [Voice.from_dict(v) for v in data.get("voices") or ()]
+        with self._lock:
+            self._cache = voices
+        return voices
+
+    def search(self, search: str | None = None, page_size: int = 10, sort: str | None = None,
+               sort_direction: str | None = None, voice_type: str | None = None,
+               category: str | None = None, voice_ids: Sequence[str] | None = None,
+               next_page_token: str | None = None, **extra: Any) -> VoicePage:
+        """One page of voices (``GET /v2/voices``).
+
+        Parameters
+        ----------
+        search : str, optional
+            Matches name, description, labels and category.
+        page_size : int
+            Voices per page (at most 100).
+        sort, sort_direction : str, optional
+            ``"created_at_unix"`` or ``"name"``; ``"asc"`` or ``"desc"``.
+        voice_type, category : str, optional
+            Filters (``"personal"``, ``"default"``…; ``"premade"``, ``"cloned"``…).
+        voice_ids : sequence of str, optional
+            Only these voices.
+        next_page_token : str, optional
+            ``VoicePage.next_page_token`` of the previous page.
+        **extra
+            Further query parameters of newer API versions.
+
+        Returns
+        -------
+        VoicePage
+        """
+        params = {"search": search, "page_size": page_size, "sort": sort,
+                  "sort_direction": sort_direction, "voice_type": voice_type,
+                  "category": category, "voice_ids": list(voice_ids) if voice_ids else None,
+                  "next_page_token": next_page_token, **extra}
+        return VoicePage.from_dict(self._transport.json("GET", endpoints.VOICES_V2,
+                                                        params=params))
+
+    def iter_all(self, **filters: Any) -> Iterator[Voice]:
+        """Every voice matching ``filters`` (see :meth:`search`), following page tokens."""
+        token = filters.pop("next_page_token", None)
+        while True:
+            page = self.search(**filters, next_page_token=token)
+            yield from page.voices
+            token = page.next_page_token
+            if not page.has_more or not token:
+                return
+
+    def find(self, name: str) -> Voice:
+        """The voice called ``name`` (case-insensitive).
+
+        Parameters
+        ----------
+        name : str
+            A voice name such as ``"Joe"``.
+
+        Returns
+        -------
+        Voice
+
+        Raises
+        ------
+        NotFound
+            No voice has that name; the message lists the available names.
+        """
+        for refresh in (False, True):
+            voices = self._cached(refresh)
+            wanted = name.strip().casefold()
+            for voice in voices:
+                if (voice.name or "").casefold() == wanted:
+                    return voice
+        names = ", ".join(sorted(v.name for v in voices if v.name)[:20])
+        raise NotFound(f"No voice is called {name!r}. Available voices: {names or 'none'}.",
+                       code="voice_not_found", status_code=None)
+
+    def resolve_id(self, voice: VoiceRef) -> str:
+        """The voice_id for a :class:`Voice`, a voice_id or a voice name.
+
+        Names are looked up in the voice list, fetched once per client; a string that is
+        neither a known id nor a known name is passed on as an id, so the server's
+        ``voice_not_found`` error reaches the caller.
+        """
+        if isinstance(voice, Voice):
+            return voice.voice_id
+        if not isinstance(voice, str) or not voice.strip():
+            raise TypeError(f"voice must be a Voice, a voice_id or a voice name, not {voice!r}")
+        if voice in self._unknown:
+            return voice
+        for refresh in (False, True):
+            voices = self._cached(refresh)
+            if any(v.voice_id == voice for v in voices):
+                return voice
+            wanted = voice.strip().casefold()
+            for candidate in voices:
+                if (candidate.name or "").casefold() == wanted:
+                    return candidate.voice_id
+        # Remembered so that ids outside the list (shared voices) cost one listing, not one each.
+        self._unknown.add(voice)
+        return voice
+
+    def _cached(self, refresh: bool) -> list[Voice]:
+        with self._lock:
+            cached = self._cache
+        if cached is None or refresh:
+            cached = self.list()
+        return cached
+
+    def forget_cache(self) -> None:
+        """Forget the voice list used for name lookups (after voices change elsewhere)."""
+        with self._lock:
+            self._cache = None
+            self._unknown.clear()
+
+    def get(self, voice: VoiceRef) -> Voice:
+        """One voice (``GET /v1/voices/{voice_id}``)."""
+        return Voice.from_dict(self._transport.json("GET", endpoints.voice(self.resolve_id(voice))))
+
+    def default_settings(self) -> VoiceSettings:
+        """The settings voices use unless told otherwise."""
+        return VoiceSettings.from_dict(
+            self._transport.json("GET", endpoints.VOICE_DEFAULT_SETTINGS))
+
+    def get_settings(self, voice: VoiceRef) -> VoiceSettings:
+        """A voice's stored settings."""
+        return VoiceSettings.from_dict(
+            self._transport.json("GET", endpoints.voice_settings(self.resolve_id(voice))))
+
+    def edit_settings(self, voice: VoiceRef, settings: SettingsLike) -> None:
+        """Store new settings for a voice."""
+        self._transport.json("POST", endpoints.voice_settings_edit(self.resolve_id(voice)),
+                             json=settings_dict(settings))
+
+    def add(self, name: str, files: Sequence[SampleFile], description: str | None = None,
+            labels: Mapping[str, str] | None = None,
+            remove_background_noise: bool = False) -> Voice:
+        """Clone a voice from audio samples (``POST /v1/voices/add``).
+
+        Parameters
+        ----------
+        name : str
+            Name of the new voice.
+        files : sequence of path, bytes or (filename, bytes)
+            Audio samples of the speaker.
+        description : str, optional
+            A sentence about the voice.
+        labels : mapping of str to str, optional
+            E.g. ``{"accent": "british"}``.
+        remove_background_noise : bool
+            Ask the server to clean the samples first.
+
+        Returns
+        -------
+        Voice
+            The new voice, as the API lists it.
+        """
+        parts = [_sample_part(i, f) for i, f in enumerate(files)]
+        data = self._form(name, description, labels, remove_background_noise)
+        created = self._transport.json("POST", endpoints.VOICE_ADD, data=data, files=parts)
+        self.forget_cache()
+        return self.get(created["voice_id"])
+
+    def edit(self, voice: VoiceRef, name: str, files: Sequence[SampleFile] | None = None,
+             description: str | None = None, labels: Mapping[str, str] | None = None,
+             remove_background_noise: bool = False) -> None:
+        """Rename a voice, change its description/labels, or add samples."""
+        parts = [_sample_part(i, f) for i, f in enumerate(files or ())]
+        data = self._form(name, description, labels, remove_background_noise)
+        self._transport.json("POST", endpoints.voice_edit(self.resolve_id(voice)), data=data,
+                             files=parts or None)
+        self.forget_cache()
+
+    def delete(self, voice: VoiceRef) -> None:
+        """Delete a voice you own."""
+        self._transport.json("DELETE", endpoints.voice(self.resolve_id(voice)))
+        self.forget_cache()
+
+    @staticmethod
+    def _form(name: str, description: str | None, labels: Mapping[str, str] | None,
+              remove_background_noise: bool) -> dict[str, str]:
+        form = {"name": name, "remove_background_noise": str(remove_background_noise).lower()}
+        if description is not None:
+            form["description"] = description
+        if labels is not None:
+            form["labels"] = json.dumps(dict(labels))
+        return form

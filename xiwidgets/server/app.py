@@ -1,0 +1,183 @@
+"""The FastAPI application: routers, error handlers, CORS, request ids and body limits."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from xiwidgets.server.config import ServerConfig
+from xiwidgets.server.errors import (
+    APIError,
+    UnprocessableParameterError,
+    handle_api_error,
+    handle_unexpected,
+    handle_unprocessable,
+)
+
+logger = logging.getLogger("xiwidgets.server")
+
+# Headers browser-side code may read (the hosted API exposes the same list).
+EXPOSED_HEADERS = [
+    "request-id",
+    "history-item-id",
+    "character-cost",
+    "current-concurrent-requests",
+    "maximum-concurrent-requests",
+]
+
+
+class RequestIdMiddleware:
+    """Give every request an id (``scope["state"]["request_id"]``) and a ``request-id`` header."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        request_id = secrets.token_hex(10)
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0] != b"request-id"]
+                headers.append((b"request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+class BodySizeLimitMiddleware:
+    """Refuse request bodies larger than the configured limits with a readable 413.
+
+    JSON bodies get ``max_json_body_bytes``; multipart uploads get the total upload limit (the
+    per-file limit is checked by the voice routes). Bodies without ``Content-Length`` are
+    counted as they arrive.
+    """
+
+    def __init__(self, app: ASGIApp, config: ServerConfig) -> None:
+        self.app = app
+        self.config = config
+
+    def _limit_for(self, scope: Scope) -> int:
+        content_type = dict(scope.get("headers", [])).get(b"content-type", b"")
+        if content_type.startswith(b"multipart/"):
+            return self.config.max_upload_total_bytes + 1_000_000  # room for part headers
+        return self.config.max_json_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self._limit_for(scope)
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, send, limit)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLargeError(limit)
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except _BodyTooLargeError:
+            await self._refuse(scope, send, limit)
+
+    async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
+        error = APIError(
+            413,
+            "payload_too_large",
+            f"The request body is larger than this server's limit of {limit:,} bytes.",
+        )
+        response = await handle_api_error(None, error)  # type: ignore[arg-type]
+        await response(scope, _empty_receive, send)
+
+
+class _BodyTooLargeError(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
+async def _empty_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI:
+    """Build the local server's ASGI application.
+
+    Parameters
+    ----------
+    config : ServerConfig or None
+        Settings; when ``None`` they are built from ``options``.
+    **options
+        Fields of :class:`ServerConfig` (``data_dir=``, ``api_keys=``, ...).
+
+    Returns
+    -------
+    fastapi.FastAPI
+        The app; its lifespan opens the store and loads the voices.
+    """
+    from xiwidgets.server.routes import history, models, stream_input, tts, user, voices
+    from xiwidgets.server.service import SpeechService
+    from xiwidgets.server.store import Store
+
+    config = config or ServerConfig.from_options(**options)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        store = Store(config.data_dir, config.character_limit, config.api_keys)
+        files_removed, rows_removed = store.remove_orphans()
+        if files_removed or rows_removed:
+            logger.warning(
+                "removed %d orphan audio file(s) and %d history row(s) without audio",
+                files_removed,
+                rows_removed,
+            )
+        service = SpeechService(config, store)
+        if config.warm_up:
+            service.warm_up()
+        app.state.store = store
+        app.state.service = service
+        try:
+            yield
+        finally:
+            service.close()
+            store.close()
+
+    app = FastAPI(
+        title="xiwidgets local voice server",
+        description="The ElevenLabs text-to-speech API, offline, with local voices.",
+        version="1.0",
+        lifespan=lifespan,
+    )
+    app.state.config = config
+    app.add_exception_handler(APIError, handle_api_error)
+    app.add_exception_handler(UnprocessableParameterError, handle_unprocessable)
+    app.add_exception_handler(Exception, handle_unexpected)
+    for module in (voices, models, tts, stream_input, history, user):
+        app.include_router(module.router)
+    app.add_middleware(BodySizeLimitMiddleware, config=config)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["POST", "PATCH", "OPTIONS", "DELETE", "GET", "PUT"],
+        allow_headers=["*"],
+        expose_headers=EXPOSED_HEADERS,
+    )
+    app.add_middleware(RequestIdMiddleware)
+    return app

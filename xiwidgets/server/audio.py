@@ -1,0 +1,290 @@
+"""Output formats of the API, streaming encoders and loudness normalization.
+
+One encoder object serves one stream: it resamples with a streaming soxr resampler and, for
+MP3, feeds a single LAME encoder chunk by chunk, so the clauses of a take join without gaps
+or extra MP3 headers.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import soxr
+
+MP3_FORMATS = {
+    "mp3_22050_32", "mp3_24000_48", "mp3_44100_32", "mp3_44100_64", "mp3_44100_96",
+    "mp3_44100_128", "mp3_44100_192",
+}
+PCM_RATES = (8000, 16000, 22050, 24000, 32000, 44100, 48000)
+OPUS_BITRATES = (32, 64, 96, 128, 192)
+
+_MEDIA_TYPES = {
+    "mp3": "audio/mpeg",
+    "pcm": "audio/pcm",
+    "ulaw": "audio/basic",
+    "alaw": "audio/alaw",
+    "wav": "audio/wav",
+    "opus": "audio/ogg",
+}
+_FORMAT_PATTERN = re.compile(r"^(mp3|pcm|ulaw|alaw|wav|opus)_(\d+)(?:_(\d+))?$")
+
+
+def supported_format_names(*, streaming: bool) -> list[str]:
+    """All ``output_format`` values accepted, for streaming or whole-file responses."""
+    names = sorted(MP3_FORMATS) + [f"pcm_{rate}" for rate in PCM_RATES]
+    names += ["ulaw_8000", "alaw_8000"]
+    if not streaming:
+        names += [f"wav_{rate}" for rate in PCM_RATES]
+    return names
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    """One ``output_format`` value, parsed.
+
+    Parameters
+    ----------
+    name : str
+        The API value, e.g. ``"mp3_44100_128"``.
+    codec : str
+        ``"mp3"``, ``"pcm"``, ``"ulaw"``, ``"alaw"``, ``"wav"`` or ``"opus"``.
+    sample_rate : int
+        Output samples per second.
+    bitrate : int or None
+        kbit/s for mp3 and opus, None otherwise.
+    """
+
+    name: str
+    codec: str
+    sample_rate: int
+    bitrate: int | None = None
+
+    @property
+    def media_type(self) -> str:
+        """The HTTP ``Content-Type`` of audio in this format."""
+        return _MEDIA_TYPES[self.codec]
+
+    @classmethod
+    def parse(cls, name: str, *, streaming: bool) -> OutputFormat:
+        """Parse an ``output_format`` value.
+
+        Parameters
+        ----------
+        name : str
+            E.g. ``"mp3_44100_128"``, ``"pcm_24000"``, ``"ulaw_8000"``, ``"wav_44100"``.
+        streaming : bool
+            True for streaming endpoints, where ``wav_*`` is not offered.
+
+        Returns
+        -------
+        OutputFormat
+
+        Raises
+        ------
+        ValueError
+            With a readable message naming the accepted values.
+        """
+        if name not in supported_format_names(streaming=streaming):
+            accepted = ", ".join(supported_format_names(streaming=streaming))
+            where = " on streaming endpoints" if streaming and name.startswith("wav_") else ""
+            raise ValueError(
+                f"Unsupported output_format {name!r}{where}. Accepted values: {accepted}."
+            )
+        codec, rate, bitrate = _FORMAT_PATTERN.match(name).groups()
+        return cls(name, codec, int(rate), int(bitrate) if bitrate else None)
+
+
+class StreamEncoder(Protocol):
+    """Encodes one stream of int16 mono audio, chunk by chunk."""
+
+    def encode(self, pcm: np.ndarray) -> bytes:
+        """Encode the next chunk; returns the bytes ready so far (may be empty)."""
+
+    def finish(self) -> bytes:
+        """Flush and return the remaining bytes; the encoder is then spent."""
+
+
+def make_encoder(fmt: OutputFormat, input_rate: int) -> StreamEncoder:
+    """Create the encoder for one stream.
+
+    Parameters
+    ----------
+    fmt : OutputFormat
+        The requested output format.
+    input_rate : int
+        Sample rate of the int16 chunks that will be passed to ``encode``.
+
+    Returns
+    -------
+    StreamEncoder
+    """
+    resampler = _Resampler(input_rate, fmt.sample_rate)
+    if fmt.codec == "mp3":
+        return _Mp3Encoder(resampler, fmt)
+    if fmt.codec == "wav":
+        return _WavEncoder(resampler, fmt.sample_rate)
+    return _SampleEncoder(resampler, _SAMPLE_CODECS[fmt.codec])
+
+
+class _Resampler:
+    """Streaming int16 resampler (soxr keeps its filter state between chunks)."""
+
+    def __init__(self, input_rate: int, output_rate: int) -> None:
+        self._stream = None
+        if input_rate != output_rate:
+            self._stream = soxr.ResampleStream(input_rate, output_rate, 1, dtype="float32")
+
+    def push(self, pcm: np.ndarray, *, last: bool = False) -> np.ndarray:
+        pcm = np.asarray(pcm, dtype=np.int16)
+        if self._stream is None:
+            return pcm
+        out = self._stream.resample_chunk(pcm.astype(np.float32) / 32768.0, last=last)
+        return float_to_int16(out)
+
+
+class _SampleEncoder:
+    def __init__(self, resampler: _Resampler, codec) -> None:
+        self._resampler = resampler
+        self._codec = codec
+
+    def encode(self, pcm: np.ndarray) -> bytes:
+        return self._codec(self._resampler.push(pcm))
+
+    def finish(self) -> bytes:
+        return self._codec(self._resampler.push(np.zeros(0, np.int16), last=True))
+
+
+class _Mp3Encoder:
+    def __init__(self, resampler: _Resampler, fmt: OutputFormat) -> None:
+        import lameenc
+
+        self._resampler = resampler
+        self._lame = lameenc.Encoder()
+        self._lame.set_bit_rate(fmt.bitrate)
+        self._lame.set_in_sample_rate(fmt.sample_rate)
+        self._lame.set_out_sample_rate(fmt.sample_rate)
+        self._lame.set_channels(1)
+        self._lame.set_quality(5)
+
+    def encode(self, pcm: np.ndarray) -> bytes:
+        return bytes(self._lame.encode(self._resampler.push(pcm).tobytes()))
+
+    def finish(self) -> bytes:
+        tail = self._resampler.push(np.zeros(0, np.int16), last=True)
+        return bytes(self._lame.encode(tail.tobytes())) + bytes(self._lame.flush())
+
+
+class _WavEncoder:
+    """Whole-file WAV: the header needs the total length, so everything comes at finish."""
+
+    def __init__(self, resampler: _Resampler, sample_rate: int) -> None:
+        self._resampler = resampler
+        self._sample_rate = sample_rate
+        self._data = io.BytesIO()
+
+    def encode(self, pcm: np.ndarray) -> bytes:
+        self._data.write(self._resampler.push(pcm).tobytes())
+        return b""
+
+    def finish(self) -> bytes:
+        self._data.write(self._resampler.push(np.zeros(0, np.int16), last=True).tobytes())
+        return wav_bytes(self._data.getvalue(), self._sample_rate)
+
+
+def wav_bytes(pcm_bytes: bytes, sample_rate: int) -> bytes:
+    """Wrap s16le mono samples in a RIFF/WAVE header."""
+    header = struct.pack(
+        "<4sI4s4sIHHIIHH4sI",
+        b"RIFF", 36 + len(pcm_bytes), b"WAVE", b"fmt ", 16, 1, 1,
+        sample_rate, sample_rate * 2, 2, 16, b"data", len(pcm_bytes),
+    )
+    return header + pcm_bytes
+
+
+def float_to_int16(samples: np.ndarray) -> np.ndarray:
+    """Convert float audio in [-1, 1] to int16, clipping what lies outside."""
+    return np.clip(np.round(samples * 32767.0), -32768, 32767).astype(np.int16)
+
+
+def _pcm_s16le(pcm: np.ndarray) -> bytes:
+    return pcm.astype("<i2").tobytes()
+
+
+# G.711 segment ends (ITU-T G.711 / Sun's reference g711.c), on the 13-bit (A-law) and
+# 14-bit (mu-law) magnitudes.
+_ALAW_SEGMENT_ENDS = np.array([0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF])
+_ULAW_SEGMENT_ENDS = np.array([0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF])
+_ULAW_BIAS = 0x84 >> 2
+_ULAW_CLIP = 8159
+
+
+def linear_to_ulaw(pcm: np.ndarray) -> bytes:
+    """Encode int16 samples as G.711 mu-law bytes."""
+    value = pcm.astype(np.int32) >> 2
+    mask = np.where(value < 0, 0x7F, 0xFF)
+    value = np.minimum(np.abs(value), _ULAW_CLIP) + _ULAW_BIAS
+    segment = np.searchsorted(_ULAW_SEGMENT_ENDS, value, side="left")
+    code = (segment << 4) | ((value >> (segment + 1)) & 0x0F)
+    code = np.where(segment >= 8, 0x7F, code)
+    return (code ^ mask).astype(np.uint8).tobytes()
+
+
+def linear_to_alaw(pcm: np.ndarray) -> bytes:
+    """Encode int16 samples as G.711 A-law bytes."""
+    value = pcm.astype(np.int32) >> 3
+    mask = np.where(value >= 0, 0xD5, 0x55)
+    value = np.where(value >= 0, value, -value - 1)
+    segment = np.searchsorted(_ALAW_SEGMENT_ENDS, value, side="left")
+    shift = np.where(segment < 2, 1, segment)
+    code = (np.minimum(segment, 7) << 4) | ((value >> shift) & 0x0F)
+    code = np.where(segment >= 8, 0x7F, code)
+    return (code ^ mask).astype(np.uint8).tobytes()
+
+
+_SAMPLE_CODECS = {"pcm": _pcm_s16le, "ulaw": linear_to_ulaw, "alaw": linear_to_alaw}
+
+
+def normalize_loudness(
+    samples: np.ndarray, target_dbfs: float = -20.0, peak_dbfs: float = -1.0
+) -> np.ndarray:
+    """Scale float audio so its speech RMS is ``target_dbfs``, peaks kept under ``peak_dbfs``.
+
+    The RMS is measured over 20 ms frames louder than -50 dBFS (speech, not pauses), so
+    clauses with long pauses are not boosted more than others.
+
+    Parameters
+    ----------
+    samples : numpy.ndarray
+        float32 mono audio.
+    target_dbfs : float
+        Wanted RMS level of the speech frames.
+    peak_dbfs : float
+        Ceiling for the absolute peak after scaling.
+
+    Returns
+    -------
+    numpy.ndarray
+        Scaled float32 audio (unchanged if silent).
+    """
+    level = speech_rms(samples)
+    peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
+    if level <= 0.0 or peak <= 0.0:
+        return samples
+    gain = min(10 ** (target_dbfs / 20) / level, 10 ** (peak_dbfs / 20) / peak)
+    return (samples * gain).astype(np.float32)
+
+
+def speech_rms(samples: np.ndarray, frame: int = 441) -> float:
+    """RMS over the frames louder than -50 dBFS (0.0 for silence)."""
+    count = len(samples) // frame
+    if count == 0:
+        return float(np.sqrt(np.mean(np.square(samples)))) if len(samples) else 0.0
+    frames = samples[: count * frame].reshape(count, frame).astype(np.float64)
+    energy = np.mean(np.square(frames), axis=1)
+    loud = energy > 10 ** (-50 / 10)
+    return float(np.sqrt(np.mean(energy[loud]))) if np.any(loud) else 0.0

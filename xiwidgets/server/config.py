@@ -1,0 +1,107 @@
+"""Settings of one local voice server: where it listens, where it keeps data, and its limits."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+DEFAULT_CHARACTER_LIMIT = 1_000_000
+
+
+def default_data_dir() -> Path:
+    """Return the per-user data directory the server uses when none is given.
+
+    Returns
+    -------
+    pathlib.Path
+        ``platformdirs.user_data_dir("xiwidgets")``.
+    """
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("xiwidgets"))
+
+
+def default_max_concurrent_syntheses() -> int:
+    """One synthesis per two cores: a take uses about one core and requests should queue."""
+    return max(1, (os.cpu_count() or 1) // 2)
+
+
+@dataclass
+class ServerConfig:
+    """Everything that changes how a server instance behaves.
+
+    Parameters
+    ----------
+    host, port : str, int
+        Where uvicorn listens; port 0 picks a free port.
+    data_dir : pathlib.Path or None
+        SQLite database, audio files, voice samples and preview cache. ``None`` means
+        :func:`default_data_dir`.
+    api_keys : tuple of str
+        With keys, every endpoint the hosted API protects requires ``xi-api-key``; without, the
+        server is open (usage is still counted).
+    character_limit : int
+        Characters per monthly period before requests get ``quota_exceeded``.
+    max_concurrent_syntheses : int
+        Takes synthesized at once; further requests wait their turn.
+    warm_up : bool
+        Load the voice models before the server reports ready, so the first take pays no load.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    data_dir: Path | None = None
+    api_keys: tuple[str, ...] = ()
+    character_limit: int = DEFAULT_CHARACTER_LIMIT
+    max_concurrent_syntheses: int = field(default_factory=default_max_concurrent_syntheses)
+    warm_up: bool = True
+    log_level: str = "warning"
+    # Request limits: each is enforced with a readable error naming the limit.
+    max_json_body_bytes: int = 1_000_000
+    max_upload_file_bytes: int = 20_000_000
+    max_upload_total_bytes: int = 50_000_000
+    max_samples_per_voice: int = 25
+    max_websocket_sessions: int = 16
+    default_inactivity_timeout_s: int = 20
+    max_inactivity_timeout_s: int = 180
+    websocket_max_message_bytes: int = 1_000_000
+    max_cloned_voices: int = 200
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir) if self.data_dir is not None else default_data_dir()
+        if isinstance(self.api_keys, str):
+            self.api_keys = (self.api_keys,)
+        self.api_keys = tuple(key for key in self.api_keys if key)
+        if self.character_limit < 0:
+            raise ValueError("character_limit must be >= 0")
+        if self.max_concurrent_syntheses < 1:
+            raise ValueError("max_concurrent_syntheses must be >= 1")
+
+    @classmethod
+    def from_options(cls, **options: object) -> ServerConfig:
+        """Build a config from keyword options, rejecting names that are not settings.
+
+        Raises
+        ------
+        TypeError
+            For an unknown option name (a typo should not be silently ignored).
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise TypeError(f"unknown server option(s): {', '.join(unknown)}")
+        return cls(**options)  # type: ignore[arg-type]
+
+    @property
+    def requires_api_key(self) -> bool:
+        """Whether requests must carry one of the configured keys."""
+        return bool(self.api_keys)
+
+    def __repr__(self) -> str:
+        # Keys never appear in a repr or log line.
+        return (
+            f"ServerConfig(host={self.host!r}, port={self.port}, data_dir={str(self.data_dir)!r}, "
+            f"api_keys=<{len(self.api_keys)} hidden>, character_limit={self.character_limit}, "
+            f"max_concurrent_syntheses={self.max_concurrent_syntheses})"
+        )

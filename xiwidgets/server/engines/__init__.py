@@ -1,0 +1,13 @@
+"""Speech engines of the local server behind one interface (see ``base``)."""
+
+from .base import AudioChunk, SynthesisSettings, VoiceSpec
+from .synthesizer import SynthesisTiming, Synthesizer, measure_synthesis
+
+__all__ = [
+    "AudioChunk",
+    "SynthesisSettings",
+    "SynthesisTiming",
+    "Synthesizer",
+    "VoiceSpec",
+    "measure_synthesis",
+]

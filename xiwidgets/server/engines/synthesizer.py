@@ -1,0 +1,153 @@
+"""The one entry point the server uses: text + voice + settings → audio chunks per clause."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..audio import float_to_int16, normalize_loudness
+from ..text import split_clauses
+from .base import AudioChunk, ClauseAudio, Engine, SynthesisSettings, VoiceSpec
+from .espeak_engine import EspeakEngine
+from .piper_engine import PiperEngine
+
+# Text with nothing speakable (only emoji, say) still gets a valid, short, silent take.
+_SILENCE_SECONDS = 0.25
+
+
+class Synthesizer:
+    """Synthesize text with any voice of the local engines, one chunk per clause.
+
+    One instance is meant to live for the whole server: engines load once and are reused;
+    calls from several threads are safe (espeak-ng calls are serialized, Piper runs
+    concurrently).
+    """
+
+    def __init__(self) -> None:
+        self._engines: dict[str, Engine] = {"piper": PiperEngine(), "espeak": EspeakEngine()}
+
+    def warm_up(self) -> None:
+        """Load every engine and run one short synthesis, so the first request pays nothing."""
+        for engine in self._engines.values():
+            engine.load()
+        warm_voice = VoiceSpec("piper", "en_US-joe-medium", "en")
+        for _ in self.synthesize("Ready.", warm_voice, SynthesisSettings(seed=0)):
+            pass
+
+    def engine_for(self, voice: VoiceSpec) -> Engine:
+        """Return the engine that speaks ``voice``; ValueError for an unknown engine."""
+        try:
+            return self._engines[voice.engine]
+        except KeyError:
+            raise ValueError(f"unknown speech engine {voice.engine!r}") from None
+
+    def synthesize(
+        self, text: str, voice: VoiceSpec, settings: SynthesisSettings | None = None
+    ) -> Iterator[AudioChunk]:
+        """Yield one ``AudioChunk`` per clause of ``text``, each as soon as it is ready.
+
+        Parameters
+        ----------
+        text : str
+            The request text (any Unicode; unspeakable characters are silent).
+        voice : VoiceSpec
+            Which engine voice speaks, with its pitch and rate factors.
+        settings : SynthesisSettings, optional
+            Defaults to ``SynthesisSettings()``. With a ``seed`` the take is byte-for-byte
+            repeatable; without one every take draws a fresh seed.
+
+        Yields
+        ------
+        AudioChunk
+            Chunks that partition ``text`` in order (see ``AudioChunk``).
+        """
+        settings = settings or SynthesisSettings()
+        engine = self.engine_for(voice)
+        base_seed = settings.seed if settings.seed is not None else secrets.randbits(32)
+        clauses = split_clauses(text)
+        if not clauses:
+            yield _silent_chunk(text, engine.sample_rate)
+            return
+        for index, clause in enumerate(clauses):
+            seed = int(np.random.SeedSequence([base_seed, index]).generate_state(1)[0])
+            audio = engine.synthesize_clause(clause.speakable, voice, settings, seed)
+            yield _to_chunk(audio, clause.start, clause.text, settings.use_speaker_boost)
+
+
+def _to_chunk(audio: ClauseAudio, start: int, text: str, speaker_boost: bool) -> AudioChunk:
+    samples = normalize_loudness(audio.samples) if speaker_boost else audio.samples
+    return AudioChunk(
+        pcm=float_to_int16(samples),
+        sample_rate=audio.sample_rate,
+        text_start=start,
+        text=text,
+        char_starts=[float(t) for t in audio.char_starts],
+        char_ends=[float(t) for t in audio.char_ends],
+    )
+
+
+def _silent_chunk(text: str, sample_rate: int) -> AudioChunk:
+    length = int(_SILENCE_SECONDS * sample_rate)
+    return AudioChunk(
+        pcm=np.zeros(length, dtype=np.int16),
+        sample_rate=sample_rate,
+        text_start=0,
+        text=text,
+        char_starts=[0.0] * len(text),
+        char_ends=[_SILENCE_SECONDS] * len(text),
+    )
+
+
+@dataclass(frozen=True)
+class SynthesisTiming:
+    """Raw engine timings of one take (for ``benchmarks/``)."""
+
+    first_chunk_seconds: float
+    total_seconds: float
+    audio_seconds: float
+    chunks: int
+
+    @property
+    def real_time_factor(self) -> float:
+        """Seconds of audio produced per second of compute."""
+        return self.audio_seconds / self.total_seconds if self.total_seconds else 0.0
+
+
+def measure_synthesis(
+    synthesizer: Synthesizer,
+    text: str,
+    voice: VoiceSpec,
+    settings: SynthesisSettings | None = None,
+) -> SynthesisTiming:
+    """Time one take: seconds to the first chunk, to the last, and the audio length.
+
+    Parameters
+    ----------
+    synthesizer : Synthesizer
+        A warmed-up synthesizer (call ``warm_up`` first to leave load time out).
+    text : str
+        Text to speak.
+    voice : VoiceSpec
+        Voice to speak it with.
+    settings : SynthesisSettings, optional
+        Settings of the take.
+
+    Returns
+    -------
+    SynthesisTiming
+    """
+    started = time.perf_counter()
+    first = None
+    audio_seconds = 0.0
+    chunks = 0
+    for chunk in synthesizer.synthesize(text, voice, settings):
+        if first is None:
+            first = time.perf_counter() - started
+        audio_seconds += chunk.duration
+        chunks += 1
+    total = time.perf_counter() - started
+    return SynthesisTiming(first or total, total, audio_seconds, chunks)

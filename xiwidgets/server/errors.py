@@ -1,0 +1,111 @@
+"""Errors shaped like the hosted API's: ``{"detail": {"status": code, "message": text}}``."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+
+class APIError(Exception):
+    """An error answered as ``{"detail": {"status": status, "message": message}}``.
+
+    Parameters
+    ----------
+    status_code : int
+        HTTP status.
+    status : str
+        Machine-readable code, e.g. ``voice_not_found``.
+    message : str
+        One readable sentence saying what is wrong and how to fix it.
+    headers : dict or None
+        Extra response headers (``Retry-After`` for 429).
+    """
+
+    def __init__(
+        self, status_code: int, status: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+    def body(self) -> dict:
+        """The JSON body the hosted API sends for this error."""
+        return {"detail": {"status": self.status, "message": self.message}}
+
+
+class PlainAPIError(APIError):
+    """An error the spec shapes as ``{"error": code, "message": text}`` (history download)."""
+
+    def body(self) -> dict:
+        """The JSON body: ``{"error", "message"}`` at top level."""
+        return {"error": self.status, "message": self.message}
+
+
+def voice_not_found(voice_id: str) -> APIError:
+    """404 for an unknown voice id."""
+    return APIError(
+        404, "voice_not_found", f"A voice with voice_id {voice_id!r} does not exist."
+    )
+
+
+def history_item_not_found(history_item_id: str) -> APIError:
+    """404 for an unknown history item id."""
+    return APIError(
+        404,
+        "history_item_not_found",
+        f"A history item with id {history_item_id!r} does not exist.",
+    )
+
+
+def invalid_api_key() -> APIError:
+    """401 for a missing or wrong ``xi-api-key``."""
+    return APIError(
+        401,
+        "invalid_api_key",
+        "Invalid API key: send one of the server's keys in the 'xi-api-key' header.",
+    )
+
+
+def validation_error(location: list, message: str, error_type: str = "value_error") -> JSONResponse:
+    """A FastAPI-style 422 list for a parameter the spec declares as an enum or schema."""
+    return JSONResponse(
+        status_code=422,
+        content={"detail": [{"loc": location, "msg": message, "type": error_type}]},
+    )
+
+
+class UnprocessableParameterError(Exception):
+    """A schema violation found after parsing (e.g. an ``output_format`` outside the enum)."""
+
+    def __init__(self, location: list, message: str, error_type: str = "enum") -> None:
+        super().__init__(message)
+        self.location = location
+        self.message = message
+        self.error_type = error_type
+
+
+async def handle_api_error(request: Request, exc: APIError) -> JSONResponse:
+    """Render an :class:`APIError` as the hosted API does."""
+    return JSONResponse(status_code=exc.status_code, content=exc.body(), headers=exc.headers)
+
+
+async def handle_unprocessable(request: Request, exc: UnprocessableParameterError) -> JSONResponse:
+    """Render an :class:`UnprocessableParameterError` as a FastAPI 422 detail list."""
+    return validation_error(exc.location, exc.message, exc.error_type)
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """A failure the server did not foresee: a 500 in the hosted shape, with the request id."""
+    request_id = request.scope.get("state", {}).get("request_id", "unknown")
+    return JSONResponse(
+        status_code=500,
+        content={
+            "detail": {
+                "status": "internal_server_error",
+                "message": f"The server failed on this request ({type(exc).__name__}); "
+                f"quote request id {request_id} when reporting it.",
+            }
+        },
+    )

@@ -1,0 +1,129 @@
+"""History of takes: list, get, audio, delete, download (one → the file, several → a zip)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, Response
+
+from xiwidgets.server.auth import API_KEY_REQUIRED
+from xiwidgets.server.errors import APIError, PlainAPIError, history_item_not_found
+from xiwidgets.server.schemas import HistoryDownloadBody
+from xiwidgets.server.service import SpeechService, mp3_to_wav
+
+router = APIRouter(prefix="/v1/history", tags=["history"])
+
+MAX_HISTORY_PAGE_SIZE = 1000
+DOWNLOAD_FORMATS = {None: "mp3", "": "mp3", "default": "mp3", "mp3": "mp3", "wav": "wav"}
+
+
+def _service(request: Request) -> SpeechService:
+    return request.app.state.service
+
+
+def _item_or_404(request: Request, history_item_id: str) -> dict:
+    item = _service(request).store.get_history_item(history_item_id)
+    if item is None:
+        raise history_item_not_found(history_item_id)
+    return item
+
+
+@router.get("", dependencies=API_KEY_REQUIRED)
+def list_history(
+    request: Request,
+    page_size: Annotated[int, Query(ge=1, le=MAX_HISTORY_PAGE_SIZE)] = 100,
+    start_after_history_item_id: str | None = None,
+    voice_id: str | None = None,
+    search: str | None = None,
+    source: str | None = None,
+    model_id: str | None = None,
+    date_before_unix: int | None = None,
+    date_after_unix: int | None = None,
+) -> dict:
+    """Takes, newest first; page on with ``last_history_item_id``."""
+    service = _service(request)
+    if source not in (None, "TTS"):
+        return {"history": [], "last_history_item_id": None, "has_more": False}
+    try:
+        items, has_more = service.store.list_history(
+            page_size,
+            start_after=start_after_history_item_id,
+            voice_id=voice_id,
+            search=search,
+            model_id=model_id,
+            date_before_unix=date_before_unix,
+            date_after_unix=date_after_unix,
+        )
+    except KeyError:
+        raise history_item_not_found(start_after_history_item_id or "") from None
+    return {
+        "history": [service.history_item_json(item) for item in items],
+        "last_history_item_id": items[-1]["history_item_id"] if items else None,
+        "has_more": has_more,
+    }
+
+
+@router.post("/download", dependencies=API_KEY_REQUIRED)
+def download_history(request: Request, body: HistoryDownloadBody) -> Response:
+    """One id → that take's audio; several → a zip of them."""
+    if body.output_format not in DOWNLOAD_FORMATS:
+        raise PlainAPIError(
+            400,
+            "invalid_output_format",
+            f"output_format {body.output_format!r} is not supported for downloads; "
+            "use 'wav' or leave it out for MP3.",
+        )
+    extension = DOWNLOAD_FORMATS[body.output_format]
+    store = _service(request).store
+    items = [_item_or_404(request, history_item_id) for history_item_id in body.history_item_ids]
+
+    def audio_of(item: dict) -> bytes:
+        data = store.history_audio_path(item).read_bytes()
+        return mp3_to_wav(data) if extension == "wav" else data
+
+    if len(items) == 1:
+        item = items[0]
+        file_name = f"{item['history_item_id']}.{extension}"
+        return Response(
+            audio_of(item),
+            media_type="audio/wav" if extension == "wav" else item["content_type"],
+            headers={"content-disposition": f'attachment; filename="{file_name}"'},
+        )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        for item in items:
+            archive.writestr(f"{item['history_item_id']}.{extension}", audio_of(item))
+    return Response(
+        buffer.getvalue(),
+        media_type="application/zip",
+        headers={"content-disposition": 'attachment; filename="history.zip"'},
+    )
+
+
+@router.get("/{history_item_id}", dependencies=API_KEY_REQUIRED)
+def get_history_item(request: Request, history_item_id: str) -> dict:
+    """One take's metadata."""
+    return _service(request).history_item_json(_item_or_404(request, history_item_id))
+
+
+@router.get("/{history_item_id}/audio", dependencies=API_KEY_REQUIRED)
+def get_history_audio(request: Request, history_item_id: str) -> FileResponse:
+    """One take's audio file."""
+    item = _item_or_404(request, history_item_id)
+    path = _service(request).store.history_audio_path(item)
+    if not path.exists():
+        raise APIError(
+            404, "history_item_audio_missing", "The audio of this history item is missing."
+        )
+    return FileResponse(path, media_type=item["content_type"])
+
+
+@router.delete("/{history_item_id}", dependencies=API_KEY_REQUIRED)
+def delete_history_item(request: Request, history_item_id: str) -> dict:
+    """Delete a take and its audio."""
+    if not _service(request).store.delete_history_item(history_item_id):
+        raise history_item_not_found(history_item_id)
+    return {"status": "ok"}

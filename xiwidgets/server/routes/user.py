@@ -1,0 +1,158 @@
+"""Account: user, subscription (the character quota) and usage statistics."""
+
+from __future__ import annotations
+
+import bisect
+import calendar
+import time
+from collections import defaultdict
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+
+from xiwidgets.server.auth import API_KEY_REQUIRED
+from xiwidgets.server.errors import APIError
+from xiwidgets.server.service import SpeechService
+
+router = APIRouter(tags=["user"])
+
+INTERVAL_MS = {"hour": 3_600_000, "day": 86_400_000, "week": 7 * 86_400_000}
+MAX_BUCKETS = 10_000
+Breakdown = Literal[
+    "none", "voice", "voice_multiplier", "user", "groups", "api_keys", "all_api_keys",
+    "product_type", "model", "resource", "request_queue", "region", "subresource_id",
+    "reporting_workspace_id", "has_api_key",
+]
+Metric = Literal[
+    "credits", "minutes_used", "request_count", "ttfb_avg", "ttfb_p95", "fiat_units_spent",
+    "concurrency", "concurrency_average",
+]
+
+
+def _service(request: Request) -> SpeechService:
+    return request.app.state.service
+
+
+def _subscription(request: Request) -> dict:
+    service = _service(request)
+    account = service.store.account()
+    return {
+        "tier": "local",
+        "character_count": account["character_count"],
+        "character_limit": account["character_limit"],
+        "max_character_limit_extension": None,
+        "can_extend_character_limit": False,
+        "allowed_to_extend_character_limit": False,
+        "next_character_count_reset_unix": account["next_reset_unix"],
+        "voice_slots_used": service.store.count_voices(),
+        "professional_voice_slots_used": 0,
+        "voice_limit": service.config.max_cloned_voices,
+        "max_voice_add_edits": None,
+        "voice_add_edit_counter": 0,
+        "professional_voice_limit": 0,
+        "can_extend_voice_limit": False,
+        "can_use_instant_voice_cloning": True,
+        "can_use_professional_voice_cloning": False,
+        "currency": None,
+        "status": "active",
+        "billing_period": "monthly_period",
+        "character_refresh_period": "monthly_period",
+    }
+
+
+@router.get("/v1/user/subscription", dependencies=API_KEY_REQUIRED)
+def get_subscription(request: Request) -> dict:
+    """The character quota of this server's single account."""
+    return {
+        **_subscription(request),
+        "next_invoice": None,
+        "has_open_invoices": False,
+        "pending_change": None,
+    }
+
+
+@router.get("/v1/user", dependencies=API_KEY_REQUIRED)
+def get_user(request: Request) -> dict:
+    """This server's single user."""
+    account = _service(request).store.account()
+    return {
+        "user_id": account["user_id"],
+        "subscription": _subscription(request),
+        "subscription_extras": None,
+        "is_new_user": False,
+        "xi_api_key": None,
+        "can_use_delayed_payment_methods": False,
+        "is_onboarding_completed": True,
+        "is_onboarding_checklist_completed": True,
+        "first_name": None,
+        "is_api_key_hashed": True,
+        "xi_api_key_preview": None,
+        "referral_link_code": None,
+        "partnerstack_partner_default_link": None,
+        "created_at": account["created_at_unix"],
+        "seat_type": "workspace_admin",
+    }
+
+
+def bucket_starts(
+    start_ms: int, end_ms: int, interval: str, bucket_size_s: int | None
+) -> list[int]:
+    """Starts of the aggregation buckets covering ``[start_ms, end_ms)``, in ms (UTC)."""
+    if interval == "cumulative" and not bucket_size_s:
+        return [start_ms]
+    if interval == "month" and not bucket_size_s:
+        moment = time.gmtime(start_ms / 1000)
+        year, month = moment.tm_year, moment.tm_mon
+        starts = []
+        while True:
+            first = calendar.timegm((year, month, 1, 0, 0, 0)) * 1000
+            if first >= end_ms or len(starts) > MAX_BUCKETS:
+                return starts
+            starts.append(first)
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    step = bucket_size_s * 1000 if bucket_size_s else INTERVAL_MS[interval]
+    first = start_ms - start_ms % step
+    count = (end_ms - first + step - 1) // step
+    if count > MAX_BUCKETS:
+        raise APIError(
+            400,
+            "too_many_buckets",
+            f"That range and interval give {count:,} buckets; the limit is {MAX_BUCKETS:,}. "
+            "Use a longer aggregation_interval or a shorter range.",
+        )
+    return [first + i * step for i in range(max(1, count))]
+
+
+@router.get("/v1/usage/character-stats", dependencies=API_KEY_REQUIRED)
+def character_stats(
+    request: Request,
+    start_unix: int,
+    end_unix: int,
+    include_workspace_metrics: bool = False,
+    breakdown_type: Breakdown = "none",
+    aggregation_interval: Literal["hour", "day", "week", "month", "cumulative"] = "day",
+    aggregation_bucket_size: Annotated[int | None, Query(ge=1)] = None,
+    metric: Metric = "credits",
+) -> dict:
+    """Characters (or request counts) per time bucket, in milliseconds, split by voice/model."""
+    if end_unix <= start_unix:
+        raise APIError(
+            400, "invalid_time_range", "end_unix must be after start_unix (both in milliseconds)."
+        )
+    starts = bucket_starts(start_unix, end_unix, aggregation_interval, aggregation_bucket_size)
+    series: dict[str, list[float]] = defaultdict(lambda: [0] * len(starts))
+    key_of = {
+        "voice": lambda event: event["voice_id"] or "unknown",
+        "model": lambda event: event["model_id"] or "unknown",
+    }.get(breakdown_type, lambda event: "All")
+    for event in _service(request).store.usage_events(start_unix, end_unix):
+        index = _bucket_index(starts, event["time_ms"])
+        value = 1 if metric == "request_count" else event["characters"]
+        series[key_of(event)][index] += value
+    if not series:
+        series["All"] = [0] * len(starts)  # an empty range still reports its buckets
+    return {"time": starts, "usage": dict(series)}
+
+
+def _bucket_index(starts: list[int], time_ms: int) -> int:
+    return max(0, bisect.bisect_right(starts, time_ms) - 1)

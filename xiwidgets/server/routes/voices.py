@@ -1,0 +1,271 @@
+"""Voices: list (v1, v2), get, settings, add from samples, edit, delete, preview."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import FileResponse
+
+from xiwidgets.server.auth import API_KEY_REQUIRED
+from xiwidgets.server.errors import APIError, UnprocessableParameterError
+from xiwidgets.server.schemas import VoiceSettingsBody
+from xiwidgets.server.service import DEFAULT_SETTINGS, SpeechService, VoiceRecord
+
+router = APIRouter(tags=["voices"])
+
+MAX_V2_PAGE_SIZE = 100
+OK = {"status": "ok"}
+
+
+def _service(request: Request) -> SpeechService:
+    return request.app.state.service
+
+
+def _base_url(request: Request) -> str:
+    return str(request.base_url)
+
+
+@router.get("/v1/voices", dependencies=API_KEY_REQUIRED)
+def list_voices(request: Request, show_legacy: bool | None = False) -> dict:
+    """All voices at once (the local server has no legacy voices to hide)."""
+    service = _service(request)
+    base = _base_url(request)
+    return {"voices": [service.voice_json(voice, base) for voice in service.voices()]}
+
+
+def _matches(voice: VoiceRecord, needle: str) -> bool:
+    haystack = [voice.name, voice.description or "", voice.category, *voice.labels.values()]
+    return any(needle in value.lower() for value in haystack)
+
+
+def _voice_type_filter(voice_type: str | None):
+    if voice_type in (None, "", "default", "personal", "non-default"):
+        return {
+            None: lambda v: True,
+            "": lambda v: True,
+            "default": lambda v: v.is_premade,
+            "personal": lambda v: not v.is_premade,
+            "non-default": lambda v: not v.is_premade,
+        }[voice_type]
+    if voice_type in ("community", "workspace", "saved"):
+        return lambda v: False  # this server has no shared or workspace voices
+    raise UnprocessableParameterError(
+        ["query", "voice_type"],
+        "voice_type must be one of personal, community, default, workspace, non-default.",
+    )
+
+
+def _page_offset(token: str | None) -> int:
+    if not token:
+        return 0
+    if not token.isdigit():
+        raise APIError(
+            400,
+            "invalid_page_token",
+            "next_page_token is not a token this server issued; start again without it.",
+        )
+    return int(token)
+
+
+@router.get("/v2/voices", dependencies=API_KEY_REQUIRED)
+def search_voices(
+    request: Request,
+    next_page_token: str | None = None,
+    page_size: Annotated[int, Query(ge=1, le=MAX_V2_PAGE_SIZE)] = 10,
+    search: str | None = None,
+    sort: Literal["created_at_unix", "name"] | None = None,
+    sort_direction: Literal["asc", "desc"] | None = None,
+    voice_type: str | None = None,
+    category: Literal["premade", "cloned", "generated", "professional"] | None = None,
+    fine_tuning_state: str | None = None,
+    collection_id: str | None = None,
+    include_total_count: bool = True,
+    voice_ids: Annotated[list[str] | None, Query(max_length=100)] = None,
+) -> dict:
+    """Voices filtered, sorted and paged by an opaque token."""
+    service = _service(request)
+    keep_type = _voice_type_filter(voice_type)
+    voices = [voice for voice in service.voices() if keep_type(voice)]
+    if category:
+        voices = [voice for voice in voices if voice.category == category]
+    if voice_ids:
+        wanted = set(voice_ids)
+        voices = [voice for voice in voices if voice.voice_id in wanted]
+    if search:
+        needle = search.strip().lower()
+        voices = [voice for voice in voices if _matches(voice, needle)]
+    if fine_tuning_state or collection_id:
+        voices = []  # no professional clones or collections on a local server
+    if sort == "name":
+        voices.sort(key=lambda v: v.name.lower(), reverse=sort_direction == "desc")
+    elif sort == "created_at_unix":
+        voices.sort(key=lambda v: v.created_at_unix or 0, reverse=sort_direction != "asc")
+    offset = _page_offset(next_page_token)
+    page = voices[offset : offset + page_size]
+    has_more = offset + page_size < len(voices)
+    base = _base_url(request)
+    return {
+        "voices": [service.voice_json(voice, base) for voice in page],
+        "has_more": has_more,
+        "total_count": len(voices),
+        "next_page_token": str(offset + page_size) if has_more else None,
+    }
+
+
+@router.get("/v1/voices/settings/default")
+def default_settings() -> dict:
+    """The settings a voice has until they are edited (no key needed, as on the hosted API)."""
+    return dict(DEFAULT_SETTINGS)
+
+
+@router.get("/v1/voices/{voice_id}/settings", dependencies=API_KEY_REQUIRED)
+def get_voice_settings(request: Request, voice_id: str) -> dict:
+    """The voice's stored settings."""
+    return _service(request).voice_settings(voice_id)
+
+
+@router.post("/v1/voices/{voice_id}/settings/edit", dependencies=API_KEY_REQUIRED)
+def edit_voice_settings(request: Request, voice_id: str, settings: VoiceSettingsBody) -> dict:
+    """Store settings for a voice (top-level VoiceSettings body)."""
+    _service(request).edit_voice_settings(voice_id, settings.given())
+    return OK
+
+
+def parse_labels(raw: str | None) -> dict[str, str] | None:
+    """Labels as sent by any SDK version: absent, ``"null"``, JSON object, or JSON-quoted JSON.
+
+    Raises
+    ------
+    APIError
+        400 when the value is not a JSON object of strings.
+    """
+    value: object = raw
+    for _ in range(2):  # the 2.x SDK JSON-encodes a caller's string a second time
+        if not isinstance(value, str):
+            break
+        if not value.strip():
+            return None
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            break
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise APIError(
+            400,
+            "invalid_labels",
+            'labels must be a JSON object of strings, e.g. {"accent": "british"}.',
+        )
+    return {key: str(item) for key, item in value.items()}
+
+
+async def _read_uploads(
+    request: Request, files: list[UploadFile] | None
+) -> list[tuple[str, str, bytes]]:
+    config = request.app.state.config
+    uploads, total = [], 0
+    for upload in files or []:
+        data = await upload.read(config.max_upload_file_bytes + 1)
+        name = upload.filename or "sample"
+        if len(data) > config.max_upload_file_bytes:
+            raise APIError(
+                413,
+                "file_too_large",
+                f"Sample {name!r} is larger than {config.max_upload_file_bytes:,} bytes; "
+                "upload a shorter recording.",
+            )
+        if not data:
+            raise APIError(400, "invalid_audio_sample", f"Sample {name!r} is empty.")
+        total += len(data)
+        uploads.append((name, upload.content_type or "application/octet-stream", data))
+    if total > config.max_upload_total_bytes:
+        raise APIError(
+            413,
+            "upload_too_large",
+            f"The samples total {total:,} bytes; the limit is "
+            f"{config.max_upload_total_bytes:,} bytes per request.",
+        )
+    if len(uploads) > config.max_samples_per_voice:
+        raise APIError(
+            400,
+            "too_many_samples",
+            f"At most {config.max_samples_per_voice} samples per voice.",
+        )
+    return uploads
+
+
+def _check_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise APIError(400, "invalid_name", "The voice needs a non-empty name.")
+    return name
+
+
+@router.post("/v1/voices/add", dependencies=API_KEY_REQUIRED)
+async def add_voice(
+    request: Request,
+    name: Annotated[str, Form()],
+    files: Annotated[list[UploadFile], File()],
+    description: Annotated[str | None, Form()] = None,
+    labels: Annotated[str | None, Form()] = None,
+    remove_background_noise: Annotated[bool, Form()] = False,
+) -> dict:
+    """Create a voice whose pitch and speaking rate follow the uploaded samples."""
+    uploads = await _read_uploads(request, files)
+    if not uploads:
+        raise APIError(400, "invalid_audio_sample", "Upload at least one audio sample.")
+    label_dict = parse_labels(labels) or {}
+    service = _service(request)
+    voice_id = await _in_thread(
+        service.add_voice, _check_name(name), uploads, description, label_dict
+    )
+    return {"voice_id": voice_id, "requires_verification": False}
+
+
+@router.post("/v1/voices/{voice_id}/edit", dependencies=API_KEY_REQUIRED)
+async def edit_voice(
+    request: Request,
+    voice_id: str,
+    name: Annotated[str, Form()],
+    files: Annotated[list[UploadFile] | None, File()] = None,
+    description: Annotated[str | None, Form()] = None,
+    labels: Annotated[str | None, Form()] = None,
+    remove_background_noise: Annotated[bool, Form()] = False,
+) -> dict:
+    """Rename or relabel a voice; uploaded files are added to its samples."""
+    uploads = await _read_uploads(request, files)
+    service = _service(request)
+    await _in_thread(
+        service.edit_voice, voice_id, _check_name(name), uploads, description, parse_labels(labels)
+    )
+    return OK
+
+
+@router.delete("/v1/voices/{voice_id}", dependencies=API_KEY_REQUIRED)
+def delete_voice(request: Request, voice_id: str) -> dict:
+    """Delete an added voice (premade voices stay)."""
+    _service(request).delete_voice(voice_id)
+    return OK
+
+
+@router.get("/v1/voices/{voice_id}/preview", response_class=FileResponse)
+def voice_preview(request: Request, voice_id: str) -> FileResponse:
+    """A short MP3 of the voice in its language (synthesized once, then cached)."""
+    path = _service(request).preview(voice_id)
+    return FileResponse(path, media_type="audio/mpeg")
+
+
+@router.get("/v1/voices/{voice_id}", dependencies=API_KEY_REQUIRED)
+def get_voice(request: Request, voice_id: str, with_settings: bool = True) -> dict:
+    """One voice."""
+    service = _service(request)
+    return service.voice_json(service.voice(voice_id), _base_url(request))
+
+
+async def _in_thread(function, *args):
+    import asyncio
+
+    return await asyncio.to_thread(function, *args)

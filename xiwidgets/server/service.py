@@ -1,0 +1,717 @@
+"""SpeechService: the server's logic between the HTTP routes and the engines, audio and store.
+
+It resolves voices (premade from the catalog, cloned from the store), validates a take
+(voice, model, text, format, settings, quota), runs the synthesizer in a worker thread under a
+semaphore, encodes audio chunk by chunk and commits the history item before a take's last
+bytes are handed to the client.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xiwidgets.server import catalog
+from xiwidgets.server.config import ServerConfig
+from xiwidgets.server.errors import APIError, UnprocessableParameterError, voice_not_found
+from xiwidgets.server.store import QuotaExceededError, Reservation, Store, new_id
+
+logger = logging.getLogger("xiwidgets.server")
+
+DEFAULT_MODEL_ID = "eleven_multilingual_v2"
+DEFAULT_OUTPUT_FORMAT = "mp3_44100_128"
+HISTORY_FORMAT = "mp3_44100_128"
+
+DEFAULT_SETTINGS = {
+    "stability": 0.5,
+    "similarity_boost": 0.75,
+    "style": 0.0,
+    "use_speaker_boost": True,
+    "speed": 1.0,
+}
+
+# Takes are stored as MP3 (like the hosted history); this is their media type.
+HISTORY_CONTENT_TYPE = "audio/mpeg"
+
+
+@dataclass
+class VoiceRecord:
+    """A voice as the service knows it: API fields plus how to synthesize it."""
+
+    voice_id: str
+    name: str
+    category: str
+    description: str | None
+    labels: dict[str, str]
+    spec: Any  # engines.VoiceSpec
+    created_at_unix: int | None
+    samples: list[dict[str, Any]] = field(default_factory=list)
+    preview_text: str | None = None
+    default_settings: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_SETTINGS))
+    model_ids: tuple[str, ...] = ()
+
+    @property
+    def is_premade(self) -> bool:
+        """Premade voices come from the catalog and cannot be deleted."""
+        return self.category == "premade"
+
+    @property
+    def preview_tag(self) -> str:
+        """Changes whenever what the preview would sound like changes."""
+        key = json.dumps([repr(self.spec), self.preview_text], sort_keys=True)
+        return hashlib.sha1(key.encode()).hexdigest()[:12]
+
+
+@dataclass
+class TakePlan:
+    """A validated, paid-for take, ready to synthesize."""
+
+    request_id: str
+    voice: VoiceRecord
+    spec: Any  # engines.VoiceSpec, as the model speaks it
+    model_id: str
+    text: str
+    output_format: Any  # audio.OutputFormat
+    settings: dict[str, Any]
+    synthesis_settings: Any  # engines.SynthesisSettings
+    reservation: Reservation
+    history_item_id: str | None
+
+    @property
+    def character_cost(self) -> int:
+        """Characters charged for this take."""
+        return self.reservation.cost
+
+
+@dataclass
+class TakePiece:
+    """One step of a take as it is produced.
+
+    ``audio`` is encoded bytes in the take's output format. ``chunk`` is the engine chunk the
+    bytes come from (``None`` for the encoder's final flush) and ``offset_s`` where that chunk
+    starts in the take.
+    """
+
+    audio: bytes
+    chunk: Any | None
+    offset_s: float
+    final: bool = False
+
+
+class TakeCancelledError(Exception):
+    """The client went away; the take stops and is refunded."""
+
+
+def _speakable_length(text: str) -> int:
+    """Characters that carry something to say: not whitespace, not format/zero-width marks."""
+    return sum(
+        1 for char in text if not char.isspace() and unicodedata.category(char) not in ("Cf", "Cc")
+    )
+
+
+class SpeechService:
+    """Everything the routes ask of the server, independent of HTTP.
+
+    Parameters
+    ----------
+    config : ServerConfig
+        Limits and concurrency.
+    store : Store
+        Persistent state.
+    """
+
+    def __init__(self, config: ServerConfig, store: Store) -> None:
+        from xiwidgets.server.engines import Synthesizer
+
+        self.config = config
+        self.store = store
+        self.synthesizer = Synthesizer()
+        self._synthesis_slots = threading.Semaphore(config.max_concurrent_syntheses)
+        self._in_flight = 0
+        self._in_flight_lock = threading.Lock()
+        self._preview_locks: dict[str, threading.Lock] = {}
+        self._websocket_sessions = 0
+        self._premade = {voice.voice_id: voice for voice in self._premade_voices()}
+        self._models = {model.model_id: model for model in catalog.MODELS}
+
+    def warm_up(self) -> None:
+        """Load the engines so the first request pays no model load."""
+        self.synthesizer.warm_up()
+
+    def close(self) -> None:
+        """Release engine resources (nothing to do beyond dropping references)."""
+
+    # -- voices ---------------------------------------------------------------------------
+
+    def _premade_voices(self) -> list[VoiceRecord]:
+        return [
+            VoiceRecord(
+                voice_id=voice.voice_id,
+                name=voice.name,
+                category="premade",
+                description=voice.description,
+                labels=dict(voice.labels),
+                spec=voice.spec,
+                created_at_unix=None,
+                preview_text=voice.preview_text,
+                default_settings=_settings_dict(voice.settings),
+                model_ids=tuple(voice.high_quality_base_model_ids),
+            )
+            for voice in catalog.PREMADE_VOICES
+        ]
+
+    def _stored_voice(self, row: dict[str, Any]) -> VoiceRecord:
+        from xiwidgets.server.cloning import VoiceProfile
+
+        profile = VoiceProfile.from_dict(row["profile"])
+        return VoiceRecord(
+            voice_id=row["voice_id"],
+            name=row["name"],
+            category=row["category"],
+            description=row["description"],
+            labels=row["labels"],
+            spec=profile.voice_spec(),
+            created_at_unix=row["created_at_unix"],
+            samples=row["samples"],
+            model_ids=tuple(self._models),
+        )
+
+    def voices(self) -> list[VoiceRecord]:
+        """Premade voices (catalog order) followed by stored voices (oldest first)."""
+        return [*self._premade.values(), *map(self._stored_voice, self.store.list_voices())]
+
+    def voice(self, voice_id: str) -> VoiceRecord:
+        """Look a voice up by id.
+
+        Raises
+        ------
+        APIError
+            404 ``voice_not_found``.
+        """
+        if voice_id in self._premade:
+            return self._premade[voice_id]
+        row = self.store.get_voice(voice_id)
+        if row is None:
+            raise voice_not_found(voice_id)
+        return self._stored_voice(row)
+
+    def voice_settings(self, voice_id: str) -> dict[str, Any]:
+        """The voice's stored settings over the defaults."""
+        voice = self.voice(voice_id)
+        return {**voice.default_settings, **(self.store.get_voice_settings(voice_id) or {})}
+
+    def edit_voice_settings(self, voice_id: str, given: dict[str, Any]) -> None:
+        """Store new settings for a voice (fields not given keep their value)."""
+        current = self.voice_settings(voice_id)
+        self.store.set_voice_settings(voice_id, {**current, **given})
+
+    def voice_json(self, voice: VoiceRecord, base_url: str) -> dict[str, Any]:
+        """The API's ``Voice`` object."""
+        return {
+            "voice_id": voice.voice_id,
+            "name": voice.name,
+            "samples": [
+                {
+                    "sample_id": sample["sample_id"],
+                    "file_name": sample["file_name"],
+                    "mime_type": sample["mime_type"],
+                    "size_bytes": sample["size_bytes"],
+                    "hash": sample["hash"],
+                    "duration_secs": sample["duration_secs"],
+                }
+                for sample in voice.samples
+            ]
+            or None,
+            "category": voice.category,
+            "fine_tuning": None,
+            "labels": voice.labels,
+            "description": voice.description,
+            "preview_url": f"{base_url.rstrip('/')}/v1/voices/{voice.voice_id}/preview",
+            "available_for_tiers": [],
+            "settings": self.voice_settings(voice.voice_id),
+            "sharing": None,
+            "high_quality_base_model_ids": list(voice.model_ids),
+            "verified_languages": [
+                {
+                    "language": voice.spec.language,
+                    "model_id": DEFAULT_MODEL_ID,
+                    "accent": voice.labels.get("accent"),
+                }
+            ],
+            "safety_control": None,
+            "voice_verification": {
+                "requires_verification": False,
+                "is_verified": False,
+                "verification_failures": [],
+                "verification_attempts_count": 0,
+            },
+            "permission_on_resource": "admin" if not voice.is_premade else None,
+            "is_owner": not voice.is_premade,
+            "is_legacy": False,
+            "is_mixed": False,
+            "created_at_unix": voice.created_at_unix,
+        }
+
+    def add_voice(
+        self,
+        name: str,
+        files: list[tuple[str, str, bytes]],
+        description: str | None,
+        labels: dict[str, str],
+    ) -> str:
+        """Create a cloned voice from uploaded samples and return its id.
+
+        Raises
+        ------
+        APIError
+            400 when a sample is not decodable audio or the voice limit is reached.
+        """
+        if self.store.count_voices() >= self.config.max_cloned_voices:
+            raise APIError(
+                400,
+                "voice_limit_reached",
+                f"This server holds at most {self.config.max_cloned_voices} added voices; "
+                "delete one first.",
+            )
+        profile = self._analyse(files)
+        voice_id = self.store.add_voice(name, description, labels, profile.to_dict())
+        self._store_samples(voice_id, files, profile)
+        return voice_id
+
+    def edit_voice(
+        self,
+        voice_id: str,
+        name: str,
+        files: list[tuple[str, str, bytes]],
+        description: str | None,
+        labels: dict[str, str] | None,
+    ) -> None:
+        """Rename / relabel a stored voice; new samples are added and the profile recomputed.
+
+        Raises
+        ------
+        APIError
+            404 for an unknown voice, 400 for a premade voice or an unreadable sample.
+        """
+        voice = self.voice(voice_id)
+        if voice.is_premade:
+            raise APIError(
+                400,
+                "voice_not_editable",
+                f"{voice.name!r} is a premade voice and cannot be edited; add a voice instead.",
+            )
+        profile_dict = None
+        if files:
+            existing = [
+                (sample["file_name"], sample["mime_type"], self.store.sample_path(sample))
+                for sample in voice.samples
+            ]
+            existing = [(name, mime, path.read_bytes()) for name, mime, path in existing]
+            profile = self._analyse(existing + files)
+            profile_dict = profile.to_dict()
+            self._store_samples(voice_id, files, profile)
+            self.store.drop_previews(voice_id)
+        self.store.update_voice(voice_id, name, description, labels, profile_dict)
+
+    def _analyse(self, files: list[tuple[str, str, bytes]]):
+        from xiwidgets.server.cloning import SampleError, analyse_samples
+
+        try:
+            return analyse_samples([(file_name, data) for file_name, _, data in files])
+        except SampleError as exc:
+            raise APIError(400, "invalid_audio_sample", str(exc)) from None
+
+    def _store_samples(self, voice_id: str, files, profile) -> None:
+        durations = getattr(profile, "sample_durations", None) or {}
+        for file_name, mime_type, data in files:
+            self.store.add_sample(
+                voice_id, file_name, mime_type, data, durations.get(file_name)
+            )
+
+    def delete_voice(self, voice_id: str) -> None:
+        """Delete a stored voice.
+
+        Raises
+        ------
+        APIError
+            404 for an unknown voice, 400 for a premade voice.
+        """
+        voice = self.voice(voice_id)
+        if voice.is_premade:
+            raise APIError(
+                400,
+                "voice_not_deletable",
+                f"{voice.name!r} is a premade voice and cannot be deleted.",
+            )
+        self.store.delete_voice(voice_id)
+
+    def preview(self, voice_id: str) -> Path:
+        """Path of the voice's preview MP3, synthesized on first use and cached."""
+        voice = self.voice(voice_id)
+        path = self.store.preview_path(voice_id, voice.preview_tag)
+        if path.exists():
+            return path
+        lock = self._preview_locks.setdefault(voice_id, threading.Lock())
+        with lock:
+            if not path.exists():
+                from xiwidgets.server.audio import OutputFormat, make_encoder
+                from xiwidgets.server.engines import SynthesisSettings
+                from xiwidgets.server.store import write_atomically
+
+                text = voice.preview_text or _preview_text(voice)
+                fmt = OutputFormat.parse(HISTORY_FORMAT, streaming=False)
+                audio = bytearray()
+                encoder = None
+                with self._synthesis_slots:
+                    for chunk in self.synthesizer.synthesize(
+                        text, voice.spec, SynthesisSettings(seed=0)
+                    ):
+                        encoder = encoder or make_encoder(fmt, chunk.sample_rate)
+                        audio += encoder.encode(chunk.pcm)
+                if encoder is not None:
+                    audio += encoder.finish()
+                self.store.drop_previews(voice_id)
+                write_atomically(path, bytes(audio))
+        return path
+
+    # -- models ---------------------------------------------------------------------------
+
+    def models(self) -> list[dict[str, Any]]:
+        """The ``/v1/models`` list."""
+        return [model.response() for model in self._models.values()]
+
+    def model(self, model_id: str | None, websocket: bool = False) -> Any:
+        """A text-to-speech model by id (``None`` → the default model).
+
+        Raises
+        ------
+        APIError
+            400 ``model_not_found`` for an unknown or non-TTS model.
+        """
+        model = self._models.get(model_id or DEFAULT_MODEL_ID)
+        if model is None:
+            raise APIError(
+                400,
+                "model_not_found",
+                f"A text-to-speech model with model_id {model_id!r} does not exist; "
+                "GET /v1/models lists the available ones.",
+            )
+        if websocket and not model.supports_websocket:
+            raise APIError(
+                400,
+                "unsupported_model",
+                f"Model {model.model_id} cannot be used over the stream-input websocket; "
+                "use eleven_multilingual_v2 or eleven_flash_v2_5.",
+            )
+        return model
+
+    # -- takes ----------------------------------------------------------------------------
+
+    @property
+    def in_flight(self) -> int:
+        """Takes being synthesized or waiting for a synthesis slot."""
+        return self._in_flight
+
+    def concurrency_headers(self) -> dict[str, str]:
+        """``current-concurrent-requests`` / ``maximum-concurrent-requests``."""
+        return {
+            "current-concurrent-requests": str(self._in_flight),
+            "maximum-concurrent-requests": str(self.config.max_concurrent_syntheses),
+        }
+
+    def plan_take(
+        self,
+        *,
+        request_id: str,
+        voice_id: str,
+        text: str,
+        model_id: str | None,
+        voice_settings: dict[str, Any] | None,
+        output_format: str | None,
+        seed: int | None,
+        streaming: bool,
+        enable_logging: bool = True,
+        websocket: bool = False,
+        format_location: tuple[str, ...] = ("query", "output_format"),
+    ) -> TakePlan:
+        """Validate a take and reserve its characters; nothing else is stored yet.
+
+        Raises
+        ------
+        APIError
+            404 unknown voice; 400 unknown model, empty text, text over the model's limit;
+            401 ``quota_exceeded``.
+        UnprocessableParameterError
+            An ``output_format`` outside the supported set (422 like the hosted enum check).
+        """
+        from xiwidgets.server.engines import SynthesisSettings
+
+        voice = self.voice(voice_id)
+        model = self.model(model_id, websocket=websocket)
+        fmt = self.parse_output_format(output_format, streaming, list(format_location))
+        if _speakable_length(text) == 0:
+            raise APIError(
+                400,
+                "invalid_text",
+                "The text is empty or only whitespace; send at least one word to speak.",
+            )
+        limit = model.max_characters
+        if len(text) > limit:
+            raise APIError(
+                400,
+                "max_character_limit_exceeded",
+                f"The text has {len(text):,} characters but model {model.model_id} accepts at "
+                f"most {limit:,} per request; split it into several requests.",
+            )
+        settings = {**self.voice_settings(voice_id), **(voice_settings or {})}
+        synthesis_settings = model.effective_settings(SynthesisSettings(**settings, seed=seed))
+        multiplier = model.character_cost_multiplier
+        cost = max(1, round(len(text) * multiplier))
+        try:
+            reservation = self.store.reserve_characters(cost)
+        except QuotaExceededError as exc:
+            raise APIError(
+                401,
+                "quota_exceeded",
+                f"This request needs {exc.needed:,} characters but only {exc.left:,} are left "
+                "this period; shorten the text or raise the server's --character-limit.",
+            ) from None
+        self._change_in_flight(+1)
+        return TakePlan(
+            request_id=request_id,
+            voice=voice,
+            spec=model.voice_spec_for(voice.spec),
+            model_id=model.model_id,
+            text=text,
+            output_format=fmt,
+            settings=settings,
+            synthesis_settings=synthesis_settings,
+            reservation=reservation,
+            history_item_id=new_id() if enable_logging else None,
+        )
+
+    @staticmethod
+    def parse_output_format(name: str | None, streaming: bool, location: list) -> Any:
+        """Parse an ``output_format`` or raise a 422 naming the accepted values."""
+        from xiwidgets.server.audio import OutputFormat
+
+        try:
+            return OutputFormat.parse(name or DEFAULT_OUTPUT_FORMAT, streaming=streaming)
+        except ValueError as exc:
+            raise UnprocessableParameterError(location, str(exc)) from None
+
+    def produce(
+        self,
+        plan: TakePlan,
+        emit: Callable[[TakePiece], None],
+        cancelled: threading.Event,
+    ) -> None:
+        """Synthesize and encode a take, calling ``emit`` for every piece (worker thread).
+
+        The history item (audio file, then row) is committed before the final piece is
+        emitted, so a client that has received the whole take can already find it in the
+        history. On failure or cancellation the characters are refunded and nothing is stored.
+        """
+        from xiwidgets.server.audio import OutputFormat, make_encoder
+
+        keep_history = plan.history_item_id is not None
+        same_format = plan.output_format.codec == "mp3"
+        history_format = OutputFormat.parse(HISTORY_FORMAT, streaming=True)
+        encoder = history_encoder = None
+        history_audio = bytearray()
+        alignment = _AlignmentBuilder()
+        offset = 0.0
+        try:
+            try:
+                with self._synthesis_slots:
+                    for chunk in self.synthesizer.synthesize(
+                        plan.text, plan.spec, plan.synthesis_settings
+                    ):
+                        if cancelled.is_set():
+                            raise TakeCancelledError
+                        if encoder is None:
+                            encoder = make_encoder(plan.output_format, chunk.sample_rate)
+                            if keep_history and not same_format:
+                                history_encoder = make_encoder(history_format, chunk.sample_rate)
+                        audio = encoder.encode(chunk.pcm)
+                        if keep_history:
+                            history_audio += (
+                                audio if same_format else history_encoder.encode(chunk.pcm)
+                            )
+                        alignment.add(chunk, offset)
+                        emit(TakePiece(audio=audio, chunk=chunk, offset_s=offset))
+                        offset += chunk.duration
+                tail = encoder.finish() if encoder is not None else b""
+                if keep_history:
+                    history_audio += tail if same_format else (
+                        history_encoder.finish() if history_encoder is not None else b""
+                    )
+                    self._commit_history(plan, bytes(history_audio), alignment.as_dict(plan.text))
+                self.store.record_usage(plan.voice.voice_id, plan.model_id, plan.character_cost)
+                emit(TakePiece(audio=tail, chunk=None, offset_s=offset, final=True))
+            except BaseException:
+                self.store.refund_characters(plan.reservation)
+                raise
+        finally:
+            self._change_in_flight(-1)
+
+    def _change_in_flight(self, delta: int) -> None:
+        with self._in_flight_lock:
+            self._in_flight += delta
+
+    def _commit_history(self, plan: TakePlan, audio: bytes, alignment: dict) -> None:
+        self.store.add_history_item(
+            {
+                "history_item_id": plan.history_item_id,
+                "request_id": plan.request_id,
+                "voice_id": plan.voice.voice_id,
+                "voice_name": plan.voice.name,
+                "voice_category": plan.voice.category,
+                "model_id": plan.model_id,
+                "text": plan.text,
+                "date_unix": int(time.time()),
+                "character_count_change_from": plan.reservation.count_from,
+                "character_count_change_to": plan.reservation.count_to,
+                "content_type": HISTORY_CONTENT_TYPE,
+                "output_format": plan.output_format.name,
+                "settings": plan.settings,
+                "alignments": {"alignment": alignment, "normalized_alignment": alignment},
+            },
+            audio,
+            "mp3",
+        )
+
+    def run_take(self, plan: TakePlan) -> Iterator[TakePiece]:
+        """Produce a whole take in the calling thread (non-streaming endpoints, previews)."""
+        pieces: list[TakePiece] = []
+        self.produce(plan, pieces.append, threading.Event())
+        return iter(pieces)
+
+    def abandon(self, plan: TakePlan) -> None:
+        """Give back a planned take's characters when it is dropped before synthesis."""
+        self.store.refund_characters(plan.reservation)
+        self._change_in_flight(-1)
+
+    def open_websocket_session(self) -> bool:
+        """Count a new stream-input session; ``False`` when the limit is reached."""
+        with self._in_flight_lock:
+            if self._websocket_sessions >= self.config.max_websocket_sessions:
+                return False
+            self._websocket_sessions += 1
+            return True
+
+    def close_websocket_session(self) -> None:
+        """Forget a finished stream-input session."""
+        with self._in_flight_lock:
+            self._websocket_sessions -= 1
+
+    # -- history --------------------------------------------------------------------------
+
+    def history_item_json(self, item: dict[str, Any]) -> dict[str, Any]:
+        """The API's ``SpeechHistoryItemResponseModel``."""
+        return {
+            "history_item_id": item["history_item_id"],
+            "request_id": item["request_id"],
+            "voice_id": item["voice_id"],
+            "model_id": item["model_id"],
+            "voice_name": item["voice_name"],
+            "voice_category": item["voice_category"],
+            "text": item["text"],
+            "date_unix": item["date_unix"],
+            "character_count_change_from": item["character_count_change_from"],
+            "character_count_change_to": item["character_count_change_to"],
+            "content_type": item["content_type"],
+            "state": "created",
+            "settings": item["settings"],
+            "feedback": None,
+            "share_link_id": None,
+            "source": "TTS",
+            "alignments": item["alignments"],
+            "dialogue": None,
+            "output_format": item["output_format"],
+        }
+
+
+def _settings_dict(settings: Any) -> dict[str, Any]:
+    return {name: getattr(settings, name) for name in DEFAULT_SETTINGS}
+
+
+def _preview_text(voice: VoiceRecord) -> str:
+    """What an added voice says in its preview: a premade preview line of its language."""
+    for premade in catalog.PREMADE_VOICES:
+        if premade.spec.language == voice.spec.language and premade.spec.engine == "espeak":
+            return premade.preview_text.replace(premade.name, voice.name)
+    return f"Hello, this is {voice.name}, a voice made from your recordings."
+
+
+class _AlignmentBuilder:
+    """Character times over a whole take, from the chunk-relative times of each chunk."""
+
+    def __init__(self) -> None:
+        self.characters: list[str] = []
+        self.starts: list[float] = []
+        self.ends: list[float] = []
+
+    def add(self, chunk: Any, offset: float) -> None:
+        self.characters.extend(chunk.text)
+        self.starts.extend(round(offset + t, 3) for t in chunk.char_starts)
+        self.ends.extend(round(offset + t, 3) for t in chunk.char_ends)
+
+    def as_dict(self, text: str) -> dict[str, list]:
+        return chunk_alignment(self.characters, self.starts, self.ends)
+
+
+def chunk_alignment(characters, starts, ends) -> dict[str, list]:
+    """The REST ``CharacterAlignmentResponseModel`` from three parallel sequences."""
+    return {
+        "characters": list(characters),
+        "character_start_times_seconds": list(starts),
+        "character_end_times_seconds": list(ends),
+    }
+
+
+def piece_alignment(piece: TakePiece) -> dict[str, list] | None:
+    """Alignment of one streamed piece, in seconds from the start of the take."""
+    if piece.chunk is None:
+        return None
+    chunk = piece.chunk
+    return chunk_alignment(
+        chunk.text,
+        [round(piece.offset_s + t, 3) for t in chunk.char_starts],
+        [round(piece.offset_s + t, 3) for t in chunk.char_ends],
+    )
+
+
+def mp3_to_wav(mp3: bytes) -> bytes:
+    """Decode an MP3 file and return it as a 16-bit mono WAV file (history downloads)."""
+    import io
+    import wave
+
+    import av
+    import numpy as np
+
+    with av.open(io.BytesIO(mp3)) as container:
+        stream = container.streams.audio[0]
+        rate = stream.rate
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)
+        blocks = [
+            frame.to_ndarray().reshape(-1)
+            for decoded in container.decode(stream)
+            for frame in resampler.resample(decoded)
+        ]
+    pcm = np.concatenate(blocks).astype("<i2") if blocks else np.zeros(0, "<i2")
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(pcm.tobytes())
+    return out.getvalue()

@@ -1,0 +1,552 @@
+"""Persistent state of the local server: SQLite (WAL) plus audio files in the data directory.
+
+Layout of ``data_dir``::
+
+    xiwidgets.sqlite3      voices, samples, settings overrides, history, api keys, usage, account
+    audio/<history_id>.mp3 one file per history item
+    samples/<voice_id>/... uploaded samples of cloned voices
+    previews/<voice_id>-<tag>.mp3 cached voice previews
+
+One connection is shared by the event loop and the synthesis threads, serialized by a lock:
+writes are tiny, and one writer is what SQLite wants anyway. Files are written to a temporary
+name and renamed, so a crash never leaves a half-written file under a final name.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+import string
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_ID_ALPHABET = string.ascii_letters + string.digits
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS voices (
+    voice_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    category TEXT NOT NULL,
+    description TEXT,
+    labels TEXT NOT NULL DEFAULT '{}',
+    profile TEXT NOT NULL DEFAULT '{}',
+    created_at_unix INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS voice_settings (
+    voice_id TEXT PRIMARY KEY,
+    settings TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS samples (
+    sample_id TEXT PRIMARY KEY,
+    voice_id TEXT NOT NULL REFERENCES voices(voice_id) ON DELETE CASCADE,
+    file_name TEXT NOT NULL,
+    mime_type TEXT NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    duration_secs REAL,
+    path TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS history (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    history_item_id TEXT UNIQUE NOT NULL,
+    request_id TEXT,
+    voice_id TEXT,
+    voice_name TEXT,
+    voice_category TEXT,
+    model_id TEXT,
+    text TEXT,
+    date_unix INTEGER NOT NULL,
+    character_count_change_from INTEGER NOT NULL,
+    character_count_change_to INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    output_format TEXT,
+    settings TEXT,
+    alignments TEXT,
+    audio_file TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS history_voice ON history(voice_id);
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_hash TEXT PRIMARY KEY,
+    created_at_unix INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS usage_events (
+    time_ms INTEGER NOT NULL,
+    voice_id TEXT,
+    model_id TEXT,
+    characters INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS usage_time ON usage_events(time_ms);
+CREATE TABLE IF NOT EXISTS account (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    user_id TEXT NOT NULL,
+    created_at_unix INTEGER NOT NULL,
+    character_count INTEGER NOT NULL,
+    character_limit INTEGER NOT NULL,
+    next_reset_unix INTEGER NOT NULL
+);
+"""
+
+
+def new_id(length: int = 20) -> str:
+    """Return a random alphanumeric id like the hosted API's (20 characters)."""
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
+
+
+def hash_api_key(key: str) -> str:
+    """SHA-256 of a key: the server keeps no key in clear text."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def next_month_unix(now: float) -> int:
+    """Start of the next calendar month (UTC) after ``now``, in unix seconds."""
+    moment = time.gmtime(now)
+    year, month = (moment.tm_year + 1, 1) if moment.tm_mon == 12 else (
+        moment.tm_year,
+        moment.tm_mon + 1,
+    )
+    return calendar.timegm((year, month, 1, 0, 0, 0))
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """Characters taken from the quota for one request, before synthesis starts."""
+
+    cost: int
+    count_from: int
+    count_to: int
+
+
+class QuotaExceededError(Exception):
+    """The request would pass the character limit; nothing was charged."""
+
+    def __init__(self, needed: int, left: int) -> None:
+        super().__init__(f"needed {needed}, left {left}")
+        self.needed = needed
+        self.left = left
+
+
+class Store:
+    """All persistent state of one server.
+
+    Parameters
+    ----------
+    data_dir : pathlib.Path
+        Created when missing.
+    character_limit : int
+        The account's limit for this run (the used count persists across runs).
+    api_keys : iterable of str
+        Keys accepted by this run; only their hashes are stored.
+    """
+
+    def __init__(self, data_dir: Path, character_limit: int, api_keys: Iterable[str] = ()) -> None:
+        self.data_dir = Path(data_dir)
+        self.audio_dir = self.data_dir / "audio"
+        self.samples_dir = self.data_dir / "samples"
+        self.previews_dir = self.data_dir / "previews"
+        for directory in (self.audio_dir, self.samples_dir, self.previews_dir):
+            directory.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(
+            self.data_dir / "xiwidgets.sqlite3", check_same_thread=False, isolation_level=None
+        )
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(SCHEMA)
+        self._init_account(character_limit)
+        self._replace_api_keys(api_keys)
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._db.close()
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, tuple(params)).fetchall()
+
+    def _execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        with self._lock:
+            return self._db.execute(sql, tuple(params)).rowcount
+
+    # -- account and quota ---------------------------------------------------------------
+
+    def _init_account(self, character_limit: int) -> None:
+        now = time.time()
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO account VALUES (1, ?, ?, 0, ?, ?)",
+                (new_id(28), int(now), character_limit, next_month_unix(now)),
+            )
+            self._db.execute("UPDATE account SET character_limit = ?", (character_limit,))
+
+    def account(self) -> dict[str, Any]:
+        """The account row, after rolling the counter over if the period has ended."""
+        self._roll_over_period()
+        return dict(self._query("SELECT * FROM account WHERE id = 1")[0])
+
+    def _roll_over_period(self) -> None:
+        now = time.time()
+        self._execute(
+            "UPDATE account SET character_count = 0, next_reset_unix = ? "
+            "WHERE id = 1 AND next_reset_unix <= ?",
+            (next_month_unix(now), int(now)),
+        )
+
+    def reserve_characters(self, cost: int) -> Reservation:
+        """Take ``cost`` characters from the quota in one statement, or refuse.
+
+        Raises
+        ------
+        QuotaExceededError
+            When the request would pass the limit; the counter is unchanged.
+        """
+        self._roll_over_period()
+        with self._lock:
+            updated = self._db.execute(
+                "UPDATE account SET character_count = character_count + ? "
+                "WHERE id = 1 AND character_count + ? <= character_limit "
+                "RETURNING character_count",
+                (cost, cost),
+            ).fetchone()
+            if updated is None:
+                row = self._db.execute(
+                    "SELECT character_count, character_limit FROM account"
+                ).fetchone()
+                left = max(0, row["character_limit"] - row["character_count"])
+                raise QuotaExceededError(cost, left)
+        count_to = updated["character_count"]
+        return Reservation(cost=cost, count_from=count_to - cost, count_to=count_to)
+
+    def refund_characters(self, reservation: Reservation) -> None:
+        """Give back the characters of a request whose synthesis failed."""
+        self._execute(
+            "UPDATE account SET character_count = MAX(0, character_count - ?) WHERE id = 1",
+            (reservation.cost,),
+        )
+
+    def record_usage(self, voice_id: str, model_id: str, characters: int) -> None:
+        """Add a usage event for ``/v1/usage/character-stats``."""
+        self._execute(
+            "INSERT INTO usage_events VALUES (?, ?, ?, ?)",
+            (int(time.time() * 1000), voice_id, model_id, characters),
+        )
+
+    def usage_events(self, start_ms: int, end_ms: int) -> list[sqlite3.Row]:
+        """Usage events with ``start_ms <= time_ms < end_ms``, oldest first."""
+        return self._query(
+            "SELECT * FROM usage_events WHERE time_ms >= ? AND time_ms < ? ORDER BY time_ms",
+            (start_ms, end_ms),
+        )
+
+    # -- api keys -----------------------------------------------------------------------
+
+    def _replace_api_keys(self, keys: Iterable[str]) -> None:
+        now = int(time.time())
+        with self._lock:
+            self._db.execute("DELETE FROM api_keys")
+            self._db.executemany(
+                "INSERT OR IGNORE INTO api_keys VALUES (?, ?)",
+                [(hash_api_key(key), now) for key in keys],
+            )
+
+    def is_valid_api_key(self, key: str | None) -> bool:
+        """Compare the key's hash with the stored hashes in constant time."""
+        if not key:
+            return False
+        candidate = hash_api_key(key)
+        matches = [
+            hmac.compare_digest(candidate, row["key_hash"])
+            for row in self._query("SELECT key_hash FROM api_keys")
+        ]
+        return any(matches)
+
+    # -- voices ---------------------------------------------------------------------------
+
+    def add_voice(
+        self,
+        name: str,
+        description: str | None,
+        labels: dict[str, str],
+        profile: dict[str, Any],
+        category: str = "cloned",
+    ) -> str:
+        """Insert a voice and return its new id."""
+        voice_id = new_id()
+        self._execute(
+            "INSERT INTO voices VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                voice_id,
+                name,
+                category,
+                description,
+                json.dumps(labels),
+                json.dumps(profile),
+                int(time.time()),
+            ),
+        )
+        return voice_id
+
+    def update_voice(
+        self,
+        voice_id: str,
+        name: str,
+        description: str | None,
+        labels: dict[str, str] | None,
+        profile: dict[str, Any] | None = None,
+    ) -> None:
+        """Change a stored voice's name, description, labels and (optionally) profile."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE voices SET name = ?, description = ? WHERE voice_id = ?",
+                (name, description, voice_id),
+            )
+            if labels is not None:
+                self._db.execute(
+                    "UPDATE voices SET labels = ? WHERE voice_id = ?",
+                    (json.dumps(labels), voice_id),
+                )
+            if profile is not None:
+                self._db.execute(
+                    "UPDATE voices SET profile = ? WHERE voice_id = ?",
+                    (json.dumps(profile), voice_id),
+                )
+
+    def get_voice(self, voice_id: str) -> dict[str, Any] | None:
+        """A stored (non-premade) voice with its samples, or ``None``."""
+        rows = self._query("SELECT * FROM voices WHERE voice_id = ?", (voice_id,))
+        return self._voice_dict(rows[0]) if rows else None
+
+    def list_voices(self) -> list[dict[str, Any]]:
+        """All stored voices, oldest first."""
+        rows = self._query("SELECT * FROM voices ORDER BY created_at_unix, rowid")
+        return [self._voice_dict(row) for row in rows]
+
+    def count_voices(self) -> int:
+        """How many stored voices there are."""
+        return self._query("SELECT COUNT(*) AS n FROM voices")[0]["n"]
+
+    def _voice_dict(self, row: sqlite3.Row) -> dict[str, Any]:
+        voice = dict(row)
+        voice["labels"] = json.loads(voice["labels"])
+        voice["profile"] = json.loads(voice["profile"])
+        voice["samples"] = [
+            dict(sample)
+            for sample in self._query(
+                "SELECT * FROM samples WHERE voice_id = ? ORDER BY rowid", (row["voice_id"],)
+            )
+        ]
+        return voice
+
+    def delete_voice(self, voice_id: str) -> bool:
+        """Delete a stored voice, its samples, settings and cached previews."""
+        with self._lock:
+            deleted = self._db.execute(
+                "DELETE FROM voices WHERE voice_id = ?", (voice_id,)
+            ).rowcount
+            self._db.execute("DELETE FROM voice_settings WHERE voice_id = ?", (voice_id,))
+        if deleted:
+            shutil.rmtree(self.samples_dir / voice_id, ignore_errors=True)
+            self.drop_previews(voice_id)
+        return bool(deleted)
+
+    def add_sample(
+        self,
+        voice_id: str,
+        file_name: str,
+        mime_type: str,
+        data: bytes,
+        duration_secs: float | None,
+    ) -> str:
+        """Store one uploaded sample file and its row; return the sample id."""
+        sample_id = new_id()
+        suffix = Path(file_name).suffix.lower()[:8] if Path(file_name).suffix else ""
+        path = self.samples_dir / voice_id / f"{sample_id}{suffix}"
+        write_atomically(path, data)
+        self._execute(
+            "INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                sample_id,
+                voice_id,
+                file_name,
+                mime_type,
+                len(data),
+                hashlib.md5(data).hexdigest(),
+                duration_secs,
+                str(path.relative_to(self.data_dir)),
+            ),
+        )
+        return sample_id
+
+    def sample_path(self, sample: dict[str, Any]) -> Path:
+        """Absolute path of a stored sample."""
+        return self.data_dir / sample["path"]
+
+    def get_voice_settings(self, voice_id: str) -> dict[str, Any] | None:
+        """The stored settings override of a voice, or ``None``."""
+        rows = self._query("SELECT settings FROM voice_settings WHERE voice_id = ?", (voice_id,))
+        return json.loads(rows[0]["settings"]) if rows else None
+
+    def set_voice_settings(self, voice_id: str, settings: dict[str, Any]) -> None:
+        """Store a voice's settings (premade voices too)."""
+        self._execute(
+            "INSERT INTO voice_settings VALUES (?, ?) "
+            "ON CONFLICT(voice_id) DO UPDATE SET settings = excluded.settings",
+            (voice_id, json.dumps(settings)),
+        )
+
+    def preview_path(self, voice_id: str, tag: str) -> Path:
+        """Where the cached preview of a voice (for one version ``tag`` of it) lives."""
+        return self.previews_dir / f"{voice_id}-{tag}.mp3"
+
+    def drop_previews(self, voice_id: str) -> None:
+        """Forget every cached preview of a voice (after it was edited or deleted)."""
+        for path in self.previews_dir.glob(f"{voice_id}-*.mp3"):
+            path.unlink(missing_ok=True)
+
+    # -- history -------------------------------------------------------------------------
+
+    def add_history_item(self, item: dict[str, Any], audio: bytes, extension: str) -> None:
+        """Write a take's audio file, then commit its row.
+
+        ``item`` holds the history columns except ``audio_file``; the file is written first so
+        that a committed row always has its audio.
+        """
+        file_name = f"{item['history_item_id']}.{extension}"
+        write_atomically(self.audio_dir / file_name, audio)
+        columns = {**item, "audio_file": file_name}
+        for key in ("settings", "alignments"):
+            columns[key] = json.dumps(columns.get(key)) if columns.get(key) is not None else None
+        names = ", ".join(columns)
+        marks = ", ".join("?" for _ in columns)
+        try:
+            self._execute(f"INSERT INTO history ({names}) VALUES ({marks})", columns.values())
+        except Exception:
+            (self.audio_dir / file_name).unlink(missing_ok=True)
+            raise
+
+    def get_history_item(self, history_item_id: str) -> dict[str, Any] | None:
+        """One history row as a dict, or ``None``."""
+        rows = self._query(
+            "SELECT * FROM history WHERE history_item_id = ?", (history_item_id,)
+        )
+        return self._history_dict(rows[0]) if rows else None
+
+    def list_history(
+        self,
+        page_size: int,
+        start_after: str | None = None,
+        voice_id: str | None = None,
+        search: str | None = None,
+        model_id: str | None = None,
+        date_before_unix: int | None = None,
+        date_after_unix: int | None = None,
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """A page of history, newest first, and whether more items follow.
+
+        Raises
+        ------
+        KeyError
+            When ``start_after`` is not a history item id.
+        """
+        clauses, params = [], []
+        if start_after:
+            anchor = self._query(
+                "SELECT seq FROM history WHERE history_item_id = ?", (start_after,)
+            )
+            if not anchor:
+                raise KeyError(start_after)
+            clauses.append("seq < ?")
+            params.append(anchor[0]["seq"])
+        if voice_id:
+            clauses.append("voice_id = ?")
+            params.append(voice_id)
+        if model_id:
+            clauses.append("model_id = ?")
+            params.append(model_id)
+        if search:
+            clauses.append("(text LIKE ? ESCAPE '\\' OR voice_name LIKE ? ESCAPE '\\')")
+            pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            params += [pattern + "%", pattern + "%"]
+        if date_before_unix is not None:
+            clauses.append("date_unix < ?")
+            params.append(date_before_unix)
+        if date_after_unix is not None:
+            clauses.append("date_unix >= ?")
+            params.append(date_after_unix)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._query(
+            f"SELECT * FROM history {where} ORDER BY seq DESC LIMIT ?", [*params, page_size + 1]
+        )
+        return [self._history_dict(row) for row in rows[:page_size]], len(rows) > page_size
+
+    def count_history(self) -> int:
+        """How many history items there are."""
+        return self._query("SELECT COUNT(*) AS n FROM history")[0]["n"]
+
+    def history_audio_path(self, item: dict[str, Any]) -> Path:
+        """Absolute path of a history item's audio file."""
+        return self.audio_dir / item["audio_file"]
+
+    def delete_history_item(self, history_item_id: str) -> bool:
+        """Delete a history row and its audio file."""
+        item = self.get_history_item(history_item_id)
+        if item is None:
+            return False
+        self._execute("DELETE FROM history WHERE history_item_id = ?", (history_item_id,))
+        self.history_audio_path(item).unlink(missing_ok=True)
+        return True
+
+    def _history_dict(self, row: sqlite3.Row) -> dict[str, Any]:
+        item = dict(row)
+        for key in ("settings", "alignments"):
+            item[key] = json.loads(item[key]) if item[key] else None
+        return item
+
+    # -- start-up repair -----------------------------------------------------------------
+
+    def remove_orphans(self) -> tuple[int, int]:
+        """Delete audio files no row points at, and rows whose audio file is missing.
+
+        Returns
+        -------
+        tuple of int
+            ``(files_removed, rows_removed)``.
+        """
+        referenced = {row["audio_file"] for row in self._query("SELECT audio_file FROM history")}
+        files_removed = 0
+        for path in self.audio_dir.iterdir():
+            if path.name not in referenced:
+                path.unlink(missing_ok=True)
+                files_removed += 1
+        missing = [name for name in referenced if not (self.audio_dir / name).exists()]
+        rows_removed = 0
+        for name in missing:
+            rows_removed += self._execute("DELETE FROM history WHERE audio_file = ?", (name,))
+        for path in self.previews_dir.glob(".*.tmp"):
+            path.unlink(missing_ok=True)
+        return files_removed, rows_removed

@@ -1,0 +1,164 @@
+"""Split request text into clauses for streaming synthesis, keeping offsets into the original.
+
+The first chunk is kept short (up to the first comma or a few words) so its audio is ready
+quickly; later chunks are whole sentences, broken at clause punctuation and then at word
+boundaries when a sentence is longer than ``max_chars``. Text without any punctuation is
+therefore still synthesized in bounded pieces.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+FIRST_CHUNK_MAX_WORDS = 6
+MAX_CHUNK_CHARS = 200
+
+_SENTENCE_END = re.compile(r"[.!?…。！？؟।]+[\"'’”»)\]]*$")
+_CLAUSE_END = re.compile(r"[,;:،、，；：—–]+[\"'’”»)\]]*$")
+# Full stops after these do not end a sentence ("Dr. Smith").
+_ABBREVIATIONS = frozenset(
+    {"mr.", "mrs.", "ms.", "dr.", "st.", "prof.", "sr.", "jr.", "vs.", "e.g.", "i.e.", "etc.",
+     "no.", "fig.", "approx.", "mt.", "inc.", "ltd.", "co."}
+)
+# Variation selectors are combining marks in Unicode but carry no sound (emoji presentation).
+_SILENT_MARKS = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef\u20e3]")
+
+_SENTENCE, _CLAUSE, _WORD = 2, 1, 0
+
+
+@dataclass(frozen=True)
+class Clause:
+    """A piece of the request text to synthesize as one audio chunk.
+
+    Parameters
+    ----------
+    start : int
+        Offset of ``text`` in the request text.
+    text : str
+        The original characters (trailing whitespace included).
+    speakable : str
+        ``text`` with characters no engine can say (emoji, control and zero-width
+        characters, lone surrogates) replaced by spaces: same length, same offsets.
+    """
+
+    start: int
+    text: str
+    speakable: str
+
+
+def speakable_text(text: str) -> str:
+    """Replace unspeakable characters by spaces, one for one, so offsets are preserved.
+
+    Parameters
+    ----------
+    text : str
+        Any Unicode text.
+
+    Returns
+    -------
+    str
+        A string of the same length containing only letters, digits, marks, punctuation,
+        mathematical/currency symbols and spaces.
+    """
+    out = []
+    for char in _SILENT_MARKS.sub(" ", text):
+        category = unicodedata.category(char)
+        if char.isspace() or category[0] in "CZ" or category in ("So", "Sk"):
+            out.append(" ")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def split_clauses(
+    text: str,
+    *,
+    first_max_words: int = FIRST_CHUNK_MAX_WORDS,
+    max_chars: int = MAX_CHUNK_CHARS,
+) -> list[Clause]:
+    """Split ``text`` into clauses that partition it, with a short first clause.
+
+    Parameters
+    ----------
+    text : str
+        The request text.
+    first_max_words : int
+        The first clause ends at the first punctuation mark or after this many words.
+    max_chars : int
+        No clause (apart from its trailing whitespace) is longer than this; long sentences
+        are broken at clause punctuation, then at word boundaries, and single "words" longer
+        than this are cut.
+
+    Returns
+    -------
+    list of Clause
+        Empty when ``text`` contains nothing speakable; otherwise ``"".join(c.text)``
+        equals ``text`` and every clause has at least one speakable character.
+    """
+    speakable = speakable_text(text)
+    words = _words(text, speakable, max_chars)
+    if not words:
+        return []
+    ends = _chunk_end_word_indices(words, first_max_words, max_chars)
+    clauses = []
+    start = 0
+    for index, end_word in enumerate(ends):
+        stop = len(text) if index == len(ends) - 1 else words[end_word + 1][0]
+        clauses.append(Clause(start, text[start:stop], speakable[start:stop]))
+        start = stop
+    return clauses
+
+
+def _words(text: str, speakable: str, max_chars: int) -> list[tuple[int, int, int]]:
+    """Return ``(start, end, boundary strength after the word)`` for each speakable word."""
+    words = []
+    for match in re.finditer(r"\S+", speakable):
+        start, end = match.span()
+        for piece_start in range(start, end, max_chars):
+            piece_end = min(piece_start + max_chars, end)
+            strength = _WORD
+            if piece_end == end:
+                strength = _boundary_strength(text, speakable[start:end], end)
+            words.append((piece_start, piece_end, strength))
+    return words
+
+
+def _boundary_strength(text: str, word: str, end: int) -> int:
+    gap = re.match(r"\s*", text[end:]).group()
+    if "\n" in gap or "\u2029" in gap:
+        return _SENTENCE
+    if _SENTENCE_END.search(word) and word.lower() not in _ABBREVIATIONS:
+        return _SENTENCE
+    if _CLAUSE_END.search(word):
+        return _CLAUSE
+    return _WORD
+
+
+def _chunk_end_word_indices(
+    words: list[tuple[int, int, int]], first_max_words: int, max_chars: int
+) -> list[int]:
+    """Greedy chunking over words; returns the index of the last word of each chunk."""
+    ends = []
+    first = 0
+    while first < len(words):
+        last_clause_end = None
+        end = len(words) - 1
+        for index in range(first, len(words)):
+            span = words[index][1] - words[first][0]
+            if index > first and span > max_chars:
+                end = last_clause_end if last_clause_end is not None else index - 1
+                break
+            strength = words[index][2]
+            if strength == _SENTENCE:
+                end = index
+                break
+            if not ends and (strength == _CLAUSE or index - first + 1 >= first_max_words):
+                end = index
+                break
+            if strength == _CLAUSE:
+                last_clause_end = index
+        ends.append(end)
+        first = end + 1
+    return ends

@@ -1,0 +1,116 @@
+"""What every xiwidgets widget shares: where its client comes from and how it shows an error."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+
+if TYPE_CHECKING:
+    from xiwidgets.client import Client
+
+
+def resolve_client(client: Client | None) -> Client:
+    """Return ``client``, or the shared ``xiwidgets.connect()`` client when it is ``None``.
+
+    Parameters
+    ----------
+    client : Client or None
+        A client given by the user.
+
+    Returns
+    -------
+    Client
+        The client the widget will use. It is never synced to the browser.
+    """
+    if client is not None:
+        return client
+    from xiwidgets.client import connect
+
+    return connect()
+
+
+def describe_error(error: BaseException) -> str:
+    """One line a notebook user understands: the cause, then the fix where there is one.
+
+    The client's errors already read as "cause. fix." sentences; other exceptions fall back to
+    their first line, or their class name when they carry no message.
+    """
+    text = str(error).strip() or type(error).__name__
+    return " ".join(text.splitlines()[0].split())
+
+
+class ErrorCard(widgets.HTML):
+    """A one-line card that shows why the last action failed; hidden while there is no error."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.add_class("xi-error-card")
+        self.layout.display = "none"
+
+    def show(self, error: BaseException, message: str | None = None) -> None:
+        """Show ``error`` as one line (cause and fix).
+
+        Parameters
+        ----------
+        error : BaseException
+            The failure; its class name becomes the card's tooltip.
+        message : str, optional
+            A line that says more than ``describe_error(error)`` (e.g. numbers the widget knows).
+        """
+        line = message or describe_error(error)
+        self.value = (
+            f'<div class="xi-error" role="alert" title="{html.escape(type(error).__name__)}" '
+            'style="border-left:4px solid #d32f2f;background:#fdecea;color:#611a15;'
+            f'padding:4px 8px;margin:4px 0;">{html.escape(line)}</div>'
+        )
+        self.layout.display = None
+
+    def clear(self) -> None:
+        """Hide the card."""
+        self.value = ""
+        self.layout.display = "none"
+
+    @property
+    def text(self) -> str:
+        """The line shown, as plain text ("" while hidden)."""
+        if not self.value:
+            return ""
+        inner = self.value.split(">", 1)[1].rsplit("</div>", 1)[0]
+        return html.unescape(inner)
+
+
+class ClientWidgetMixin:
+    """Shared plumbing: a lazily resolved client, an error card and ``.last_error``.
+
+    The client and the last error are plain attributes, never traits, so neither is synced to the
+    browser nor saved in the notebook.
+    """
+
+    _client: Client | None = None
+    _client_arg: Client | None = None
+    last_error: BaseException | None = None
+
+    def _init_client(self, client: Client | None) -> None:
+        self._client_arg = client
+        self._client = None
+        self.last_error = None
+        self.error_card = ErrorCard()
+
+    @property
+    def client(self) -> Client:
+        """The client this widget talks through (resolved on first use)."""
+        if self._client is None:
+            self._client = resolve_client(self._client_arg)
+        return self._client
+
+    def _report(self, error: BaseException, message: str | None = None) -> None:
+        """Keep ``error`` on ``.last_error`` and show it on the card."""
+        self.last_error = error
+        self.error_card.show(error, message)
+
+    def _clear_error(self) -> None:
+        self.last_error = None
+        self.error_card.clear()
+

@@ -1,0 +1,553 @@
+"""HistoryTable: the generation history as a paged table with play, download, delete and reopen.
+
+Only one page of history is fetched at a time (``GET /v1/history`` with a cursor), so the table
+opens as fast with 10 000 takes as with 100. The row widgets are a pool as large as the page size
+and are reused from page to page: the number of widgets in the browser is bounded by the page size,
+whatever the size of the history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+from IPython.display import Audio
+
+from xiwidgets.widgets._base import ClientWidgetMixin
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from xiwidgets.client import Client
+    from xiwidgets.client.types import HistoryItem
+
+PAGE_SIZES = (5, 10, 25, 50, 100)
+ALL_VOICES = ""
+_TEXT_PREVIEW_CHARS = 80
+_EXTENSIONS = {
+    "audio/mpeg": ".mp3",
+    "audio/wav": ".wav",
+    "audio/x-wav": ".wav",
+    "audio/ogg": ".ogg",
+    "audio/opus": ".opus",
+    "audio/basic": ".ulaw",
+}
+# Fixed column widths shared by the header and every row, so the columns line up.
+_COLUMN_WIDTHS = ("125px", "110px", "150px", "50px", "320px")
+_COLUMN_NAMES = ("Date", "Voice", "Model", "Chars", "Text")
+_CELL_STYLE = "overflow:hidden;text-overflow:ellipsis;white-space:nowrap;padding-right:8px;"
+
+
+def item_characters(item: HistoryItem) -> int:
+    """Characters billed for ``item``: the counter change if the API reports one, else its text."""
+    cost = item.character_cost
+    return cost if cost else len(item.text or "")
+
+
+def item_date(item: HistoryItem) -> dt.datetime:
+    """Creation time of ``item`` as an aware UTC datetime."""
+    return dt.datetime.fromtimestamp(item.date_unix or 0, tz=dt.timezone.utc)
+
+
+def _cells(values: Iterable[str], titles: Iterable[str | None] | None = None) -> str:
+    """One row of fixed-width cells as HTML (one widget per row instead of one per cell)."""
+    titles = list(titles) if titles is not None else [None] * len(_COLUMN_WIDTHS)
+    cells = []
+    for width, value, title in zip(_COLUMN_WIDTHS, values, titles, strict=True):
+        tooltip = f' title="{html.escape(title)}"' if title else ""
+        style = f"{_CELL_STYLE}width:{width};flex:none"
+        cells.append(f'<span style="{style}"{tooltip}>{html.escape(value)}</span>')
+    return f'<div style="display:flex">{"".join(cells)}</div>'
+
+
+def _button(description: str, css_class: str, tooltip: str, **kwargs: Any) -> widgets.Button:
+    button = widgets.Button(
+        description=description,
+        tooltip=tooltip,
+        layout=widgets.Layout(width="auto", padding="0 6px"),
+        **kwargs,
+    )
+    button.add_class(css_class)
+    return button
+
+
+class _HistoryRow:
+    """The widgets of one table row, reused for whichever history item it shows."""
+
+    def __init__(self, table: HistoryTable) -> None:
+        self.item: HistoryItem | None = None
+        self._table = table
+        self.select = widgets.Checkbox(
+            value=False, indent=False, layout=widgets.Layout(width="24px")
+        )
+        self.select.add_class("xi-history-select")
+        self.cells = widgets.HTML()
+        self.play_button = _button("▶", "xi-history-play", "Play this take")
+        self.download_button = _button("⤓", "xi-history-download", "Download this take")
+        self.open_button = _button("Open", "xi-history-open", "Open in Studio")
+        self.delete_button = _button("🗑", "xi-history-delete", "Delete this take")
+        self.confirm_button = _button(
+            "Yes, delete", "xi-history-confirm", "Delete for good", button_style="danger"
+        )
+        self.cancel_button = _button("No", "xi-history-cancel", "Keep this take")
+        self.confirm_box = widgets.HBox(
+            [widgets.Label("Delete?"), self.confirm_button, self.cancel_button],
+            layout=widgets.Layout(display="none"),
+        )
+        self.actions = widgets.HBox(
+            [
+                self.play_button,
+                self.download_button,
+                self.open_button,
+                self.delete_button,
+                self.confirm_box,
+            ]
+        )
+        self.audio = widgets.Output()
+        self.audio.add_class("xi-history-audio")
+        self.box = widgets.VBox(
+            [widgets.HBox([self.select, self.cells, self.actions]), self.audio]
+        )
+        self.box.add_class("xi-history-row")
+        self.select.observe(self._on_select, names="value")
+        self.play_button.on_click(lambda _: self._act(table.play))
+        self.download_button.on_click(lambda _: self._act(table.download_item))
+        self.open_button.on_click(lambda _: self._act(table.open_in_studio))
+        self.delete_button.on_click(lambda _: self._act(table.request_delete))
+        self.confirm_button.on_click(lambda _: self._act(table.confirm_delete))
+        self.cancel_button.on_click(lambda _: self._act(table.cancel_delete))
+
+    def show(self, item: HistoryItem, selected: bool, asking_to_delete: bool) -> None:
+        self.item = item
+        text = item.text or ""
+        preview = text if len(text) <= _TEXT_PREVIEW_CHARS else text[:_TEXT_PREVIEW_CHARS] + "…"
+        voice = item.voice_name or item.voice_id or ""
+        self.cells.value = _cells(
+            [
+                item_date(item).strftime("%Y-%m-%d %H:%M"),
+                voice,
+                item.model_id or "",
+                str(item_characters(item)),
+                preview,
+            ],
+            [None, item.voice_id, None, None, text],
+        )
+        self.select.value = selected
+        self.show_confirmation(asking_to_delete)
+        self.audio.outputs = ()
+
+    def show_confirmation(self, asking: bool) -> None:
+        self.confirm_box.layout.display = None if asking else "none"
+        self.delete_button.layout.display = "none" if asking else None
+
+    def _on_select(self, change: dict[str, Any]) -> None:
+        if self.item is not None:
+            self._table._set_selected(self.item.history_item_id, change["new"])
+
+    def _act(self, action: Callable[[str], Any]) -> None:
+        if self.item is not None:
+            action(self.item.history_item_id)
+
+
+class HistoryTable(ClientWidgetMixin, widgets.VBox):
+    """The generation history as a paged table: play, download, delete, reopen, zip several.
+
+    Pages are fetched one at a time with the API's cursor (``start_after_history_item_id``); the
+    cursor of every page seen is kept so that Back costs one request and no scan.
+
+    Parameters
+    ----------
+    client : Client, optional
+        The client to use; by default the shared ``xiwidgets.connect()`` client.
+    page_size : int, default 10
+        Rows per page; the user can change it in the widget.
+    download_dir : str or Path, default "xi-downloads"
+        Where downloads are written (relative paths are relative to the notebook's directory,
+        which is where the offered link points).
+
+    Attributes
+    ----------
+    items : list of HistoryItem
+        The items on the page being shown.
+    last_error : Exception or None
+        The error of the last failed action (also shown in the widget's error card).
+    """
+
+    def __init__(
+        self,
+        client: Client | None = None,
+        page_size: int = 10,
+        download_dir: str | Path = "xi-downloads",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.add_class("xi-history")
+        self._init_client(client)
+        self.download_dir = Path(download_dir)
+        self.items: list[HistoryItem] = []
+        self.has_more = False
+        self.page_index = 0
+        self._cursors: list[str | None] = [None]
+        self._selected: set[str] = set()
+        self._confirming: str | None = None
+        self._open_callbacks: list[Callable[[HistoryItem], Any]] = []
+        self._rows: list[_HistoryRow] = []
+
+        self.search_box = widgets.Text(
+            placeholder="Search text…", continuous_update=False, description="Search"
+        )
+        self.search_box.add_class("xi-history-search")
+        self.voice_filter = widgets.Dropdown(
+            options=[("All voices", ALL_VOICES)], description="Voice"
+        )
+        self.voice_filter.add_class("xi-history-voice")
+        sizes = sorted({*PAGE_SIZES, int(page_size)})
+        self.page_size_picker = widgets.Dropdown(
+            options=sizes, value=int(page_size), description="Rows", layout={"width": "140px"}
+        )
+        self.page_size_picker.add_class("xi-history-page-size")
+        self.refresh_button = _button("⟳ Refresh", "xi-history-refresh", "Fetch the history again")
+        self.back_button = _button("◀ Back", "xi-history-back", "Previous page")
+        self.next_button = _button("Next ▶", "xi-history-next", "Next page")
+        self.page_label = widgets.Label()
+        self.page_label.add_class("xi-history-page")
+        self.zip_button = _button(
+            "Download selected (zip)", "xi-history-zip", "Download the checked takes as a zip"
+        )
+        self.status = widgets.HTML()
+        self.status.add_class("xi-history-status")
+        self.rows_box = widgets.VBox()
+        self.rows_box.add_class("xi-history-rows")
+        self._header = widgets.HBox(
+            [
+                widgets.Label(layout=widgets.Layout(width="24px")),
+                widgets.HTML(f"<b>{_cells(_COLUMN_NAMES)}</b>"),
+            ]
+        )
+        self._header.add_class("xi-history-header")
+
+        self.search_box.observe(lambda _: self._restart(), names="value")
+        self.voice_filter.observe(lambda _: self._restart(), names="value")
+        self.page_size_picker.observe(lambda _: self._restart(), names="value")
+        self.refresh_button.on_click(lambda _: self.refresh(reload_voices=True))
+        self.back_button.on_click(lambda _: self.previous_page())
+        self.next_button.on_click(lambda _: self.next_page())
+        self.zip_button.on_click(lambda _: self.download_selected())
+
+        self.children = [
+            widgets.HBox([self.search_box, self.voice_filter, self.page_size_picker,
+                          self.refresh_button]),
+            self.error_card,
+            self._header,
+            self.rows_box,
+            widgets.HBox([self.back_button, self.page_label, self.next_button, self.zip_button]),
+            self.status,
+        ]
+        self._guard(self._load_voice_options)
+        self._guard(self._load_page)
+
+    # -- public API -------------------------------------------------------------------------
+
+    @property
+    def page_size(self) -> int:
+        """Rows per page (the value of the widget's page-size picker)."""
+        return int(self.page_size_picker.value)
+
+    @page_size.setter
+    def page_size(self, value: int) -> None:
+        if value not in self.page_size_picker.options:
+            self.page_size_picker.options = sorted({*self.page_size_picker.options, int(value)})
+        self.page_size_picker.value = int(value)
+
+    @property
+    def selected_ids(self) -> list[str]:
+        """Ids of the checked rows, on any page."""
+        return sorted(self._selected)
+
+    def refresh(self, reload_voices: bool = False) -> None:
+        """Fetch the first page again (the Studio calls this after each take).
+
+        Parameters
+        ----------
+        reload_voices : bool, default False
+            Also fetch the voice list again for the voice filter.
+        """
+        if reload_voices:
+            self._guard(self._load_voice_options)
+        self._restart()
+
+    def next_page(self) -> None:
+        """Show the next page (what the Next button does); no-op on the last page."""
+        if not self.has_more:
+            return
+        self.page_index += 1
+        if not self._guard(self._load_page):
+            self.page_index -= 1
+
+    def previous_page(self) -> None:
+        """Show the previous page (what the Back button does); no-op on the first page."""
+        if self.page_index == 0:
+            return
+        self.page_index -= 1
+        self._guard(self._load_page)
+
+    def on_open(self, callback: Callable[[HistoryItem], Any], remove: bool = False) -> None:
+        """Call ``callback(item)`` when a row's "Open" button is clicked.
+
+        Parameters
+        ----------
+        callback : callable
+            Receives the ``HistoryItem`` (text, voice_id, model_id, settings).
+        remove : bool, default False
+            Unregister ``callback`` instead.
+        """
+        if remove:
+            self._open_callbacks.remove(callback)
+        else:
+            self._open_callbacks.append(callback)
+
+    def open_in_studio(self, history_item_id: str) -> None:
+        """Pass the item to every ``on_open`` callback (what a row's "Open" button does)."""
+        item = self._item(history_item_id)
+        for callback in list(self._open_callbacks):
+            self._guard(callback, item)
+
+    def play(self, history_item_id: str) -> None:
+        """Fetch the take's audio and play it inline under its row."""
+
+        def fetch_and_play() -> None:
+            audio = self.client.history.audio(history_item_id)
+            item = self._item(history_item_id)
+            player = Audio(data=audio, autoplay=True)
+            player.mimetype = item.content_type or "audio/mpeg"
+            for row in self._rows:
+                row.audio.outputs = ()
+            row = self._row(history_item_id)
+            if row is not None:
+                # Appending works with and without a running kernel (unlike ``with output:``).
+                row.audio.append_display_data(player)
+
+        self._guard(fetch_and_play)
+
+    def download_item(self, history_item_id: str) -> Path | None:
+        """Write one take to ``download_dir`` and offer a link to it.
+
+        Returns
+        -------
+        Path or None
+            The file written, or None when the download failed (see ``last_error``).
+        """
+        item = self._item(history_item_id)
+        extension = _EXTENSIONS.get(item.content_type or "", ".mp3")
+        name = f"{item_date(item):%Y%m%d-%H%M%S}-{history_item_id}{extension}"
+        return self._guard(self._download, [history_item_id], self.download_dir / name)
+
+    def download_selected(self) -> Path | None:
+        """Write the checked takes to one zip in ``download_dir`` and offer a link to it.
+
+        Returns
+        -------
+        Path or None
+            The zip written, or None when nothing is checked or the download failed.
+        """
+        if not self._selected:
+            self.status.value = "Check some rows first."
+            return None
+        stamp = dt.datetime.now(tz=dt.timezone.utc)
+        path = self.download_dir / f"history-{stamp:%Y%m%d-%H%M%S}.zip"
+        return self._guard(self._download, self.selected_ids, path)
+
+    def request_delete(self, history_item_id: str) -> None:
+        """Ask "Delete?" on the row (first click of its delete button); nothing is deleted yet."""
+        self._confirming = history_item_id
+        for row in self._visible_rows():
+            row.show_confirmation(row.item.history_item_id == history_item_id)
+
+    def cancel_delete(self, history_item_id: str | None = None) -> None:
+        """Answer "no" to the pending "Delete?" question."""
+        self._confirming = None
+        for row in self._visible_rows():
+            row.show_confirmation(False)
+
+    def confirm_delete(self, history_item_id: str) -> None:
+        """Delete the take whose deletion was asked for, then reload the page.
+
+        Only the row that asked "Delete?" can be confirmed, so a stray click never deletes.
+        """
+        if self._confirming != history_item_id:
+            return
+
+        def delete() -> None:
+            self.client.history.delete(history_item_id)
+            self._confirming = None
+            self._selected.discard(history_item_id)
+            self._load_page()
+            self.status.value = "Deleted 1 take."
+
+        self._guard(delete)
+
+    def to_dataframe(self, all_pages: bool = False) -> pd.DataFrame:
+        """The history as a pandas DataFrame.
+
+        Parameters
+        ----------
+        all_pages : bool, default False
+            False: the rows of the page being shown. True: every item matching the current
+            search and voice filter (fetched page by page by the client).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``history_item_id``, ``date``, ``voice_name``, ``voice_id``, ``model_id``,
+            ``characters``, ``text``.
+        """
+        import pandas as pd
+
+        items: Iterable[HistoryItem] = self.items
+        if all_pages:
+            items = self.client.history.iter_all(**self._filters())
+        records = [
+            {
+                "history_item_id": item.history_item_id,
+                "date": item_date(item),
+                "voice_name": item.voice_name,
+                "voice_id": item.voice_id,
+                "model_id": item.model_id,
+                "characters": item_characters(item),
+                "text": item.text,
+            }
+            for item in items
+        ]
+        columns = ["history_item_id", "date", "voice_name", "voice_id", "model_id", "characters",
+                   "text"]
+        return pd.DataFrame.from_records(records, columns=columns)
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _guard(self, action: Callable[..., Any], *args: Any) -> Any:
+        """Run a user action; on failure keep the error and show it on the card instead of raising.
+
+        Button callbacks have nowhere to raise to (the exception would only reach the kernel log),
+        so every action reports through the card, and programmatic calls behave the same way.
+        """
+        try:
+            result = action(*args)
+        except Exception as error:
+            self._report(error)
+            return None
+        self._clear_error()
+        return True if result is None else result
+
+    def _filters(self) -> dict[str, str]:
+        filters = {}
+        if self.search_box.value.strip():
+            filters["search"] = self.search_box.value.strip()
+        if self.voice_filter.value:
+            filters["voice_id"] = self.voice_filter.value
+        return filters
+
+    def _restart(self) -> None:
+        self.page_index = 0
+        self._cursors = [None]
+        self._guard(self._load_page)
+
+    def _load_voice_options(self) -> None:
+        voices = sorted(self.client.voices.list(), key=lambda voice: voice.name.lower())
+        current = self.voice_filter.value
+        options = [("All voices", ALL_VOICES)] + [(voice.name, voice.voice_id) for voice in voices]
+        with self.voice_filter.hold_trait_notifications():
+            self.voice_filter.options = options
+            if current in {value for _, value in options}:
+                self.voice_filter.value = current
+
+    def _load_page(self) -> None:
+        page = self.client.history.list(
+            page_size=self.page_size,
+            start_after_history_item_id=self._cursors[self.page_index],
+            **self._filters(),
+        )
+        self.items = list(page.items)
+        self.has_more = bool(page.has_more)
+        del self._cursors[self.page_index + 1 :]
+        if self.has_more:
+            self._cursors.append(page.last_history_item_id or self.items[-1].history_item_id)
+        if self._confirming not in {item.history_item_id for item in self.items}:
+            self._confirming = None
+        self._render()
+
+    def _render(self) -> None:
+        while len(self._rows) < len(self.items):
+            self._rows.append(_HistoryRow(self))
+        for row, item in zip(self._rows, self.items, strict=False):
+            row.show(
+                item,
+                selected=item.history_item_id in self._selected,
+                asking_to_delete=item.history_item_id == self._confirming,
+            )
+        for row in self._rows[len(self.items) :]:
+            row.item = None
+        self.rows_box.children = [row.box for row in self._visible_rows()]
+        self.back_button.disabled = self.page_index == 0
+        self.next_button.disabled = not self.has_more
+        first = self.page_index * self.page_size
+        if self.items:
+            self.page_label.value = (
+                f"Page {self.page_index + 1} · rows {first + 1}–{first + len(self.items)}"
+            )
+        else:
+            self.page_label.value = f"Page {self.page_index + 1} · no takes"
+        self._update_zip_button()
+
+    def _visible_rows(self) -> list[_HistoryRow]:
+        return [row for row in self._rows if row.item is not None]
+
+    def _row(self, history_item_id: str) -> _HistoryRow | None:
+        for row in self._visible_rows():
+            if row.item.history_item_id == history_item_id:
+                return row
+        return None
+
+    def _item(self, history_item_id: str) -> HistoryItem:
+        for item in self.items:
+            if item.history_item_id == history_item_id:
+                return item
+        return self.client.history.get(history_item_id)
+
+    def _set_selected(self, history_item_id: str, selected: bool) -> None:
+        if selected:
+            self._selected.add(history_item_id)
+        else:
+            self._selected.discard(history_item_id)
+        self._update_zip_button()
+
+    def _update_zip_button(self) -> None:
+        count = len(self._selected)
+        self.zip_button.disabled = count == 0
+        self.zip_button.description = (
+            f"Download {count} selected (zip)" if count else "Download selected (zip)"
+        )
+
+    def _download(self, ids: list[str], path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        written = Path(self.client.history.download(ids, path))
+        self.status.value = _file_link(written)
+        return written
+
+
+def _file_link(path: Path) -> str:
+    """A link to ``path`` that JupyterLab resolves against the notebook's directory."""
+    try:
+        href = path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return f"Saved to <code>{html.escape(str(path))}</code>"
+    return (
+        f'Saved <a href="{html.escape(href)}" download="{html.escape(path.name)}" '
+        f'target="_blank">{html.escape(path.name)}</a>'
+    )
+
+
+__all__ = ["HistoryTable", "item_characters", "item_date"]

@@ -1,0 +1,341 @@
+"""Player: plays audio in the browser while it streams, then keeps the take per a notebook policy.
+
+Live chunks travel as binary buffers of custom widget messages, which are transient: the notebook
+file never grows by them. What is saved per take is the ``policy``: ``embed`` puts one compressed
+``IPython.display.Audio`` in the player's output (at most one per cell: later takes replace it),
+``link`` writes the take to a file beside the notebook and shows a link, ``none`` keeps nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import html
+import os
+import threading
+import uuid
+import weakref
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anywidget
+import ipywidgets as widgets
+import traitlets
+from IPython.display import Audio, display, update_display
+
+from xiwidgets.widgets._audio import duration as audio_duration
+from xiwidgets.widgets._base import ClientWidgetMixin
+
+if TYPE_CHECKING:
+    from xiwidgets.client import Client
+
+_STATIC = Path(__file__).parent / "static"
+POLICIES = ("embed", "link", "none")
+STATUSES = ("idle", "streaming", "done", "stopped", "error")
+TAKES_DIR_NAME = "xiwidgets-takes"
+_EXTENSIONS = {"audio/mpeg": ".mp3", "audio/wav": ".wav", "audio/x-wav": ".wav",
+               "audio/ogg": ".ogg", "audio/opus": ".opus"}
+
+# Which player holds the embedded take of each notebook cell (one embed per cell), and the
+# display the running cell already shows a take in (later takes of that execution replace it).
+_EMBED_HOLDERS: dict[str, weakref.ref[Player]] = {}
+_LAST_CELL_DISPLAY: tuple[str | None, str | None] = (None, None)
+
+
+def _kernel_parent() -> dict[str, Any]:
+    """The message the kernel is handling now (``{}`` outside a kernel)."""
+    from IPython import get_ipython
+
+    kernel = getattr(get_ipython(), "kernel", None)
+    if kernel is None or not hasattr(kernel, "get_parent"):
+        return {}
+    return kernel.get_parent() or {}
+
+
+def _cell_key(parent: dict[str, Any]) -> str | None:
+    metadata = parent.get("metadata") or {}
+    header = parent.get("header") or {}
+    return metadata.get("cellId") or header.get("msg_id")
+
+
+def current_cell_key() -> str | None:
+    """An id for the notebook cell now executing (JupyterLab's ``cellId``), if any."""
+    return _cell_key(_kernel_parent())
+
+
+def executing_cell() -> tuple[str, str] | None:
+    """``(cell key, execution id)`` when called from a cell's own code while it runs.
+
+    Button clicks arrive as comm messages and background threads have no cell: both return
+    ``None``, and their takes go to the player's output widget instead.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    parent = _kernel_parent()
+    header = parent.get("header") or {}
+    if header.get("msg_type") != "execute_request":
+        return None
+    return _cell_key(parent) or header["msg_id"], header["msg_id"]
+
+
+class Player(ClientWidgetMixin, anywidget.AnyWidget):
+    """Streams audio to the browser as it arrives and keeps the finished take.
+
+    Parameters
+    ----------
+    client : Client, optional
+        Kept for symmetry with the other widgets; the player itself makes no requests.
+    policy : {"embed", "link", "none"}, default "embed"
+        What the notebook keeps of each finished take (see the module docstring).
+    takes_dir : str or Path, optional
+        Where ``link`` writes takes; ``./xiwidgets-takes`` beside the notebook by default.
+
+    Attributes
+    ----------
+    last_take : bytes or None
+        The audio of the last take (kept in Python only, never synced).
+    last_error : Exception or None
+        Why the last take failed (also shown on the error card).
+    take_output : ipywidgets.Output
+        Where the saved take (``embed``/``link``) is shown.
+    """
+
+    _esm = _STATIC / "player.js"
+    _css = _STATIC / "player.css"
+
+    policy = traitlets.Enum(POLICIES, "embed", help="What the notebook keeps of a take.").tag(
+        sync=True
+    )
+    status = traitlets.Enum(STATUSES, "idle", help="Where the current take is.").tag(sync=True)
+    text = traitlets.Unicode("", help="Caption: the text being spoken.").tag(sync=True)
+    content_type = traitlets.Unicode("audio/mpeg", help="Media type of the take.").tag(sync=True)
+    bytes_received = traitlets.Int(0, help="Audio bytes of this take received so far.").tag(
+        sync=True
+    )
+    chunks_received = traitlets.Int(0, help="Audio chunks of this take received so far.").tag(
+        sync=True
+    )
+    duration = traitlets.Float(0.0, help="Seconds of audio in the finished take.").tag(sync=True)
+    playing = traitlets.Bool(False, help="Reported by the browser: the audio is playing.").tag(
+        sync=True
+    )
+    position = traitlets.Float(0.0, help="Reported by the browser: playback position (s).").tag(
+        sync=True
+    )
+
+    def __init__(self, client: Client | None = None, policy: str = "embed",
+                 takes_dir: str | Path | None = None, **kwargs: Any) -> None:
+        self._init_client(client)
+        self.last_take: bytes | None = None
+        self.take_output = widgets.Output()
+        self.take_output.add_class("xi-take")
+        self.takes_dir = Path(takes_dir) if takes_dir is not None else None
+        self.cell_key: str | None = None
+        self._stop_requested = threading.Event()
+        self._take_lock = threading.Lock()
+        self._current_chunks: Any = None
+        self._view: widgets.VBox | None = None
+        super().__init__(policy=policy, **kwargs)
+        self.add_class("xi-player")
+
+    # -- display ------------------------------------------------------------------------------
+
+    @property
+    def view(self) -> widgets.VBox:
+        """The player with its error card and saved take, as one box to put in a layout."""
+        if self._view is None:
+            self._view = widgets.VBox([self, self.error_card, self.take_output])
+            self._view.add_class("xi-player-box")
+        return self._view
+
+    def _ipython_display_(self) -> None:
+        self.cell_key = current_cell_key()
+        display(self.view)
+
+    # -- playing ------------------------------------------------------------------------------
+
+    def play_stream(self, chunks: Iterable[bytes], *, content_type: str = "audio/mpeg",
+                    text: str | None = None, raise_errors: bool = False) -> bytes | None:
+        """Play audio chunks as they arrive; return the whole take when the stream ends.
+
+        Each chunk goes to the browser at once as a binary message, so playback starts with the
+        first chunk. The finished take is kept according to ``policy``.
+
+        Parameters
+        ----------
+        chunks : iterable of bytes
+            The audio, e.g. ``client.tts.stream(...)``.
+        content_type : str, default "audio/mpeg"
+            Media type of the audio.
+        text : str, optional
+            Caption shown with the player.
+        raise_errors : bool, default False
+            Re-raise a failure after showing it (for callers that report it themselves).
+
+        Returns
+        -------
+        bytes or None
+            The take (``None`` when the stream failed; a stopped take returns what arrived).
+        """
+        with self._take_lock:
+            return self._play(chunks, content_type, text, raise_errors)
+
+    def play_bytes(self, data: bytes, *, content_type: str = "audio/mpeg",
+                   text: str | None = None) -> bytes | None:
+        """Play a complete piece of audio (sent to the browser as one binary message).
+
+        Parameters
+        ----------
+        data : bytes
+            The audio file's bytes.
+        content_type : str, default "audio/mpeg"
+            Its media type.
+        text : str, optional
+            Caption shown with the player.
+
+        Returns
+        -------
+        bytes or None
+            ``data`` once played, ``None`` on failure.
+        """
+        return self.play_stream([data], content_type=content_type, text=text)
+
+    def stop(self) -> None:
+        """Stop the take now playing: the browser stops and the stream is closed."""
+        if self.status != "streaming":
+            return
+        self._stop_requested.set()
+        self.send({"type": "stop"})
+        self.status = "stopped"
+        # Closing the HTTP stream from here unblocks the thread waiting for the next chunk.
+        close = getattr(self._current_chunks, "close", None)
+        if close is not None:
+            # A generator that is running raises ValueError here; it stops at its next chunk.
+            with contextlib.suppress(Exception):
+                close()
+
+    def save(self, path: str | Path) -> Path:
+        """Write the last take to ``path`` and return it."""
+        if self.last_take is None:
+            raise ValueError("No take yet: play something first.")
+        path = Path(path)
+        path.write_bytes(self.last_take)
+        return path
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _play(self, chunks: Iterable[bytes], content_type: str, text: str | None,
+              raise_errors: bool) -> bytes | None:
+        self._stop_requested.clear()
+        self._clear_error()
+        self._current_chunks = chunks
+        with self.hold_sync():
+            self.status = "streaming"
+            self.text = text or ""
+            self.content_type = content_type
+            self.bytes_received = 0
+            self.chunks_received = 0
+            self.duration = 0.0
+        self.send({"type": "start", "content_type": content_type, "text": text or ""})
+        parts: list[bytes] = []
+        try:
+            for chunk in chunks:
+                if self._stop_requested.is_set():
+                    break
+                if not chunk:
+                    continue
+                self.send({"type": "chunk", "index": len(parts)}, buffers=[chunk])
+                parts.append(bytes(chunk))
+                with self.hold_sync():
+                    self.bytes_received += len(chunk)
+                    self.chunks_received += 1
+        except Exception as error:
+            if not self._stop_requested.is_set():
+                return self._fail(error, b"".join(parts), raise_errors)
+        finally:
+            self._current_chunks = None
+            if self._stop_requested.is_set():
+                with contextlib.suppress(Exception):
+                    getattr(chunks, "close", lambda: None)()
+        take = b"".join(parts)
+        self.last_take = take
+        self.duration = audio_duration(take, content_type)
+        if self._stop_requested.is_set():
+            self.status = "stopped"
+            return take
+        self.send({"type": "end", "bytes": len(take)})
+        self.status = "done"
+        self._keep(take, content_type)
+        return take
+
+    def _fail(self, error: Exception, partial: bytes, raise_errors: bool) -> None:
+        """Show ``error``, keep what arrived, and re-raise it when asked to."""
+        self.last_take = partial or None
+        self.send({"type": "error", "message": str(error)})
+        self.status = "error"
+        self._report(error)
+        if raise_errors:
+            raise error
+        return None
+
+    def _keep(self, take: bytes, content_type: str) -> None:
+        if self.policy == "none" or not take:
+            return
+        if self.policy == "embed":
+            audio = Audio(data=take)
+            audio.mimetype = content_type  # IPython assumes WAV for raw bytes
+            entry = {"text/html": audio._repr_html_(), "text/plain": f"<audio: {self.text!r}>"}
+        else:
+            entry = self._link_output(self._write_take(take, content_type))
+        running = executing_cell()
+        if running is not None:
+            self._show_in_cell(entry, *running)
+            return
+        self._claim_cell(self.cell_key or f"player-{id(self)}")
+        self.take_output.outputs = (
+            {"output_type": "display_data", "data": entry, "metadata": {}},
+        )
+
+    def _show_in_cell(self, entry: dict[str, str], cell_key: str, execution_id: str) -> None:
+        """A take finished while its cell runs (``speak(wait=True)``, ``%%speak``): it becomes
+        the cell's own output, saved with the notebook whatever the widget-state setting."""
+        global _LAST_CELL_DISPLAY
+        self._claim_cell(cell_key)
+        shown_execution, display_id = _LAST_CELL_DISPLAY
+        if shown_execution == execution_id:
+            update_display(entry, raw=True, display_id=display_id)
+        else:
+            display_id = f"xi-take-{uuid.uuid4().hex}"
+            display(entry, raw=True, display_id=display_id)
+            _LAST_CELL_DISPLAY = (execution_id, display_id)
+
+    def _claim_cell(self, key: str) -> None:
+        """Make this player the only one in its cell that holds an embedded take."""
+        holder_ref = _EMBED_HOLDERS.get(key)
+        holder = holder_ref() if holder_ref is not None else None
+        if holder is not None:
+            holder.take_output.outputs = ()
+        _EMBED_HOLDERS[key] = weakref.ref(self)
+
+    def _write_take(self, take: bytes, content_type: str) -> Path:
+        directory = self.takes_dir or Path.cwd() / TAKES_DIR_NAME
+        directory.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        path = directory / f"take-{stamp}{_EXTENSIONS.get(content_type, '.bin')}"
+        path.write_bytes(take)
+        return path
+
+    def _link_output(self, path: Path) -> dict[str, str]:
+        try:
+            # Relative to the kernel's directory, which is the notebook's: JupyterLab resolves
+            # relative links in outputs against the notebook, so the file plays from there.
+            href = os.path.relpath(path, Path.cwd()).replace(os.sep, "/")
+        except ValueError:  # another drive on Windows
+            href = path.as_uri()
+        link = html.escape(href, quote=True)
+        return {
+            "text/html": f'<audio controls class="xi-take-audio" src="{link}"></audio> '
+                         f'<a href="{link}" download>{html.escape(path.name)}</a>',
+            "text/plain": str(path),
+        }

@@ -1,0 +1,330 @@
+"""Studio: pick a voice and model, tune the settings, type, and hear the take while it streams."""
+
+from __future__ import annotations
+
+import html
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+import traitlets
+from ipywidgets.widgets.widget import CallbackDispatcher
+
+from xiwidgets.widgets._base import ClientWidgetMixin
+from xiwidgets.widgets.models import ModelPicker
+from xiwidgets.widgets.player import Player, current_cell_key
+from xiwidgets.widgets.quota import QuotaMeter
+from xiwidgets.widgets.settings import VoiceSettings
+from xiwidgets.widgets.voices import VoicePicker
+
+if TYPE_CHECKING:
+    from xiwidgets.client import Client
+    from xiwidgets.client.types import HistoryItem
+
+
+@dataclass(frozen=True, repr=False)
+class StudioTake:
+    """A take the studio finished: what was said, how, and the audio (kept in Python only)."""
+
+    text: str
+    voice_id: str
+    model_id: str
+    audio: bytes
+    duration: float
+    history_item_id: str | None = None
+    request_id: str | None = None
+    character_cost: int | None = None
+
+    def __repr__(self) -> str:
+        return (f"StudioTake({len(self.audio)} bytes, {self.duration:.1f} s, voice_id="
+                f"{self.voice_id!r}, model_id={self.model_id!r}, "
+                f"history_item_id={self.history_item_id!r})")
+
+
+def quota_message(needed: int, left: int, reset: str) -> str:
+    """The one line shown when a take needs more characters than the quota has left."""
+    when = f", resets on {reset}" if reset else ""
+    return (f"quota exceeded: {needed:,} characters needed, {left:,} left{when}. "
+            "Shorten the text or wait for the reset.")
+
+
+class Studio(ClientWidgetMixin, widgets.VBox):
+    """Everything to make speech in one widget: voice, model, settings, text, Speak, history.
+
+    Parameters
+    ----------
+    client : Client, optional
+        The client for every part of the studio; ``xiwidgets.connect()`` when omitted.
+    voice : str or Voice, optional
+        The voice selected first (id, name or ``Voice``).
+    model_id : str, optional
+        The model selected first (``eleven_multilingual_v2`` by default).
+    text : str, default ""
+        Text in the text box.
+    policy : {"embed", "link", "none"}, default "embed"
+        What the notebook keeps of each take (see :class:`Player`).
+
+    Attributes
+    ----------
+    voice_picker, model_picker, voice_settings, player, quota, history
+        The parts; ``history`` is ``None`` when the history table is unavailable.
+    last_take : StudioTake or None
+        The last finished take.
+    last_error : Exception or None
+        Why the last action failed (also shown on the error card).
+    """
+
+    text = traitlets.Unicode("", help="The text to speak.").tag(sync=True)
+    status = traitlets.Unicode("ready", help="One line saying what the studio is doing.").tag(
+        sync=True
+    )
+    busy = traitlets.Bool(False, help="A take is being generated.").tag(sync=True)
+    character_count = traitlets.Int(0, help="Characters in the text.").tag(sync=True)
+    estimated_cost = traitlets.Int(0, help="Credits the text would cost with this model.").tag(
+        sync=True
+    )
+
+    def __init__(self, client: Client | None = None, voice: Any = None,
+                 model_id: str | None = None, text: str = "", policy: str = "embed",
+                 **kwargs: Any) -> None:
+        self._init_client(client)
+        shared = self.client
+        self.last_take: StudioTake | None = None
+        self._take_callbacks = CallbackDispatcher()
+        self._worker: threading.Thread | None = None
+        self._finished_take: StudioTake | None = None
+        self._stop_requested = threading.Event()
+        self.voice_picker = VoicePicker(client=shared, voice=voice)
+        self.model_picker = ModelPicker(client=shared, **({"model_id": model_id} if model_id
+                                                            else {}))
+        self.voice_settings = VoiceSettings(client=shared, voice_id=self.voice_picker.voice_id,
+                                            model=self.model_picker)
+        self.player = Player(client=shared, policy=policy)
+        self.quota = QuotaMeter(client=shared)
+        self.history = self._make_history(shared)
+        self._text_area = widgets.Textarea(placeholder="Type what to say…", rows=4,
+                                           continuous_update=True,
+                                           layout=widgets.Layout(width="100%"))
+        self._text_area.add_class("xi-text")
+        self._count = widgets.HTML()
+        self._count.add_class("xi-count")
+        self._speak_button = widgets.Button(description="Speak", icon="volume-up",
+                                            button_style="primary")
+        self._speak_button.add_class("xi-speak")
+        self._stop_button = widgets.Button(description="Stop", icon="stop", disabled=True)
+        self._stop_button.add_class("xi-stop")
+        self._status_line = widgets.HTML()
+        self._status_line.add_class("xi-status")
+        super().__init__(**kwargs)
+        self.add_class("xi-studio")
+        self.children = [
+            widgets.HBox([self.voice_picker, self.model_picker]),
+            self.voice_settings,
+            self._text_area,
+            self._count,
+            widgets.HBox([self._speak_button, self._stop_button, self._status_line]),
+            self.error_card,
+            self.player.view,
+            self.quota,
+            *([self.history] if self.history is not None else []),
+        ]
+        traitlets.link((self, "text"), (self._text_area, "value"))
+        self.voice_picker.observe(self._on_voice, names="voice_id")
+        self.model_picker.observe(self._update_count, names="model_id")
+        self.quota.observe(self._update_count, names=["character_count", "character_limit"])
+        self._speak_button.on_click(lambda _button: self.speak())
+        self._stop_button.on_click(lambda _button: self.stop())
+        self.text = text
+        self._update_count()
+        self._show_status()
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def speak(self, text: str | None = None, wait: bool = False) -> StudioTake | None:
+        """Speak ``text`` (or the text box) with the chosen voice, model and settings.
+
+        The take streams in a background thread so the kernel stays responsive; the Player
+        plays it while it is generated.
+
+        Parameters
+        ----------
+        text : str, optional
+            Replaces the text box's content first.
+        wait : bool, default False
+            Block until the take is finished (for scripts and tests).
+
+        Returns
+        -------
+        StudioTake or None
+            With ``wait=True``, the finished take (``None`` if it failed or was stopped).
+        """
+        if text is not None:
+            self.text = text
+        if self.busy:
+            self.stop()
+            self._join()
+        request = self._request()
+        if request is None:
+            return None
+        self._clear_error()
+        self._stop_requested.clear()
+        self._finished_take = None
+        self.busy = True
+        self.status = "generating…"
+        if wait:
+            # In the caller's thread: a take finished by a cell's own code is saved as that
+            # cell's output (see Player), and there is nothing to stay responsive for.
+            self._run_take(*request)
+            return self._finished_take
+        self._worker = threading.Thread(target=self._run_take, args=request, daemon=True,
+                                        name="xiwidgets-studio-take")
+        self._worker.start()
+        return None
+
+    def stop(self) -> None:
+        """Stop the take being generated and played."""
+        if self.busy:
+            self._stop_requested.set()
+            self.player.stop()
+            self.status = "stopped"
+
+    def restore(self, item: HistoryItem) -> None:
+        """Put a history item's voice, model, settings and text back into the studio.
+
+        Parameters
+        ----------
+        item : HistoryItem
+            A generation from the history (e.g. from the history table's "open in Studio").
+        """
+        try:
+            if item.voice_id:
+                self.voice_picker.voice_id = item.voice_id
+            if item.model_id:
+                self.model_picker.model_id = item.model_id
+        except traitlets.TraitError as error:
+            self._report(error)
+        self.voice_settings.apply(dict(item.settings or {}))
+        self.text = item.text or ""
+        self.status = f"restored from history ({item.history_item_id})"
+
+    def on_take(self, callback: Callable[[StudioTake], Any], remove: bool = False) -> None:
+        """Call ``callback(take)`` after each finished take.
+
+        Parameters
+        ----------
+        callback : callable
+            Receives the :class:`StudioTake`.
+        remove : bool, default False
+            Unregister ``callback`` instead.
+        """
+        self._take_callbacks.register_callback(callback, remove=remove)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        # The cell that shows the studio is the cell its embedded takes belong to.
+        self.player.cell_key = current_cell_key()
+        return super()._repr_mimebundle_(**kwargs)
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _make_history(self, client: Client) -> Any:
+        try:
+            from xiwidgets.widgets.history import HistoryTable
+        except ImportError:
+            return None
+        history = HistoryTable(client=client, page_size=10)
+        history.on_open(self.restore)
+        return history
+
+    def _request(self) -> tuple[str, str, str, Any] | None:
+        text = self.text
+        if not text.strip():
+            self._report(ValueError("Nothing to say: type some text first."))
+            return None
+        voice_id = self.voice_picker.voice_id
+        if not voice_id:
+            self._report(ValueError("No voice chosen: pick a voice first."))
+            return None
+        return text, voice_id, self.model_picker.model_id, self.voice_settings.settings
+
+    def _run_take(self, text: str, voice_id: str, model_id: str, settings: Any) -> None:
+        try:
+            self._take(text, voice_id, model_id, settings)
+        finally:
+            # Only now: the history and quota are up to date and the callbacks have run.
+            self.busy = False
+
+    def _take(self, text: str, voice_id: str, model_id: str, settings: Any) -> None:
+        try:
+            stream = self.client.tts.stream(text, voice_id, model_id=model_id,
+                                            voice_settings=settings)
+            if self._stop_requested.is_set():
+                # Stop was pressed while the request was still being answered.
+                stream.close()
+                self.status = "stopped before the first chunk"
+                return
+            self.status = "streaming…"
+            audio = self.player.play_stream(stream, content_type="audio/mpeg", text=text,
+                                            raise_errors=True)
+        except Exception as error:
+            self._fail(error, text)
+            return
+        if self.player.status == "stopped":
+            self.status = f"stopped after {self.player.duration:.1f} s of audio"
+            return
+        info = stream.info
+        take = StudioTake(text=text, voice_id=voice_id, model_id=model_id, audio=audio or b"",
+                          duration=self.player.duration, history_item_id=info.history_item_id,
+                          request_id=info.request_id, character_cost=info.character_cost)
+        self.last_take = self._finished_take = take
+        cost = f" · {take.character_cost:,} characters billed" if take.character_cost else ""
+        self.status = f"done: {take.duration:.1f} s of audio{cost}"
+        self.quota.refresh()
+        if self.history is not None:
+            self.history.refresh()
+        self._take_callbacks(take)
+
+    def _fail(self, error: Exception, text: str) -> None:
+        self.status = "failed"
+        message = None
+        if type(error).__name__ == "QuotaExceeded":
+            self.quota.refresh()
+            needed = getattr(error, "needed", None) or round(
+                len(text) * self.model_picker.character_cost_multiplier)
+            left = getattr(error, "left", None)
+            message = quota_message(needed, self.quota.characters_left if left is None else left,
+                                    self.quota.reset_date)
+        self._report(error, message)
+
+    def _join(self) -> None:
+        if self._worker is not None and self._worker is not threading.current_thread():
+            self._worker.join()
+
+    def _on_voice(self, change: dict) -> None:
+        if change["new"]:
+            self.voice_settings.voice_id = change["new"]
+
+    @traitlets.observe("text")
+    def _update_count(self, _change: dict | None = None) -> None:
+        count = len(self.text)
+        limit = self.model_picker.max_characters
+        cost = round(count * self.model_picker.character_cost_multiplier)
+        left = self.quota.characters_left
+        with self.hold_sync():
+            self.character_count = count
+            self.estimated_cost = cost
+        over_limit = bool(limit) and count > limit
+        over_quota = bool(self.quota.character_limit) and cost > left
+        style = ' style="color:#d32f2f"'
+        self._count.value = (
+            f"<span{style if over_limit else ''}>{count:,} / {limit:,} characters per request"
+            f"</span> · <span{style if over_quota else ''}>{left:,} left in quota</span>"
+            f" · estimated cost {cost:,} credits"
+        )
+
+    @traitlets.observe("status", "busy")
+    def _show_status(self, _change: dict | None = None) -> None:
+        self._status_line.value = html.escape(self.status)
+        self._speak_button.disabled = self.busy
+        self._stop_button.disabled = not self.busy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 import sys
 from collections.abc import Sequence
@@ -107,7 +108,9 @@ def serve(options: argparse.Namespace) -> int:
         )
     )
     _announce_when_ready(server, config.host)
-    server.run()
+    # uvicorn shuts down cleanly on Ctrl-C and then re-raises it; no traceback for that.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
     return 0 if server.started else 1
 
 

@@ -82,7 +82,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
 @pytest.fixture
 def page(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
     """A fresh page; when the test fails, a screenshot of it goes to test-artifacts/."""
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
     lab_page = context.new_page()
     yield lab_page
     call_report = getattr(request.node, "report_call", None)

@@ -242,7 +242,7 @@ async (code) => {
   let error = null;
   future.onIOPub = (msg) => {
     const type = msg.header.msg_type;
-    if (type === 'stream') parts.push(msg.content.text);
+    if (type === 'stream' && msg.content.name === 'stdout') parts.push(msg.content.text);
     else if (type === 'execute_result') parts.push(msg.content.data['text/plain']);
     else if (type === 'error') error = msg.content.ename + ': ' + msg.content.evalue;
   };
@@ -261,6 +261,8 @@ def open_notebook(page: Any, server: JupyterLabServer, notebook: str, timeout: f
     page.goto(server.notebook_url(notebook), wait_until="domcontentloaded")
     page.wait_for_function(_NOTEBOOK_READY_JS, timeout=timeout * 1000, polling=250)
     page.evaluate(_KERNEL_INFO_JS)
+    # The file browser takes a quarter of the width; the notebook gets it back, as users do.
+    page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
 
 
 def run_all_cells(page: Any, timeout: float = 120) -> None:
@@ -294,6 +296,22 @@ def kernel_execute(page: Any, code: str) -> str:
     reply = page.evaluate(_KERNEL_EXECUTE_JS, code)
     assert reply["error"] is None, f"kernel code failed: {reply['error']}\n{code}"
     return reply["text"]
+
+
+def wait_for_widget(page: Any, selector: str, timeout: float = 60) -> None:
+    """Wait until ``selector`` is on the page, failing at once if the widget failed to render."""
+    page.wait_for_function(
+        """([selector, markers]) => {
+          if (document.querySelector(selector)) return true;
+          const outputs = [...document.querySelectorAll('.jp-NotebookPanel .jp-OutputArea')];
+          const text = outputs.map((output) => output.innerText).join('\\n');
+          return markers.some((marker) => text.includes(marker));
+        }""",
+        arg=[selector, list(BROKEN_WIDGET_MARKERS)],
+        timeout=timeout * 1000,
+        polling=250,
+    )
+    assert_widgets_rendered(page)
 
 
 def assert_widgets_rendered(page: Any) -> None:

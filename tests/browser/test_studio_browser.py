@@ -8,23 +8,29 @@ still being generated, see it land in the history, play it from there and delete
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from jupyterlab_harness import (
     ARTIFACTS_DIR,
-    REPO_ROOT,
     assert_widgets_rendered,
-    kernel_execute,
     open_notebook,
     run_all_cells,
+    wait_for_widget,
+)
+from studio_page import (
+    HISTORY_ROW,
+    STUDIO,
+    STUDIO_AUDIO,
+    kernel_value,
+    select_voice,
+    speak_watch,
+    wait_audio_advances,
+    wait_kernel_value,
+    watch_next_speak,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
 QUICKSTART = "01-quickstart.ipynb"
-README_SCREENSHOT = REPO_ROOT / "docs" / "images" / "studio.png"
-README_SCREENSHOT_MAX_BYTES = 300_000
 
 # Long enough that the Piper voice needs several seconds for the whole take, so "audible before
 # the take is finished" is a real observation and not a race.
@@ -37,116 +43,18 @@ PARAGRAPH = (
     "time, because somewhere out there someone was counting on the light."
 )
 
-STUDIO = ".xi-studio"
-STUDIO_AUDIO = ".xi-studio > .xi-player-box .xi-player-audio"
-HISTORY_ROW = ".xi-studio .xi-history-row"
-
-# Finds the notebook's Studio without assuming the variable name the notebook gives it.
-FIND_STUDIO = """
-import ipywidgets as _ipw
-from xiwidgets.widgets.studio import Studio as _Studio
-_xi_studio = [_w for _w in list(_ipw.Widget.widgets.values()) if isinstance(_w, _Studio)][-1]
-"""
-
-# Samples, from the moment Speak is clicked, what the page shows: when the studio's <audio>
-# first advances, the player's state line and the history rows at that instant, and when the
-# new history row appears. One sampler in the page makes these observations atomic.
-WATCH_SPEAK_JS = """
-() => {
-  const audio = document.querySelector(arguments_audio);
-  const rows = () => document.querySelectorAll(arguments_rows).length;
-  const watch = window.__xiSpeak = {
-    rowsBefore: rows(), clickAt: null, audibleAt: null, rowAt: null,
-    playerStateAtAudible: null, rowsAtAudible: null, timeAtAudible: null,
-  };
-  document.addEventListener('click', (event) => {
-    if (watch.clickAt === null && event.target.closest('.xi-speak')) {
-      watch.clickAt = performance.now();
-    }
-  }, true);
-  const sample = () => {
-    if (watch.clickAt === null) return;
-    if (watch.audibleAt === null && audio.currentTime > 0 && !audio.paused) {
-      watch.audibleAt = performance.now();
-      watch.timeAtAudible = audio.currentTime;
-      watch.playerStateAtAudible = document.querySelector('.xi-studio .xi-player-state')
-        .textContent;
-      watch.rowsAtAudible = rows();
-    }
-    if (watch.rowAt === null && rows() > watch.rowsBefore) watch.rowAt = performance.now();
-  };
-  audio.addEventListener('timeupdate', sample);
-  watch.timer = setInterval(sample, 10);
-}
-"""
-
-
-def watch_speak_js() -> str:
-    """The sampler with this test's selectors filled in."""
-    return WATCH_SPEAK_JS.replace("arguments_audio", repr(STUDIO_AUDIO)).replace(
-        "arguments_rows", repr(HISTORY_ROW)
-    )
-
-
-def select_voice(page, name: str) -> str:
-    """Choose the voice called ``name`` in the Studio's voice picker; return its option value."""
-    select = page.locator(f"{STUDIO} .xi-voice-select select")
-    options = select.locator("option").all_inner_texts()
-    label = next(text for text in options if text == name or text.startswith(f"{name} —"))
-    select.select_option(label=label)
-    return label
-
-
-def kernel_value(page, expression: str) -> str:
-    """``str(expression)`` evaluated in the notebook's kernel, next to its Studio."""
-    return kernel_execute(page, f"{FIND_STUDIO}print({expression})").strip()
-
-
-def wait_kernel_value(page, expression: str, expected: str, attempts: int = 40) -> None:
-    """Wait until the kernel's ``str(expression)`` equals ``expected`` (widget sync is async)."""
-    value = None
-    for _ in range(attempts):
-        value = kernel_value(page, expression)
-        if value == expected:
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError(f"kernel has {expression} = {value!r}, expected {expected!r}")
-
-
-def wait_audio_advances(page, selector: str, timeout_ms: int = 20_000) -> None:
-    """Wait until the ``<audio>`` at ``selector`` is playing and its currentTime moved ≥ 0.3 s."""
-    page.wait_for_function(
-        """(selector) => {
-          const audio = document.querySelector(selector);
-          if (!audio || audio.readyState < 1) return false;
-          if (audio.paused && !audio.ended) audio.play().catch(() => {});
-          if (audio.__xiStart === undefined && audio.currentTime > 0) {
-            audio.__xiStart = audio.currentTime;
-          }
-          return audio.__xiStart !== undefined && audio.currentTime - audio.__xiStart >= 0.3;
-        }""",
-        arg=selector,
-        timeout=timeout_ms,
-        polling=50,
-    )
-
 
 def save_studio_screenshot(page) -> None:
-    """Keep a screenshot of the Studio after a take; refresh the README's copy if it fits."""
+    """Keep a screenshot of the Studio after a take (test-artifacts/, not the repo's docs)."""
     ARTIFACTS_DIR.mkdir(exist_ok=True)
-    artifact = ARTIFACTS_DIR / "studio.png"
-    page.locator(STUDIO).screenshot(path=str(artifact))
-    if artifact.stat().st_size < README_SCREENSHOT_MAX_BYTES:
-        README_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(artifact, README_SCREENSHOT)
+    page.locator(STUDIO).screenshot(path=str(ARTIFACTS_DIR / "studio.png"))
 
 
 def test_quickstart_studio_speaks_while_generating_and_keeps_history(page, jupyterlab):
     open_notebook(page, jupyterlab, QUICKSTART)
     run_all_cells(page)
-    page.locator(STUDIO).wait_for(timeout=60_000)
-    page.locator(f"{STUDIO} .xi-voice-select select option").first.wait_for()
-    assert_widgets_rendered(page)
+    wait_for_widget(page, STUDIO)
+    page.locator(f"{STUDIO} .xi-voice-select select option").first.wait_for(state="attached")
 
     # Pick a voice: another one first, then Joe (the Piper voice, slow enough to stream).
     for name in ("Riley", "Joe"):
@@ -162,11 +70,11 @@ def test_quickstart_studio_speaks_while_generating_and_keeps_history(page, jupyt
     wait_kernel_value(page, "len(_xi_studio.text)", str(len(PARAGRAPH)))
     assert f"{len(PARAGRAPH):,} / " in page.locator(f"{STUDIO} .xi-count").inner_text()
 
-    page.evaluate(watch_speak_js())
+    watch_next_speak(page)
     page.locator(f"{STUDIO} button.xi-speak").click()
 
     page.wait_for_function("() => window.__xiSpeak.audibleAt !== null", timeout=60_000)
-    watch = page.evaluate("() => window.__xiSpeak")
+    watch = speak_watch(page)
     assert watch["playerStateAtAudible"].startswith("streaming"), (
         f"the take was already finished when it became audible: {watch}"
     )

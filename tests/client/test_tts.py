@@ -70,9 +70,10 @@ def test_convert_with_timestamps_aligns_every_character(client, voice_id):
 
     assert _is_mp3(take.audio) and take.request_id
     assert take.alignment.text == text
-    starts, ends = take.alignment.character_start_times_seconds, \
-        take.alignment.character_end_times_seconds
-    assert list(starts) == sorted(starts) and all(e >= s for s, e in zip(starts, ends))
+    starts = take.alignment.character_start_times_seconds
+    ends = take.alignment.character_end_times_seconds
+    assert len(starts) == len(ends) == len(text)
+    assert list(starts) == sorted(starts) and all(e >= s for s, e in zip(starts, ends, strict=True))
 
 
 def test_stream_with_timestamps_yields_audio_with_alignment(client, voice_id):

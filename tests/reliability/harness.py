@@ -384,3 +384,41 @@ class DroppingProxy:
     def close(self) -> None:
         """Stop accepting connections."""
         self.listener.close()
+
+
+class SynthesisProbe:
+    """Counts the syntheses an in-process server runs at once (its peak is what matters).
+
+    The server exposes no metric of running syntheses (``current-concurrent-requests`` counts
+    queued takes too), so the probe wraps the real synthesizer of a ``start_in_thread`` server:
+    every call still goes to the engine; the probe only counts generators being consumed.
+
+    Parameters
+    ----------
+    handle : xiwidgets.server.ServerHandle
+        A server started in this process.
+    """
+
+    def __init__(self, handle: object) -> None:
+        service = handle._server.config.app.state.service  # type: ignore[attr-defined]
+        self._engine = service.synthesizer
+        self._lock = threading.Lock()
+        self.running = 0
+        self.peak = 0
+        self.calls = 0
+        service.synthesizer = self
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._engine, name)
+
+    def synthesize(self, *args: object, **kwargs: object):
+        """Delegate to the engine, counting this synthesis while its chunks are produced."""
+        with self._lock:
+            self.running += 1
+            self.calls += 1
+            self.peak = max(self.peak, self.running)
+        try:
+            yield from self._engine.synthesize(*args, **kwargs)
+        finally:
+            with self._lock:
+                self.running -= 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .harness import english_voice_id, history_ids
+from .harness import SynthesisProbe, english_voice_id, history_ids
 from .workload import race_quota, run_load
 
 QUOTA_TEXT = "Twenty-eight characters ok."  # every request costs the same
@@ -34,7 +34,8 @@ def test_quota_race_bills_exactly_and_never_passes_the_limit(server_factory):
 @pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_four_clients_mixed_load_loses_nothing(server_factory):
-    server = server_factory(max_concurrent_syntheses=1)
+    server = server_factory(max_concurrent_syntheses=2)
+    probe = SynthesisProbe(server)
     voice = english_voice_id(server.base_url)
 
     result = run_load(server.base_url, voice, clients=4, requests_per_client=4)
@@ -43,4 +44,6 @@ def test_four_clients_mixed_load_loses_nothing(server_factory):
     assert result.lost_takes == []
     takes = [s for s in result.samples if s.kind in ("convert", "stream")]
     assert len(takes) == 8 and set(history_ids(server.base_url)) >= {s.take_id for s in takes}
-    assert result.maximum_concurrent == 1
+    assert probe.calls == 8
+    assert probe.peak <= 2, "the engine ran more syntheses at once than configured"
+    assert result.maximum_concurrent == 2

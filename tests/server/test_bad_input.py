@@ -71,7 +71,9 @@ BAD_TTS_REQUESTS = {
         "JSON",
     ),
     "body-over-1mb": (*_tts(json={"text": "a" * 1_100_000}), 413, "payload_too_large", "limit"),
-    "stream-empty-text": (*_tts(suffix="/stream", json={"text": " "}), 400, "invalid_text", "empty"),
+    "stream-empty-text": (
+        *_tts(suffix="/stream", json={"text": " "}), 400, "invalid_text", "empty"
+    ),
     "timestamps-unknown-voice": (
         *_tts("NoSuchVoice000000000", "/with-timestamps", json={"text": "Hi."}),
         404,
@@ -79,7 +81,9 @@ BAD_TTS_REQUESTS = {
         "voice_id",
     ),
     "stream-timestamps-bad-format": (
-        *_tts(suffix="/stream/with-timestamps", json={"text": "Hi."}, params={"output_format": "x"}),
+        *_tts(
+            suffix="/stream/with-timestamps", json={"text": "Hi."}, params={"output_format": "x"}
+        ),
         422,
         "output_format",
         "Unsupported",

@@ -104,7 +104,12 @@ def sample(server) -> bytes:
 
 @pytest.mark.parametrize(
     "labels_field",
-    [None, "null", json.dumps({"accent": "british"}), json.dumps(json.dumps({"accent": "british"}))],
+    [
+        None,
+        "null",
+        json.dumps({"accent": "british"}),
+        json.dumps(json.dumps({"accent": "british"})),
+    ],
     ids=["absent", "null", "json", "double-encoded"],
 )
 def test_add_voice_accepts_every_labels_encoding(server, sample, labels_field):

@@ -10,6 +10,7 @@ session-wide local voice server from ``tests/conftest.py``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,6 +88,38 @@ class FrontEnd:
                 return widget
             stack.extend(getattr(widget, "children", ()))
         raise LookupError(f"no widget with class {css_class!r}")
+
+    def render(self, widget: Any) -> int:
+        """Resolve ``widget``'s view as the browser's widget manager would.
+
+        Follows the model id in the widget's display data and every ``IPY_MODEL_`` reference in
+        the states sent so far; a reference to a model the front end was never told about is the
+        browser's "Error displaying widget: model not found".
+
+        Returns
+        -------
+        int
+            How many models the view needs.
+        """
+        states: dict[str, dict] = {}
+        for opened in self.comms:
+            for message in opened.sent:
+                if message.msg_type == "comm_open":
+                    states[opened.comm_id] = dict(message.data["state"])
+                elif message.method == "update":
+                    states.setdefault(opened.comm_id, {}).update(message.data["state"])
+        bundle = widget._repr_mimebundle_()
+        root = bundle["application/vnd.jupyter.widget-view+json"]["model_id"]
+        needed, stack = set(), [root]
+        while stack:
+            model_id = stack.pop()
+            if model_id in needed:
+                continue
+            if model_id not in states:
+                raise AssertionError(f"model not found: {model_id!r}")
+            needed.add(model_id)
+            stack += re.findall(r"IPY_MODEL_([0-9a-f]+)", json.dumps(states[model_id]))
+        return len(needed)
 
     # -- what the browser does ----------------------------------------------------------------
 

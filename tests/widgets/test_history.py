@@ -60,7 +60,8 @@ def client(server: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def two_voices(client: Any) -> tuple[Any, Any]:
-    voices = client.voices.list()
+    # Two espeak-ng voices: they synthesize a short text in milliseconds.
+    voices = [voice for voice in client.voices.list() if voice.name != "Joe"]
     assert len(voices) >= 2
     return voices[0], voices[1]
 
@@ -133,6 +134,16 @@ def test_paging_reuses_the_row_widgets(client: Any, paged_takes: dict) -> None:
         frontend_click(table.back_button)
     assert len(live_widgets) == widgets_after_one_round
     assert len(table._rows) == 10
+
+
+def test_closing_the_table_releases_all_its_widgets(client: Any, paged_takes: dict) -> None:
+    before = len(live_widgets)
+    table = HistoryTable(client=client, page_size=25)
+    frontend_set(table.search_box, value=paged_takes["token"])
+    frontend_click(table.next_button)  # the last page shows fewer rows than the pool holds
+    assert len(live_widgets) > before
+    table.close()
+    assert len(live_widgets) == before
 
 
 def test_search_narrows_the_rows(client: Any, paged_takes: dict) -> None:

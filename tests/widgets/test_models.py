@@ -23,7 +23,7 @@ def test_offers_only_text_to_speech_models_and_the_default(frontend: Any, client
 
     tts_ids = [m["model_id"] for m in models_over_http(server) if m["can_do_text_to_speech"]]
     assert [model_id for _label, model_id in picker._dropdown.options] == tts_ids
-    assert picker.model_id == "eleven_multilingual_v2"
+    assert picker.selected_model_id == "eleven_multilingual_v2"
     assert picker.model.model_id == "eleven_multilingual_v2"
 
 
@@ -35,7 +35,7 @@ def test_traits_tell_what_the_chosen_model_supports(frontend: Any, client: Any,
     for index, (_label, model_id) in enumerate(picker._dropdown.options):
         frontend.set_state(picker._dropdown, index=index)
         expected = raw[model_id]
-        assert picker.model_id == model_id
+        assert picker.selected_model_id == model_id
         assert picker.can_use_style is expected["can_use_style"]
         assert picker.can_use_speaker_boost is expected["can_use_speaker_boost"]
         assert picker.max_characters == expected["max_characters_request_subscribed_user"]
@@ -54,18 +54,27 @@ def test_choice_from_the_browser_is_synced_and_called_back(frontend: Any, client
     frontend.set_state(picker._dropdown, index=last_index)
 
     assert [model.model_id for model in seen] == [wanted]
-    assert any(update.get("model_id") == wanted for update in frontend.updates(picker))
+    assert any(update.get("selected_model_id") == wanted for update in frontend.updates(picker))
 
 
 def test_an_unknown_model_is_refused(frontend: Any, client: Any) -> None:
     picker = ModelPicker(client=client)
 
     with pytest.raises(traitlets.TraitError, match="unknown model 'no_such_model'"):
-        picker.model_id = "no_such_model"
-    assert picker.model_id == "eleven_multilingual_v2"
+        picker.selected_model_id = "no_such_model"
+    assert picker.selected_model_id == "eleven_multilingual_v2"
 
 
 def test_an_unknown_starting_model_falls_back_to_the_first(frontend: Any, client: Any) -> None:
     picker = ModelPicker(client=client, model_id="retired_model")
 
-    assert picker.model_id == picker._dropdown.options[0][1]
+    assert picker.selected_model_id == picker._dropdown.options[0][1]
+
+
+def test_the_picker_renders_in_a_container(frontend: Any, client: Any) -> None:
+    """Its own model id stays the comm id, so containers can reference it."""
+    import ipywidgets as widgets
+
+    picker = ModelPicker(client=client)
+
+    assert frontend.render(widgets.HBox([picker])) > 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 import threading
@@ -226,6 +227,4 @@ def test_takes_finished_by_a_cells_code_are_one_output_of_that_cell(
     assert len(audio_outputs) == 1, speaking_cell.outputs
     (data,) = re.findall(r"base64,([A-Za-z0-9+/=]+)", audio_outputs[0]["data"]["text/html"])
     printed_hash = saved.cells[2].outputs[0]["text"].strip()
-    import hashlib
-
     assert hashlib.sha256(base64.b64decode(data)).hexdigest() == printed_hash

@@ -85,7 +85,7 @@ def test_controls_the_model_cannot_use_are_disabled(frontend: Any, client: Any) 
     frontend.set_state(picker._dropdown, index=[m for _l, m in picker._dropdown.options]
                        .index(no_style))
 
-    assert widget.model_id == no_style
+    assert widget.for_model_id == no_style
     assert widget.sliders["style"].disabled
     assert widget.style_enabled is False
     assert widget.settings.style is None

@@ -147,7 +147,7 @@ def test_restore_puts_a_history_item_back(frontend: Any, client: Any) -> None:
     studio.restore(item)
 
     assert studio.voice_picker.voice_id == voice.voice_id
-    assert studio.model_picker.model_id == item.model_id
+    assert studio.model_picker.selected_model_id == item.model_id
     assert studio.voice_settings.stability == pytest.approx(0.25)
     assert studio.voice_settings.speed == pytest.approx(1.15)
     assert frontend.find(studio, "xi-text").value == "Restore me later."
@@ -166,9 +166,10 @@ def test_no_widget_state_or_message_carries_the_api_key(frontend: Any, server: A
     assert key not in repr(studio) and key not in repr(studio.last_take)
 
 
-def test_key_elements_carry_stable_css_classes(frontend: Any, client: Any) -> None:
+def test_renders_and_key_elements_carry_stable_css_classes(frontend: Any, client: Any) -> None:
     studio = Studio(client=client)
 
+    assert frontend.render(studio) > 40
     for css_class in ("xi-studio", "xi-speak", "xi-stop", "xi-text", "xi-status", "xi-player",
                       "xi-quota", "xi-voice-picker", "xi-model-picker", "xi-voice-settings"):
         assert frontend.find(studio, css_class) is not None

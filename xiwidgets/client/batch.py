@@ -178,7 +178,8 @@ def synthesize_many(tts: TextToSpeech, voices: Voices,
         return BatchItem(index=job.index, text=job.text, file=job.file, voice_id=voice_id,
                          model_id=model_id, settings=job.settings, status="ok",
                          character_cost=take.character_cost, request_id=take.request_id,
-                         history_item_id=take.history_item_id)
+                         history_item_id=take.history_item_id,
+                         current_concurrent_requests=take.info.current_concurrent_requests)
 
     from tqdm.auto import tqdm
 

@@ -135,10 +135,18 @@ def realtime_chunks(transport: Transport, voice_id: str, text_chunks: Iterable[s
                                f"({reason}). Check the network connection and the base_url.",
                                message=reason) from None
     with ws:
-        ws.send(json.dumps({"text": " ", **init_message}))
+        try:
+            ws.send(json.dumps({"text": " ", **init_message}))
+        except ConnectionClosed:
+            pass  # refused at once (unknown voice, bad key): _receive reads why
         sender = _Sender(ws, text_chunks)
         sender.start()
-        yield from _receive(ws, transport.scrub)
+        try:
+            yield from _receive(ws, transport.scrub)
+        except XIError:
+            if sender.error is not None:  # the socket closed because the caller's text failed
+                raise sender.error from None
+            raise
         sender.join(timeout=1.0)
         if sender.error is not None:
             raise sender.error

@@ -37,7 +37,7 @@ _FORMAT_PATTERN = re.compile(r"^(mp3|pcm|ulaw|alaw|wav|opus)_(\d+)(?:_(\d+))?$")
 def supported_format_names(*, streaming: bool) -> list[str]:
     """All ``output_format`` values accepted, for streaming or whole-file responses."""
     names = sorted(MP3_FORMATS) + [f"pcm_{rate}" for rate in PCM_RATES]
-    names += ["ulaw_8000", "alaw_8000"]
+    names += ["ulaw_8000", "alaw_8000"] + [f"opus_48000_{rate}" for rate in OPUS_BITRATES]
     if not streaming:
         names += [f"wav_{rate}" for rate in PCM_RATES]
     return names
@@ -126,6 +126,8 @@ def make_encoder(fmt: OutputFormat, input_rate: int) -> StreamEncoder:
     resampler = _Resampler(input_rate, fmt.sample_rate)
     if fmt.codec == "mp3":
         return _Mp3Encoder(resampler, fmt)
+    if fmt.codec == "opus":
+        return _OpusEncoder(resampler, fmt)
     if fmt.codec == "wav":
         return _WavEncoder(resampler, fmt.sample_rate)
     return _SampleEncoder(resampler, _SAMPLE_CODECS[fmt.codec])
@@ -177,6 +179,73 @@ class _Mp3Encoder:
     def finish(self) -> bytes:
         tail = self._resampler.push(np.zeros(0, np.int16), last=True)
         return bytes(self._lame.encode(tail.tobytes())) + bytes(self._lame.flush())
+
+
+class _ByteSink(io.RawIOBase):
+    """Write-only file that hands out what has been written since the last ``take``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pending = bytearray()
+        self._position = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self._pending += data
+        self._position += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._position
+
+    def take(self) -> bytes:
+        data = bytes(self._pending)
+        self._pending.clear()
+        return data
+
+
+class _OpusEncoder:
+    """Ogg/Opus through PyAV (libopus), muxed as it goes: short Ogg pages stream promptly."""
+
+    def __init__(self, resampler: _Resampler, fmt: OutputFormat) -> None:
+        import av
+
+        self._av = av
+        self._resampler = resampler
+        self._sink = _ByteSink()
+        # 60 ms pages: the muxer's default (1 s) would hold the first audio back.
+        self._container = av.open(
+            self._sink, mode="w", format="ogg", options={"page_duration": "60000"}
+        )
+        self._stream = self._container.add_stream("libopus", rate=fmt.sample_rate, layout="mono")
+        self._stream.bit_rate = fmt.bitrate * 1000
+        self._rate = fmt.sample_rate
+        self._pts = 0
+
+    def _mux(self, pcm: np.ndarray | None) -> bytes:
+        frame = None
+        if pcm is not None and len(pcm):
+            frame = self._av.AudioFrame.from_ndarray(
+                pcm.reshape(1, -1), format="s16", layout="mono"
+            )
+            frame.sample_rate = self._rate
+            frame.pts = self._pts
+            self._pts += len(pcm)
+        if frame is not None or pcm is None:
+            for packet in self._stream.encode(frame):
+                self._container.mux(packet)
+        return self._sink.take()
+
+    def encode(self, pcm: np.ndarray) -> bytes:
+        return self._mux(self._resampler.push(pcm))
+
+    def finish(self) -> bytes:
+        data = self._mux(self._resampler.push(np.zeros(0, np.int16), last=True))
+        data += self._mux(None)
+        self._container.close()
+        return data + self._sink.take()
 
 
 class _WavEncoder:

@@ -165,7 +165,7 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
         The client to use; by default the shared ``xiwidgets.connect()`` client.
     page_size : int, default 10
         Rows per page; the user can change it in the widget.
-    download_dir : str or Path, default "xi-downloads"
+    download_dir : str or Path, default "xiwidgets-downloads"
         Where downloads are written (relative paths are relative to the notebook's directory,
         which is where the offered link points).
 
@@ -181,7 +181,7 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
         self,
         client: Client | None = None,
         page_size: int = 10,
-        download_dir: str | Path = "xi-downloads",
+        download_dir: str | Path = "xiwidgets-downloads",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -426,6 +426,16 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
                    "text"]
         return pd.DataFrame.from_records(records, columns=columns)
 
+    def close(self) -> None:
+        """Close the table and every widget it made, including rows not on the current page."""
+        for row in self._rows:
+            _close_tree(row.box)
+        self.rows_box.children = ()
+        for child in self.children:
+            _close_tree(child)
+        self.layout.close()
+        super().close()
+
     # -- internals --------------------------------------------------------------------------
 
     def _guard(self, action: Callable[..., Any], *args: Any) -> Any:
@@ -446,6 +456,8 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
         filters = {}
         if self.search_box.value.strip():
             filters["search"] = self.search_box.value.strip()
+            # The hosted API wants a source with a search; the history of TTS takes is ours.
+            filters["source"] = "TTS"
         if self.voice_filter.value:
             filters["voice_id"] = self.voice_filter.value
         return filters
@@ -536,6 +548,16 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
         written = Path(self.client.history.download(ids, path))
         self.status.value = _file_link(written)
         return written
+
+
+def _close_tree(widget: widgets.Widget) -> None:
+    """Close ``widget``, its children and their layout and style widgets (each is a comm)."""
+    for child in getattr(widget, "children", ()):
+        _close_tree(child)
+    for part in (getattr(widget, "layout", None), getattr(widget, "style", None)):
+        if isinstance(part, widgets.Widget):
+            part.close()
+    widget.close()
 
 
 def _file_link(path: Path) -> str:

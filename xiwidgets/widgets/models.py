@@ -51,7 +51,9 @@ class ModelPicker(ClientWidgetMixin, widgets.VBox):
         Why the last action failed (also shown on the widget's error card).
     """
 
-    model_id = traitlets.Unicode(DEFAULT_MODEL_ID, help="Id of the selected model.").tag(sync=True)
+    # Not ``model_id``: every ipywidgets Widget already has a ``model_id`` (its comm id).
+    selected_model_id = traitlets.Unicode(DEFAULT_MODEL_ID,
+                                          help="Id of the selected model.").tag(sync=True)
     can_use_style = traitlets.Bool(
         False, read_only=True, help="Whether the model honours the style setting."
     ).tag(sync=True)
@@ -87,11 +89,11 @@ class ModelPicker(ClientWidgetMixin, widgets.VBox):
     @property
     def model(self) -> Model | None:
         """The selected ``Model`` (``None`` when the list could not be loaded)."""
-        return next((m for m in self._models if m.model_id == self.model_id), None)
+        return next((m for m in self._models if m.model_id == self.selected_model_id), None)
 
     def refresh(self) -> None:
         """List the models again, keeping the selection when it still exists."""
-        self._load(self.model_id)
+        self._load(self.selected_model_id)
 
     def on_change(self, callback: Callable[[Model | None], Any], remove: bool = False) -> None:
         """Call ``callback(model)`` whenever the selected model changes.
@@ -105,7 +107,7 @@ class ModelPicker(ClientWidgetMixin, widgets.VBox):
         """
         self._change_callbacks.register_callback(callback, remove=remove)
 
-    @traitlets.validate("model_id")
+    @traitlets.validate("selected_model_id")
     def _validate_model_id(self, proposal: dict) -> str:
         value = proposal["value"]
         if self._models and value not in {m.model_id for m in self._models}:
@@ -113,7 +115,7 @@ class ModelPicker(ClientWidgetMixin, widgets.VBox):
             raise traitlets.TraitError(f"unknown model {value!r}; choose one of: {known}")
         return value
 
-    @traitlets.observe("model_id")
+    @traitlets.observe("selected_model_id")
     def _on_model_id(self, change: dict) -> None:
         self._show_model()
         if change["old"] != change["new"]:
@@ -130,14 +132,14 @@ class ModelPicker(ClientWidgetMixin, widgets.VBox):
         ids = [m.model_id for m in self._models]
         self._dropdown.options = [(m.name or m.model_id, m.model_id) for m in self._models]
         chosen = wanted if wanted in ids else (ids[0] if ids else wanted)
-        if chosen == self.model_id:
+        if chosen == self.selected_model_id:
             self._show_model()
         else:
-            self.model_id = chosen
+            self.selected_model_id = chosen
 
     def _on_dropdown(self, change: dict) -> None:
         if change["new"] is not None:
-            self.model_id = change["new"]
+            self.selected_model_id = change["new"]
 
     def _show_model(self) -> None:
         model = self.model
@@ -149,7 +151,8 @@ class ModelPicker(ClientWidgetMixin, widgets.VBox):
             self.set_trait("can_use_speaker_boost", bool(model.can_use_speaker_boost))
             self.set_trait("max_characters", max_characters(model))
             self.set_trait("character_cost_multiplier", character_cost_multiplier(model))
-        languages = ", ".join(lang.get("language_id", "") for lang in model.languages or ())
+        codes = [lang.get("language_id", "") for lang in model.languages or ()]
+        languages = ", ".join(codes) if len(codes) <= 6 else f"{len(codes)} languages"
         supports = [name for name, ok in (("style", self.can_use_style),
                                           ("speaker boost", self.can_use_speaker_boost)) if ok]
         self._info.value = (

@@ -64,7 +64,7 @@ class VoiceSettings(ClientWidgetMixin, widgets.VBox):
     use_speaker_boost = traitlets.Bool(True, help="Boost similarity to the speaker.").tag(sync=True)
     voice_id = traitlets.Unicode(None, allow_none=True,
                                  help="Voice the defaults come from.").tag(sync=True)
-    model_id = traitlets.Unicode(None, allow_none=True,
+    for_model_id = traitlets.Unicode(None, allow_none=True,
                                  help="Model the settings are for.").tag(sync=True)
     style_enabled = traitlets.Bool(True, read_only=True,
                                    help="Whether the model can use style.").tag(sync=True)
@@ -90,7 +90,8 @@ class VoiceSettings(ClientWidgetMixin, widgets.VBox):
                                             tooltip="Back to this voice's saved settings")
         self._reset_button.add_class("xi-reset")
         self._save_button = widgets.Button(description="Save as voice default", icon="save",
-                                           tooltip="Store these settings on the voice")
+                                           tooltip="Store these settings on the voice",
+                                           layout=widgets.Layout(width="auto"))
         self._save_button.add_class("xi-save-settings")
         self._status = widgets.HTML()
         super().__init__(**kwargs)
@@ -194,7 +195,7 @@ class VoiceSettings(ClientWidgetMixin, widgets.VBox):
         if change["new"]:
             self.reset()
 
-    @traitlets.observe("model_id")
+    @traitlets.observe("for_model_id")
     def _on_model_id(self, _change: dict) -> None:
         model = self._model()
         can_style = True if model is None else bool(model.can_use_style)
@@ -203,7 +204,7 @@ class VoiceSettings(ClientWidgetMixin, widgets.VBox):
         self.set_trait("speaker_boost_enabled", can_boost)
         self.sliders["style"].disabled = not can_style
         self.speaker_boost_toggle.disabled = not can_boost
-        tip = f"{self.model_id} does not use this setting"
+        tip = f"{self.for_model_id} does not use this setting"
         self.sliders["style"].tooltip = None if can_style else tip
         self.speaker_boost_toggle.tooltip = None if can_boost else tip
 
@@ -212,21 +213,21 @@ class VoiceSettings(ClientWidgetMixin, widgets.VBox):
     def _follow_model(self, model: ModelPicker | Model | str | None) -> None:
         if isinstance(model, ModelPicker):
             self._model_picker = model
-            traitlets.dlink((model, "model_id"), (self, "model_id"))
+            traitlets.dlink((model, "selected_model_id"), (self, "for_model_id"))
         elif model is not None and not isinstance(model, str):
             self._models[model.model_id] = model
-            self.model_id = model.model_id
+            self.for_model_id = model.model_id
         elif model is not None:
-            self.model_id = model
+            self.for_model_id = model
 
     def _model(self) -> Model | None:
-        if not self.model_id:
+        if not self.for_model_id:
             return None
         if self._model_picker is not None and self._model_picker.model is not None:
             return self._model_picker.model
-        if self.model_id not in self._models:
+        if self.for_model_id not in self._models:
             try:
                 self._models.update({m.model_id: m for m in self.client.models.list()})
             except Exception as error:
                 self._report(error)
-        return self._models.get(self.model_id)
+        return self._models.get(self.for_model_id)

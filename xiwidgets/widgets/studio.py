@@ -132,7 +132,7 @@ class Studio(ClientWidgetMixin, widgets.VBox):
         ]
         traitlets.link((self, "text"), (self._text_area, "value"))
         self.voice_picker.observe(self._on_voice, names="voice_id")
-        self.model_picker.observe(self._update_count, names="model_id")
+        self.model_picker.observe(self._update_count, names="selected_model_id")
         self.quota.observe(self._update_count, names=["character_count", "character_limit"])
         self._speak_button.on_click(lambda _button: self.speak())
         self._stop_button.on_click(lambda _button: self.stop())
@@ -202,7 +202,7 @@ class Studio(ClientWidgetMixin, widgets.VBox):
             if item.voice_id:
                 self.voice_picker.voice_id = item.voice_id
             if item.model_id:
-                self.model_picker.model_id = item.model_id
+                self.model_picker.selected_model_id = item.model_id
         except traitlets.TraitError as error:
             self._report(error)
         self.voice_settings.apply(dict(item.settings or {}))
@@ -246,7 +246,7 @@ class Studio(ClientWidgetMixin, widgets.VBox):
         if not voice_id:
             self._report(ValueError("No voice chosen: pick a voice first."))
             return None
-        return text, voice_id, self.model_picker.model_id, self.voice_settings.settings
+        return text, voice_id, self.model_picker.selected_model_id, self.voice_settings.settings
 
     def _run_take(self, text: str, voice_id: str, model_id: str, settings: Any) -> None:
         try:

@@ -112,13 +112,14 @@ class VoicePicker(ClientWidgetMixin, widgets.VBox):
         self._change_callbacks = CallbackDispatcher()
         self._voice_dropdown = widgets.Dropdown(description="Voice", options=[])
         self._voice_dropdown.add_class("xi-voice-select")
-        self._search_box = widgets.Text(placeholder="search voices", continuous_update=True)
+        self._search_box = widgets.Text(placeholder="search voices", continuous_update=True,
+                                        layout=widgets.Layout(width="150px"))
         self._search_box.add_class("xi-voice-search")
         self._filter_dropdowns = {name: widgets.Dropdown(options=[(f"any {name}", _ANY)])
                                   for name in FILTERS}
         for name, dropdown in self._filter_dropdowns.items():
             dropdown.add_class(f"xi-voice-{name}")
-            dropdown.layout.width = "auto"
+            dropdown.layout.width = "120px"
         self._preview_button = widgets.Button(description="Preview", icon="play",
                                               tooltip="Play this voice's sample")
         self._preview_button.add_class("xi-preview")
@@ -287,7 +288,8 @@ class VoicePicker(ClientWidgetMixin, widgets.VBox):
             if selected is not None and selected in shown:
                 self._voice_dropdown.value = selected.voice_id
         if visible and (selected is None or selected not in visible):
-            self.voice_id = visible[0].voice_id
+            preferred = [v for v in visible if v.voice_id == self._default_id]
+            self.voice_id = (preferred or visible)[0].voice_id
         self._show_info(no_match=not visible)
 
     def _on_dropdown(self, change: dict) -> None:

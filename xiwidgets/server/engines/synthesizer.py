@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -17,6 +17,9 @@ from .piper_engine import PiperEngine
 
 # Text with nothing speakable (only emoji, say) still gets a valid, short, silent take.
 _SILENCE_SECONDS = 0.25
+# similarity_boost at or above this applies a cloned voice's profile in full (0.75 is the
+# API's default, so a clone sounds like its samples out of the box).
+_FULL_SIMILARITY = 0.75
 
 
 class Synthesizer:
@@ -66,6 +69,7 @@ class Synthesizer:
             Chunks that partition ``text`` in order (see ``AudioChunk``).
         """
         settings = settings or SynthesisSettings()
+        voice = apply_similarity(voice, settings.similarity_boost)
         engine = self.engine_for(voice)
         base_seed = settings.seed if settings.seed is not None else secrets.randbits(32)
         clauses = split_clauses(text)
@@ -76,6 +80,33 @@ class Synthesizer:
             seed = int(np.random.SeedSequence([base_seed, index]).generate_state(1)[0])
             audio = engine.synthesize_clause(clause.speakable, voice, settings, seed)
             yield _to_chunk(audio, clause.start, clause.text, settings.use_speaker_boost)
+
+
+def apply_similarity(voice: VoiceSpec, similarity_boost: float) -> VoiceSpec:
+    """Scale a cloned voice's pitch and rate factors by ``similarity_boost``.
+
+    From 0.75 up the measured profile applies in full; below, the factors move
+    geometrically toward 1 (the engine voice's own pitch and rate), reaching it at 0.
+
+    Parameters
+    ----------
+    voice : VoiceSpec
+        A voice, possibly with ``pitch_factor`` / ``rate_factor`` from a clone.
+    similarity_boost : float
+        0–1.
+
+    Returns
+    -------
+    VoiceSpec
+    """
+    strength = min(1.0, max(0.0, similarity_boost) / _FULL_SIMILARITY)
+    if strength == 1.0 or (voice.pitch_factor == 1.0 and voice.rate_factor == 1.0):
+        return voice
+    return replace(
+        voice,
+        pitch_factor=voice.pitch_factor**strength,
+        rate_factor=voice.rate_factor**strength,
+    )
 
 
 def _to_chunk(audio: ClauseAudio, start: int, text: str, speaker_boost: bool) -> AudioChunk:

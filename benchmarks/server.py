@@ -10,7 +10,9 @@ Measured side by side in one run on a 125-word paragraph and an 8-word sentence 
   lower is faster);
 * the server's RSS after 10 and after 100 requests.
 
-Each figure is the median of ``REPEATS`` runs. Run: ``.venv/bin/python benchmarks/server.py``.
+Engine and server runs alternate (engine, server mp3, server pcm, engine, ...) so that load from
+other processes on the machine hits both alike; each figure is the median of ``REPEATS`` runs.
+Run: ``.venv/bin/python benchmarks/server.py``.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import requests
 from xiwidgets.server.catalog import PREMADE_VOICES
 from xiwidgets.server.engines import SynthesisSettings, Synthesizer
 
-REPEATS = 3
+REPEATS = 5
 PARAGRAPH = (
     "The old lighthouse stood at the edge of the cliff, its white paint peeling after many "
     "winters of salt and wind. Every evening the keeper climbed the narrow stairs, lit the "
@@ -38,7 +40,7 @@ PARAGRAPH = (
     "town replaced him with an automatic lamp that never slept and never complained. Children "
     "still walk up the hill on summer afternoons to look at the empty tower, and some of them "
     "say that on stormy nights they can see a figure in the window, checking the horizon one "
-    "last time before the morning comes."
+    "last time before the morning comes, just as the old keeper always had done."
 )
 SENTENCE = "Please read this short sentence out loud now."
 FORMATS = ("mp3_44100_128", "pcm_24000")
@@ -135,27 +137,28 @@ def main() -> None:
     synthesizer = Synthesizer()
     synthesizer.warm_up()
     engine_timing(synthesizer, SENTENCE, joe.spec)
-    engine = {
-        name: median_timing([engine_timing(synthesizer, text, joe.spec) for _ in range(REPEATS)])
-        for name, text in (("paragraph", PARAGRAPH), ("sentence", SENTENCE))
+    texts = (("paragraph", PARAGRAPH), ("sentence", SENTENCE))
+    engine_runs: dict[str, list[Timing]] = {name: [] for name, _ in texts}
+    server_runs: dict[tuple[str, str], list[Timing]] = {
+        (name, fmt): [] for name, _ in texts for fmt in FORMATS
     }
-    del synthesizer
-
     with tempfile.TemporaryDirectory() as data_dir:
         process, base_url = start_server(data_dir)
         try:
             server_timing(base_url, joe.voice_id, SENTENCE, "mp3_44100_128")  # warm
-            served = {
-                (name, fmt): median_timing(
-                    [server_timing(base_url, joe.voice_id, text, fmt) for _ in range(REPEATS)]
-                )
-                for name, text in (("paragraph", PARAGRAPH), ("sentence", SENTENCE))
-                for fmt in FORMATS
-            }
+            for _ in range(REPEATS):
+                for name, text in texts:
+                    engine_runs[name].append(engine_timing(synthesizer, text, joe.spec))
+                    for fmt in FORMATS:
+                        server_runs[(name, fmt)].append(
+                            server_timing(base_url, joe.voice_id, text, fmt)
+                        )
             rss = measure_rss(process.pid, base_url, joe.voice_id)
         finally:
             process.terminate()
             process.wait(timeout=30)
+    engine = {name: median_timing(runs) for name, runs in engine_runs.items()}
+    served = {key: median_timing(runs) for key, runs in server_runs.items()}
 
     row("", "first audio s", "total s", "audio s", "RTF")
     for name in ("paragraph", "sentence"):

@@ -11,6 +11,8 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+from typing import Any
+
 import pytest
 from jupyterlab_harness import (
     ARTIFACTS_DIR,
@@ -21,17 +23,15 @@ from jupyterlab_harness import (
     start_jupyterlab,
 )
 
+from xiwidgets.config import API_KEY_ENV_VARS, BASE_URL_ENV_VAR, DATA_DIR_ENV_VAR
+
 
 def kernel_environment(scratch_dir: Path) -> dict[str, str | None]:
     """Environment for notebook kernels: local server, data under ``scratch_dir``, no API key."""
+    hidden: dict[str, str | None] = dict.fromkeys((*API_KEY_ENV_VARS, BASE_URL_ENV_VAR))
     return {
-        "ELEVENLABS_API_KEY": None,
-        "XI_API_KEY": None,
-        "ELEVENLABS_BASE_URL": None,
-        "XI_BASE_URL": None,
-        # platformdirs puts the local server's default data dir under XDG_DATA_HOME.
-        "XDG_DATA_HOME": str(scratch_dir / "xdg-data"),
-        "XIWIDGETS_DATA_DIR": str(scratch_dir / "xiwidgets-data"),
+        **hidden,
+        DATA_DIR_ENV_VAR: str(scratch_dir / "xiwidgets-data"),
         "IPYTHONDIR": str(scratch_dir / "ipython"),
     }
 
@@ -62,7 +62,7 @@ def jupyterlab(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.fixture(scope="session")
-def browser(chromium_path: Path) -> Iterator[object]:
+def browser(chromium_path: Path) -> Iterator[Any]:
     """Headless Chromium driven by Playwright's sync API."""
     from playwright.sync_api import sync_playwright
 
@@ -73,14 +73,14 @@ def browser(chromium_path: Path) -> Iterator[object]:
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[object]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[Any]:
     report = yield
     setattr(item, f"report_{report.when}", report)
     return report
 
 
 @pytest.fixture
-def page(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A fresh page; when the test fails, a screenshot of it goes to test-artifacts/."""
     context = browser.new_context(viewport={"width": 1440, "height": 1000})
     lab_page = context.new_page()

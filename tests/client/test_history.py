@@ -10,7 +10,7 @@ import pytest
 
 from xiwidgets.client import Client, HistoryPage, NotFound
 
-TEXTS = [f"History item number {n}." for n in range(7)]
+TEXTS = [f"Item {n}." for n in range(5)]
 
 
 @pytest.fixture(scope="module")
@@ -31,17 +31,17 @@ def hclient(history_server: Any) -> Client:
     return Client(base_url=history_server.base_url)
 
 
-def test_pages_of_three_cover_the_history_newest_first(hclient):
-    pages = [hclient.history.list(page_size=3)]
+def test_pages_of_two_cover_the_history_newest_first(hclient):
+    pages = [hclient.history.list(page_size=2)]
     while pages[-1].has_more:
         pages.append(hclient.history.list(
-            page_size=3, start_after_history_item_id=pages[-1].last_history_item_id))
+            page_size=2, start_after_history_item_id=pages[-1].last_history_item_id))
 
     assert len(pages) == 3 and all(isinstance(p, HistoryPage) for p in pages)
-    assert [len(p.items) for p in pages] == [3, 3, 1]
+    assert [len(p.items) for p in pages] == [2, 2, 1]
     texts = [i.text for p in pages for i in p.items]
     assert texts == list(reversed(TEXTS))
-    assert [i.text for i in hclient.history.iter_all(page_size=3)] == texts
+    assert [i.text for i in hclient.history.iter_all(page_size=2)] == texts
 
 
 def test_items_are_typed_and_filterable(hclient):
@@ -73,7 +73,7 @@ def test_audio_and_download_of_one_and_of_several(hclient, tmp_path):
 
 
 def test_history_as_a_dataframe(hclient):
-    frame = hclient.history.to_dataframe(page_size=3)
+    frame = hclient.history.to_dataframe(page_size=2)
 
     assert len(frame) == len(TEXTS)
     assert set(frame["text"]) == set(TEXTS)

@@ -253,3 +253,13 @@ def test_requests_send_the_key_and_only_the_given_body_fields(hosted, api):
     assert json.loads(sent.body) == {"text": "Hi", "voice_settings": {"stability": 0.3},
                                      "seed": 7}
     assert "output_format=mp3_44100_128" in sent.url
+
+
+def test_read_timeout_is_not_resent(hosted, api, no_sleep):
+    api.post(TTS_URL, body=requests.exceptions.ReadTimeout("read timed out"))
+
+    with pytest.raises(ConnectionFailed) as caught:
+        hosted.tts.convert("Hello", VOICE)
+
+    assert caught.value.code == "read_timeout" and "timeout=" in str(caught.value)
+    assert no_sleep == [] and len(api.calls) == 1

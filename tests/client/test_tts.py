@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from xiwidgets.client import InvalidRequest, NotFound, Take, VoiceSettings
+from xiwidgets.client import Client, InvalidRequest, NotFound, QuotaExceeded, Take, VoiceSettings
 
 THREE_SENTENCES = ("Streaming starts early. Then a second sentence follows, with a few more "
                    "words in it. And a third sentence ends the paragraph.")
@@ -103,3 +103,17 @@ def test_unsupported_output_format_names_the_field(client, voice_id):
     with pytest.raises(InvalidRequest) as caught:
         client.tts.convert("Hello", voice_id, output_format="mp3_1_2")
     assert any(e.startswith("output_format") for e in caught.value.errors)
+
+
+def test_quota_exceeded_on_the_local_server_gives_the_numbers(server_factory):
+    small = server_factory(character_limit=30)
+    client = Client(base_url=small.base_url)
+    client.tts.convert("Twenty characters ok", "Joe")
+
+    with pytest.raises(QuotaExceeded) as caught:
+        client.tts.convert("This text is longer than the ten left.", "Joe")
+
+    err = caught.value
+    assert (err.status_code, err.code) == (401, "quota_exceeded")
+    assert (err.needed, err.left) == (len("This text is longer than the ten left."), 10)
+    assert "quota" in str(err)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
+import pytest
+
 from xiwidgets.client import (
     Alignment,
+    Client,
     HistoryPage,
     Model,
     ResponseInfo,
@@ -59,3 +64,9 @@ def test_take_repr_is_short_and_headers_are_typed():
 
     assert take.character_cost == 12 and info.current_concurrent_requests is None
     assert "100000 bytes" in repr(take) and len(repr(take)) < 200
+
+
+def test_to_dataframe_without_pandas_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(ImportError, match="pip install pandas"):
+        Client(base_url="http://127.0.0.1:9").history.to_dataframe()

@@ -102,3 +102,10 @@ def test_models_list(client):
     assert "eleven_multilingual_v2" in ids
     assert all(m.can_do_text_to_speech is not None for m in models)
     assert all(m.languages for m in models if m.can_do_text_to_speech)
+
+
+def test_preview_is_served_through_the_client(client):
+    joe = client.voices.find("Joe")
+    clip = client.voices.preview(joe)
+    assert clip[:3] == b"ID3" or clip[0] == 0xFF
+    assert client.voices.preview(joe.voice_id) == clip

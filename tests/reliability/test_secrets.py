@@ -13,7 +13,6 @@ import traceback
 
 import pytest
 import requests
-from websockets.sync.client import connect as ws_connect
 
 from .harness import DroppingProxy, ServerProcess, english_voice_id
 
@@ -70,19 +69,13 @@ def test_key_never_leaks_from_server_client_or_widgets(cli_server, caplog):
     voice_id = english_voice_id(base_url, API_KEY)
     client = Client(api_key=API_KEY, base_url=base_url, max_retries=0)
     wrong_client = Client(api_key=WRONG_KEY, base_url=base_url, max_retries=0)
-    proxy = DroppingProxy(base_url, cut_after_bytes=3000)
+    proxy = DroppingProxy(base_url, cut_after_bytes=30_000)
     proxy_client = Client(api_key=API_KEY, base_url=proxy.base_url, max_retries=0)
     closed_port_client = Client(api_key=API_KEY, base_url="http://127.0.0.1:9", max_retries=0,
                                 timeout=5)
 
     client.tts.convert("A good take.", voice_id)
-    with ws_connect(f"ws{base_url[4:]}/v1/text-to-speech/{voice_id}/stream-input",
-                    additional_headers={"xi-api-key": API_KEY}, open_timeout=30) as socket_:
-        socket_.send(json.dumps({"text": " "}))
-        socket_.send(json.dumps({"text": "Over the socket. "}))
-        socket_.send(json.dumps({"text": ""}))
-        while not json.loads(socket_.recv(timeout=60)).get("isFinal"):
-            pass
+    assert list(client.tts.realtime(["Over the socket. "], voice_id)), "no audio over the socket"
     requests.get(base_url + "/v1/user", headers={"xi-api-key": WRONG_KEY}, timeout=30)
 
     errors = list(_error_paths(client, proxy_client, voice_id, closed_port_client))
@@ -123,7 +116,10 @@ def _assert_widget_states_clean(client, wrong_client, proxy_client, voice_id: st
     def refused_stream():
         yield from wrong_client.tts.stream("Never spoken.", voice_id)
 
-    for failing in (refused_stream(), proxy_client.tts.stream("Cut short. " * 30, voice_id)):
+    def cut_stream():
+        yield from proxy_client.tts.stream("Cut short, again and again. " * 30, voice_id)
+
+    for failing in (refused_stream(), cut_stream()):
         player = widgets_module.Player(client=client, policy="none")
         player.play_stream(failing)
         assert player.status == "error"

@@ -11,7 +11,6 @@ import uuid
 import zipfile
 from typing import Any
 
-import ipywidgets as widgets
 import pytest
 import requests
 from ipywidgets.widgets.widget import _instances as live_widgets
@@ -19,21 +18,6 @@ from ipywidgets.widgets.widget import _instances as live_widgets
 from xiwidgets.widgets.history import HistoryTable
 
 pytestmark = pytest.mark.timeout(300)
-
-
-def frontend_click(button: widgets.Button) -> None:
-    """What the browser sends when a button is clicked."""
-    button._handle_msg(
-        {"content": {"data": {"method": "custom", "content": {"event": "click"}}}, "buffers": []}
-    )
-
-
-def frontend_set(widget: widgets.Widget, **state: Any) -> None:
-    """What the browser sends when the user edits a control."""
-    widget._handle_msg(
-        {"content": {"data": {"method": "update", "state": state, "buffer_paths": []}},
-         "buffers": []}
-    )
 
 
 def row_texts(table: HistoryTable) -> list[str]:
@@ -85,9 +69,11 @@ def paged_takes(client: Any, two_voices: tuple[Any, Any]) -> dict[str, Any]:
     return {"token": token, "ids": ids, "second_voice": second}
 
 
-def test_pages_come_one_at_a_time_with_back_and_next(client: Any, paged_takes: dict) -> None:
+def test_pages_come_one_at_a_time_with_back_and_next(
+    frontend: Any, client: Any, paged_takes: dict,
+) -> None:
     table = HistoryTable(client=client, page_size=10)
-    frontend_set(table.search_box, value=paged_takes["token"])
+    frontend.set_state(table.search_box, value=paged_takes["token"])
 
     seen = []
     expected_sizes = [10, 10, 6]
@@ -97,70 +83,72 @@ def test_pages_come_one_at_a_time_with_back_and_next(client: Any, paged_takes: d
         assert table.back_button.disabled == (page_number == 1)
         assert table.next_button.disabled == (page_number == 3)
         seen.append([row.item.history_item_id for row in table._visible_rows()])
-        frontend_click(table.next_button)
+        frontend.click(table.next_button)
 
     every_row = [item_id for page in seen for item_id in page]
     assert len(every_row) == len(set(every_row)) == 26  # no take shown twice
     assert set(every_row) == set(paged_takes["ids"])
-    frontend_click(table.back_button)
+    frontend.click(table.back_button)
     assert [row.item.history_item_id for row in table._visible_rows()] == seen[1]
-    frontend_click(table.back_button)
+    frontend.click(table.back_button)
     assert [row.item.history_item_id for row in table._visible_rows()] == seen[0]
     assert table.back_button.disabled
 
 
-def test_page_size_chosen_in_the_widget(client: Any, paged_takes: dict) -> None:
+def test_page_size_chosen_in_the_widget(frontend: Any, client: Any, paged_takes: dict) -> None:
     table = HistoryTable(client=client, page_size=10)
-    frontend_set(table.search_box, value=paged_takes["token"])
-    frontend_click(table.next_button)
-    frontend_set(table.page_size_picker, index=table.page_size_picker.options.index(25))
+    frontend.set_state(table.search_box, value=paged_takes["token"])
+    frontend.click(table.next_button)
+    frontend.set_state(table.page_size_picker, index=table.page_size_picker.options.index(25))
     assert table.page_label.value.startswith("Page 1")
     assert len(shown_rows(table)) == 25
-    frontend_click(table.next_button)
+    frontend.click(table.next_button)
     assert len(shown_rows(table)) == 1
     assert table.next_button.disabled
 
 
-def test_paging_reuses_the_row_widgets(client: Any, paged_takes: dict) -> None:
+def test_paging_reuses_the_row_widgets(frontend: Any, client: Any, paged_takes: dict) -> None:
     table = HistoryTable(client=client, page_size=10)
-    frontend_set(table.search_box, value=paged_takes["token"])
-    frontend_click(table.next_button)
-    frontend_click(table.back_button)
+    frontend.set_state(table.search_box, value=paged_takes["token"])
+    frontend.click(table.next_button)
+    frontend.click(table.back_button)
     widgets_after_one_round = len(live_widgets)
     for _ in range(3):
-        frontend_click(table.next_button)
-        frontend_click(table.next_button)
-        frontend_click(table.back_button)
-        frontend_click(table.back_button)
+        frontend.click(table.next_button)
+        frontend.click(table.next_button)
+        frontend.click(table.back_button)
+        frontend.click(table.back_button)
     assert len(live_widgets) == widgets_after_one_round
     assert len(table._rows) == 10
 
 
-def test_closing_the_table_releases_all_its_widgets(client: Any, paged_takes: dict) -> None:
+def test_closing_the_table_releases_all_its_widgets(
+    frontend: Any, client: Any, paged_takes: dict,
+) -> None:
     before = len(live_widgets)
     table = HistoryTable(client=client, page_size=25)
-    frontend_set(table.search_box, value=paged_takes["token"])
-    frontend_click(table.next_button)  # the last page shows fewer rows than the pool holds
+    frontend.set_state(table.search_box, value=paged_takes["token"])
+    frontend.click(table.next_button)  # the last page shows fewer rows than the pool holds
     assert len(live_widgets) > before
     table.close()
     assert len(live_widgets) == before
 
 
-def test_search_narrows_the_rows(client: Any, paged_takes: dict) -> None:
+def test_search_narrows_the_rows(frontend: Any, client: Any, paged_takes: dict) -> None:
     table = HistoryTable(client=client)
-    frontend_set(table.search_box, value=f"Take 13 {paged_takes['token']}")
+    frontend.set_state(table.search_box, value=f"Take 13 {paged_takes['token']}")
     assert row_texts(table) == [f"Take 13 {paged_takes['token']}."]
-    frontend_set(table.search_box, value=f"no such words {uuid.uuid4().hex}")
+    frontend.set_state(table.search_box, value=f"no such words {uuid.uuid4().hex}")
     assert shown_rows(table) == []
     assert "no takes" in table.page_label.value
 
 
-def test_voice_filter_shows_only_that_voice(client: Any, paged_takes: dict) -> None:
+def test_voice_filter_shows_only_that_voice(frontend: Any, client: Any, paged_takes: dict) -> None:
     second = paged_takes["second_voice"]
     table = HistoryTable(client=client, page_size=25)
-    frontend_set(table.search_box, value=paged_takes["token"])
+    frontend.set_state(table.search_box, value=paged_takes["token"])
     values = [value for _, value in table.voice_filter.options]
-    frontend_set(table.voice_filter, index=values.index(second.voice_id))
+    frontend.set_state(table.voice_filter, index=values.index(second.voice_id))
     expected = sorted(text for text, voice_id in paged_takes["ids"].values()
                       if voice_id == second.voice_id)
     assert len(expected) == 6
@@ -168,26 +156,27 @@ def test_voice_filter_shows_only_that_voice(client: Any, paged_takes: dict) -> N
     assert all(second.name in row.cells.value for row in table._visible_rows())
 
 
-def test_delete_asks_first_and_deletes_on_confirm(client: Any, server: Any,
-                                                   two_voices: tuple) -> None:
+def test_delete_asks_first_and_deletes_on_confirm(
+    frontend: Any, client: Any, server: Any, two_voices: tuple,
+) -> None:
     token = f"del{uuid.uuid4().hex[:8]}"
     doomed = speak(client, f"Delete me {token}.", two_voices[0])
     kept = speak(client, f"Keep me {token}.", two_voices[0])
     table = HistoryTable(client=client)
-    frontend_set(table.search_box, value=token)
+    frontend.set_state(table.search_box, value=token)
     row = row_for(table, doomed)
 
-    frontend_click(row.delete_button)
+    frontend.click(row.delete_button)
     assert row.confirm_box.layout.display is None  # "Delete? yes/no" is showing
     assert requests.get(f"{server.base_url}/v1/history/{doomed}", timeout=10).status_code == 200
 
-    frontend_click(row.cancel_button)
+    frontend.click(row.cancel_button)
     assert row.confirm_box.layout.display == "none"
-    frontend_click(row.confirm_button)  # a stray click after "no" deletes nothing
+    frontend.click(row.confirm_button)  # a stray click after "no" deletes nothing
     assert requests.get(f"{server.base_url}/v1/history/{doomed}", timeout=10).status_code == 200
 
-    frontend_click(row.delete_button)
-    frontend_click(row.confirm_button)
+    frontend.click(row.delete_button)
+    frontend.click(row.confirm_button)
     assert requests.get(f"{server.base_url}/v1/history/{doomed}", timeout=10).status_code == 404
     listed = requests.get(f"{server.base_url}/v1/history", params={"search": token},
                           timeout=10).json()["history"]
@@ -196,23 +185,27 @@ def test_delete_asks_first_and_deletes_on_confirm(client: Any, server: Any,
     assert table.last_error is None
 
 
-def test_failed_delete_shows_the_error_card(client: Any, server: Any, two_voices: tuple) -> None:
+def test_failed_delete_shows_the_error_card(
+    frontend: Any, client: Any, server: Any, two_voices: tuple,
+) -> None:
     token = f"gone{uuid.uuid4().hex[:8]}"
     item_id = speak(client, f"Deleted elsewhere {token}.", two_voices[0])
     table = HistoryTable(client=client)
-    frontend_set(table.search_box, value=token)
+    frontend.set_state(table.search_box, value=token)
     row = row_for(table, item_id)
-    frontend_click(row.delete_button)
+    frontend.click(row.delete_button)
     requests.delete(f"{server.base_url}/v1/history/{item_id}", timeout=10).raise_for_status()
 
-    frontend_click(row.confirm_button)
+    frontend.click(row.confirm_button)
     assert table.last_error is not None
     assert table.error_card.layout.display is None
     assert table.error_card.text  # the server's readable message, one line
     assert "\n" not in table.error_card.text
 
 
-def test_open_in_studio_passes_the_whole_item(client: Any, two_voices: tuple) -> None:
+def test_open_in_studio_passes_the_whole_item(
+    frontend: Any, client: Any, two_voices: tuple,
+) -> None:
     token = f"open{uuid.uuid4().hex[:8]}"
     voice = two_voices[1]
     take = client.tts.convert(
@@ -220,10 +213,10 @@ def test_open_in_studio_passes_the_whole_item(client: Any, two_voices: tuple) ->
         voice_settings={"stability": 0.3, "similarity_boost": 0.6, "speed": 1.1},
     )
     table = HistoryTable(client=client)
-    frontend_set(table.search_box, value=token)
+    frontend.set_state(table.search_box, value=token)
     opened = []
     table.on_open(opened.append)
-    frontend_click(row_for(table, take.history_item_id).open_button)
+    frontend.click(row_for(table, take.history_item_id).open_button)
 
     assert len(opened) == 1
     item = opened[0]
@@ -234,22 +227,23 @@ def test_open_in_studio_passes_the_whole_item(client: Any, two_voices: tuple) ->
     assert item.settings["speed"] == pytest.approx(1.1)
 
     table.on_open(opened.append, remove=True)
-    frontend_click(row_for(table, take.history_item_id).open_button)
+    frontend.click(row_for(table, take.history_item_id).open_button)
     assert len(opened) == 1
 
 
-def test_checked_rows_download_as_one_zip(client: Any, server: Any, two_voices: tuple,
-                                          tmp_path: Any) -> None:
+def test_checked_rows_download_as_one_zip(
+    frontend: Any, client: Any, server: Any, two_voices: tuple, tmp_path: Any,
+) -> None:
     token = f"zip{uuid.uuid4().hex[:8]}"
     ids = [speak(client, f"Zip take {n} {token}.", two_voices[0]) for n in range(3)]
     table = HistoryTable(client=client, download_dir=tmp_path)
-    frontend_set(table.search_box, value=token)
+    frontend.set_state(table.search_box, value=token)
     assert table.zip_button.disabled
-    frontend_set(row_for(table, ids[0]).select, value=True)
-    frontend_set(row_for(table, ids[2]).select, value=True)
+    frontend.set_state(row_for(table, ids[0]).select, value=True)
+    frontend.set_state(row_for(table, ids[2]).select, value=True)
     assert table.zip_button.description == "Download 2 selected (zip)"
 
-    frontend_click(table.zip_button)
+    frontend.click(table.zip_button)
     zips = list(tmp_path.glob("*.zip"))
     assert len(zips) == 1
     assert zips[0].name in table.status.value
@@ -262,21 +256,22 @@ def test_checked_rows_download_as_one_zip(client: Any, server: Any, two_voices: 
     assert contents == expected
 
 
-def test_row_download_and_inline_play(client: Any, server: Any, two_voices: tuple,
-                                      tmp_path: Any) -> None:
+def test_row_download_and_inline_play(
+    frontend: Any, client: Any, server: Any, two_voices: tuple, tmp_path: Any,
+) -> None:
     token = f"play{uuid.uuid4().hex[:8]}"
     item_id = speak(client, f"Play me {token}.", two_voices[0])
     audio = requests.get(f"{server.base_url}/v1/history/{item_id}/audio", timeout=10).content
     table = HistoryTable(client=client, download_dir=tmp_path)
-    frontend_set(table.search_box, value=token)
+    frontend.set_state(table.search_box, value=token)
     row = row_for(table, item_id)
 
-    frontend_click(row.download_button)
+    frontend.click(row.download_button)
     files = list(tmp_path.iterdir())
     assert [path.read_bytes() for path in files] == [audio]
     assert files[0].suffix == ".mp3"
 
-    frontend_click(row.play_button)
+    frontend.click(row.play_button)
     (output,) = row.audio.outputs
     assert "<audio" in output["data"]["text/html"]
     assert "audio/mpeg" in output["data"]["text/html"]
@@ -291,9 +286,9 @@ def test_refresh_shows_a_new_take_first(client: Any, two_voices: tuple) -> None:
     assert table.items[0].history_item_id == item_id
 
 
-def test_to_dataframe_matches_the_page(client: Any, paged_takes: dict) -> None:
+def test_to_dataframe_matches_the_page(frontend: Any, client: Any, paged_takes: dict) -> None:
     table = HistoryTable(client=client, page_size=10)
-    frontend_set(table.search_box, value=paged_takes["token"])
+    frontend.set_state(table.search_box, value=paged_takes["token"])
     frame = table.to_dataframe()
     assert list(frame["history_item_id"]) == [item.history_item_id for item in table.items]
     assert list(frame.columns) == ["history_item_id", "date", "voice_name", "voice_id",
@@ -303,9 +298,9 @@ def test_to_dataframe_matches_the_page(client: Any, paged_takes: dict) -> None:
     assert sorted(everything["history_item_id"]) == sorted(paged_takes["ids"])
 
 
-def test_css_classes_for_browser_tests(client: Any, paged_takes: dict) -> None:
+def test_css_classes_for_browser_tests(frontend: Any, client: Any, paged_takes: dict) -> None:
     table = HistoryTable(client=client)
-    frontend_set(table.search_box, value=paged_takes["token"])
+    frontend.set_state(table.search_box, value=paged_takes["token"])
     row = table._visible_rows()[0]
     assert "xi-history" in table._dom_classes
     assert "xi-history-row" in row.box._dom_classes
@@ -313,3 +308,14 @@ def test_css_classes_for_browser_tests(client: Any, paged_takes: dict) -> None:
     assert "xi-history-delete" in row.delete_button._dom_classes
     assert "xi-history-confirm" in row.confirm_button._dom_classes
 
+
+
+def test_the_browser_can_render_every_page(frontend: Any, client: Any, paged_takes: dict) -> None:
+    table = HistoryTable(client=client, page_size=10)
+    frontend.set_state(table.search_box, value=paged_takes["token"])
+    first_page_models = frontend.render(table)
+    frontend.click(table.next_button)
+    frontend.click(table.next_button)  # last page: fewer rows shown, none missing
+    assert frontend.render(table) < first_page_models
+    frontend.click(table.back_button)
+    assert frontend.render(table) == first_page_models

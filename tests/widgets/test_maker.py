@@ -15,13 +15,6 @@ from xiwidgets.widgets.voices import VoicePicker
 pytestmark = pytest.mark.timeout(300)
 
 
-def frontend_click(button: widgets.Button) -> None:
-    """What the browser sends when a button is clicked."""
-    button._handle_msg(
-        {"content": {"data": {"method": "custom", "content": {"event": "click"}}}, "buffers": []}
-    )
-
-
 def frontend_upload(upload: widgets.FileUpload, files: list[tuple[str, bytes]]) -> None:
     """What the browser sends when files are chosen: metadata as state, contents as buffers."""
     state = {
@@ -69,7 +62,7 @@ def voice_names_over_http(server: Any) -> set[str]:
 
 
 def test_uploaded_sample_makes_a_voice_that_every_picker_shows(
-    client: Any, server: Any, recorded_speech: bytes
+    frontend: Any, client: Any, server: Any, recorded_speech: bytes,
 ) -> None:
     picker = VoicePicker(client=client)
     maker = VoiceMaker(client=client)
@@ -81,7 +74,7 @@ def test_uploaded_sample_makes_a_voice_that_every_picker_shows(
     frontend_upload(maker.upload, [("narration.mp3", recorded_speech)])
     assert "narration.mp3" in maker.samples_label.value
 
-    frontend_click(maker.create_button)
+    frontend.click(maker.create_button)
 
     assert maker.last_error is None, maker.error_card.text
     assert maker.voice is not None and maker.voice.name == name
@@ -108,14 +101,14 @@ def test_audio_made_in_the_notebook_is_a_sample_too(client: Any, recorded_speech
 
 
 def test_bad_upload_shows_the_servers_message_and_keeps_the_form(
-    client: Any, server: Any
+    frontend: Any, client: Any, server: Any,
 ) -> None:
     maker = VoiceMaker(client=client)
     name = f"Broken {uuid.uuid4().hex[:6]}"
     maker.name_box.value = name
     not_audio = b"these are my meeting notes, not audio"
     frontend_upload(maker.upload, [("notes.mp3", not_audio)])
-    frontend_click(maker.create_button)
+    frontend.click(maker.create_button)
     direct = requests.post(f"{server.base_url}/v1/voices/add", data={"name": name},
                            files=[("files", ("notes.mp3", not_audio))], timeout=30)
     assert direct.status_code in (400, 422)
@@ -130,20 +123,22 @@ def test_bad_upload_shows_the_servers_message_and_keeps_the_form(
     assert len(maker.samples) == 1
 
 
-def test_missing_name_or_samples_is_explained(client: Any, recorded_speech: bytes) -> None:
+def test_missing_name_or_samples_is_explained(
+    frontend: Any, client: Any, recorded_speech: bytes,
+) -> None:
     maker = VoiceMaker(client=client)
     maker.add_samples(recorded_speech)
-    frontend_click(maker.create_button)
+    frontend.click(maker.create_button)
     assert "name" in maker.error_card.text
 
     maker.clear_samples()
     maker.name_box.value = "No samples"
-    frontend_click(maker.create_button)
+    frontend.click(maker.create_button)
     assert "sample" in maker.error_card.text
 
 
 def test_delete_asks_first_then_removes_the_voice_everywhere(
-    client: Any, server: Any, recorded_speech: bytes
+    frontend: Any, client: Any, server: Any, recorded_speech: bytes,
 ) -> None:
     name = f"Short lived {uuid.uuid4().hex[:6]}"
     voice = client.voices.add(name, files=[("s.mp3", recorded_speech)])
@@ -153,11 +148,11 @@ def test_delete_asks_first_then_removes_the_voice_everywhere(
                if v.voice_id in {value for _, value in maker.delete_picker.options})
 
     maker.delete_picker.value = voice.voice_id
-    frontend_click(maker.delete_button)
+    frontend.click(maker.delete_button)
     assert maker.confirm_box.layout.display is None
     assert name in voice_names_over_http(server)
 
-    frontend_click(maker.confirm_button)
+    frontend.click(maker.confirm_button)
     assert name not in voice_names_over_http(server)
     assert name not in {v.name for v in picker.voices}
     assert voice.voice_id not in {value for _, value in maker.delete_picker.options}

@@ -13,6 +13,7 @@ from ipywidgets.widgets.widget import _instances
 
 from xiwidgets.client import Client
 from xiwidgets.client.errors import QuotaExceeded
+from xiwidgets.widgets.models import max_characters
 from xiwidgets.widgets.studio import Studio, StudioTake
 
 pytestmark = pytest.mark.timeout(180)
@@ -78,6 +79,21 @@ def test_character_count_follows_typing_and_the_model(frontend: Any, client: Any
     assert f"123 / {studio.model_picker.max_characters:,} characters per request" in line
     assert f"{studio.quota.characters_left:,} left in quota" in line
     assert f"estimated cost {studio.estimated_cost:,} credits" in line
+
+
+def test_text_over_the_models_request_limit_is_flagged(frontend: Any, client: Any) -> None:
+    studio = Studio(client=client)
+    smallest = min(studio.model_picker.models, key=max_characters)
+    limit = max_characters(smallest)
+    frontend.set_state(studio.model_picker._dropdown,
+                       index=option_index(studio.model_picker._dropdown, smallest.model_id))
+
+    frontend.set_state(frontend.find(studio, "xi-text"), value="y" * limit)
+    assert 'color:#d32f2f">' not in frontend.find(studio, "xi-count").value
+    frontend.set_state(frontend.find(studio, "xi-text"), value="y" * (limit + 1))
+
+    line = frontend.find(studio, "xi-count").value
+    assert f'color:#d32f2f">{limit + 1:,} / {limit:,} characters per request' in line
 
 
 def test_quota_error_card_says_needed_left_and_reset(frontend: Any,
@@ -151,6 +167,23 @@ def test_restore_puts_a_history_item_back(frontend: Any, client: Any) -> None:
     assert studio.voice_settings.stability == pytest.approx(0.25)
     assert studio.voice_settings.speed == pytest.approx(1.15)
     assert frontend.find(studio, "xi-text").value == "Restore me later."
+
+
+def test_history_open_in_studio_restores_the_take(frontend: Any, client: Any) -> None:
+    studio = Studio(client=client)
+    voice = studio.voice_picker.voices[1]
+    studio.voice_picker.voice = voice
+    studio.voice_settings.speed = 0.75
+    take = studio.speak("A take to open again from the history.", wait=True)
+    assert take is not None, studio.error_card.text
+    studio.voice_picker.voice = studio.voice_picker.voices[0]
+    studio.text = ""
+
+    studio.history.open_in_studio(take.history_item_id)
+
+    assert studio.voice_picker.voice_id == voice.voice_id
+    assert studio.voice_settings.speed == pytest.approx(0.75)
+    assert studio.text == "A take to open again from the history."
 
 
 def test_no_widget_state_or_message_carries_the_api_key(frontend: Any, server: Any) -> None:

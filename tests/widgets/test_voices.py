@@ -22,7 +22,10 @@ def test_lists_every_voice_and_selects_one(frontend: Any, client: Any, server: A
     listed = {v["voice_id"] for v in voices_over_http(server)}
     offered = {voice_id for _label, voice_id in picker._voice_dropdown.options}
     assert offered == listed
-    assert picker.voice_id in listed
+    # Listed by name, but the server's first (recommended) voice is the default.
+    assert picker.voice_id == voices_over_http(server)[0]["voice_id"]
+    labels = [label for label, _voice_id in picker._voice_dropdown.options]
+    assert labels == sorted(labels, key=str.lower)
     assert picker.voice.voice_id == picker.voice_id
     assert picker.voice_count == len(listed)
 
@@ -53,12 +56,13 @@ def test_a_voice_can_be_given_by_name(frontend: Any, client: Any) -> None:
     assert picker.voice_id == wanted.voice_id
 
 
-def test_an_unknown_voice_is_explained_on_the_card(frontend: Any, client: Any) -> None:
+def test_an_unknown_voice_is_explained_on_the_card(frontend: Any, client: Any,
+                                                   server: Any) -> None:
     picker = VoicePicker(client=client, voice="Nobody At All")
 
     assert "unknown voice 'Nobody At All'" in picker.error_card.text
     assert picker.last_error is not None
-    assert picker.voice_id == picker.voices[0].voice_id
+    assert picker.voice_id == voices_over_http(server)[0]["voice_id"]
 
 
 def test_search_typed_in_the_browser_narrows_the_list(frontend: Any, client: Any) -> None:

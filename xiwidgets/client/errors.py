@@ -167,12 +167,22 @@ def _field_messages(details: Sequence[Any]) -> list[str]:
     return messages
 
 
+def _first_number(text: str, patterns: Sequence[str]) -> int | None:
+    for pattern in patterns:
+        found = re.search(pattern, text)
+        if found and found.group(1).replace(",", "").isdigit():
+            return int(found.group(1).replace(",", ""))
+    return None
+
+
 def _quota_numbers(message: str, detail: Mapping[str, Any]) -> tuple[int | None, int | None]:
     """Credits needed and left, from the detail fields or the hosted API's message text."""
-    needed = re.search(r"(\d+) (?:credits|characters) (?:are )?required", message)
-    left = re.search(r"(\d+) (?:credits|characters) remaining", message)
-    needed_n = int(needed.group(1)) if needed else None
-    left_n = int(left.group(1)) if left else None
+    # Hosted: "You have 23 credits remaining, while 145 credits are required".
+    # Local server: "This request needs 145 characters but only 23 are left".
+    needed_n = _first_number(message, (r"([\d,]+) (?:credits|characters) (?:are )?required",
+                                       r"needs ([\d,]+) (?:credits|characters)"))
+    left_n = _first_number(message, (r"([\d,]+) (?:credits|characters) remaining",
+                                     r"only ([\d,]+) (?:credits |characters )?(?:are )?left"))
     used, limit = detail.get("character_used"), detail.get("character_limit")
     if left_n is None and isinstance(used, int) and isinstance(limit, int):
         left_n = max(0, limit - used)

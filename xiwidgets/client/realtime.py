@@ -7,6 +7,7 @@ later text is still being produced (for example by a language model).
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import threading
@@ -135,10 +136,9 @@ def realtime_chunks(transport: Transport, voice_id: str, text_chunks: Iterable[s
                                f"({reason}). Check the network connection and the base_url.",
                                message=reason) from None
     with ws:
-        try:
+        # A session refused at once (unknown voice, bad key) is closed already: _receive says why.
+        with contextlib.suppress(ConnectionClosed):
             ws.send(json.dumps({"text": " ", **init_message}))
-        except ConnectionClosed:
-            pass  # refused at once (unknown voice, bad key): _receive reads why
         sender = _Sender(ws, text_chunks)
         sender.start()
         try:

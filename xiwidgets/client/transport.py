@@ -35,6 +35,7 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # A Retry-After longer than this is not waited out: the caller gets RateLimited at once.
 MAX_RETRY_WAIT = 60.0
 _sleep = time.sleep
+READ_TIMEOUT = "read_timeout"
 
 
 class _KeyAuth(requests.auth.AuthBase):
@@ -124,12 +125,18 @@ class Transport:
         try:
             response = self.session.request(method, url, auth=self._auth, timeout=self.timeout,
                                             **kwargs)
+        except requests.exceptions.ReadTimeout:
+            raise ConnectionFailed(
+                f"{self.base_url} did not answer {method} {path} within the read timeout "
+                f"({self.timeout} s). Try again, or pass a larger timeout= to the client.",
+                code=READ_TIMEOUT,
+            ) from None
         except requests.exceptions.RequestException as exc:
             reason = self.scrub(one_line(str(exc)))
             raise ConnectionFailed(
                 f"Could not reach {self.base_url} ({type(exc).__name__}: {reason}). "
                 "Check the network connection and the base_url.",
-                message=reason,
+                code="connection_failed", message=reason,
             ) from None
         for sent_response in [*response.history, response]:
             if KEY_HEADER in sent_response.request.headers:
@@ -160,8 +167,9 @@ class Transport:
         while True:
             try:
                 response = self._send_once(method, path, {**kwargs, "stream": stream})
-            except ConnectionFailed:
-                if attempt >= self.max_retries:
+            except ConnectionFailed as failure:
+                # A request that timed out may have been carried out (and billed): not resent.
+                if failure.code == READ_TIMEOUT or attempt >= self.max_retries:
                     raise
                 delay = backoff_delay(attempt, self.backoff)
                 logger.debug("connection failed; retry %d in %.2f s", attempt + 1, delay)
@@ -203,6 +211,18 @@ class Transport:
                 f"({snippet!r}). Check that base_url points at an ElevenLabs-compatible API.",
                 status_code=response.status_code, code="invalid_json", response=response,
             ) from None
+
+    def fetch_without_key(self, url: str) -> bytes:
+        """GET an absolute URL on another host (e.g. preview storage) without the API key."""
+        try:
+            response = self.session.get(url, timeout=self.timeout)
+        except requests.exceptions.RequestException as exc:
+            reason = one_line(str(exc))
+            raise ConnectionFailed(f"Could not download {url} ({reason}).",
+                                   message=reason) from None
+        if not response.ok:
+            raise self.error(response)
+        return response.content
 
     def websocket_headers(self) -> dict[str, str]:
         """Headers for a WebSocket upgrade request (the key included when set)."""

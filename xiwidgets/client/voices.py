@@ -197,6 +197,27 @@ class Voices:
         """One voice (``GET /v1/voices/{voice_id}``)."""
         return Voice.from_dict(self._transport.json("GET", endpoints.voice(self.resolve_id(voice))))
 
+    def preview(self, voice: VoiceRef) -> bytes:
+        """The voice's preview clip (usually MP3), fetched from its ``preview_url``.
+
+        The API key is sent only when the clip is served by the API server itself, never to
+        another host (the hosted API keeps previews on a storage host).
+
+        Raises
+        ------
+        NotFound
+            The voice has no preview.
+        """
+        if not (isinstance(voice, Voice) and voice.preview_url):
+            voice = self.get(voice)
+        if not voice.preview_url:
+            raise NotFound(f"Voice {voice.name or voice.voice_id!r} has no preview clip.",
+                           code="preview_not_found")
+        base = self._transport.base_url
+        if voice.preview_url.startswith(base + "/"):
+            return self._transport.request("GET", voice.preview_url[len(base):]).content
+        return self._transport.fetch_without_key(voice.preview_url)
+
     def default_settings(self) -> VoiceSettings:
         """The settings voices use unless told otherwise."""
         return VoiceSettings.from_dict(

@@ -156,7 +156,6 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
         try:
             yield
         finally:
-            service.close()
             store.close()
 
     app = FastAPI(

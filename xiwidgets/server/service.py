@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,9 +145,6 @@ class SpeechService:
     def warm_up(self) -> None:
         """Load the engines so the first request pays no model load."""
         self.synthesizer.warm_up()
-
-    def close(self) -> None:
-        """Release engine resources (nothing to do beyond dropping references)."""
 
     # -- voices ---------------------------------------------------------------------------
 
@@ -415,11 +412,6 @@ class SpeechService:
 
     # -- takes ----------------------------------------------------------------------------
 
-    @property
-    def in_flight(self) -> int:
-        """Takes being synthesized or waiting for a synthesis slot."""
-        return self._in_flight
-
     def concurrency_headers(self) -> dict[str, str]:
         """``current-concurrent-requests`` / ``maximum-concurrent-requests``."""
         return {
@@ -554,7 +546,7 @@ class SpeechService:
                     history_audio += tail if same_format else (
                         history_encoder.finish() if history_encoder is not None else b""
                     )
-                    self._commit_history(plan, bytes(history_audio), alignment.as_dict(plan.text))
+                    self._commit_history(plan, bytes(history_audio), alignment.as_dict())
                 self.store.record_usage(plan.voice.voice_id, plan.model_id, plan.character_cost)
                 emit(TakePiece(audio=tail, chunk=None, offset_s=offset, final=True))
             except BaseException:
@@ -588,17 +580,6 @@ class SpeechService:
             audio,
             "mp3",
         )
-
-    def run_take(self, plan: TakePlan) -> Iterator[TakePiece]:
-        """Produce a whole take in the calling thread (non-streaming endpoints, previews)."""
-        pieces: list[TakePiece] = []
-        self.produce(plan, pieces.append, threading.Event())
-        return iter(pieces)
-
-    def abandon(self, plan: TakePlan) -> None:
-        """Give back a planned take's characters when it is dropped before synthesis."""
-        self.store.refund_characters(plan.reservation)
-        self._change_in_flight(-1)
 
     def open_websocket_session(self) -> bool:
         """Count a new stream-input session; ``False`` when the limit is reached."""
@@ -665,7 +646,7 @@ class _AlignmentBuilder:
         self.starts.extend(round(offset + t, 3) for t in chunk.char_starts)
         self.ends.extend(round(offset + t, 3) for t in chunk.char_ends)
 
-    def as_dict(self, text: str) -> dict[str, list]:
+    def as_dict(self) -> dict[str, list]:
         return chunk_alignment(self.characters, self.starts, self.ends)
 
 

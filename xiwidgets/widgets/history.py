@@ -86,10 +86,12 @@ class _HistoryRow:
         )
         self.select.add_class("xi-history-select")
         self.cells = widgets.HTML()
-        self.play_button = _button("▶", "xi-history-play", "Play this take")
-        self.download_button = _button("⤓", "xi-history-download", "Download this take")
-        self.open_button = _button("Open", "xi-history-open", "Open in Studio")
-        self.delete_button = _button("🗑", "xi-history-delete", "Delete this take")
+        self.play_button = _button("", "xi-history-play", "Play this take", icon="play")
+        self.download_button = _button(
+            "", "xi-history-download", "Download this take", icon="download"
+        )
+        self.open_button = _button("Open", "xi-history-open", "Open in Studio", icon="edit")
+        self.delete_button = _button("", "xi-history-delete", "Delete this take", icon="trash")
         self.confirm_button = _button(
             "Yes, delete", "xi-history-confirm", "Delete for good", button_style="danger"
         )
@@ -210,9 +212,11 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
             options=sizes, value=int(page_size), description="Rows", layout={"width": "140px"}
         )
         self.page_size_picker.add_class("xi-history-page-size")
-        self.refresh_button = _button("⟳ Refresh", "xi-history-refresh", "Fetch the history again")
-        self.back_button = _button("◀ Back", "xi-history-back", "Previous page")
-        self.next_button = _button("Next ▶", "xi-history-next", "Next page")
+        self.refresh_button = _button(
+            "Refresh", "xi-history-refresh", "Fetch the history again", icon="refresh"
+        )
+        self.back_button = _button("Back", "xi-history-back", "Previous page", icon="chevron-left")
+        self.next_button = _button("Next", "xi-history-next", "Next page", icon="chevron-right")
         self.page_label = widgets.Label()
         self.page_label.add_class("xi-history-page")
         self.zip_button = _button(

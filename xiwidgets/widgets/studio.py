@@ -13,6 +13,7 @@ import traitlets
 from ipywidgets.widgets.widget import CallbackDispatcher
 
 from xiwidgets.widgets._base import ClientWidgetMixin
+from xiwidgets.widgets.history import HistoryTable
 from xiwidgets.widgets.models import ModelPicker
 from xiwidgets.widgets.player import Player, current_cell_key
 from xiwidgets.widgets.quota import QuotaMeter
@@ -69,7 +70,7 @@ class Studio(ClientWidgetMixin, widgets.VBox):
     Attributes
     ----------
     voice_picker, model_picker, voice_settings, player, quota, history
-        The parts; ``history`` is ``None`` when the history table is unavailable.
+        The parts (``history`` is the :class:`HistoryTable` below the player).
     last_take : StudioTake or None
         The last finished take.
     last_error : Exception or None
@@ -103,7 +104,8 @@ class Studio(ClientWidgetMixin, widgets.VBox):
                                             model=self.model_picker)
         self.player = Player(client=shared, policy=policy)
         self.quota = QuotaMeter(client=shared)
-        self.history = self._make_history(shared)
+        self.history = HistoryTable(client=shared, page_size=10)
+        self.history.on_open(self.restore)
         self._text_area = widgets.Textarea(placeholder="Type what to say…", rows=4,
                                            continuous_update=True,
                                            layout=widgets.Layout(width="100%"))
@@ -128,7 +130,7 @@ class Studio(ClientWidgetMixin, widgets.VBox):
             self.error_card,
             self.player.view,
             self.quota,
-            *([self.history] if self.history is not None else []),
+            self.history,
         ]
         traitlets.link((self, "text"), (self._text_area, "value"))
         self.voice_picker.observe(self._on_voice, names="voice_id")
@@ -145,15 +147,16 @@ class Studio(ClientWidgetMixin, widgets.VBox):
     def speak(self, text: str | None = None, wait: bool = False) -> StudioTake | None:
         """Speak ``text`` (or the text box) with the chosen voice, model and settings.
 
-        The take streams in a background thread so the kernel stays responsive; the Player
-        plays it while it is generated.
+        The take streams in a background thread so the kernel stays responsive (the button's
+        click returns at once); the Player plays it while it is generated.
 
         Parameters
         ----------
         text : str, optional
             Replaces the text box's content first.
         wait : bool, default False
-            Block until the take is finished (for scripts and tests).
+            Run the take in the calling thread and return when it is finished (for scripts,
+            tests and cells: the take is then saved as the cell's own output).
 
         Returns
         -------
@@ -228,15 +231,6 @@ class Studio(ClientWidgetMixin, widgets.VBox):
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _make_history(self, client: Client) -> Any:
-        try:
-            from xiwidgets.widgets.history import HistoryTable
-        except ImportError:
-            return None
-        history = HistoryTable(client=client, page_size=10)
-        history.on_open(self.restore)
-        return history
-
     def _request(self) -> tuple[str, str, str, Any] | None:
         text = self.text
         if not text.strip():
@@ -281,8 +275,7 @@ class Studio(ClientWidgetMixin, widgets.VBox):
         cost = f" · {take.character_cost:,} characters billed" if take.character_cost else ""
         self.status = f"done: {take.duration:.1f} s of audio{cost}"
         self.quota.refresh()
-        if self.history is not None:
-            self.history.refresh()
+        self.history.refresh()
         self._take_callbacks(take)
 
     def _fail(self, error: Exception, text: str) -> None:

@@ -78,8 +78,22 @@ class Synthesizer:
             return
         for index, clause in enumerate(clauses):
             seed = int(np.random.SeedSequence([base_seed, index]).generate_state(1)[0])
-            audio = engine.synthesize_clause(clause.speakable, voice, settings, seed)
+            audio = engine.synthesize_clause(_engine_text(clause.speakable), voice, settings, seed)
             yield _to_chunk(audio, clause.start, clause.text, settings.use_speaker_boost)
+
+
+def _engine_text(speakable: str) -> str:
+    """The clause as the engine should read it.
+
+    A clause cut inside a sentence (the short first chunk, or a long sentence broken at a
+    word) would be read with a final, falling intonation; a trailing comma makes the engine
+    use its continuation intonation instead. The comma is placed after the clause's trailing
+    spaces, so character offsets are unchanged and its time is simply dropped.
+    """
+    stripped = speakable.rstrip()
+    if stripped and stripped[-1].isalnum():
+        return speakable + ","
+    return speakable
 
 
 def apply_similarity(voice: VoiceSpec, similarity_boost: float) -> VoiceSpec:
@@ -111,13 +125,14 @@ def apply_similarity(voice: VoiceSpec, similarity_boost: float) -> VoiceSpec:
 
 def _to_chunk(audio: ClauseAudio, start: int, text: str, speaker_boost: bool) -> AudioChunk:
     samples = normalize_loudness(audio.samples) if speaker_boost else audio.samples
+    count = len(text)
     return AudioChunk(
         pcm=float_to_int16(samples),
         sample_rate=audio.sample_rate,
         text_start=start,
         text=text,
-        char_starts=[float(t) for t in audio.char_starts],
-        char_ends=[float(t) for t in audio.char_ends],
+        char_starts=[float(t) for t in audio.char_starts[:count]],
+        char_ends=[float(t) for t in audio.char_ends[:count]],
     )
 
 

@@ -10,42 +10,53 @@ from collections.abc import AsyncIterator
 from xiwidgets.server.service import SpeechService, TakeCancelledError, TakePiece, TakePlan
 
 
-async def take_pieces(service: SpeechService, plan: TakePlan) -> AsyncIterator[TakePiece]:
-    """Yield a take's pieces while later clauses are still being synthesized.
+class TakeRun:
+    """A take being synthesized in its own thread, started as soon as it is created.
 
-    The synthesizer runs in its own thread and feeds a queue; if the consumer stops early
-    (client disconnected) the thread is told to stop and the take is refunded.
+    Starting at once (rather than when the response body is first read) means synthesis
+    overlaps sending the headers, and a take whose client never reads the body still finishes,
+    so its reservation and history are always settled.
     """
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[TakePiece | BaseException] = asyncio.Queue()
-    cancelled = threading.Event()
 
-    def hand_over(item: TakePiece | BaseException) -> None:
+    def __init__(self, service: SpeechService, plan: TakePlan) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue[TakePiece | BaseException] = asyncio.Queue()
+        self._cancelled = threading.Event()
+        self._service = service
+        self._plan = plan
+        threading.Thread(target=self._work, name=f"take-{plan.request_id}", daemon=True).start()
+
+    def _hand_over(self, item: TakePiece | BaseException) -> None:
         # The loop may already be closed when a cancelled take notices; nothing to deliver then.
         with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(queue.put_nowait, item)
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
 
-    def work() -> None:
+    def _work(self) -> None:
         try:
-            service.produce(plan, hand_over, cancelled)
+            self._service.produce(self._plan, self._hand_over, self._cancelled)
         except TakeCancelledError:
             pass
         except BaseException as exc:  # handed to the consumer, which re-raises it
-            hand_over(exc)
+            self._hand_over(exc)
 
-    threading.Thread(target=work, name=f"take-{plan.request_id}", daemon=True).start()
-    try:
-        while True:
-            item = await queue.get()
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-            if item.final:
-                return
-    finally:
-        cancelled.set()
+    async def pieces(self) -> AsyncIterator[TakePiece]:
+        """Yield the take's pieces while later clauses are still being synthesized.
+
+        If the consumer stops early (the client went away) the worker is told to stop, and
+        the take is refunded and not stored.
+        """
+        try:
+            while True:
+                item = await self._queue.get()
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+                if item.final:
+                    return
+        finally:
+            self._cancelled.set()
 
 
 async def whole_take(service: SpeechService, plan: TakePlan) -> list[TakePiece]:
     """All pieces of a take (non-streaming endpoints), without blocking the event loop."""
-    return [piece async for piece in take_pieces(service, plan)]
+    return [piece async for piece in TakeRun(service, plan).pieces()]

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from xiwidgets.server.auth import key_is_accepted
 from xiwidgets.server.errors import APIError, UnprocessableParameterError
-from xiwidgets.server.routes._takes import take_pieces
+from xiwidgets.server.routes._takes import TakeRun
 from xiwidgets.server.schemas import MAX_SEED, VoiceSettingsBody
 from xiwidgets.server.service import DEFAULT_OUTPUT_FORMAT, SpeechService, TakePiece
 
@@ -246,7 +246,7 @@ class Session:
             if exc.status == "invalid_text":
                 return  # nothing speakable in this piece (emoji, zero-width characters)
             raise SessionError(exc.status, exc.message) from None
-        async for piece in take_pieces(self.service, plan):
+        async for piece in TakeRun(self.service, plan).pieces():
             if not piece.audio and piece.chunk is None:
                 continue
             alignment = _alignment_ms(piece)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from xiwidgets.server.auth import API_KEY_REQUIRED
-from xiwidgets.server.routes._takes import take_pieces, whole_take
+from xiwidgets.server.routes._takes import TakeRun, whole_take
 from xiwidgets.server.schemas import TextToSpeechBody
 from xiwidgets.server.service import (
     DEFAULT_OUTPUT_FORMAT,
@@ -100,12 +100,13 @@ async def stream(
     """Audio bytes as each clause is synthesized (chunked transfer)."""
     service: SpeechService = request.app.state.service
     plan = _plan(request, voice_id, body, output_format, enable_logging, streaming=True)
+    run = TakeRun(service, plan)
 
     async def audio_bytes() -> AsyncIterator[bytes]:
         # The last two bytes of each piece wait for the next one, so the response's final
         # bytes leave only after the take has been committed to the history.
         carry = b""
-        async for piece in take_pieces(service, plan):
+        async for piece in run.pieces():
             data = carry + piece.audio
             if piece.final:
                 if data:
@@ -161,9 +162,10 @@ async def stream_with_timestamps(
     """One JSON object per line: a clause's audio and its character times (take-relative)."""
     service: SpeechService = request.app.state.service
     plan = _plan(request, voice_id, body, output_format, enable_logging, streaming=True)
+    run = TakeRun(service, plan)
 
     async def lines() -> AsyncIterator[bytes]:
-        async for piece in take_pieces(service, plan):
+        async for piece in run.pieces():
             if piece.final and not piece.audio:
                 return
             alignment = piece_alignment(piece)

@@ -144,9 +144,9 @@ def bench_bad_inputs(work: Path, markdown: bool) -> list[str]:
             passed += ok
             print(f"{'ok ' if ok else 'BAD'} {case.id:<26} {answer.status:>5} "
                   f"{answer.detail_status or '':<30} {answer.message[:70]}")
+            code = f" `{answer.detail_status}`" if answer.detail_status else ""
             rows.append(f"| {case.what} | {' / '.join(map(str, case.expected))} | "
-                        f"{answer.status} {'`' + answer.detail_status + '`' if answer.detail_status else ''} | "
-                        f"{'yes' if ok else '**no**'} |")
+                        f"{answer.status}{code} | {'yes' if ok else '**no**'} |")
     finally:
         server.stop()
     if markdown:
@@ -170,7 +170,7 @@ def main() -> None:
             "load": lambda: bench_load(work, (1, 4) if args.quick else LEVELS),
             "quota": lambda: bench_quota(work),
             "crash": lambda: bench_crash(work),
-            "fuzz": lambda: bench_fuzz(work, 5 if args.quick else 100),
+            "fuzz": lambda: bench_fuzz(work, 5 if args.quick else 120),
             "bad": lambda: bench_bad_inputs(work, args.markdown),
         }
         for name, run in sections.items():

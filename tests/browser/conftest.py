@@ -10,7 +10,6 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-
 from typing import Any
 
 import pytest
@@ -19,21 +18,10 @@ from jupyterlab_harness import (
     CHROMIUM_PATH,
     REPO_ROOT,
     JupyterLabServer,
+    kernel_environment,
     launch_chromium,
     start_jupyterlab,
 )
-
-from xiwidgets.config import API_KEY_ENV_VARS, BASE_URL_ENV_VAR, DATA_DIR_ENV_VAR
-
-
-def kernel_environment(scratch_dir: Path) -> dict[str, str | None]:
-    """Environment for notebook kernels: local server, data under ``scratch_dir``, no API key."""
-    hidden: dict[str, str | None] = dict.fromkeys((*API_KEY_ENV_VARS, BASE_URL_ENV_VAR))
-    return {
-        **hidden,
-        DATA_DIR_ENV_VAR: str(scratch_dir / "xiwidgets-data"),
-        "IPYTHONDIR": str(scratch_dir / "ipython"),
-    }
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,8 @@ from typing import Any
 
 import requests
 
+from xiwidgets.config import API_KEY_ENV_VARS, BASE_URL_ENV_VAR, DATA_DIR_ENV_VAR
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Screenshots and other evidence from browser runs (gitignored).
 ARTIFACTS_DIR = REPO_ROOT / "test-artifacts"
@@ -104,6 +106,16 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def kernel_environment(scratch_dir: Path) -> dict[str, str | None]:
+    """Environment for notebook kernels: local server, data under ``scratch_dir``, no API key."""
+    hidden: dict[str, str | None] = dict.fromkeys((*API_KEY_ENV_VARS, BASE_URL_ENV_VAR))
+    return {
+        **hidden,
+        DATA_DIR_ENV_VAR: str(scratch_dir / "xiwidgets-data"),
+        "IPYTHONDIR": str(scratch_dir / "ipython"),
+    }
 
 
 def start_jupyterlab(

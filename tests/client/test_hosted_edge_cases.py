@@ -262,4 +262,16 @@ def test_read_timeout_is_not_resent(hosted, api, no_sleep):
         hosted.tts.convert("Hello", VOICE)
 
     assert caught.value.code == "read_timeout" and "timeout=" in str(caught.value)
-    assert no_sleep == [] and len(api.calls) == 1
+    assert no_sleep == [] and [c.request.method for c in api.calls].count("POST") == 1
+
+
+def test_a_stream_is_an_iterator_and_read_returns_the_whole_take(hosted, api):
+    api.post(STREAM_URL, body=b"ID3" + b"A" * 297)
+
+    stream = hosted.tts.stream("Hello", VOICE, chunk_size=100)
+    first = next(stream)
+    rest = stream.read()
+
+    assert first == b"ID3" + b"A" * 97
+    assert rest == b"ID3" + b"A" * 297 == stream.received
+    assert list(stream) == []

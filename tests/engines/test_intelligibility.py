@@ -17,9 +17,10 @@ PARAGRAPH = (
     "cafe on the top floor serves fresh bread, soup and hot chocolate."
 )
 # Whisper writes small numbers as digits; the reference spells them.
-_NUMBER_WORDS = dict(enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve".split()
-))
+_NUMBER_WORDS = dict(
+    enumerate(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+               "ten", "eleven", "twelve"])
+)
 
 
 @pytest.fixture(scope="module")

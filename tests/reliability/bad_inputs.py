@@ -106,6 +106,8 @@ def _answer_from(status: int, raw: bytes) -> Answer:
         body: object = json.loads(raw)
     except ValueError:
         body = raw.decode("utf-8", "replace")
+    if status < 400:
+        return Answer(status, body, "")  # audio or JSON of a served request: no message
     message = error_message(body) if isinstance(body, dict) else str(body)[:300]
     return Answer(status, body, message, error_status(body))
 

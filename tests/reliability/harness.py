@@ -41,18 +41,22 @@ class ServerProcess:
         Data directory handed to ``--data-dir``.
     extra_args : list of str
         More CLI arguments (``--api-key K``, ``--character-limit N``, ...).
+    host : str or None
+        ``--host`` to pass; None leaves the CLI's default.
     """
 
     data_dir: Path
     extra_args: list[str] = field(default_factory=list)
+    host: str | None = "127.0.0.1"
     base_url: str = ""
     process: subprocess.Popen | None = None
     lines: list[str] = field(default_factory=list)
 
     def start(self, timeout: float = 90.0) -> ServerProcess:
         """Start the server and wait for its ``listening on`` line."""
-        command = [sys.executable, "-m", "xiwidgets.cli", "serve", "--host", "127.0.0.1",
-                   "--port", "0", "--data-dir", str(self.data_dir), *self.extra_args]
+        host = ["--host", self.host] if self.host is not None else []
+        command = [sys.executable, "-m", "xiwidgets.cli", "serve", *host, "--port", "0",
+                   "--data-dir", str(self.data_dir), *self.extra_args]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                         text=True, env=env, errors="replace")

@@ -18,7 +18,7 @@ from starlette.routing import Route
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect as ws_connect
 
-from .harness import error_status, find_databases, stored_files
+from .harness import ServerProcess, error_status, find_databases, stored_files
 
 API_KEY = "sk_reliability_auth_0123456789abcdef"
 WRONG_KEY = "sk_reliability_wrong_fedcba9876543210"
@@ -128,9 +128,11 @@ def test_websocket_refuses_without_a_valid_key(keyed_server, path, label, key):
                 socket_.send(json.dumps({"text": " "}))
                 socket_.send(json.dumps({"text": "Let me in. "}))
                 while True:
-                    frames.append(json.loads(socket_.recv(timeout=30)))
+                    frames.append(json.loads(socket_.recv(timeout=60)))
             except ConnectionClosed:
                 pass
+            except TimeoutError:
+                pytest.fail(f"{label}: the server neither refused nor closed within 60 s")
             code, reason = socket_.close_code, socket_.close_reason or ""
     except InvalidStatus as refused:
         assert refused.response.status_code in (401, 403)
@@ -154,3 +156,9 @@ def test_keys_are_stored_hashed_never_in_clear(keyed_server):
         connection.close()
     assert API_KEY not in dump
     assert len(stored_keys) == 1 and re.fullmatch(r"[0-9a-f]{64}", stored_keys[0])
+
+
+def test_cli_binds_loopback_unless_told_otherwise(tmp_path):
+    with ServerProcess(tmp_path / "data", host=None) as server:
+        assert server.base_url.startswith("http://127.0.0.1:")
+        assert "warning" not in server.output.lower()

@@ -13,6 +13,7 @@ import traceback
 
 import pytest
 import requests
+from websockets.sync.client import connect as ws_connect
 
 from .harness import DroppingProxy, ServerProcess, english_voice_id
 
@@ -31,7 +32,8 @@ def _assert_no_secret(text: str, where: str) -> None:
 def cli_server(tmp_path_factory):
     """The CLI server with a known key, stopped at the end of the module (output kept)."""
     server = ServerProcess(tmp_path_factory.mktemp("secret-data"),
-                           ["--api-key", API_KEY, "--character-limit", "400"]).start()
+                           ["--api-key", API_KEY, "--character-limit", "400",
+                            "--log-level", "debug"]).start()
     yield server
     server.stop()
 
@@ -64,9 +66,18 @@ def _error_paths(client, proxy_client, voice_id: str, closed_port_client):
 def test_key_never_leaks_from_server_client_or_widgets(cli_server, caplog):
     from xiwidgets.client import AuthenticationError, Client
 
-    caplog.set_level(logging.DEBUG)
     base_url = cli_server.base_url
     voice_id = english_voice_id(base_url, API_KEY)
+    # The reference also allows the key inside the first websocket message (before the
+    # client's logs are captured: this raw socket is not the client under test).
+    with ws_connect(f"ws{base_url[4:]}/v1/text-to-speech/{voice_id}/stream-input",
+                    open_timeout=30) as socket_:
+        socket_.send(json.dumps({"text": " ", "xi_api_key": API_KEY}))
+        socket_.send(json.dumps({"text": "Key in the message. "}))
+        socket_.send(json.dumps({"text": ""}))
+        while not json.loads(socket_.recv(timeout=60)).get("isFinal"):
+            pass
+    caplog.set_level(logging.DEBUG)
     client = Client(api_key=API_KEY, base_url=base_url, max_retries=0)
     wrong_client = Client(api_key=WRONG_KEY, base_url=base_url, max_retries=0)
     proxy = DroppingProxy(base_url, cut_after_bytes=30_000)

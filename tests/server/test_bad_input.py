@@ -143,6 +143,25 @@ def test_usage_with_end_before_start_is_refused(server):
     assert "end_unix" in response.json()["detail"]["message"]
 
 
+def test_chunked_body_over_the_limit_is_a_413(server):
+    def chunks():
+        yield b'{"text": "'
+        for _ in range(11):
+            yield b"a" * 100_000
+        yield b'"}'
+
+    items = history_count(server)
+    response = post(
+        server,
+        f"/v1/text-to-speech/{voice_id_named(server, 'Joe')}",
+        data=chunks(),  # no Content-Length: the server has to count
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert "1,000,000 bytes" in response.json()["detail"]["message"]
+    assert history_count(server) == items
+
+
 def test_unknown_settings_voice_is_a_404(server):
     response = post(server, "/v1/voices/NoSuchVoice000000000/settings/edit", json={"speed": 1})
     assert response.status_code == 404

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
 import numpy as np
 import pytest
@@ -149,6 +150,26 @@ def test_stream_sends_audio_before_the_take_is_finished(server, joe):
     assert duration_of(audio) > 8.0
     stored = get(server, f"/v1/history/{history_item_id}/audio")
     assert stored.status_code == 200 and stored.content == audio
+
+
+def test_client_leaving_mid_stream_is_refunded_and_nothing_is_stored(server, joe):
+    characters = character_count(server)
+    response = requests.post(
+        f"{server.base_url}/v1/text-to-speech/{joe}/stream",
+        json={"text": PARAGRAPH},
+        stream=True,
+        timeout=60,
+    )
+    history_item_id = response.headers["history-item-id"]
+    assert next(response.iter_content(chunk_size=None))
+    response.close()
+    # The server stops at the next clause boundary and refunds; wait for that (bounded).
+    deadline = time.monotonic() + 60
+    while character_count(server) != characters and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert character_count(server) == characters
+    assert get(server, f"/v1/history/{history_item_id}").status_code == 404
+    assert post(server, f"/v1/text-to-speech/{joe}", json={"text": "Still serving."}).ok
 
 
 def test_enable_logging_false_stores_no_history_but_counts_characters(server, joe):

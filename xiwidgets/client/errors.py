@@ -137,6 +137,14 @@ def one_line(text: str, secret: str | None = None) -> str:
     return text
 
 
+def connection_reason(exc: BaseException) -> str:
+    """The useful part of a connection error ("[Errno 111] Connection refused")."""
+    text = one_line(str(exc))
+    found = re.search(
+        r"\[Errno -?\d+\][^\"')]*|(?:Read |Connect )?timed out|Name or service not known", text)
+    return found.group(0).strip() if found else text
+
+
 def parse_retry_after(value: str | None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date)."""
     if not value:
@@ -237,8 +245,9 @@ def error_from_response(
     if code == "quota_exceeded" or status == 402:
         needed, left = _quota_numbers(message, detail if isinstance(detail, Mapping) else {})
         return QuotaExceeded(
-            f"Your character quota is used up{tag}{said}. "
-            "Shorten the text or wait for the quota to reset.",
+            f"Your character quota is used up{tag}{said}."
+            + ("" if "shorten" in message.lower()
+               else " Shorten the text or wait for the quota to reset."),
             needed=needed, left=left, **common,
         )
     if status in (401, 403):
@@ -257,10 +266,13 @@ def error_from_response(
             retry_after=retry_after, **common,
         )
     if status == 404 or (code or "").endswith("not_found"):
-        return NotFound(f"Not found{tag}{said}.", **common)
+        hint = (" See client.voices.list() for the voices you can use."
+                if code == "voice_not_found" else "")
+        return NotFound(f"Not found{tag}{said}.{hint}", **common)
     if status in (400, 422):
         errors = _field_messages(detail) if isinstance(detail, list) else [message]
-        return InvalidRequest(f"Invalid request{tag}: {'; '.join(errors)}.", errors=errors,
+        listed = "; ".join(errors).rstrip(".")
+        return InvalidRequest(f"Invalid request{tag}: {listed}.", errors=errors,
                               **common)
     if status >= 500:
         return ServerError(f"The server failed with HTTP {status}{tag}{said}. Try again later.",

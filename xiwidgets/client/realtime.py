@@ -26,6 +26,7 @@ from xiwidgets.client.errors import (
     NotFound,
     QuotaExceeded,
     XIError,
+    connection_reason,
     one_line,
 )
 from xiwidgets.client.transport import Transport
@@ -73,7 +74,7 @@ def _handshake_error(exc: InvalidStatus, transport: Transport) -> XIError:
 def frame_error(code: str | None, message: str, close_code: int | None,
                 scrub: Callable[[str], str]) -> XIError:
     """The :class:`XIError` for a WebSocket error frame or abnormal close."""
-    message = scrub(one_line(message)) or "no reason given"
+    message = scrub(one_line(message)).rstrip(".") or "no reason given"
     fields = {"status_code": close_code, "code": code, "message": message}
     tag = f" ({code})" if code else ""
     if code == "quota_exceeded":
@@ -83,7 +84,9 @@ def frame_error(code: str | None, message: str, close_code: int | None,
                                    "Set ELEVENLABS_API_KEY or pass api_key=... to the client.",
                                    **fields)
     if code and code.endswith("not_found"):
-        return NotFound(f"Not found{tag}: {message}.", **fields)
+        hint = (" See client.voices.list() for the voices you can use."
+                if code == "voice_not_found" else "")
+        return NotFound(f"Not found{tag}: {message}.{hint}", **fields)
     return XIError(f"The realtime stream stopped{tag}: {message} (close code {close_code}).",
                    **fields)
 
@@ -131,7 +134,7 @@ def realtime_chunks(transport: Transport, voice_id: str, text_chunks: Iterable[s
     except InvalidStatus as exc:
         raise _handshake_error(exc, transport) from None
     except (OSError, TimeoutError, InvalidHandshake) as exc:
-        reason = transport.scrub(one_line(str(exc))) or type(exc).__name__
+        reason = transport.scrub(connection_reason(exc)) or type(exc).__name__
         raise ConnectionFailed(f"Could not open the realtime stream at {transport.base_url} "
                                f"({reason}). Check the network connection and the base_url.",
                                message=reason) from None

@@ -32,7 +32,8 @@ _DROPPED = (requests.exceptions.ChunkedEncodingError, requests.exceptions.Connec
 class AudioStream:
     """Audio chunks of one TTS response, yielded as they arrive.
 
-    Iterate it once (``for chunk in stream``); headers are available before iterating.
+    It is an iterator (``for chunk in stream`` or ``next(stream)``), consumed once; the headers
+    are available before iterating.
 
     Attributes
     ----------
@@ -49,7 +50,7 @@ class AudioStream:
         self._chunk_size = chunk_size
         self._reopen_attempts = reopen_attempts
         self._received = bytearray()
-        self._started = False
+        self._iterator: Iterator[Any] | None = None
         self._response = open_response()
         self._set_response(self._response)
 
@@ -70,10 +71,16 @@ class AudioStream:
         """All audio received so far."""
         return bytes(self._received)
 
-    def __iter__(self) -> Iterator[bytes]:
-        if self._started:
-            raise RuntimeError("An AudioStream can be iterated only once; use .received.")
-        self._started = True
+    def __iter__(self) -> AudioStream:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._iterator is None:
+            self._iterator = self._items()
+        return next(self._iterator)
+
+    def _items(self) -> Iterator[Any]:
+        """What iterating yields (subclasses parse the raw chunks)."""
         return self._chunks()
 
     def _chunks(self) -> Iterator[bytes]:
@@ -108,9 +115,8 @@ class AudioStream:
 
     def read(self) -> bytes:
         """Read the rest of the stream and return the whole audio."""
-        if not self._started:
-            for _ in self:
-                pass
+        for _ in self:
+            pass
         return self.received
 
     def to_take(self) -> Take:
@@ -147,8 +153,8 @@ class TimedAudioStream(AudioStream):
         """All audio decoded so far."""
         return bytes(self._audio)
 
-    def __iter__(self) -> Iterator[TimedChunk]:  # type: ignore[override]
-        return self._timed_chunks(super().__iter__())
+    def _items(self) -> Iterator[TimedChunk]:
+        return self._timed_chunks(self._chunks())
 
     def _timed_chunks(self, raw: Iterator[bytes]) -> Iterator[TimedChunk]:
         pending = b""

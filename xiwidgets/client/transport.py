@@ -21,6 +21,7 @@ from xiwidgets.client.errors import (
     QuotaExceeded,
     ServerError,
     XIError,
+    connection_reason,
     error_from_response,
     one_line,
     parse_retry_after,
@@ -132,9 +133,9 @@ class Transport:
                 code=READ_TIMEOUT,
             ) from None
         except requests.exceptions.RequestException as exc:
-            reason = self.scrub(one_line(str(exc)))
+            reason = self.scrub(connection_reason(exc))
             raise ConnectionFailed(
-                f"Could not reach {self.base_url} ({type(exc).__name__}: {reason}). "
+                f"Could not reach {self.base_url} ({reason}). "
                 "Check the network connection and the base_url.",
                 code="connection_failed", message=reason,
             ) from None
@@ -217,7 +218,7 @@ class Transport:
         try:
             response = self.session.get(url, timeout=self.timeout)
         except requests.exceptions.RequestException as exc:
-            reason = one_line(str(exc))
+            reason = connection_reason(exc)
             raise ConnectionFailed(f"Could not download {url} ({reason}).",
                                    message=reason) from None
         if not response.ok:

@@ -58,8 +58,9 @@ class BodySizeLimitMiddleware:
     """Refuse request bodies larger than the configured limits with a readable 413.
 
     JSON bodies get ``max_json_body_bytes``; multipart uploads get the total upload limit (the
-    per-file limit is checked by the voice routes). Bodies without ``Content-Length`` are
-    counted as they arrive.
+    per-file limit is checked by the voice routes). A body without ``Content-Length`` (chunked)
+    is read here up to the limit and then handed on, because an error raised while the
+    framework reads the body would turn into a vague 400.
     """
 
     def __init__(self, app: ASGIApp, config: ServerConfig) -> None:
@@ -78,24 +79,30 @@ class BodySizeLimitMiddleware:
             return
         limit = self._limit_for(scope)
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            await self._refuse(scope, send, limit)
+        if declared is not None:
+            if declared.isdigit() and int(declared) > limit:
+                await self._refuse(scope, send, limit)
+                return
+            await self.app(scope, receive, send)
             return
-        received = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
+        messages, received = [], 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise _BodyTooLargeError(limit)
-            return message
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            received += len(message.get("body", b""))
+            if received > limit:
+                await self._refuse(scope, send, limit)
+                return
+            if not message.get("more_body", False):
+                break
+        pending = iter(messages)
 
-        try:
-            await self.app(scope, counting_receive, send)
-        except _BodyTooLargeError:
-            await self._refuse(scope, send, limit)
+        async def replay() -> Message:
+            return next(pending, None) or await receive()
+
+        await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
         error = APIError(
@@ -105,12 +112,6 @@ class BodySizeLimitMiddleware:
         )
         response = await handle_api_error(None, error)  # type: ignore[arg-type]
         await response(scope, _empty_receive, send)
-
-
-class _BodyTooLargeError(Exception):
-    def __init__(self, limit: int) -> None:
-        super().__init__(limit)
-        self.limit = limit
 
 
 async def _empty_receive() -> Message:

@@ -106,6 +106,21 @@ class TakePiece:
     final: bool = False
 
 
+@dataclass
+class SharedEncoder:
+    """One encoder for several takes that form one stream (a websocket session).
+
+    Takes using it leave the final flush to the owner, so the joins between them are as
+    seamless as within one take.
+    """
+
+    encoder: Any = None
+
+    def finish(self) -> bytes:
+        """Flush the encoder at the end of the stream."""
+        return self.encoder.finish() if self.encoder is not None else b""
+
+
 class TakeCancelledError(Exception):
     """The client went away; the take stops and is refunded."""
 
@@ -505,53 +520,37 @@ class SpeechService:
         plan: TakePlan,
         emit: Callable[[TakePiece], None],
         cancelled: threading.Event,
+        shared: SharedEncoder | None = None,
     ) -> None:
         """Synthesize and encode a take, calling ``emit`` for every piece (worker thread).
 
         The history item (audio file, then row) is committed before the final piece is
         emitted, so a client that has received the whole take can already find it in the
         history. On failure or cancellation the characters are refunded and nothing is stored.
+        With a ``shared`` encoder the final flush is left to its owner.
         """
-        from xiwidgets.server.audio import OutputFormat, make_encoder
-
-        keep_history = plan.history_item_id is not None
-        same_format = plan.output_format.codec == "mp3"
-        history_format = OutputFormat.parse(HISTORY_FORMAT, streaming=True)
-        encoder = history_encoder = None
-        history_audio = bytearray()
+        take_audio = _TakeAudio(plan, shared)
         alignment = _AlignmentBuilder()
         offset = 0.0
         try:
-            try:
-                with self._synthesis_slots:
-                    for chunk in self.synthesizer.synthesize(
-                        plan.text, plan.spec, plan.synthesis_settings
-                    ):
-                        if cancelled.is_set():
-                            raise TakeCancelledError
-                        if encoder is None:
-                            encoder = make_encoder(plan.output_format, chunk.sample_rate)
-                            if keep_history and not same_format:
-                                history_encoder = make_encoder(history_format, chunk.sample_rate)
-                        audio = encoder.encode(chunk.pcm)
-                        if keep_history:
-                            history_audio += (
-                                audio if same_format else history_encoder.encode(chunk.pcm)
-                            )
-                        alignment.add(chunk, offset)
-                        emit(TakePiece(audio=audio, chunk=chunk, offset_s=offset))
-                        offset += chunk.duration
-                tail = encoder.finish() if encoder is not None else b""
-                if keep_history:
-                    history_audio += tail if same_format else (
-                        history_encoder.finish() if history_encoder is not None else b""
-                    )
-                    self._commit_history(plan, bytes(history_audio), alignment.as_dict())
-                self.store.record_usage(plan.voice.voice_id, plan.model_id, plan.character_cost)
-                emit(TakePiece(audio=tail, chunk=None, offset_s=offset, final=True))
-            except BaseException:
-                self.store.refund_characters(plan.reservation)
-                raise
+            with self._synthesis_slots:
+                for chunk in self.synthesizer.synthesize(
+                    plan.text, plan.spec, plan.synthesis_settings
+                ):
+                    if cancelled.is_set():
+                        raise TakeCancelledError
+                    encoded = take_audio.encode(chunk)
+                    alignment.add(chunk, offset)
+                    emit(TakePiece(audio=encoded, chunk=chunk, offset_s=offset))
+                    offset += chunk.duration
+            tail = take_audio.finish()
+            if plan.history_item_id is not None:
+                self._commit_history(plan, bytes(take_audio.history_audio), alignment.as_dict())
+            self.store.record_usage(plan.voice.voice_id, plan.model_id, plan.character_cost)
+            emit(TakePiece(audio=tail, chunk=None, offset_s=offset, final=True))
+        except BaseException:
+            self.store.refund_characters(plan.reservation)
+            raise
         finally:
             self._change_in_flight(-1)
 
@@ -631,6 +630,48 @@ def _preview_text(voice: VoiceRecord) -> str:
         if premade.spec.language == voice.spec.language and premade.spec.engine == "espeak":
             return premade.preview_text.replace(premade.name, voice.name)
     return f"Hello, this is {voice.name}, a voice made from your recordings."
+
+
+class _TakeAudio:
+    """The encoders of one take: the client's format, plus MP3 for the history file."""
+
+    def __init__(self, plan: TakePlan, shared: SharedEncoder | None) -> None:
+        self.format = plan.output_format
+        self.shared = shared
+        self.keep_history = plan.history_item_id is not None
+        self.client = shared.encoder if shared is not None else None
+        self.history = None
+        self.history_audio = bytearray()
+
+    def encode(self, chunk: Any) -> bytes:
+        from xiwidgets.server.audio import OutputFormat, make_encoder
+
+        if self.client is None:
+            self.client = make_encoder(self.format, chunk.sample_rate)
+            if self.shared is not None:
+                self.shared.encoder = self.client
+        encoded = self.client.encode(chunk.pcm)
+        if self.keep_history:
+            if self.format.codec == "mp3":
+                self.history_audio += encoded  # the client's bytes are the history file
+            else:
+                if self.history is None:
+                    mp3 = OutputFormat.parse(HISTORY_FORMAT, streaming=True)
+                    self.history = make_encoder(mp3, chunk.sample_rate)
+                self.history_audio += self.history.encode(chunk.pcm)
+        return encoded
+
+    def finish(self) -> bytes:
+        """The client encoder's flush (left to the owner of a shared encoder)."""
+        tail = b""
+        if self.client is not None and self.shared is None:
+            tail = self.client.finish()
+        if self.keep_history:
+            if self.format.codec == "mp3":
+                self.history_audio += tail
+            elif self.history is not None:
+                self.history_audio += self.history.finish()
+        return tail
 
 
 class _AlignmentBuilder:

@@ -96,8 +96,7 @@ class EspeakEngine:
     def load(self) -> None:
         """Initialize the espeak-ng library (once per process)."""
         with _LOCK:
-            _library_rate_now = _load_library()[1]
-        self.sample_rate = _library_rate_now
+            self.sample_rate = _load_library()[1]
 
     def voice_exists(self, name: str) -> bool:
         """Return True if espeak-ng can select the voice ``name`` (e.g. ``"fr-fr+f3"``)."""

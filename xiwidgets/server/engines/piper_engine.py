@@ -33,16 +33,20 @@ from .dsp import varispeed
 
 _DURATION_NOISE_INPUT = "xiwidgets_duration_noise"
 _LATENT_NOISE_INPUT = "xiwidgets_latent_noise"
-# Latent noise is fed as a ring of this many frames (~47 s at 22050 Hz / hop 256) and indexed
-# modulo its length, so any clause length works without knowing the frame count in advance.
-_LATENT_NOISE_FRAMES = 4096
+# Latent noise is fed as a ring of this many frames (~12 s at 22050 Hz / hop 256) and indexed
+# modulo its length, so any clause length works without knowing the frame count in advance
+# (a repeat of white latent noise 12 s later in one clause is inaudible).
+_LATENT_NOISE_FRAMES = 1024
 _MAX_THREADS = 2
 # The model rounds every phoneme and pause up to whole frames, so audio length follows
 # length_scale only as ~length_scale**0.66; this exponent (measured on sentences and a
 # paragraph, 0.7 ≤ speed ≤ 1.2) makes the duration follow 1/speed to within ~7 %.
 _LENGTH_SCALE_EXPONENT = 1.5
-# style 1 multiplies the duration noise (noise_w) by 2.5: livelier, less even rhythm.
-_STYLE_NOISE_W_GAIN = 1.5
+# style 1 doubles the duration noise (noise_w): livelier, less even rhythm. Above ~1.2 the
+# stochastic duration predictor starts to produce odd pauses and drawls (a 1.6 take ran
+# 50 % long), hence the cap at the stability-0 value.
+_STYLE_NOISE_W_GAIN = 1.0
+_MAX_NOISE_W = 1.2
 
 
 def joe_model_paths() -> tuple[Path, Path]:
@@ -78,6 +82,7 @@ class PiperEngine:
         if model_path is None:
             model_path, config_path = joe_model_paths()
         self._model_path = Path(model_path)
+        self.voice_key = self._model_path.stem
         self._config_path = Path(config_path or f"{model_path}.json")
         self._threads = max(1, min(threads, _MAX_THREADS))
         self._loaded: _LoadedVoice | None = None
@@ -130,6 +135,10 @@ class PiperEngine:
         ClauseAudio
             Float audio and per-character times for ``text``.
         """
+        if voice.engine_voice != self.voice_key:
+            raise ValueError(
+                f"this Piper engine speaks {self.voice_key!r}, not {voice.engine_voice!r}"
+            )
         loaded = self._voice()
         piper = loaded.voice
         config = piper.config
@@ -138,11 +147,12 @@ class PiperEngine:
         stretch = voice.pitch_factor / (settings.speed * voice.rate_factor)
         length_scale = config.length_scale * stretch**_LENGTH_SCALE_EXPONENT
         variability = 1.5 - settings.stability
+        style_gain = 1.0 + _STYLE_NOISE_W_GAIN * settings.style
         scales = np.array(
             [
                 config.noise_scale * variability,
                 length_scale,
-                config.noise_w_scale * variability * (1.0 + _STYLE_NOISE_W_GAIN * settings.style),
+                min(config.noise_w_scale * variability * style_gain, _MAX_NOISE_W),
             ],
             dtype=np.float32,
         )

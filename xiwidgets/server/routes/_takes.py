@@ -7,7 +7,13 @@ import contextlib
 import threading
 from collections.abc import AsyncIterator
 
-from xiwidgets.server.service import SpeechService, TakeCancelledError, TakePiece, TakePlan
+from xiwidgets.server.service import (
+    SharedEncoder,
+    SpeechService,
+    TakeCancelledError,
+    TakePiece,
+    TakePlan,
+)
 
 
 class TakeRun:
@@ -18,12 +24,15 @@ class TakeRun:
     so its reservation and history are always settled.
     """
 
-    def __init__(self, service: SpeechService, plan: TakePlan) -> None:
+    def __init__(
+        self, service: SpeechService, plan: TakePlan, shared: SharedEncoder | None = None
+    ) -> None:
         self._loop = asyncio.get_running_loop()
         self._queue: asyncio.Queue[TakePiece | BaseException] = asyncio.Queue()
         self._cancelled = threading.Event()
         self._service = service
         self._plan = plan
+        self._shared = shared
         threading.Thread(target=self._work, name=f"take-{plan.request_id}", daemon=True).start()
 
     def _hand_over(self, item: TakePiece | BaseException) -> None:
@@ -33,7 +42,7 @@ class TakeRun:
 
     def _work(self) -> None:
         try:
-            self._service.produce(self._plan, self._hand_over, self._cancelled)
+            self._service.produce(self._plan, self._hand_over, self._cancelled, self._shared)
         except TakeCancelledError:
             pass
         except BaseException as exc:  # handed to the consumer, which re-raises it

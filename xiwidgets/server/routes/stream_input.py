@@ -24,7 +24,12 @@ from xiwidgets.server.auth import key_is_accepted
 from xiwidgets.server.errors import APIError, UnprocessableParameterError
 from xiwidgets.server.routes._takes import TakeRun
 from xiwidgets.server.schemas import MAX_SEED, VoiceSettingsBody
-from xiwidgets.server.service import DEFAULT_OUTPUT_FORMAT, SpeechService, TakePiece
+from xiwidgets.server.service import (
+    DEFAULT_OUTPUT_FORMAT,
+    SharedEncoder,
+    SpeechService,
+    TakePiece,
+)
 
 router = APIRouter(tags=["text-to-speech"])
 
@@ -148,6 +153,8 @@ class Session:
         self.max_message_bytes = config.websocket_max_message_bytes
         self.buffer = TextBuffer()
         self.voice_settings: dict[str, Any] | None = None
+        # One encoder for the whole session: the audio of all messages is one continuous stream.
+        self.encoder = SharedEncoder()
         self.authorized = key_is_accepted(websocket.app.state, websocket.headers.get("xi-api-key"))
 
     def check_voice_model_format(self) -> None:
@@ -246,18 +253,19 @@ class Session:
             if exc.status == "invalid_text":
                 return  # nothing speakable in this piece (emoji, zero-width characters)
             raise SessionError(exc.status, exc.message) from None
-        async for piece in TakeRun(self.service, plan).pieces():
-            if not piece.audio and piece.chunk is None:
-                continue
-            alignment = _alignment_ms(piece)
-            await self.websocket.send_json(
-                {
-                    "audio": base64.b64encode(piece.audio).decode(),
-                    "isFinal": False,
-                    "normalizedAlignment": alignment,
-                    "alignment": alignment,
-                }
-            )
+        async for piece in TakeRun(self.service, plan, self.encoder).pieces():
+            if piece.audio or piece.chunk is not None:
+                await self.send_audio(piece.audio, _alignment_ms(piece))
+
+    async def send_audio(self, audio: bytes, alignment: dict | None) -> None:
+        await self.websocket.send_json(
+            {
+                "audio": base64.b64encode(audio).decode(),
+                "isFinal": False,
+                "normalizedAlignment": alignment,
+                "alignment": alignment,
+            }
+        )
 
     async def run(self) -> None:
         # Without a key in the headers, the key may come in the first message: only then
@@ -279,6 +287,9 @@ class Session:
                 self.apply_settings(message)
             if message["text"] == "":
                 await self.generate(everything=True)
+                tail = self.encoder.finish()
+                if tail:
+                    await self.send_audio(tail, None)
                 await self.websocket.send_json({"isFinal": True})
                 await self.websocket.close(code=1000)
                 return

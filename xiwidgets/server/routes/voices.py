@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Annotated, Literal
 
@@ -40,21 +41,17 @@ def _matches(voice: VoiceRecord, needle: str) -> bool:
     return any(needle in value.lower() for value in haystack)
 
 
-def _voice_type_filter(voice_type: str | None):
-    if voice_type in (None, "", "default", "personal", "non-default"):
-        return {
-            None: lambda v: True,
-            "": lambda v: True,
-            "default": lambda v: v.is_premade,
-            "personal": lambda v: not v.is_premade,
-            "non-default": lambda v: not v.is_premade,
-        }[voice_type]
-    if voice_type in ("community", "workspace", "saved"):
-        return lambda v: False  # this server has no shared or workspace voices
-    raise UnprocessableParameterError(
-        ["query", "voice_type"],
-        "voice_type must be one of personal, community, default, workspace, non-default.",
-    )
+VOICE_TYPES = ("personal", "community", "default", "workspace", "non-default", "saved")
+
+
+def _has_voice_type(voice: VoiceRecord, voice_type: str | None) -> bool:
+    if not voice_type:
+        return True
+    if voice_type == "default":
+        return voice.is_premade
+    if voice_type in ("personal", "non-default"):
+        return not voice.is_premade
+    return False  # no community, workspace or saved voices on a local server
 
 
 def _page_offset(token: str | None) -> int:
@@ -86,8 +83,11 @@ def search_voices(
 ) -> dict:
     """Voices filtered, sorted and paged by an opaque token."""
     service = _service(request)
-    keep_type = _voice_type_filter(voice_type)
-    voices = [voice for voice in service.voices() if keep_type(voice)]
+    if voice_type and voice_type not in VOICE_TYPES:
+        raise UnprocessableParameterError(
+            ["query", "voice_type"], f"voice_type must be one of {', '.join(VOICE_TYPES)}."
+        )
+    voices = [voice for voice in service.voices() if _has_voice_type(voice, voice_type)]
     if category:
         voices = [voice for voice in voices if voice.category == category]
     if voice_ids:
@@ -219,7 +219,7 @@ async def add_voice(
         raise APIError(400, "invalid_audio_sample", "Upload at least one audio sample.")
     label_dict = parse_labels(labels) or {}
     service = _service(request)
-    voice_id = await _in_thread(
+    voice_id = await asyncio.to_thread(
         service.add_voice, _check_name(name), uploads, description, label_dict
     )
     return {"voice_id": voice_id, "requires_verification": False}
@@ -238,7 +238,7 @@ async def edit_voice(
     """Rename or relabel a voice; uploaded files are added to its samples."""
     uploads = await _read_uploads(request, files)
     service = _service(request)
-    await _in_thread(
+    await asyncio.to_thread(
         service.edit_voice, voice_id, _check_name(name), uploads, description, parse_labels(labels)
     )
     return OK
@@ -264,8 +264,3 @@ def get_voice(request: Request, voice_id: str, with_settings: bool = True) -> di
     service = _service(request)
     return service.voice_json(service.voice(voice_id), _base_url(request))
 
-
-async def _in_thread(function, *args):
-    import asyncio
-
-    return await asyncio.to_thread(function, *args)

@@ -55,7 +55,9 @@ def __getattr__(name: str) -> Any:
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """Register the ``%%speak``, ``%xi_voices`` and ``%xi_history`` magics (``%load_ext xiwidgets``).
+    """Register the ``%%speak``, ``%xi_voices`` and ``%xi_history`` magics.
+
+    Called by ``%load_ext xiwidgets``.
 
     Parameters
     ----------

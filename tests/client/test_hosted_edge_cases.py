@@ -275,3 +275,37 @@ def test_a_stream_is_an_iterator_and_read_returns_the_whole_take(hosted, api):
     assert first == b"ID3" + b"A" * 97
     assert rest == b"ID3" + b"A" * 297 == stream.received
     assert list(stream) == []
+
+
+def test_a_key_that_may_not_list_voices_can_still_speak_by_id():
+    with responses.RequestsMock() as api:
+        api.get(VOICES_URL, status=401, json=_detail("missing_permissions",
+                                                    "The key lacks voices_read."))
+        api.post(TTS_URL, body=b"ID3audio")
+
+        take = Client(api_key=SECRET_KEY).tts.convert("Hello", VOICE)
+
+    assert take.audio == b"ID3audio"
+
+
+
+def _sent_without_key(request) -> tuple[bool, str]:
+    # Checked when the request is sent: the client redacts its recorded copies afterwards.
+    return "xi-api-key" not in request.headers, "the API key was sent"
+
+
+def test_a_redirect_to_another_host_does_not_carry_the_key(hosted, api):
+    elsewhere = "https://storage.example.org/user.json"
+    api.get(f"{HOSTED}/v1/user", status=302, headers={"Location": elsewhere},
+            match=[matchers.header_matcher({"xi-api-key": SECRET_KEY})])
+    api.get(elsewhere, json={"user_id": "u1", "subscription": {}}, match=[_sent_without_key])
+
+    assert hosted.user.get().user_id == "u1"
+
+
+def test_a_redirect_on_the_same_host_keeps_the_key(hosted, api):
+    api.get(f"{HOSTED}/v1/user", status=307, headers={"Location": f"{HOSTED}/v1/user/"})
+    api.get(f"{HOSTED}/v1/user/", json={"user_id": "u1", "subscription": {}},
+            match=[matchers.header_matcher({"xi-api-key": SECRET_KEY})])
+
+    assert hosted.user.get().user_id == "u1"

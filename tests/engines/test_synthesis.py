@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 from conftest import ESPEAK_FEMALE, ESPEAK_MALE, JOE
@@ -67,7 +69,7 @@ def test_aligned_words_fall_on_speech_and_the_sentence_pause_on_silence(take, vo
 @pytest.mark.parametrize(
     "text",
     ["Hi 👋🏽 there\u200b, friend‮!", "שלום and hello", "Tab\tbell\x07 null\x00 end",
-     "lone \ud83d surrogate", "🎉🎉🎉"],
+     "lone \ud83d surrogate", "🎉🎉🎉", "Say [[hɛloʊ]] now.", "?! ..."],
 )
 def test_unicode_text_never_crashes_and_keeps_the_text(take, text):
     for voice in (JOE, ESPEAK_MALE):
@@ -93,6 +95,21 @@ def test_same_seed_gives_identical_bytes_and_other_seeds_differ(take):
     assert first.tobytes() == again.tobytes()
     assert first.tobytes() != other.tobytes()
     assert first.tobytes() != unseeded.tobytes()
+
+
+def test_takes_in_parallel_threads_equal_the_same_takes_one_by_one(synthesizer):
+    jobs = [(JOE, 21), (JOE, 22), (ESPEAK_FEMALE, 0), (ESPEAK_MALE, 0)]
+    text = "Threads share the engines, not their results."
+
+    def run(job):
+        voice, seed = job
+        chunks = synthesizer.synthesize(text, voice, SynthesisSettings(seed=seed))
+        return b"".join(chunk.pcm.tobytes() for chunk in chunks)
+
+    alone = [run(job) for job in jobs]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(run, jobs))
+    assert together == alone
 
 
 @pytest.mark.parametrize("voice", [JOE, ESPEAK_FEMALE], ids=["joe", "espeak"])

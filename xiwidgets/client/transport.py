@@ -12,6 +12,7 @@ import random
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -52,10 +53,29 @@ class _KeyAuth(requests.auth.AuthBase):
         key = self.current_key()
         if key:
             request.headers[KEY_HEADER] = key
+            request.register_hook("response", _drop_key_on_foreign_redirect)
         return request
 
     def __repr__(self) -> str:
         return "<xi-api-key auth>"
+
+
+def _drop_key_on_foreign_redirect(
+    response: requests.Response, **_kwargs: object
+) -> requests.Response:
+    """Keep the key off a redirect to another host or to plain HTTP.
+
+    requests strips ``Authorization`` on such redirects but copies every other header, so the
+    ``xi-api-key`` header would follow the redirect. Redirected requests are copies of
+    ``response.request``; removing the header there removes it from them.
+    """
+    if response.is_redirect:
+        here = urlsplit(response.url)
+        there = urlsplit(urljoin(response.url, response.headers.get("location", "")))
+        downgraded = here.scheme == "https" and there.scheme != "https"
+        if there.hostname != here.hostname or there.port != here.port or downgraded:
+            response.request.headers.pop(KEY_HEADER, None)
+    return response
 
 
 def redacted_headers(headers: Mapping[str, str]) -> dict[str, str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xiwidgets.client import endpoints
-from xiwidgets.client.errors import NotFound
+from xiwidgets.client.errors import AuthenticationError, NotFound
 from xiwidgets.client.types import Voice, VoicePage, VoiceSettings
 
 if TYPE_CHECKING:
@@ -54,6 +54,20 @@ def _sniff_extension(data: bytes) -> str:
     if data[:4] == b"fLaC":
         return ".flac"
     return ".bin"
+
+
+def _by_name(voices: Sequence[Voice], name: str) -> Voice | None:
+    """The first voice called ``name``, ignoring case and surrounding spaces."""
+    wanted = name.strip().casefold()
+    return next((v for v in voices if (v.name or "").casefold() == wanted), None)
+
+
+def _match(wanted: str, voices: Sequence[Voice]) -> str | None:
+    """The voice_id of the voice whose id, or else name, is ``wanted``."""
+    if any(v.voice_id == wanted for v in voices):
+        return wanted
+    found = _by_name(voices, wanted)
+    return found.voice_id if found else None
 
 
 class Voices:
@@ -145,12 +159,13 @@ class Voices:
         NotFound
             No voice has that name; the message lists the available names.
         """
-        for refresh in (False, True):
-            voices = self._cached(refresh)
-            wanted = name.strip().casefold()
-            for voice in voices:
-                if (voice.name or "").casefold() == wanted:
-                    return voice
+        voices, fresh = self._cached(refresh=False)
+        found = _by_name(voices, name)
+        if found is None and not fresh:  # maybe added since the list was fetched
+            voices, _ = self._cached(refresh=True)
+            found = _by_name(voices, name)
+        if found is not None:
+            return found
         names = ", ".join(sorted(v.name for v in voices if v.name)[:20])
         raise NotFound(f"No voice is called {name!r}. Available voices: {names or 'none'}.",
                        code="voice_not_found", status_code=None)
@@ -168,24 +183,27 @@ class Voices:
             raise TypeError(f"voice must be a Voice, a voice_id or a voice name, not {voice!r}")
         if voice in self._unknown:
             return voice
-        for refresh in (False, True):
-            voices = self._cached(refresh)
-            if any(v.voice_id == voice for v in voices):
-                return voice
-            wanted = voice.strip().casefold()
-            for candidate in voices:
-                if (candidate.name or "").casefold() == wanted:
-                    return candidate.voice_id
+        try:
+            voices, fresh = self._cached(refresh=False)
+            found = _match(voice, voices)
+            if found is None and not fresh:  # maybe added since the list was fetched
+                found = _match(voice, self._cached(refresh=True)[0])
+        except AuthenticationError:
+            # A key restricted to text to speech may not list voices: take the string as an id.
+            return voice
+        if found is not None:
+            return found
         # Remembered so that ids outside the list (shared voices) cost one listing, not one each.
         self._unknown.add(voice)
         return voice
 
-    def _cached(self, refresh: bool) -> list[Voice]:
+    def _cached(self, refresh: bool) -> tuple[list[Voice], bool]:
+        """The voice list and whether it was fetched just now."""
         with self._lock:
             cached = self._cache
         if cached is None or refresh:
-            cached = self.list()
-        return cached
+            return self.list(), True
+        return cached, False
 
     def forget_cache(self) -> None:
         """Forget the voice list used for name lookups (after voices change elsewhere)."""

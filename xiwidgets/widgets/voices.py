@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
-import requests
 import traitlets
 from ipywidgets.widgets.widget import CallbackDispatcher
 
@@ -176,7 +175,7 @@ class VoicePicker(ClientWidgetMixin, widgets.VBox):
             self._report(ValueError("This voice has no preview sample; speak a short text."))
             return None
         try:
-            data = fetch_preview(self.client, voice.preview_url)
+            data = self.client.voices.preview(voice)
         except Exception as error:
             self._report(error)
             return None
@@ -315,29 +314,3 @@ class VoicePicker(ClientWidgetMixin, widgets.VBox):
             self._preview_player = Player(client=self._client_arg, policy="none")
             self._preview_box.children = [self._preview_player]
         return self._preview_player
-
-
-def fetch_preview(client: Client, url: str) -> bytes:
-    """Download a voice preview sample.
-
-    Parameters
-    ----------
-    client : Client
-        Its session is used for URLs on the API server (so the key and base URL apply); any other
-        host (e.g. the hosted API's sample storage) is fetched without the API key.
-    url : str
-        The voice's ``preview_url``.
-
-    Returns
-    -------
-    bytes
-        The sample's audio (MP3).
-    """
-    base = client.base_url.rstrip("/")
-    if url.startswith(base + "/"):
-        # Through the client: its key, timeouts, retries and readable errors apply.
-        return client._transport.request("GET", url[len(base):]).content
-    response = requests.get(url, timeout=30)
-    response.raise_for_status()
-    return response.content
-

@@ -68,6 +68,7 @@ def _load_library() -> tuple[ctypes.CDLL, int]:
         library.espeak_SetSynthCallback.argtypes = [_SYNTH_CALLBACK]
         library.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         library.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        library.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
         library.espeak_Synth.argtypes = [
             ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
             ctypes.c_uint, ctypes.POINTER(ctypes.c_uint), ctypes.c_void_p,
@@ -119,7 +120,7 @@ class EspeakEngine:
         settings : SynthesisSettings
             ``speed`` → rate (words per minute), ``stability`` → pitch range.
         seed : int
-            Unused: espeak-ng is deterministic.
+            Seeds espeak-ng's noise generator (aspiration and fricative noise).
 
         Returns
         -------
@@ -141,6 +142,8 @@ class EspeakEngine:
             library.espeak_SetParameter(_PARAM_RANGE, pitch_range, 0)
             library.espeak_SetParameter(_PARAM_VOLUME, 100, 0)
             library.espeak_SetSynthCallback(self._callback)
+            # Breath and Klatt noise come from espeak-ng's own generator: seed it per clause.
+            library.espeak_ng_SetRandSeed(seed)
             self._buffers, self._words, self._received = [], [], 0
             library.espeak_Synth(
                 encoded, len(encoded), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None

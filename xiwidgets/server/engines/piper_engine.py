@@ -38,6 +38,7 @@ _LATENT_NOISE_INPUT = "xiwidgets_latent_noise"
 # (a repeat of white latent noise 12 s later in one clause is inaudible).
 _LATENT_NOISE_FRAMES = 1024
 _MAX_THREADS = 2
+_NO_PHONEME_MARKUP = str.maketrans("[]", "()")
 # The model rounds every phoneme and pause up to whole frames, so audio length follows
 # length_scale only as ~length_scale**0.66; this exponent (measured on sentences and a
 # paragraph, 0.7 ≤ speed ≤ 1.2) makes the duration follow 1/speed to within ~7 %.
@@ -160,6 +161,8 @@ class PiperEngine:
         pieces: list[np.ndarray] = []
         phonemes: list[tuple[str, int, int]] = []  # (phoneme, start sample, end sample)
         offset = 0
+        # piper reads "[[ ... ]]" as raw phonemes; request text is never phoneme markup.
+        text = text.translate(_NO_PHONEME_MARKUP)
         for sentence in piper.phonemize(text):
             if not sentence:
                 continue

@@ -124,6 +124,8 @@ def apply_similarity(voice: VoiceSpec, similarity_boost: float) -> VoiceSpec:
 
 
 def _to_chunk(audio: ClauseAudio, start: int, text: str, speaker_boost: bool) -> AudioChunk:
+    if len(audio.samples) == 0:  # only punctuation ("...", "?!"): nothing to pronounce
+        return _silent_chunk(text, audio.sample_rate, start)
     samples = normalize_loudness(audio.samples) if speaker_boost else audio.samples
     count = len(text)
     return AudioChunk(
@@ -136,12 +138,12 @@ def _to_chunk(audio: ClauseAudio, start: int, text: str, speaker_boost: bool) ->
     )
 
 
-def _silent_chunk(text: str, sample_rate: int) -> AudioChunk:
+def _silent_chunk(text: str, sample_rate: int, start: int = 0) -> AudioChunk:
     length = int(_SILENCE_SECONDS * sample_rate)
     return AudioChunk(
         pcm=np.zeros(length, dtype=np.int16),
         sample_rate=sample_rate,
-        text_start=0,
+        text_start=start,
         text=text,
         char_starts=[0.0] * len(text),
         char_ends=[_SILENCE_SECONDS] * len(text),

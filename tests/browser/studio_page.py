@@ -26,8 +26,7 @@ _WATCH_SPEAK_JS = """
   const audio = document.querySelector(audioSelector);
   const rows = () => document.querySelectorAll(rowSelector).length;
   const watch = window.__xiSpeak = {
-    rowsBefore: rows(), sourceBefore: audio.src, clickAt: null, firstChunkAt: null,
-    audibleAt: null, rowAt: null,
+    rowsBefore: rows(), sourceBefore: audio.src, clickAt: null, audibleAt: null, rowAt: null,
     playerStateAtAudible: null, rowsAtAudible: null, timeAtAudible: null,
   };
   document.addEventListener('click', (event) => {
@@ -39,9 +38,6 @@ _WATCH_SPEAK_JS = """
     if (watch.clickAt === null) return;
     const newTake = audio.src && audio.src !== watch.sourceBefore;
     const playerState = document.querySelector('.xi-studio .xi-player-state').textContent;
-    if (watch.firstChunkAt === null && newTake && /^streaming · [1-9]/.test(playerState)) {
-      watch.firstChunkAt = performance.now();
-    }
     if (watch.audibleAt === null && newTake && audio.currentTime > 0 && !audio.paused) {
       watch.audibleAt = performance.now();
       watch.timeAtAudible = audio.currentTime;
@@ -60,9 +56,8 @@ _WATCH_SPEAK_JS = """
 def watch_next_speak(page: Any) -> None:
     """Start sampling the page for the next click on Speak; read ``window.__xiSpeak`` after.
 
-    Times are ``performance.now()`` milliseconds: ``clickAt``, ``firstChunkAt`` (the player
-    shows the new take's first chunk), ``audibleAt`` (the new take's ``<audio>`` playing with
-    ``currentTime > 0``) and ``rowAt`` (a history row was added).
+    Times are ``performance.now()`` milliseconds: ``clickAt``, ``audibleAt`` (the new take's
+    ``<audio>`` playing with ``currentTime > 0``) and ``rowAt`` (a history row was added).
     """
     page.evaluate(_WATCH_SPEAK_JS, [STUDIO_AUDIO, HISTORY_ROW])
 

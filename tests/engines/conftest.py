@@ -9,10 +9,6 @@ import pytest
 
 from xiwidgets.server.engines import AudioChunk, SynthesisSettings, Synthesizer, VoiceSpec
 
-JOE = VoiceSpec("piper", "en_US-joe-medium", "en")
-ESPEAK_FEMALE = VoiceSpec("espeak", "en-us", "en", variant="f2")
-ESPEAK_MALE = VoiceSpec("espeak", "en", "en", variant="m3")
-
 
 @pytest.fixture(scope="session")
 def synthesizer() -> Synthesizer:

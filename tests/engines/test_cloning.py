@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import JOE
+from engine_voices import JOE
 
 from xiwidgets.server.audio import OutputFormat, make_encoder, wav_bytes
 from xiwidgets.server.cloning import (

@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 import soxr
-from conftest import ESPEAK_FEMALE, JOE
+from engine_voices import ESPEAK_FEMALE, JOE
 
 PARAGRAPH = (
     "The museum in our city opens at ten every morning. Visitors can walk through rooms full "

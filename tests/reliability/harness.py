@@ -349,7 +349,8 @@ class DroppingProxy:
         self.cut_after_bytes = cut_after_bytes
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.base_url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        self.forwarded = 0
+        # Response bytes let through, per connection in the order they were accepted.
+        self.forwarded: list[int] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -359,31 +360,39 @@ class DroppingProxy:
             except OSError:
                 return
             upstream = socket.create_connection(self.target)
-            threading.Thread(target=self._pump, args=(client, upstream, None), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, self.cut_after_bytes),
+            self.forwarded.append(0)
+            threading.Thread(target=self._pump, args=(client, upstream, None, None),
+                             daemon=True).start()
+            threading.Thread(target=self._pump,
+                             args=(upstream, client, self.cut_after_bytes,
+                                   len(self.forwarded) - 1),
                              daemon=True).start()
 
-    def _pump(self, source: socket.socket, sink: socket.socket, limit: int | None) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket, limit: int | None,
+              connection: int | None) -> None:
         sent = 0
         try:
             while True:
                 data = source.recv(4096)
                 if not data:
                     break
-                if limit is not None and sent + len(data) >= limit:
-                    sink.sendall(data[: limit - sent])
-                    self.forwarded += limit - sent
-                    break
+                if limit is not None:
+                    data = data[: limit - sent]
                 sink.sendall(data)
                 sent += len(data)
-                if limit is not None:
-                    self.forwarded += len(data)
+                if connection is not None:
+                    self.forwarded[connection] = sent
+                if limit is not None and sent >= limit:
+                    break
         except OSError:
             pass
-        for sock in (source, sink):
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
+        # Half-close towards the receiver (FIN after the last byte let through, so nothing
+        # already sent is discarded by a reset), then drop the other side.
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+        with contextlib.suppress(OSError):
+            source.shutdown(socket.SHUT_RDWR)
+        source.close()
 
     def close(self) -> None:
         """Stop accepting connections."""

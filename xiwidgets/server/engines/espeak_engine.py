@@ -92,18 +92,11 @@ class EspeakEngine:
         self._callback = _SYNTH_CALLBACK(self._on_audio)
         self._buffers: list[np.ndarray] = []
         self._words: list[tuple[int, int, float]] = []  # (char index, length, seconds)
-        self._received = 0
 
     def load(self) -> None:
         """Initialize the espeak-ng library (once per process)."""
         with _LOCK:
             self.sample_rate = _load_library()[1]
-
-    def voice_exists(self, name: str) -> bool:
-        """Return True if espeak-ng can select the voice ``name`` (e.g. ``"fr-fr+f3"``)."""
-        with _LOCK:
-            library, _ = _load_library()
-            return library.espeak_SetVoiceByName(name.encode()) == 0
 
     def synthesize_clause(
         self, text: str, voice: VoiceSpec, settings: SynthesisSettings, seed: int
@@ -144,7 +137,7 @@ class EspeakEngine:
             library.espeak_SetSynthCallback(self._callback)
             # Breath and Klatt noise come from espeak-ng's own generator: seed it per clause.
             library.espeak_ng_SetRandSeed(seed)
-            self._buffers, self._words, self._received = [], [], 0
+            self._buffers, self._words = [], []
             library.espeak_Synth(
                 encoded, len(encoded), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None
             )

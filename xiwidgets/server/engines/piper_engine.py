@@ -164,6 +164,9 @@ class PiperEngine:
         # piper reads "[[ ... ]]" as raw phonemes; request text is never phoneme markup.
         text = text.translate(_NO_PHONEME_MARKUP)
         for sentence in piper.phonemize(text):
+            # Phonemes the voice has no id for would be skipped by piper (with a warning per
+            # phoneme) and shift the alignment: drop them here, where the spans are built.
+            sentence = [p for p in sentence if p in config.phoneme_id_map]
             if not sentence:
                 continue
             ids = piper.phonemes_to_ids(sentence)

@@ -40,13 +40,18 @@ PARAGRAPH = (
     "beam across the dark water. Ships he would never meet passed safely in the night, their "
     "captains trusting a light they could not see the hands of. In winter the storms came "
     "from the north, and the whole tower hummed like a bell. Still he climbed, one step at a "
-    "time, because somewhere out there someone was counting on the light."
+    "time, because somewhere out there someone was counting on the light. When spring "
+    "returned, he painted the railings white again and counted the gulls that nested on the "
+    "rocks below. Visitors sometimes asked whether he was lonely. He would smile, point at the "
+    "horizon, and tell them that the sea was never quiet enough for that."
 )
 
 
 def save_studio_screenshot(page) -> None:
     """Keep a screenshot of the Studio after a take (test-artifacts/, not the repo's docs)."""
     ARTIFACTS_DIR.mkdir(exist_ok=True)
+    # Show the paragraph from its first line, as it reads when typed.
+    page.locator(f"{STUDIO} .xi-text textarea").evaluate("(element) => { element.scrollTop = 0; }")
     page.locator(STUDIO).screenshot(path=str(ARTIFACTS_DIR / "studio.png"))
 
 

@@ -256,6 +256,9 @@ CASES: tuple[Case, ...] = (
          _http("GET", "/v2/voices?page_size=1000000000"), (400, 422)),
     Case("negative-page-size", "history `page_size=-1`", _http("GET", "/v1/history?page_size=-1"),
          (400, 422)),
+    Case("usage-end-of-time", "usage stats by month for the last second of year 9999",
+         _http("GET", "/v1/usage/character-stats?start_unix=253402300798000"
+               "&end_unix=253402300799000&aggregation_interval=month"), (200,)),
     Case("negative-speed", "`voice_settings.speed` of -1",
          _tts({"text": SHORT_TEXT, "voice_settings": {"speed": -1}}), (400, 422)),
     Case("negative-seed", "`seed` of -5", _tts({"text": SHORT_TEXT, "seed": -5}), (400, 422)),

@@ -38,8 +38,9 @@ def run_schemathesis(base_url: str, report_dir: Path, *, max_examples: int, seed
                "--report", "json", "--report-dir", str(report_dir), "--no-shrink"]
     for name, value in (headers or {}).items():
         command += ["--header", f"{name}: {value}"]
+    # Run inside the report directory: schemathesis keeps a cache in ./.schemathesis.
     completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                               check=False)
+                               check=False, cwd=report_dir)
     reports = sorted(report_dir.glob("*.json"))
     if not reports:
         raise RuntimeError("schemathesis wrote no report:\n" + completed.stdout[-4000:]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import json
 import os
 import re
 import signal
@@ -81,11 +80,6 @@ class ServerProcess:
     def output(self) -> str:
         """Everything the server printed so far (stdout and stderr)."""
         return "".join(self.lines)
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
 
     def kill(self) -> None:
         """SIGKILL the server: no shutdown hook, no flush, like a power cut for the process."""
@@ -236,9 +230,6 @@ class RawResponse:
     headers: dict[str, str]
     body: bytes
 
-    def json(self) -> object:
-        return json.loads(self.body)
-
 
 def raw_request(base_url: str, method: str, path: str, *, body: bytes | None = None,
                 headers: dict[str, str] | None = None, timeout: float = 60.0) -> RawResponse:
@@ -340,17 +331,21 @@ class DroppingProxy:
     target_base_url : str
         The real server behind the proxy.
     cut_after_bytes : int
-        Bytes of response (status line and headers included) forwarded before the proxy drops
-        the connection, like a network that fails halfway through a stream.
+        Bytes of response (status line and headers included) forwarded on one connection
+        before the proxy drops it, like a network that fails halfway through a stream. Earlier
+        responses on a kept-alive connection count towards it.
+    stall : bool
+        Instead of dropping the connection, keep it open and silent until ``close()`` (a
+        network that stops delivering without telling anyone).
     """
 
-    def __init__(self, target_base_url: str, cut_after_bytes: int) -> None:
+    def __init__(self, target_base_url: str, cut_after_bytes: int, stall: bool = False) -> None:
         self.target = host_port(target_base_url)
         self.cut_after_bytes = cut_after_bytes
+        self.stall = stall
+        self._closed = threading.Event()
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.base_url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        # Response bytes let through, per connection in the order they were accepted.
-        self.forwarded: list[int] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -360,16 +355,12 @@ class DroppingProxy:
             except OSError:
                 return
             upstream = socket.create_connection(self.target)
-            self.forwarded.append(0)
-            threading.Thread(target=self._pump, args=(client, upstream, None, None),
+            threading.Thread(target=self._pump, args=(client, upstream, None),
                              daemon=True).start()
-            threading.Thread(target=self._pump,
-                             args=(upstream, client, self.cut_after_bytes,
-                                   len(self.forwarded) - 1),
+            threading.Thread(target=self._pump, args=(upstream, client, self.cut_after_bytes),
                              daemon=True).start()
 
-    def _pump(self, source: socket.socket, sink: socket.socket, limit: int | None,
-              connection: int | None) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket, limit: int | None) -> None:
         sent = 0
         try:
             while True:
@@ -380,9 +371,9 @@ class DroppingProxy:
                     data = data[: limit - sent]
                 sink.sendall(data)
                 sent += len(data)
-                if connection is not None:
-                    self.forwarded[connection] = sent
                 if limit is not None and sent >= limit:
+                    if self.stall:
+                        self._closed.wait()
                     break
         except OSError:
             pass
@@ -395,7 +386,8 @@ class DroppingProxy:
         source.close()
 
     def close(self) -> None:
-        """Stop accepting connections."""
+        """Stop accepting connections and end stalled ones."""
+        self._closed.set()
         self.listener.close()
 
 

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from xiwidgets.client.streaming import DEFAULT_CHUNK_SIZE
-
 from .harness import DroppingProxy, ServerProcess, english_voice_id
 
 LONG_TEXT = " ".join(
     f"Sentence number {i} of a long paragraph, read aloud so the stream lasts a while."
     for i in range(6))
 SEED = 1234
-HEADERS_AND_FRAMING = 1024
 
 
 def _client(base_url: str, **kwargs):
@@ -74,10 +71,22 @@ def test_connection_dropped_mid_stream_raises_with_a_prefix_of_the_take(target):
     assert error.partial == b"".join(chunks)
     assert 0 < len(error.partial) < len(whole)
     assert whole.startswith(error.partial), "the partial audio is not what the server sent"
-    # What the proxy let through on the stream's connection is headers and chunk framing
-    # (well under 1 KiB), the audio handed over, and at most one unfinished read, which
-    # urllib3 drops when the connection breaks in its middle.
-    assert len(error.partial) >= proxy.forwarded[-1] - HEADERS_AND_FRAMING - DEFAULT_CHUNK_SIZE
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_silent_connection_mid_stream_times_out_with_partial_audio(target):
+    from xiwidgets.client import StreamInterrupted
+
+    proxy = DroppingProxy(target.base_url, cut_after_bytes=40_000, stall=True)
+    try:
+        stream = _client(proxy.base_url, timeout=3).tts.stream(LONG_TEXT, target.voice_id)
+        chunks, error = _drain(stream)
+    finally:
+        proxy.close()
+
+    assert isinstance(error, StreamInterrupted), f"got {error!r}"
+    assert error.partial == b"".join(chunks) and len(error.partial) > 0
 
 
 @pytest.mark.slow

@@ -132,9 +132,10 @@ def test_paging_parameters_out_of_range_are_422(server):
     assert get(server, "/v2/voices?page_size=101").status_code == 422
     assert get(server, "/v2/voices?page_size=0").status_code == 422
     assert get(server, "/v1/history?page_size=1001").status_code == 422
-    bad_token = get(server, "/v2/voices?next_page_token=garbage")
-    assert bad_token.status_code == 400
-    assert "next_page_token" in bad_token.json()["detail"]["message"]
+    for token in ("garbage", "²"):  # "²" is a digit to Python's str.isdigit, but no number
+        bad_token = get(server, "/v2/voices", params={"next_page_token": token})
+        assert bad_token.status_code == 400
+        assert "next_page_token" in bad_token.json()["detail"]["message"]
 
 
 def test_usage_with_end_before_start_is_refused(server):
@@ -166,3 +167,11 @@ def test_unknown_settings_voice_is_a_404(server):
     response = post(server, "/v1/voices/NoSuchVoice000000000/settings/edit", json={"speed": 1})
     assert response.status_code == 404
     assert response.json()["detail"]["status"] == "voice_not_found"
+
+
+def test_timestamps_beyond_any_date_are_422_not_a_crash(server):
+    huge = "-5033733484551954161991680"
+    response = get(server, f"/v1/usage/character-stats?start_unix={huge}&end_unix=1")
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "start_unix"]
+    assert get(server, "/v1/history?date_after_unix=99999999999999999999").status_code == 422

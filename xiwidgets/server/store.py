@@ -110,11 +110,9 @@ def hash_api_key(key: str) -> str:
 def next_month_unix(now: float) -> int:
     """Start of the next calendar month (UTC) after ``now``, in unix seconds."""
     moment = time.gmtime(now)
-    year, month = (moment.tm_year + 1, 1) if moment.tm_mon == 12 else (
-        moment.tm_year,
-        moment.tm_mon + 1,
-    )
-    return calendar.timegm((year, month, 1, 0, 0, 0))
+    if moment.tm_mon == 12:
+        return calendar.timegm((moment.tm_year + 1, 1, 1, 0, 0, 0))
+    return calendar.timegm((moment.tm_year, moment.tm_mon + 1, 1, 0, 0, 0))
 
 
 def write_atomically(path: Path, data: bytes) -> None:

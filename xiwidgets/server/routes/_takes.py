@@ -7,9 +7,9 @@ import contextlib
 import threading
 from collections.abc import AsyncIterator
 
-from xiwidgets.server.service import (
+from xiwidgets.server.service import SpeechService
+from xiwidgets.server.takes import (
     SharedEncoder,
-    SpeechService,
     TakeCancelledError,
     TakePiece,
     TakePlan,

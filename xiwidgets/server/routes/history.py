@@ -12,11 +12,14 @@ from fastapi.responses import FileResponse, Response
 from xiwidgets.server.auth import API_KEY_REQUIRED
 from xiwidgets.server.errors import APIError, PlainAPIError, history_item_not_found
 from xiwidgets.server.schemas import HistoryDownloadBody
-from xiwidgets.server.service import SpeechService, mp3_to_wav
+from xiwidgets.server.service import SpeechService
+from xiwidgets.server.takes import mp3_to_wav
 
 router = APIRouter(prefix="/v1/history", tags=["history"])
 
 MAX_HISTORY_PAGE_SIZE = 1000
+# Year 9999 in seconds: larger values are no date and would overflow SQLite.
+UnixSeconds = Annotated[int | None, Query(ge=0, le=253_402_300_799)]
 DOWNLOAD_FORMATS = {None: "mp3", "": "mp3", "default": "mp3", "mp3": "mp3", "wav": "wav"}
 
 
@@ -40,8 +43,8 @@ def list_history(
     search: str | None = None,
     source: str | None = None,
     model_id: str | None = None,
-    date_before_unix: int | None = None,
-    date_after_unix: int | None = None,
+    date_before_unix: UnixSeconds = None,
+    date_after_unix: UnixSeconds = None,
 ) -> dict:
     """Takes, newest first; page on with ``last_history_item_id``."""
     service = _service(request)

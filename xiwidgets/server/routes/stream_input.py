@@ -24,10 +24,9 @@ from xiwidgets.server.auth import key_is_accepted
 from xiwidgets.server.errors import APIError, UnprocessableParameterError
 from xiwidgets.server.routes._takes import TakeRun
 from xiwidgets.server.schemas import MAX_SEED, VoiceSettingsBody
-from xiwidgets.server.service import (
-    DEFAULT_OUTPUT_FORMAT,
+from xiwidgets.server.service import DEFAULT_OUTPUT_FORMAT, SpeechService
+from xiwidgets.server.takes import (
     SharedEncoder,
-    SpeechService,
     TakePiece,
 )
 
@@ -68,7 +67,7 @@ class SessionOptions:
             raw = query.get(name)
             if raw in (None, ""):
                 return None
-            if not raw.isdigit() or not low <= int(raw) <= high:
+            if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
                 raise SessionError("invalid_request", f"{name} must be an integer {low}–{high}.")
             return int(raw)
 

@@ -13,9 +13,8 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from xiwidgets.server.auth import API_KEY_REQUIRED
 from xiwidgets.server.routes._takes import TakeRun, whole_take
 from xiwidgets.server.schemas import TextToSpeechBody
-from xiwidgets.server.service import (
-    DEFAULT_OUTPUT_FORMAT,
-    SpeechService,
+from xiwidgets.server.service import DEFAULT_OUTPUT_FORMAT, SpeechService
+from xiwidgets.server.takes import (
     TakePiece,
     TakePlan,
     chunk_alignment,

@@ -18,6 +18,9 @@ router = APIRouter(tags=["user"])
 
 INTERVAL_MS = {"hour": 3_600_000, "day": 86_400_000, "week": 7 * 86_400_000}
 MAX_BUCKETS = 10_000
+# Year 9999 in milliseconds: larger values are no date and would overflow SQLite and gmtime.
+MAX_UNIX_MS = 253_402_300_799_999
+UnixMs = Annotated[int, Query(ge=0, le=MAX_UNIX_MS, description="UTC milliseconds")]
 Breakdown = Literal[
     "none", "voice", "voice_multiplier", "user", "groups", "api_keys", "all_api_keys",
     "product_type", "model", "resource", "request_queue", "region", "subresource_id",
@@ -126,12 +129,12 @@ def bucket_starts(
 @router.get("/v1/usage/character-stats", dependencies=API_KEY_REQUIRED)
 def character_stats(
     request: Request,
-    start_unix: int,
-    end_unix: int,
+    start_unix: UnixMs,
+    end_unix: UnixMs,
     include_workspace_metrics: bool = False,
     breakdown_type: Breakdown = "none",
     aggregation_interval: Literal["hour", "day", "week", "month", "cumulative"] = "day",
-    aggregation_bucket_size: Annotated[int | None, Query(ge=1)] = None,
+    aggregation_bucket_size: Annotated[int | None, Query(ge=1, le=MAX_UNIX_MS // 1000)] = None,
     metric: Metric = "credits",
 ) -> dict:
     """Characters (or request counts) per time bucket, in milliseconds, split by voice/model."""

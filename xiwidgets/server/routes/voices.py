@@ -57,7 +57,7 @@ def _has_voice_type(voice: VoiceRecord, voice_type: str | None) -> bool:
 def _page_offset(token: str | None) -> int:
     if not token:
         return 0
-    if not token.isdigit():
+    if not (token.isascii() and token.isdigit()):
         raise APIError(
             400,
             "invalid_page_token",

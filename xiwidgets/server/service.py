@@ -494,10 +494,10 @@ class SpeechService:
                 ):
                     if cancelled.is_set():
                         raise TakeCancelledError
-                    alignment.add(chunk, offset)
-                    for pcm, owner in _split_for_sending(chunk, first=not alignment.characters):
+                    for pcm, owner in _split_for_sending(chunk, first=offset == 0.0):
                         encoded = take_audio.encode(pcm, chunk.sample_rate)
                         emit(TakePiece(audio=encoded, chunk=owner, offset_s=offset))
+                    alignment.add(chunk, offset)
                     offset += chunk.duration
             tail = take_audio.finish()
             if plan.history_item_id is not None:

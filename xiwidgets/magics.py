@@ -16,7 +16,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
-from xiwidgets.widgets._base import describe_error, resolve_client
+from xiwidgets.widgets._base import NOTEBOOK_OUTPUT_FORMAT, describe_error, resolve_client
 
 if TYPE_CHECKING:
     from xiwidgets.client import Client
@@ -127,8 +127,8 @@ class SpeechMagics(Magics):
     @argument("--no-speaker-boost", dest="speaker_boost", action="store_false",
               help="Turn speaker boost off.")
     @argument("--seed", type=int, help="Seed for a repeatable take.")
-    @argument("--format", dest="output_format", default="mp3_44100_128",
-              help="Output format, e.g. mp3_44100_128.")
+    @argument("--format", dest="output_format", default=NOTEBOOK_OUTPUT_FORMAT,
+              help=f"Output format (default {NOTEBOOK_OUTPUT_FORMAT}).")
     @argument("--policy", choices=POLICIES, default="embed",
               help="What the notebook keeps of the take: embed, link or none.")
     @cell_magic

@@ -103,12 +103,16 @@ def test_quota_is_exact_under_concurrent_requests(server_factory):
     limited = server_factory(character_limit=100, max_concurrent_syntheses=1)
     joe = voice_id_named(limited, "Joe")
 
-    def speak(_: int) -> int:
+    def speak(_: int) -> requests.Response:
         url = f"{limited.base_url}/v1/text-to-speech/{joe}"
-        return requests.post(url, json={"text": "Exactly twenty chars"}, timeout=120).status_code
+        return requests.post(url, json={"text": "Exactly twenty chars"}, timeout=120)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        statuses = sorted(pool.map(speak, range(8)))
-    assert statuses == [200] * 5 + [401] * 3
+        responses = list(pool.map(speak, range(8)))
+    assert sorted(r.status_code for r in responses) == [200] * 5 + [401] * 3
+    served = [r for r in responses if r.ok]
+    # One synthesis at a time: the others waited their turn and saw the queue in the header.
+    assert {r.headers["maximum-concurrent-requests"] for r in served} == {"1"}
+    assert max(int(r.headers["current-concurrent-requests"]) for r in served) >= 2
     assert character_count(limited) == 100
     assert history_count(limited) == 5

@@ -12,7 +12,7 @@ import ipywidgets as widgets
 import traitlets
 from ipywidgets.widgets.widget import CallbackDispatcher
 
-from xiwidgets.widgets._base import ClientWidgetMixin
+from xiwidgets.widgets._base import NOTEBOOK_OUTPUT_FORMAT, ClientWidgetMixin
 from xiwidgets.widgets.history import HistoryTable
 from xiwidgets.widgets.models import ModelPicker
 from xiwidgets.widgets.player import Player, current_cell_key
@@ -66,6 +66,8 @@ class Studio(ClientWidgetMixin, widgets.VBox):
         Text in the text box.
     policy : {"embed", "link", "none"}, default "embed"
         What the notebook keeps of each take (see :class:`Player`).
+    output_format : str, default "mp3_44100_64"
+        The MP3 format takes are streamed and kept in; 64 kb/s keeps saved notebooks small.
 
     Attributes
     ----------
@@ -89,7 +91,11 @@ class Studio(ClientWidgetMixin, widgets.VBox):
 
     def __init__(self, client: Client | None = None, voice: Any = None,
                  model_id: str | None = None, text: str = "", policy: str = "embed",
-                 **kwargs: Any) -> None:
+                 output_format: str = NOTEBOOK_OUTPUT_FORMAT, **kwargs: Any) -> None:
+        if not output_format.startswith("mp3_"):
+            # The browser plays the live stream through MediaSource as audio/mpeg.
+            raise ValueError(f"the studio streams MP3; got output_format={output_format!r}")
+        self.output_format = output_format
         self._init_client(client)
         shared = self.client
         self.last_take: StudioTake | None = None
@@ -252,7 +258,8 @@ class Studio(ClientWidgetMixin, widgets.VBox):
     def _take(self, text: str, voice_id: str, model_id: str, settings: Any) -> None:
         try:
             stream = self.client.tts.stream(text, voice_id, model_id=model_id,
-                                            voice_settings=settings)
+                                            voice_settings=settings,
+                                            output_format=self.output_format)
             if self._stop_requested.is_set():
                 # Stop was pressed while the request was still being answered.
                 stream.close()

@@ -97,6 +97,15 @@ def test_quota_refuses_a_request_that_would_pass_the_limit(server_factory):
     assert character_count(limited) == 20 and history_count(limited) == 1
     assert post(limited, f"/v1/text-to-speech/{joe}", json={"text": "Ten chars!"}).ok
     assert character_count(limited) == 30
+    with connect(f"ws{limited.base_url[4:]}/v1/text-to-speech/{joe}/stream-input") as socket:
+        socket.send(json.dumps({"text": " "}))
+        socket.send(json.dumps({"text": "Over the limit. ", "flush": True}))
+        frame = json.loads(socket.recv(timeout=30))
+        with pytest.raises(ConnectionClosed):
+            socket.recv(timeout=30)
+        assert socket.close_code == 1008
+    assert frame["error"] == "quota_exceeded" and "left" in frame["message"]
+    assert character_count(limited) == 30
 
 
 def test_quota_is_exact_under_concurrent_requests(server_factory):

@@ -175,3 +175,36 @@ def test_timestamps_beyond_any_date_are_422_not_a_crash(server):
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["query", "start_unix"]
     assert get(server, "/v1/history?date_after_unix=99999999999999999999").status_code == 422
+
+
+def test_body_that_is_not_utf8_gets_a_readable_400(server):
+    items = history_count(server)
+    response = post(
+        server,
+        f"/v1/text-to-speech/{voice_id_named(server, 'Joe')}",
+        data=b'{"text": "caf\xe9 \xff\xfe"}',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert "UTF-8" in response.json()["detail"]["message"]
+    assert history_count(server) == items
+
+
+def test_unknown_path_is_a_404_in_the_hosted_shape(server):
+    response = get(server, "/v1/no-such-endpoint")
+    assert response.status_code == 404
+    assert response.json()["detail"]["status"] == "not_found"
+
+
+def test_usage_by_month_at_the_end_of_representable_time(server):
+    response = get(
+        server,
+        "/v1/usage/character-stats",
+        params={
+            "start_unix": 253_402_300_798_000,
+            "end_unix": 253_402_300_799_000,
+            "aggregation_interval": "month",
+        },
+    )
+    assert response.status_code == 200
+    assert response.json() == {"time": [253_399_622_400_000], "usage": {"All": [0]}}

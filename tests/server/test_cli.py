@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
 import sys
 
 import requests
+from websockets.sync.client import connect
 
 READY = re.compile(r"^xiwidgets server listening on (http://127\.0\.0\.1:(\d+))$")
 
 
-def test_serve_prints_one_ready_line_and_serves_with_the_given_key(tmp_path):
+def test_serve_prints_one_ready_line_and_never_logs_the_key(tmp_path):
     command = [
         sys.executable, "-m", "xiwidgets.cli", "serve", "--port", "0",
         "--data-dir", str(tmp_path), "--api-key", "cli-key", "--character-limit", "777",
+        "--log-level", "debug",
     ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -28,9 +31,17 @@ def test_serve_prints_one_ready_line_and_serves_with_the_given_key(tmp_path):
             base_url + "/v1/user/subscription", headers={"xi-api-key": "cli-key"}, timeout=10
         ).json()
         assert subscription["character_limit"] == 777
+        # At debug level websocket frames are logged; a key in the first message is redacted.
+        url = f"ws{base_url[4:]}/v1/text-to-speech/WK59PFkl0JfI2yyVlbPe/stream-input"
+        with connect(url) as socket:
+            socket.send(json.dumps({"text": " ", "xi_api_key": "cli-key"}))
+            socket.send(json.dumps({"text": ""}))
+            assert json.loads(socket.recv(timeout=60)) == {"isFinal": True}
     finally:
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=30)
     assert process.returncode == 0
-    assert out == ""  # nothing after the ready line
-    assert "Traceback" not in err and "cli-key" not in err
+    assert "listening on" not in out  # the ready line is printed once (access logs follow)
+    assert "cli-key" not in out
+    assert "Traceback" not in err and "TEXT" in err  # frames were logged...
+    assert "cli-key" not in err  # ...without the key

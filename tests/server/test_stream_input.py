@@ -67,6 +67,17 @@ def test_chunk_length_schedule_releases_audio_before_the_end(server):
         assert _receive_all(ws)[-1] == {"isFinal": True}
 
 
+def test_try_trigger_generation_speaks_before_the_schedule_is_reached(server):
+    with connect(_url(server, voice_id_named(server, "Joe"))) as ws:
+        ws.send(json.dumps({"text": " "}))  # default schedule: first audio at 120 characters
+        text = "Sixty characters of text are waiting in the buffer now. "
+        ws.send(json.dumps({"text": text, "try_trigger_generation": True}))
+        early = json.loads(ws.recv(timeout=60))  # arrives while the input is still open
+        assert early["audio"] and "".join(early["alignment"]["chars"]).startswith("Sixty")
+        ws.send(json.dumps({"text": ""}))
+        assert _receive_all(ws)[-1] == {"isFinal": True}
+
+
 @pytest.mark.parametrize(
     ("voice", "query", "first", "error"),
     [

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from xiwidgets.server.config import ServerConfig
@@ -15,6 +17,7 @@ from xiwidgets.server.errors import (
     APIError,
     UnprocessableParameterError,
     handle_api_error,
+    handle_http_exception,
     handle_unexpected,
     handle_unprocessable,
 )
@@ -29,6 +32,30 @@ EXPOSED_HEADERS = [
     "current-concurrent-requests",
     "maximum-concurrent-requests",
 ]
+
+
+class SecretRedactingFilter(logging.Filter):
+    """Remove API keys from log records.
+
+    At debug level uvicorn logs websocket frames, and the first stream-input message may carry
+    the key; the configured keys and any ``xi_api_key`` / ``xi-api-key`` field are redacted.
+    """
+
+    _KEY_FIELD = re.compile(r'("xi[_-]api[_-]key"\s*:\s*")[^"]*')
+    LOGGERS = ("uvicorn.error", "uvicorn.access", "xiwidgets.server")
+
+    def __init__(self, keys: tuple[str, ...]) -> None:
+        super().__init__()
+        self.keys = keys
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = self._KEY_FIELD.sub(r"\1[redacted]", message)
+        for key in self.keys:
+            cleaned = cleaned.replace(key, "[redacted]")
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return True
 
 
 class RequestIdMiddleware:
@@ -141,6 +168,9 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        redactor = SecretRedactingFilter(config.api_keys)
+        for name in SecretRedactingFilter.LOGGERS:
+            logging.getLogger(name).addFilter(redactor)
         store = Store(config.data_dir, config.character_limit, config.api_keys)
         files_removed, rows_removed = store.remove_orphans()
         if files_removed or rows_removed:
@@ -158,6 +188,8 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
             yield
         finally:
             store.close()
+            for name in SecretRedactingFilter.LOGGERS:
+                logging.getLogger(name).removeFilter(redactor)
 
     app = FastAPI(
         title="xiwidgets local voice server",
@@ -167,6 +199,7 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
     )
     app.state.config = config
     app.add_exception_handler(APIError, handle_api_error)
+    app.add_exception_handler(HTTPException, handle_http_exception)
     app.add_exception_handler(UnprocessableParameterError, handle_unprocessable)
     app.add_exception_handler(Exception, handle_unexpected)
     for module in (voices, models, tts, stream_input, history, user):

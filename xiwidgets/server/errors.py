@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 
 class APIError(Exception):
@@ -108,4 +109,32 @@ async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
                 f"quote request id {request_id} when reporting it.",
             }
         },
+    )
+
+
+_HTTP_STATUS_CODES = {
+    400: "invalid_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+}
+_READABLE_DETAILS = {
+    "There was an error parsing the body": (
+        "The request body could not be read: send UTF-8 JSON (multipart form data for voice "
+        "uploads)."
+    ),
+    "Not Found": "No such endpoint on this server; check the path and the API version (v1/v2).",
+}
+
+
+async def handle_http_exception(request: Request, exc: HTTPException) -> JSONResponse:
+    """Framework errors (unreadable body, unknown path, wrong method) in the hosted shape."""
+    detail = exc.detail
+    if isinstance(detail, str):
+        detail = {
+            "status": _HTTP_STATUS_CODES.get(exc.status_code, "http_error"),
+            "message": _READABLE_DETAILS.get(detail, detail),
+        }
+    return JSONResponse(
+        status_code=exc.status_code, content={"detail": detail}, headers=exc.headers
     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import threading
 import time
 import unicodedata
@@ -33,8 +32,6 @@ from xiwidgets.server.takes import (
     TakePiece,
     TakePlan,
 )
-
-logger = logging.getLogger("xiwidgets.server")
 
 # Audio of the first chunk encoded and sent before the rest of that chunk (see ``produce``).
 FIRST_PIECE_SECONDS = 0.25
@@ -172,8 +169,11 @@ class SpeechService:
 
     def voice_settings(self, voice_id: str) -> dict[str, Any]:
         """The voice's stored settings over the defaults."""
-        voice = self.voice(voice_id)
-        return {**voice.default_settings, **(self.store.get_voice_settings(voice_id) or {})}
+        return self._settings_of(self.voice(voice_id))
+
+    def _settings_of(self, voice: VoiceRecord) -> dict[str, Any]:
+        stored = self.store.get_voice_settings(voice.voice_id) or {}
+        return {**voice.default_settings, **stored}
 
     def edit_voice_settings(self, voice_id: str, given: dict[str, Any]) -> None:
         """Store new settings for a voice (fields not given keep their value)."""
@@ -203,7 +203,7 @@ class SpeechService:
             "description": voice.description,
             "preview_url": f"{base_url.rstrip('/')}/v1/voices/{voice.voice_id}/preview",
             "available_for_tiers": [],
-            "settings": self.voice_settings(voice.voice_id),
+            "settings": self._settings_of(voice),
             "sharing": None,
             "high_quality_base_model_ids": list(voice.model_ids),
             "verified_languages": [
@@ -297,11 +297,9 @@ class SpeechService:
             raise APIError(400, "invalid_audio_sample", str(exc)) from None
 
     def _store_samples(self, voice_id: str, files, profile) -> None:
-        durations = getattr(profile, "sample_durations", None) or {}
         for file_name, mime_type, data in files:
-            self.store.add_sample(
-                voice_id, file_name, mime_type, data, durations.get(file_name)
-            )
+            duration = profile.sample_durations.get(file_name)
+            self.store.add_sample(voice_id, file_name, mime_type, data, duration)
 
     def delete_voice(self, voice_id: str) -> None:
         """Delete a stored voice.
@@ -402,7 +400,6 @@ class SpeechService:
         streaming: bool,
         enable_logging: bool = True,
         websocket: bool = False,
-        format_location: tuple[str, ...] = ("query", "output_format"),
     ) -> TakePlan:
         """Validate a take and reserve its characters; nothing else is stored yet.
 
@@ -418,7 +415,7 @@ class SpeechService:
 
         voice = self.voice(voice_id)
         model = self.model(model_id, websocket=websocket)
-        fmt = self.parse_output_format(output_format, streaming, list(format_location))
+        fmt = self.parse_output_format(output_format, streaming, ["query", "output_format"])
         if _speakable_length(text) == 0:
             raise APIError(
                 400,

@@ -18,7 +18,8 @@ router = APIRouter(tags=["user"])
 
 INTERVAL_MS = {"hour": 3_600_000, "day": 86_400_000, "week": 7 * 86_400_000}
 MAX_BUCKETS = 10_000
-# Year 9999 in milliseconds: larger values are no date and would overflow SQLite and gmtime.
+# The end of year 9999 in milliseconds: larger values are no date Python or SQLite can hold.
+MAX_YEAR = 9999
 MAX_UNIX_MS = 253_402_300_799_999
 UnixMs = Annotated[int, Query(ge=0, le=MAX_UNIX_MS, description="UTC milliseconds")]
 Breakdown = Literal[
@@ -107,12 +108,13 @@ def bucket_starts(
         moment = time.gmtime(start_ms / 1000)
         year, month = moment.tm_year, moment.tm_mon
         starts = []
-        while True:
+        while year <= MAX_YEAR:
             first = calendar.timegm((year, month, 1, 0, 0, 0)) * 1000
             if first >= end_ms or len(starts) > MAX_BUCKETS:
-                return starts
+                break
             starts.append(first)
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return starts
     step = bucket_size_s * 1000 if bucket_size_s else INTERVAL_MS[interval]
     first = start_ms - start_ms % step
     count = (end_ms - first + step - 1) // step

@@ -49,7 +49,7 @@ TEXT = (
 # The time to first audio depends on the first clause only; two sentences keep the rounds short.
 CLICK_TEXT = TEXT[: TEXT.index("dark water.") + len("dark water.")]
 VOICE = "Joe"
-WAV_FORMAT = "wav_44100"  # the same sample rate as the default MP3 (mp3_44100_128)
+WAV_FORMAT = "wav_44100"  # the same sample rate as the default MP3 (mp3_44100_64)
 
 
 @contextlib.contextmanager

@@ -110,10 +110,11 @@ def test_takes_in_parallel_threads_equal_the_same_takes_one_by_one(synthesizer):
     with ThreadPoolExecutor(max_workers=4) as pool:
         together = list(pool.map(run, jobs))
     assert together[:2] == alone[:2]
-    # espeak-ng keeps its glottal phase between calls (see README): same speech and length
-    # within 2 ms, not the same bytes.
+    # espeak-ng carries state from call to call (see README): the same speech, not the same
+    # bytes. Run after other espeak takes (as in the full suite) the length moves by up to a
+    # few tens of milliseconds; a mix-up between threads would change it by whole words.
     for mixed, single in zip(together[2:], alone[2:], strict=True):
-        assert abs(len(mixed) - len(single)) // 2 <= 0.002 * 22050
+        assert abs(len(mixed) - len(single)) <= 0.03 * len(single)
 
 
 @pytest.mark.parametrize("voice", [JOE, ESPEAK_FEMALE], ids=["joe", "espeak"])

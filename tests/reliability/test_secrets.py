@@ -77,6 +77,9 @@ def test_key_never_leaks_from_server_client_or_widgets(cli_server, caplog):
         socket_.send(json.dumps({"text": ""}))
         while not json.loads(socket_.recv(timeout=60)).get("isFinal"):
             pass
+    # Another test may have left the websockets logger at DEBUG: what the raw socket above
+    # logged is the test's own doing, not the client's.
+    caplog.clear()
     caplog.set_level(logging.DEBUG)
     client = Client(api_key=API_KEY, base_url=base_url, max_retries=0)
     wrong_client = Client(api_key=WRONG_KEY, base_url=base_url, max_retries=0)

@@ -66,6 +66,19 @@ def test_rerun_skips_finished_items_and_redoes_missing_ones(client, tmp_path):
     assert [i.status for i in changed.items] == ["ok", "skipped", "skipped", "skipped"]
 
 
+def test_rerun_in_another_format_with_the_same_extension_redoes_every_item(client, tmp_path):
+    first = client.synthesize_many(TEXTS[:2], voice="Joe", out_dir=tmp_path, progress=False)
+    sizes = [(tmp_path / item.file).stat().st_size for item in first.items]
+
+    smaller = client.synthesize_many(TEXTS[:2], voice="Joe", out_dir=tmp_path, progress=False,
+                                     output_format="mp3_22050_32")
+
+    assert [i.status for i in smaller.items] == ["ok", "ok"]
+    assert [r["output_format"] for r in _manifest(smaller)] == ["mp3_22050_32"] * 2
+    for item, size in zip(smaller.items, sizes, strict=True):
+        assert (tmp_path / item.file).stat().st_size < size
+
+
 class _CountingSession(requests.Session):
     """A real session that records how many requests it has in flight at once."""
 

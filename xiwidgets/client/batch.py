@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from xiwidgets.client.voices import Voices
 
 MANIFEST_NAME = "manifest.csv"
-MANIFEST_COLUMNS = ("index", "text", "file", "voice_id", "model_id", "settings",
+MANIFEST_COLUMNS = ("index", "text", "file", "voice_id", "model_id", "settings", "output_format",
                     "character_cost", "request_id", "history_item_id", "status", "error")
 
 
@@ -111,19 +111,22 @@ def _write_manifest(path: Path, items: Iterable[BatchItem]) -> None:
     os.replace(tmp, path)
 
 
-def _already_done(job: _Job, voice_id: str, model_id: str, previous: Mapping[str, str] | None,
-                  out_dir: Path) -> BatchItem | None:
+def _already_done(job: _Job, voice_id: str, model_id: str, output_format: str,
+                  previous: Mapping[str, str] | None, out_dir: Path) -> BatchItem | None:
     """The earlier result for ``job`` if the same request already produced a valid file."""
     if previous is None or previous.get("status") not in ("ok", "skipped"):
         return None
+    # The format counts too: mp3_44100_128 and mp3_22050_32 share the extension, not the audio.
     same = (previous.get("text") == job.text and previous.get("voice_id") == voice_id
             and previous.get("model_id", "") == model_id
+            and previous.get("output_format", "") == output_format
             and previous.get("settings", "") == job.settings and previous.get("file") == job.file)
     if not same or not looks_like_audio(out_dir / job.file):
         return None
     cost = previous.get("character_cost")
     return BatchItem(index=job.index, text=job.text, file=job.file, voice_id=voice_id,
                      model_id=model_id or None, settings=job.settings, status="skipped",
+                     output_format=output_format,
                      character_cost=int(cost) if cost and cost.isdigit() else None,
                      request_id=previous.get("request_id") or None,
                      history_item_id=previous.get("history_item_id") or None)
@@ -151,7 +154,8 @@ def synthesize_many(tts: TextToSpeech, voices: Voices,
         except (XIError, ValueError, TypeError) as exc:
             results[job.index] = _failed(job, None, model_id, exc)
             continue
-        done = _already_done(job, voice_id, model_id or "", previous.get(job.index), out)
+        done = _already_done(job, voice_id, model_id or "", output_format,
+                             previous.get(job.index), out)
         if done is not None:
             results[job.index] = done
         else:
@@ -177,6 +181,7 @@ def synthesize_many(tts: TextToSpeech, voices: Voices,
             return _failed(job, voice_id, model_id, exc)
         return BatchItem(index=job.index, text=job.text, file=job.file, voice_id=voice_id,
                          model_id=model_id, settings=job.settings, status="ok",
+                         output_format=output_format,
                          character_cost=take.character_cost, request_id=take.request_id,
                          history_item_id=take.history_item_id,
                          current_concurrent_requests=take.info.current_concurrent_requests)

@@ -410,6 +410,7 @@ class BatchItem:
     request_id: str | None = None
     history_item_id: str | None = None
     error: str | None = None
+    output_format: str | None = None
     # The server's count of requests in flight when it took this one (not in the manifest).
     current_concurrent_requests: int | None = None
 

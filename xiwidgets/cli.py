@@ -67,6 +67,29 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def exposure_warning(host: str, api_keys: Sequence[str]) -> str | None:
+    """The warning to print when the server would be reachable from other machines without a key.
+
+    Parameters
+    ----------
+    host : str
+        The address the server binds.
+    api_keys : sequence of str
+        The configured keys (only whether there are any matters).
+
+    Returns
+    -------
+    str or None
+        One line for stderr, or ``None`` when the host is loopback or keys are required.
+    """
+    if api_keys or _is_loopback(host):
+        return None
+    return (
+        f"warning: serving on {host} without --api-key: anyone who can reach this "
+        "machine can use the server and its quota."
+    )
+
+
 def serve(options: argparse.Namespace) -> int:
     """Run the server in the foreground until interrupted."""
     import uvicorn
@@ -89,13 +112,9 @@ def serve(options: argparse.Namespace) -> int:
     except (TypeError, ValueError) as exc:
         print(f"xiwidgets serve: {exc}", file=sys.stderr)
         return 2
-    if not config.api_keys and not _is_loopback(config.host):
-        print(
-            f"warning: serving on {config.host} without --api-key: anyone who can reach this "
-            "machine can use the server and its quota.",
-            file=sys.stderr,
-            flush=True,
-        )
+    warning = exposure_warning(config.host, config.api_keys)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(config),

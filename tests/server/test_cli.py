@@ -8,8 +8,11 @@ import signal
 import subprocess
 import sys
 
+import pytest
 import requests
 from websockets.sync.client import connect
+
+from xiwidgets.cli import exposure_warning
 
 READY = re.compile(r"^xiwidgets server listening on (http://127\.0\.0\.1:(\d+))$")
 
@@ -45,3 +48,25 @@ def test_serve_prints_one_ready_line_and_never_logs_the_key(tmp_path):
     assert "cli-key" not in out
     assert "Traceback" not in err and "TEXT" in err  # frames were logged...
     assert "cli-key" not in err  # ...without the key
+
+
+@pytest.mark.parametrize(
+    ("host", "keys", "warns"),
+    [
+        ("0.0.0.0", (), True),
+        ("192.0.2.10", (), True),
+        ("::", (), True),
+        ("0.0.0.0", ("k1",), False),
+        ("127.0.0.1", (), False),
+        ("127.0.0.2", (), False),
+        ("::1", (), False),
+        ("localhost", (), False),
+    ],
+)
+def test_binding_beyond_loopback_without_a_key_warns(host, keys, warns):
+    # Decided before binding, so no test needs to expose a server beyond loopback.
+    warning = exposure_warning(host, keys)
+    if warns:
+        assert warning and host in warning and "--api-key" in warning
+    else:
+        assert warning is None

@@ -216,3 +216,17 @@ def test_unusual_text_is_spoken(server, joe, text):
     assert len(samples) / rate > 0.5 and np.abs(samples).max() > 0.05
     assert "".join(body["alignment"]["characters"]) == text
     assert history_count(server) == before + 1
+
+
+@pytest.mark.parametrize("name", ["Joe", "Riley"])  # Riley: espeak-ng en-us+f2, breathy
+def test_a_seed_repeats_a_take_byte_for_byte_over_http(server, name):
+    voice = voice_id_named(server, name)
+    url = f"/v1/text-to-speech/{voice}/stream?output_format=pcm_22050"
+    body = {"text": "Bonjour, Anna. See you at seven, by the river.", "seed": 4242}
+    first = post(server, url, json=body)
+    between = post(server, url, json={"text": "Something else, said in between."})
+    again = post(server, url, json=body)
+    other = post(server, url, json={**body, "seed": 4243})
+    assert first.status_code == between.status_code == again.status_code == 200
+    assert first.content == again.content
+    assert other.status_code == 200 and other.content != first.content

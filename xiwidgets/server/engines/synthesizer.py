@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from ..audio import float_to_int16, normalize_loudness
 from ..text import split_clauses
 from .base import AudioChunk, ClauseAudio, Engine, SynthesisSettings, VoiceSpec
 from .espeak_engine import EspeakEngine
+from .espeak_fresh import FreshEspeakSession
 from .piper_engine import PiperEngine
 
 # Text with nothing speakable (only emoji, say) still gets a valid, short, silent take.
@@ -61,7 +63,8 @@ class Synthesizer:
             Which engine voice speaks, with its pitch and rate factors.
         settings : SynthesisSettings, optional
             Defaults to ``SynthesisSettings()``. With a ``seed`` the take is byte-for-byte
-            repeatable; without one every take draws a fresh seed.
+            repeatable (espeak-ng voices then run in a fresh child process); without one every
+            take draws a fresh seed.
 
         Yields
         ------
@@ -76,10 +79,18 @@ class Synthesizer:
         if not clauses:
             yield _silent_chunk(text, engine.sample_rate)
             return
-        for index, clause in enumerate(clauses):
-            seed = int(np.random.SeedSequence([base_seed, index]).generate_state(1)[0])
-            audio = engine.synthesize_clause(_engine_text(clause.speakable), voice, settings, seed)
-            yield _to_chunk(audio, clause.start, clause.text, settings.use_speaker_boost)
+        # espeak-ng keeps state between calls, so a seeded espeak take runs in a fresh
+        # espeak-ng (see espeak_fresh); unseeded takes stay in process, where it is fastest.
+        with contextlib.ExitStack() as stack:
+            speaker: Engine | FreshEspeakSession = engine
+            if settings.seed is not None and isinstance(engine, EspeakEngine):
+                speaker = stack.enter_context(FreshEspeakSession())
+            for index, clause in enumerate(clauses):
+                seed = int(np.random.SeedSequence([base_seed, index]).generate_state(1)[0])
+                audio = speaker.synthesize_clause(
+                    _engine_text(clause.speakable), voice, settings, seed
+                )
+                yield _to_chunk(audio, clause.start, clause.text, settings.use_speaker_boost)
 
 
 def _engine_text(speakable: str) -> str:

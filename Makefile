@@ -22,8 +22,11 @@ system-deps:
 	  else echo "note: /usr/bin/chromium missing and not root: browser tests will be skipped"; fi; \
 	fi
 
+# JupyterLab refuses to run as root unless told; containers and CI machines often are root.
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: $(STAMP)
-	$(PY) -m jupyterlab notebooks/01-quickstart.ipynb
+	$(PY) -m jupyterlab $(LAB_ROOT) notebooks/01-quickstart.ipynb
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

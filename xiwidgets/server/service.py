@@ -484,6 +484,7 @@ class SpeechService:
         take_audio = TakeAudio(plan, shared)
         alignment = AlignmentBuilder()
         offset = 0.0
+        counted = True
         try:
             with self._synthesis_slots:
                 for chunk in self.synthesizer.synthesize(
@@ -500,12 +501,17 @@ class SpeechService:
             if plan.history_item_id is not None:
                 self._commit_history(plan, bytes(take_audio.history_audio), alignment.as_dict())
             self.store.record_usage(plan.voice.voice_id, plan.model_id, plan.character_cost)
+            # Count the take out before its last bytes leave: a client that sends its next
+            # request as soon as it has them must not see this one still in flight.
+            self._change_in_flight(-1)
+            counted = False
             emit(TakePiece(audio=tail, chunk=None, offset_s=offset, final=True))
         except BaseException:
             self.store.refund_characters(plan.reservation)
             raise
         finally:
-            self._change_in_flight(-1)
+            if counted:
+                self._change_in_flight(-1)
 
     def _change_in_flight(self, delta: int) -> None:
         with self._in_flight_lock:

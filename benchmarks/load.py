@@ -56,7 +56,7 @@ def bench_load(work: Path, levels: tuple[int, ...]) -> list[str]:
         p95 = {}
         lines = []
         for clients in levels:
-            probe.peak = 0
+            probe.reset()
             result = run_load(server.base_url, voice, clients,
                               requests_per_client=max(2, 64 // clients) if clients > 1 else 8)
             p95[clients] = result.ttfb_percentile(95)

@@ -392,11 +392,10 @@ class DroppingProxy:
 
 
 class SynthesisProbe:
-    """Counts the syntheses an in-process server runs at once (its peak is what matters).
+    """How many syntheses an in-process server ran at once, from its own ``synthesis_slots``.
 
-    The server exposes no metric of running syntheses (``current-concurrent-requests`` counts
-    queued takes too), so the probe wraps the real synthesizer of a ``start_in_thread`` server:
-    every call still goes to the engine; the probe only counts generators being consumed.
+    ``current-concurrent-requests`` counts queued takes too; the slots count only takes that
+    hold the engine.
 
     Parameters
     ----------
@@ -405,25 +404,20 @@ class SynthesisProbe:
     """
 
     def __init__(self, handle: object) -> None:
-        service = handle._server.config.app.state.service  # type: ignore[attr-defined]
-        self._engine = service.synthesizer
-        self._lock = threading.Lock()
-        self.running = 0
-        self.peak = 0
-        self.calls = 0
-        service.synthesizer = self
+        self._slots = handle.service.synthesis_slots  # type: ignore[attr-defined]
+        self.reset()
 
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._engine, name)
+    def reset(self) -> None:
+        """Count from now: ``calls`` back to 0, ``peak`` from what runs now."""
+        self._slots.reset_peak()
+        self._started_before = self._slots.started
 
-    def synthesize(self, *args: object, **kwargs: object):
-        """Delegate to the engine, counting this synthesis while its chunks are produced."""
-        with self._lock:
-            self.running += 1
-            self.calls += 1
-            self.peak = max(self.peak, self.running)
-        try:
-            yield from self._engine.synthesize(*args, **kwargs)
-        finally:
-            with self._lock:
-                self.running -= 1
+    @property
+    def peak(self) -> int:
+        """Most syntheses running at once since the last reset."""
+        return self._slots.peak
+
+    @property
+    def calls(self) -> int:
+        """Syntheses started since the last reset."""
+        return self._slots.started - self._started_before

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     import uvicorn
     from fastapi import FastAPI
 
+    from xiwidgets.server.service import SpeechService
+
 __all__ = ["ServerConfig", "ServerHandle", "create_app", "start_in_thread"]
 
 _START_TIMEOUT_S = 120.0
@@ -54,6 +56,11 @@ class ServerHandle:
         self._server.should_exit = True
         if self._thread.is_alive():
             self._thread.join(timeout)
+
+    @property
+    def service(self) -> SpeechService:
+        """The server's ``SpeechService`` (e.g. ``.synthesis_slots`` counts running syntheses)."""
+        return self._server.config.app.state.service
 
     @property
     def running(self) -> bool:

@@ -84,6 +84,40 @@ def _speakable_length(text: str) -> int:
     )
 
 
+
+class SynthesisSlots:
+    """At most ``limit`` syntheses run at once; the others wait (queue, not thrash).
+
+    Also counts them, so a benchmark or test can show the limit held: ``running`` now,
+    ``peak`` since the last :meth:`reset_peak`, ``started`` in all.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._slots = threading.Semaphore(limit)
+        self._lock = threading.Lock()
+        self.running = 0
+        self.peak = 0
+        self.started = 0
+
+    def __enter__(self) -> SynthesisSlots:
+        self._slots.acquire()
+        with self._lock:
+            self.running += 1
+            self.started += 1
+            self.peak = max(self.peak, self.running)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._lock:
+            self.running -= 1
+        self._slots.release()
+
+    def reset_peak(self) -> None:
+        """Start a new peak from the syntheses running now."""
+        with self._lock:
+            self.peak = self.running
+
 class SpeechService:
     """Everything the routes ask of the server, independent of HTTP.
 
@@ -101,7 +135,7 @@ class SpeechService:
         self.config = config
         self.store = store
         self.synthesizer = Synthesizer()
-        self._synthesis_slots = threading.Semaphore(config.max_concurrent_syntheses)
+        self.synthesis_slots = SynthesisSlots(config.max_concurrent_syntheses)
         self._in_flight = 0
         self._in_flight_lock = threading.Lock()
         self._preview_locks: dict[str, threading.Lock] = {}
@@ -335,7 +369,7 @@ class SpeechService:
                 fmt = OutputFormat.parse(HISTORY_FORMAT, streaming=False)
                 audio = bytearray()
                 encoder = None
-                with self._synthesis_slots:
+                with self.synthesis_slots:
                     for chunk in self.synthesizer.synthesize(
                         text, voice.spec, SynthesisSettings(seed=0)
                     ):
@@ -486,7 +520,7 @@ class SpeechService:
         offset = 0.0
         counted = True
         try:
-            with self._synthesis_slots:
+            with self.synthesis_slots:
                 for chunk in self.synthesizer.synthesize(
                     plan.text, plan.spec, plan.synthesis_settings
                 ):

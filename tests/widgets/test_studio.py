@@ -206,3 +206,19 @@ def test_renders_and_key_elements_carry_stable_css_classes(frontend: Any, client
     for css_class in ("xi-studio", "xi-speak", "xi-stop", "xi-text", "xi-status", "xi-player",
                       "xi-quota", "xi-voice-picker", "xi-model-picker", "xi-voice-settings"):
         assert frontend.find(studio, css_class) is not None
+
+
+@pytest.mark.parametrize("output_format", ["mp3_44100_64", "mp3_22050_32"])
+def test_takes_are_kept_at_the_studios_notebook_bitrate(frontend: Any, client: Any,
+                                                        output_format: str) -> None:
+    kbps = int(output_format.rsplit("_", 1)[1])
+    studio = Studio(client=client, output_format=output_format)
+    take = studio.speak("A take for the notebook, kept small.", wait=True)
+    assert take is not None, studio.error_card.text
+    # Constant-bitrate MP3: bytes per second of audio give the bitrate the notebook stores.
+    assert len(take.audio) * 8 / 1000 / take.duration == pytest.approx(kbps, rel=0.1)
+
+
+def test_a_studio_refuses_a_format_its_player_cannot_stream(client: Any) -> None:
+    with pytest.raises(ValueError, match="streams MP3"):
+        Studio(client=client, output_format="pcm_16000")

@@ -51,31 +51,48 @@ def seeded_server(count: int, root: Path):
     return start_in_thread(data_dir=data_dir)
 
 
-def main() -> None:
-    with tempfile.TemporaryDirectory() as directory:
+def measure_history_table(rounds: int) -> tuple[dict[int, list[float]], dict[int, list[float]]]:
+    """Seconds to build a new table (voices + first page + rows) and to go to the next page.
+
+    Servers with each of ``SIZES`` takes are timed alternately, so load on the machine hits both
+    alike; one warm-up round per server is dropped.
+
+    Returns
+    -------
+    first_page, next_page : dict
+        Timings per history size.
+    """
+    first_page: dict[int, list[float]] = {count: [] for count in SIZES}
+    next_page: dict[int, list[float]] = {count: [] for count in SIZES}
+    with tempfile.TemporaryDirectory(prefix="xi-bench-history-") as directory:
         started = time.perf_counter()
         servers = {count: seeded_server(count, Path(directory)) for count in SIZES}
-        seeding = time.perf_counter() - started
-        print(f"seeded {' + '.join(map(str, SIZES))} takes in {seeding:.1f} s")
+        seconds = time.perf_counter() - started
+        print(f"seeded {' + '.join(map(str, SIZES))} takes in {seconds:.1f} s")
         clients = {count: Client(base_url=server.base_url) for count, server in servers.items()}
-        first_page = {count: [] for count in SIZES}
-        next_page = {count: [] for count in SIZES}
         try:
-            for _ in range(ROUNDS):
-                for count in SIZES:  # alternate, so load on the machine hits both alike
+            for round_number in range(rounds + 1):
+                for count in SIZES:
                     started = time.perf_counter()
                     table = HistoryTable(client=clients[count], page_size=10)
-                    first_page[count].append(time.perf_counter() - started)
+                    built = time.perf_counter() - started
                     assert len(table.items) == 10 and table.has_more
                     started = time.perf_counter()
                     table.next_page()
-                    next_page[count].append(time.perf_counter() - started)
+                    paged = time.perf_counter() - started
                     table.close()
+                    if round_number:
+                        first_page[count].append(built)
+                        next_page[count].append(paged)
         finally:
             for count in SIZES:
                 clients[count].close()
                 servers[count].stop()
+    return first_page, next_page
 
+
+def main() -> None:
+    first_page, next_page = measure_history_table(ROUNDS)
     small, large = SIZES
     for label, timings in (("first page (new table)", first_page), ("Next page", next_page)):
         medians = {count: statistics.median(timings[count]) * 1000 for count in SIZES}

@@ -240,28 +240,11 @@ def measure_notebook_bytes() -> list[tuple[str, str, str, str]]:
 
 def measure_history_first_page(rounds: int) -> list[tuple[str, str, str, str]]:
     """Median time to build a HistoryTable (voices + first page) with 100 and 10 000 items."""
-    from history_table import SIZES, seeded_server
+    from history_table import SIZES, measure_history_table
 
-    from xiwidgets.client import Client
-    from xiwidgets.widgets.history import HistoryTable
-
-    timings: dict[int, list[float]] = {count: [] for count in SIZES}
-    with tempfile.TemporaryDirectory(prefix="xi-bench-history-") as scratch_name:
-        servers = {count: seeded_server(count, Path(scratch_name)) for count in SIZES}
-        clients = {count: Client(base_url=server.base_url) for count, server in servers.items()}
-        try:
-            for _ in range(rounds + 1):  # the first round warms connections up and is dropped
-                for count in SIZES:
-                    started = time.perf_counter()
-                    table = HistoryTable(client=clients[count], page_size=10)
-                    timings[count].append(time.perf_counter() - started)
-                    table.close()
-        finally:
-            for count in SIZES:
-                clients[count].close()
-                servers[count].stop()
+    timings, _next_page = measure_history_table(rounds)
     small, large = SIZES
-    medians = {count: statistics.median(timings[count][1:]) for count in SIZES}
+    medians = {count: statistics.median(timings[count]) for count in SIZES}
     ratio = medians[large] / medians[small]
     return [
         (f"HistoryTable first page, {small:,} items", f"{medians[small] * 1000:.0f} ms", "", ""),

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ipaddress
 import sys
 from collections.abc import Sequence
 
 from xiwidgets import __version__
+from xiwidgets.config import is_loopback_host
 
 READY_LINE = "xiwidgets server listening on http://{host}:{port}"
 
@@ -58,15 +58,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def exposure_warning(host: str, api_keys: Sequence[str]) -> str | None:
     """The warning to print when the server would be reachable from other machines without a key.
 
@@ -82,7 +73,7 @@ def exposure_warning(host: str, api_keys: Sequence[str]) -> str | None:
     str or None
         One line for stderr, or ``None`` when the host is loopback or keys are required.
     """
-    if api_keys or _is_loopback(host):
+    if api_keys or is_loopback_host(host):
         return None
     return (
         f"warning: serving on {host} without --api-key: anyone who can reach this "

@@ -7,6 +7,7 @@ request.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -95,3 +96,23 @@ def local_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("xiwidgets", appauthor=False))
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` (a name or an IP address) names this machine's loopback interface.
+
+    Parameters
+    ----------
+    host : str
+        ``localhost``, an IPv4/IPv6 address, or any other host name (never loopback).
+
+    Returns
+    -------
+    bool
+    """
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

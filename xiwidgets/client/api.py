@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from xiwidgets.client.transport import Transport
 from xiwidgets.client.tts import DEFAULT_OUTPUT_FORMAT, TextToSpeech
 from xiwidgets.client.types import BatchResult, CharacterStats, Model, Subscription, User
 from xiwidgets.client.voices import SettingsLike, VoiceRef, Voices
-from xiwidgets.config import resolve_base_url
+from xiwidgets.config import is_loopback_host, resolve_base_url
 
 
 class Models:
@@ -79,16 +78,6 @@ class Usage:
             self._transport.json("GET", endpoints.CHARACTER_STATS, params=query))
 
 
-def _is_loopback(base_url: str) -> bool:
-    host = urlsplit(base_url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class Client:
     """A client for the ElevenLabs text-to-speech API, hosted or local.
 
@@ -143,7 +132,7 @@ class Client:
     @property
     def is_local(self) -> bool:
         """Whether this client talks to the embedded or another local (loopback) server."""
-        return self._embedded or _is_loopback(self.base_url)
+        return self._embedded or is_loopback_host(urlsplit(self.base_url).hostname or "")
 
     @property
     def has_api_key(self) -> bool:

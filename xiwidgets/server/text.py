@@ -48,6 +48,69 @@ class Clause:
     speakable: str
 
 
+def is_valid_unicode(text: str) -> bool:
+    """Whether ``text`` encodes to UTF-8 (JSON lets a client send lone surrogates like ``\\ud800``).
+
+    Parameters
+    ----------
+    text : str
+        Text as decoded from a request.
+
+    Returns
+    -------
+    bool
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def has_speech(text: str) -> bool:
+    """Whether ``text`` holds anything an engine would say: at least one letter or digit.
+
+    Emoji, symbols, punctuation, combining marks, whitespace and format characters alone are
+    silent; a request made only of them has nothing to synthesize (and nothing to bill).
+
+    Parameters
+    ----------
+    text : str
+        Any Unicode text.
+
+    Returns
+    -------
+    bool
+    """
+    return any(unicodedata.category(char)[0] in "LN" for char in text)
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be spoken, as one sentence with the fix, or ``None`` when it can.
+
+    Parameters
+    ----------
+    text : str
+        The request text.
+
+    Returns
+    -------
+    str or None
+        The message of a 400 ``invalid_text``.
+    """
+    if not is_valid_unicode(text):
+        return (
+            "The text is not valid Unicode (it contains a lone surrogate such as \\ud800); "
+            "send UTF-8 text."
+        )
+    if not text.strip() or not has_speech(text):
+        return (
+            "The text is empty or has nothing to say (only whitespace, emoji, symbols or "
+            "punctuation); send at least one word to speak."
+        )
+    return None
+
+
 def speakable_text(text: str) -> str:
     """Replace unspeakable characters by spaces, one for one, so offsets are preserved.
 

@@ -28,6 +28,13 @@ _BUILTIN_MODULES = (
 )
 
 
+class UnknownEngineError(ValueError):
+    """A voice names an engine that is not registered."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown speech engine {name!r}")
+
+
 @dataclass(frozen=True)
 class EngineInfo:
     """One speech engine: its name, how to build it, and what it can do.
@@ -97,11 +104,11 @@ def register(info: EngineInfo) -> None:
 
 
 def unregister(name: str) -> None:
-    """Remove the engine called ``name``; ValueError for an unknown engine."""
+    """Remove the engine called ``name``; ``UnknownEngineError`` for an unknown one."""
     _register_builtins()
     with _lock:
         if _engines.pop(name, None) is None:
-            raise ValueError(f"unknown speech engine {name!r}")
+            raise UnknownEngineError(name)
 
 
 def registered_engines() -> list[EngineInfo]:
@@ -119,10 +126,10 @@ def find_engine(name: str) -> EngineInfo | None:
 
 
 def engine_info(name: str) -> EngineInfo:
-    """The engine called ``name``; ValueError for an unknown engine."""
+    """The engine called ``name``; ``UnknownEngineError`` (a ValueError) for an unknown one."""
     info = find_engine(name)
     if info is None:
-        raise ValueError(f"unknown speech engine {name!r}")
+        raise UnknownEngineError(name)
     return info
 
 

@@ -44,11 +44,15 @@ class Synthesizer:
                 pass
 
     def engine_for(self, voice: VoiceSpec) -> Engine:
-        """Return the engine that speaks ``voice``; ValueError for an unknown engine."""
+        """Return the engine that speaks ``voice``.
+
+        Raises ``registry.UnknownEngineError`` (a ValueError) for an engine that was not
+        registered when this synthesizer was made.
+        """
         try:
             return self._engines[voice.engine]
         except KeyError:
-            raise ValueError(f"unknown speech engine {voice.engine!r}") from None
+            raise registry.UnknownEngineError(voice.engine) from None
 
     def synthesize(
         self, text: str, voice: VoiceSpec, settings: SynthesisSettings | None = None

@@ -202,9 +202,9 @@ class Model:
     model_id, name, description : str
         As listed by the API; the description says what serves the model locally.
     languages : tuple of str
-        ISO 639-1 codes the model speaks. A voice of another language is read by its
-        engine's voice for one of these (an English-only model reads every voice's text with
-        English rules, the voice keeping its variant), when its engine speaks one.
+        ISO 639-1 codes the model speaks. A voice of any other language is read by its
+        engine's voice for one of these when the engine has one (so an English-only model
+        reads every voice's text with English rules; the voice keeps its variant).
     max_characters : int
         Per-request text limit (the hosted service's documented limit).
     can_use_style, can_use_speaker_boost : bool

@@ -6,18 +6,19 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from engine_voices import ESPEAK_FEMALE, ESPEAK_MALE, JOE
+from engine_voices import ESPEAK_FEMALE, ESPEAK_MALE, JOE, engine_ids, voices_of_engines
 
 from xiwidgets.server.audio import speech_rms
 from xiwidgets.server.cloning import f0_track, median_f0
 from xiwidgets.server.engines import SynthesisSettings, VoiceSpec
+from xiwidgets.server.engines.registry import engine_info
 
 SENTENCE = "The quick brown fox jumps over the lazy dog."
 TWO_SENTENCES = "Good morning, Anna. The garden is full of birds today."
 QUESTION = "Is it really true? I cannot believe it, but I will go and see for myself."
 
 
-@pytest.mark.parametrize("voice", [JOE, ESPEAK_FEMALE], ids=["joe", "espeak"])
+@pytest.mark.parametrize("voice", voices_of_engines(), ids=engine_ids)
 def test_chunks_partition_the_text_and_carry_audio(take, voice):
     text = "Hello there, this is a test. It has two sentences! And a third?"
     _, rate, chunks = take(text, voice, seed=1)
@@ -26,14 +27,14 @@ def test_chunks_partition_the_text_and_carry_audio(take, voice):
         sum(len(p.text) for p in chunks[:i]) for i in range(len(chunks))
     ]
     assert chunks[0].text == "Hello there, "
-    assert rate == 22050
+    assert rate == engine_info(voice.engine).sample_rate
     for chunk in chunks:
         assert chunk.pcm.dtype == np.int16
         assert chunk.duration > 0.2
         assert speech_rms(chunk.pcm.astype(np.float32) / 32768) > 0.01
 
 
-@pytest.mark.parametrize("voice", [JOE, ESPEAK_FEMALE], ids=["joe", "espeak"])
+@pytest.mark.parametrize("voice", voices_of_engines(), ids=engine_ids)
 def test_alignment_is_ordered_and_inside_each_chunk(take, voice):
     _, _, chunks = take(TWO_SENTENCES + " It costs 42 euros.", voice, seed=2)
     for chunk in chunks:
@@ -43,7 +44,7 @@ def test_alignment_is_ordered_and_inside_each_chunk(take, voice):
                    zip(chunk.char_starts, chunk.char_ends, strict=True))
 
 
-@pytest.mark.parametrize("voice", [JOE, ESPEAK_FEMALE], ids=["joe", "espeak"])
+@pytest.mark.parametrize("voice", voices_of_engines("aligns_characters"), ids=engine_ids)
 def test_aligned_words_fall_on_speech_and_the_sentence_pause_on_silence(take, voice):
     # One chunk holding "north. south": the pause after "north." must be where the
     # alignment puts the gap, and each word's span must contain speech.
@@ -86,12 +87,13 @@ def test_unpunctuated_long_text_is_synthesized_in_bounded_chunks(take):
     assert chunks[0].duration < 3.0
 
 
-def test_same_seed_gives_identical_bytes_and_other_seeds_differ(take):
+@pytest.mark.parametrize("voice", voices_of_engines("repeats_seed"), ids=engine_ids)
+def test_same_seed_gives_identical_bytes_and_other_seeds_differ(take, voice):
     text = "Good morning, Anna. See you soon."
-    first, _, _ = take(text, JOE, seed=11)
-    again, _, _ = take(text, JOE, seed=11)
-    other, _, _ = take(text, JOE, seed=12)
-    unseeded, _, _ = take(text, JOE)
+    first, _, _ = take(text, voice, seed=11)
+    again, _, _ = take(text, voice, seed=11)
+    other, _, _ = take(text, voice, seed=12)
+    unseeded, _, _ = take(text, voice)
     assert first.tobytes() == again.tobytes()
     assert first.tobytes() != other.tobytes()
     assert first.tobytes() != unseeded.tobytes()
@@ -130,7 +132,7 @@ def test_takes_in_parallel_threads_equal_the_same_takes_one_by_one(synthesizer):
     assert together == alone
 
 
-@pytest.mark.parametrize("voice", [JOE, ESPEAK_FEMALE], ids=["joe", "espeak"])
+@pytest.mark.parametrize("voice", voices_of_engines("native_speed"), ids=engine_ids)
 def test_speed_scales_duration_inversely(take, voice):
     text = "Speed changes how long it takes to say the same words."
     durations = {speed: len(take(text, voice, speed=speed, seed=1)[0]) for speed in (0.7, 1, 1.2)}
@@ -183,7 +185,7 @@ def test_speaker_boost_evens_out_loudness_across_voices(take):
     assert np.mean(boosted) == pytest.approx(-20, abs=1.0)
 
 
-@pytest.mark.parametrize("engine_voice", [JOE, ESPEAK_MALE], ids=["joe", "espeak"])
+@pytest.mark.parametrize("engine_voice", voices_of_engines("bases_clones"), ids=engine_ids)
 def test_similarity_boost_sets_how_much_of_a_clone_pitch_applies(take, engine_voice):
     clone = VoiceSpec(
         engine_voice.engine, engine_voice.engine_voice, "en", pitch_factor=1.5,

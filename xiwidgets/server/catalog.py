@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .engines.base import SynthesisSettings, VoiceSpec
+from .engines.registry import EngineInfo, engine_info, find_engine
 
 DEFAULT_MODEL_ID = "eleven_multilingual_v2"
 PIPER_JOE = "en_US-joe-medium"
@@ -56,6 +57,11 @@ class PremadeVoice:
     high_quality_base_model_ids: tuple[str, ...] = (
         "eleven_multilingual_v2", "eleven_turbo_v2_5", "eleven_flash_v2_5", "eleven_v3",
     )
+
+    @property
+    def engine(self) -> EngineInfo:
+        """The engine that speaks this voice, with its capabilities."""
+        return engine_info(self.spec.engine)
 
 
 def _voice(
@@ -196,8 +202,9 @@ class Model:
     model_id, name, description : str
         As listed by the API; the description says what serves the model locally.
     languages : tuple of str
-        ISO 639-1 codes the model speaks. An English-only model reads every voice's text
-        as English (an espeak voice keeps its variant but switches to English rules).
+        ISO 639-1 codes the model speaks. A voice of any other language is read by its
+        engine's voice for one of these when the engine has one (so an English-only model
+        reads every voice's text with English rules; the voice keeps its variant).
     max_characters : int
         Per-request text limit (the hosted service's documented limit).
     can_use_style, can_use_speaker_boost : bool
@@ -229,9 +236,13 @@ class Model:
 
     def voice_spec_for(self, spec: VoiceSpec) -> VoiceSpec:
         """The engine voice to use for ``spec`` with this model (see ``languages``)."""
-        if spec.language in self.languages or spec.engine != "espeak":
+        engine = find_engine(spec.engine)
+        if spec.language in self.languages or engine is None:
             return spec
-        return replace(spec, engine_voice="en-us", language="en")
+        for language in self.languages:
+            if language in engine.voices:
+                return replace(spec, engine_voice=engine.voices[language], language=language)
+        return spec
 
     def response(self) -> dict[str, Any]:
         """The ``ModelResponseModel`` JSON object."""

@@ -620,7 +620,7 @@ def _settings_dict(settings: Any) -> dict[str, Any]:
 def _preview_text(voice: VoiceRecord) -> str:
     """What an added voice says in its preview: a premade preview line of its language."""
     for premade in catalog.PREMADE_VOICES:
-        if premade.spec.language == voice.spec.language and premade.spec.engine == "espeak":
+        if premade.spec.language == voice.spec.language and premade.engine.multilingual:
             return premade.preview_text.replace(premade.name, voice.name)
     return f"Hello, this is {voice.name}, a voice made from your recordings."
 

@@ -1,4 +1,4 @@
-"""Speech engines of the local server behind one interface (see ``base``)."""
+"""Speech engines of the local server: one interface (``base``), declared in ``registry``."""
 
 from .base import AudioChunk, SynthesisSettings, VoiceSpec
 from .synthesizer import SynthesisTiming, Synthesizer, measure_synthesis

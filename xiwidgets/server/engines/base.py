@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -43,9 +44,9 @@ class VoiceSpec:
     Parameters
     ----------
     engine : str
-        ``"piper"`` or ``"espeak"``.
+        The name of a registered engine (see ``registry``).
     engine_voice : str
-        Piper model key (``"en_US-joe-medium"``) or espeak voice name (``"fr-fr"``).
+        The engine's own name for the voice (a model key, a voice name).
     language : str
         ISO 639-1 code, e.g. ``"en"``.
     pitch_factor : float
@@ -53,7 +54,7 @@ class VoiceSpec:
     rate_factor : float
         Cloned voices: target speaking rate divided by the engine voice's rate.
     variant : str or None
-        espeak voice variant (``"f3"``, ``"m2"``, ...).
+        A variant of the engine voice, for engines that have them (gender and timbre).
     """
 
     engine: str
@@ -109,15 +110,30 @@ class ClauseAudio:
     char_ends: list[float]
 
 
-class Engine(Protocol):
-    """One speech engine: turns one clause of speakable text into audio."""
+class ClauseSpeaker(Protocol):
+    """Anything that speaks one clause: an engine, or a session of one."""
+
+    def synthesize_clause(
+        self, text: str, voice: VoiceSpec, settings: SynthesisSettings, seed: int
+    ) -> ClauseAudio:
+        """Synthesize ``text`` (one clause, unspeakable characters already blanked)."""
+
+
+class Engine(ClauseSpeaker, Protocol):
+    """One speech engine: turns one clause of speakable text into audio.
+
+    Engines are declared to the server with their capabilities in ``registry``.
+    """
 
     sample_rate: int
 
     def load(self) -> None:
         """Load models and libraries so the first clause pays no load time."""
 
-    def synthesize_clause(
-        self, text: str, voice: VoiceSpec, settings: SynthesisSettings, seed: int
-    ) -> ClauseAudio:
-        """Synthesize ``text`` (one clause, unspeakable characters already blanked)."""
+    def seeded_session(self) -> AbstractContextManager[ClauseSpeaker]:
+        """What speaks the clauses of one seeded take, for the length of the take.
+
+        An engine whose output depends only on its inputs returns itself (in a
+        ``contextlib.nullcontext``); one that carries state from call to call returns a
+        session that starts from a fresh state, so the same seed repeats the take.
+        """

@@ -16,6 +16,8 @@ import numpy as np
 from .alignment import CharTimes, times_for_words
 from .base import ClauseAudio, SynthesisSettings, VoiceSpec
 from .dsp import varispeed
+from .espeak_fresh import FreshEspeakSession
+from .registry import EngineInfo
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _INITIALIZE_DONT_EXIT = 0x8000
@@ -97,6 +99,15 @@ class EspeakEngine:
         """Initialize the espeak-ng library (once per process)."""
         with _LOCK:
             self.sample_rate = _load_library()[1]
+
+    def seeded_session(self) -> FreshEspeakSession:
+        """A freshly loaded espeak-ng in a child process, for one seeded take.
+
+        espeak-ng carries state from call to call, so only a fresh one repeats a seeded take
+        byte for byte (see ``espeak_fresh``); unseeded takes stay in process, where it is
+        fastest.
+        """
+        return FreshEspeakSession()
 
     def synthesize_clause(
         self, text: str, voice: VoiceSpec, settings: SynthesisSettings, seed: int
@@ -190,3 +201,19 @@ def _last_sound_second(samples: np.ndarray, sample_rate: int) -> float:
     """Second at which the audio last rises above -40 dBFS (where the speech ends)."""
     loud = np.flatnonzero(np.abs(samples) > 0.01)
     return (loud[-1] + 1) / sample_rate if len(loud) else 0.0
+
+
+ENGINE = EngineInfo(
+    name="espeak",
+    create=EspeakEngine,
+    # espeak-ng speaks about a hundred languages; these are the ones the catalog offers.
+    voices={
+        "en": "en-us", "fr": "fr", "de": "de", "es": "es", "it": "it", "pt": "pt",
+        "nl": "nl", "pl": "pl", "hi": "hi", "sv": "sv",
+    },
+    sample_rate=22050,
+    aligns_characters=True,
+    repeats_seed=True,
+    native_speed=True,
+    bases_clones=True,
+)

@@ -12,6 +12,7 @@ once at load time:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -30,6 +31,9 @@ from piper.voice import PiperVoice
 from .alignment import WORD_PATTERN, CharTimes, is_sound, phoneme_words, times_for_words
 from .base import ClauseAudio, SynthesisSettings, VoiceSpec
 from .dsp import varispeed
+from .registry import EngineInfo
+
+JOE_VOICE_KEY = "en_US-joe-medium"
 
 _DURATION_NOISE_INPUT = "xiwidgets_duration_noise"
 _LATENT_NOISE_INPUT = "xiwidgets_latent_noise"
@@ -113,6 +117,10 @@ class PiperEngine:
         )
         config = PiperConfig.from_dict(json.loads(self._config_path.read_text(encoding="utf-8")))
         return _LoadedVoice(PiperVoice(session=session, config=config), latent_channels)
+
+    def seeded_session(self) -> contextlib.nullcontext[PiperEngine]:
+        """This engine itself: its noise comes only from the seed, so it repeats in process."""
+        return contextlib.nullcontext(self)
 
     def synthesize_clause(
         self, text: str, voice: VoiceSpec, settings: SynthesisSettings, seed: int
@@ -322,3 +330,17 @@ def _latent_channels(model: onnx.ModelProto) -> int:
             weight = initializers[node.input[1]]
             return int(weight.dims[0]) // 2
     raise ValueError("cannot find the text encoder projection of the Piper model")
+
+
+ENGINE = EngineInfo(
+    name="piper",
+    create=PiperEngine,
+    voices={"en": JOE_VOICE_KEY},
+    sample_rate=22050,
+    aligns_characters=True,
+    repeats_seed=True,
+    native_speed=True,
+    bases_clones=True,
+    # The first take after loading also sets up the phonemizer and onnxruntime's kernels.
+    warm_up_voice=VoiceSpec("piper", JOE_VOICE_KEY, "en"),
+)

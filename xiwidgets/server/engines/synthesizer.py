@@ -12,10 +12,8 @@ import numpy as np
 
 from ..audio import float_to_int16, normalize_loudness
 from ..text import split_clauses
-from .base import AudioChunk, ClauseAudio, Engine, SynthesisSettings, VoiceSpec
-from .espeak_engine import EspeakEngine
-from .espeak_fresh import FreshEspeakSession
-from .piper_engine import PiperEngine
+from . import registry
+from .base import AudioChunk, ClauseAudio, ClauseSpeaker, Engine, SynthesisSettings, VoiceSpec
 
 # Text with nothing speakable (only emoji, say) still gets a valid, short, silent take.
 _SILENCE_SECONDS = 0.25
@@ -25,30 +23,36 @@ _FULL_SIMILARITY = 0.75
 
 
 class Synthesizer:
-    """Synthesize text with any voice of the local engines, one chunk per clause.
+    """Synthesize text with any voice of the registered engines, one chunk per clause.
 
-    One instance is meant to live for the whole server: engines load once and are reused;
-    calls from several threads are safe (espeak-ng calls are serialized, Piper runs
-    concurrently).
+    One instance is meant to live for the whole server: it builds one of each engine
+    registered when it is created (see ``registry``), loads them once and reuses them; calls
+    from several threads are safe (each engine serializes what it must).
     """
 
     def __init__(self) -> None:
-        self._engines: dict[str, Engine] = {"piper": PiperEngine(), "espeak": EspeakEngine()}
+        engines = registry.registered_engines()
+        self._engines: dict[str, Engine] = {info.name: info.create() for info in engines}
+        self._warm_up_voices = [info.warm_up_voice for info in engines if info.warm_up_voice]
 
     def warm_up(self) -> None:
-        """Load every engine and run one short synthesis, so the first request pays nothing."""
+        """Load every engine and speak once with the engines that ask for it (see registry)."""
         for engine in self._engines.values():
             engine.load()
-        warm_voice = VoiceSpec("piper", "en_US-joe-medium", "en")
-        for _ in self.synthesize("Ready.", warm_voice, SynthesisSettings(seed=0)):
-            pass
+        for voice in self._warm_up_voices:
+            for _ in self.synthesize("Ready.", voice, SynthesisSettings(seed=0)):
+                pass
 
     def engine_for(self, voice: VoiceSpec) -> Engine:
-        """Return the engine that speaks ``voice``; ValueError for an unknown engine."""
+        """Return the engine that speaks ``voice``.
+
+        Raises ``registry.UnknownEngineError`` (a ValueError) for an engine that was not
+        registered when this synthesizer was made.
+        """
         try:
             return self._engines[voice.engine]
         except KeyError:
-            raise ValueError(f"unknown speech engine {voice.engine!r}") from None
+            raise registry.UnknownEngineError(voice.engine) from None
 
     def synthesize(
         self, text: str, voice: VoiceSpec, settings: SynthesisSettings | None = None
@@ -63,7 +67,7 @@ class Synthesizer:
             Which engine voice speaks, with its pitch and rate factors.
         settings : SynthesisSettings, optional
             Defaults to ``SynthesisSettings()``. With a ``seed`` the take is byte-for-byte
-            repeatable (espeak-ng voices then run in a fresh child process); without one every
+            repeatable (it is spoken by the engine's ``seeded_session``); without one every
             take draws a fresh seed.
 
         Yields
@@ -79,12 +83,12 @@ class Synthesizer:
         if not clauses:
             yield _silent_chunk(text, engine.sample_rate)
             return
-        # espeak-ng keeps state between calls, so a seeded espeak take runs in a fresh
-        # espeak-ng (see espeak_fresh); unseeded takes stay in process, where it is fastest.
+        # An engine that carries state between calls repeats a seeded take only from a fresh
+        # state; unseeded takes skip that cost.
         with contextlib.ExitStack() as stack:
-            speaker: Engine | FreshEspeakSession = engine
-            if settings.seed is not None and isinstance(engine, EspeakEngine):
-                speaker = stack.enter_context(FreshEspeakSession())
+            speaker: ClauseSpeaker = engine
+            if settings.seed is not None:
+                speaker = stack.enter_context(engine.seeded_session())
             for index, clause in enumerate(clauses):
                 seed = int(np.random.SeedSequence([base_seed, index]).generate_state(1)[0])
                 audio = speaker.synthesize_clause(

@@ -225,6 +225,10 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
 
     Attributes
     ----------
+    items : list of HistoryItem
+        The takes on the page shown (a trait kept in Python, never synced).
+    item_ids, page_index, has_more
+        Synced traits: the ids on the page shown, its number (0 = newest), whether one follows.
     last_error : Exception or None
         The error of the last failed action (also shown in the widget's error card).
     """
@@ -456,8 +460,8 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
         Returns
         -------
         pandas.DataFrame
-            Columns ``history_item_id``, ``date``, ``voice_name``, ``voice_id``, ``model_id``,
-            ``characters``, ``text``.
+            The columns of ``HISTORY_COLUMNS``: ``history_item_id``, ``date``, ``voice_name``,
+            ``voice_id``, ``model_id``, ``characters``, ``text``.
         """
         import pandas as pd
 
@@ -615,4 +619,4 @@ def _file_link(path: Path) -> str:
     )
 
 
-__all__ = ["HistoryTable", "item_characters", "item_date"]
+__all__ = ["HISTORY_COLUMNS", "HistoryColumn", "HistoryTable", "item_characters", "item_date"]

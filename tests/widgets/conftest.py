@@ -81,13 +81,38 @@ class FrontEnd:
     def find(self, root: Any, css_class: str) -> Any:
         """The first widget under ``root`` (depth first) carrying ``css_class``, as the browser
         tests find it by CSS selector."""
+        found = self.find_all(root, css_class)
+        if not found:
+            raise LookupError(f"no widget with class {css_class!r}")
+        return found[0]
+
+    def find_all(self, root: Any, css_class: str) -> list[Any]:
+        """Every widget under ``root`` carrying ``css_class``, in the order the page shows them
+        (like ``querySelectorAll``)."""
+        found = []
         stack = [root]
         while stack:
             widget = stack.pop(0)
             if css_class in getattr(widget, "_dom_classes", ()):
-                return widget
-            stack.extend(getattr(widget, "children", ()))
-        raise LookupError(f"no widget with class {css_class!r}")
+                found.append(widget)
+            stack[:0] = getattr(widget, "children", ())
+        return found
+
+    def is_shown(self, root: Any, widget: Any) -> bool:
+        """Whether ``widget`` is on screen under ``root``: it and every box around it are in the
+        layout and none is hidden with ``display: none``."""
+
+        def path(node: Any) -> list[Any] | None:
+            if node is widget:
+                return [node]
+            for child in getattr(node, "children", ()):
+                below = path(child)
+                if below is not None:
+                    return [node, *below]
+            return None
+
+        chain = path(root)
+        return chain is not None and all(node.layout.display != "none" for node in chain)
 
     def render(self, widget: Any) -> int:
         """Resolve ``widget``'s view as the browser's widget manager would.
@@ -127,6 +152,19 @@ class FrontEnd:
         """The browser changes ``state`` of ``widget`` (e.g. a slider moved, text typed)."""
         widget.comm.handle_msg({"content": {"data": {"method": "update", "state": state,
                                                      "buffer_paths": []}}, "buffers": []})
+
+    def upload(self, file_upload: Any, files: list[tuple[str, bytes]],
+               media_type: str = "audio/mpeg") -> None:
+        """The user picks ``(name, bytes)`` files in a FileUpload: metadata arrives as state,
+        the contents as binary buffers."""
+        state = {"value": [{"name": name, "type": media_type, "size": len(data),
+                            "last_modified": 0} for name, data in files]}
+        file_upload.comm.handle_msg({
+            "content": {"data": {"method": "update", "state": state,
+                                 "buffer_paths": [["value", index, "content"]
+                                                  for index in range(len(files))]}},
+            "buffers": [memoryview(data) for _, data in files],
+        })
 
     def click(self, button: Any) -> None:
         """The user clicks ``button`` in the browser."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import ipywidgets as widgets
 import pytest
 import requests
 
@@ -13,28 +12,6 @@ from xiwidgets.widgets.maker import VoiceMaker
 from xiwidgets.widgets.voices import VoicePicker
 
 pytestmark = pytest.mark.timeout(300)
-
-
-def frontend_upload(upload: widgets.FileUpload, files: list[tuple[str, bytes]]) -> None:
-    """What the browser sends when files are chosen: metadata as state, contents as buffers."""
-    state = {
-        "value": [
-            {"name": name, "type": "audio/mpeg", "size": len(data), "last_modified": 0}
-            for name, data in files
-        ]
-    }
-    upload._handle_msg(
-        {
-            "content": {
-                "data": {
-                    "method": "update",
-                    "state": state,
-                    "buffer_paths": [["value", index, "content"] for index in range(len(files))],
-                }
-            },
-            "buffers": [memoryview(data) for _, data in files],
-        }
-    )
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +48,7 @@ def test_uploaded_sample_makes_a_voice_that_every_picker_shows(
     maker.description_box.value = "Calm test narrator"
     maker.accent_box.value = "american"
     maker.gender_box.value = "male"
-    frontend_upload(maker.upload, [("narration.mp3", recorded_speech)])
+    frontend.upload(maker.upload, [("narration.mp3", recorded_speech)])
     assert "narration.mp3" in maker.samples_label.value
 
     frontend.click(maker.create_button)
@@ -99,6 +76,13 @@ def test_audio_made_in_the_notebook_is_a_sample_too(client: Any, recorded_speech
     assert voice is not None, maker.error_card.text
     assert made == [voice]
 
+    maker.on_created(made.append, remove=True)
+    maker.name_box.value = f"Unannounced {uuid.uuid4().hex[:6]}"
+    maker.add_samples(recorded_speech)
+    second = maker.create()
+    assert second is not None, maker.error_card.text
+    assert made == [voice]
+
 
 def test_bad_upload_shows_the_servers_message_and_keeps_the_form(
     frontend: Any, client: Any, server: Any,
@@ -107,7 +91,7 @@ def test_bad_upload_shows_the_servers_message_and_keeps_the_form(
     name = f"Broken {uuid.uuid4().hex[:6]}"
     maker.name_box.value = name
     not_audio = b"these are my meeting notes, not audio"
-    frontend_upload(maker.upload, [("notes.mp3", not_audio)])
+    frontend.upload(maker.upload, [("notes.mp3", not_audio)])
     frontend.click(maker.create_button)
     direct = requests.post(f"{server.base_url}/v1/voices/add", data={"name": name},
                            files=[("files", ("notes.mp3", not_audio))], timeout=30)
@@ -116,7 +100,7 @@ def test_bad_upload_shows_the_servers_message_and_keeps_the_form(
 
     assert maker.voice is None
     assert maker.last_error is not None
-    assert maker.error_card.layout.display is None
+    assert frontend.is_shown(maker, maker.error_card)
     assert server_message in maker.error_card.text
     assert name not in voice_names_over_http(server)
     assert maker.name_box.value == name  # nothing typed is lost
@@ -130,11 +114,19 @@ def test_missing_name_or_samples_is_explained(
     maker.add_samples(recorded_speech)
     frontend.click(maker.create_button)
     assert "name" in maker.error_card.text
+    assert isinstance(maker.last_error, ValueError)
+    assert frontend.is_shown(maker, maker.error_card)
 
     maker.clear_samples()
     maker.name_box.value = "No samples"
     frontend.click(maker.create_button)
     assert "sample" in maker.error_card.text
+
+    maker.name_box.value = f"Complete {uuid.uuid4().hex[:6]}"
+    maker.add_samples(recorded_speech)
+    frontend.click(maker.create_button)  # a voice that is made clears the card
+    assert maker.voice is not None and maker.last_error is None
+    assert not frontend.is_shown(maker, maker.error_card) and maker.error_card.text == ""
 
 
 def test_delete_asks_first_then_removes_the_voice_everywhere(
@@ -148,8 +140,10 @@ def test_delete_asks_first_then_removes_the_voice_everywhere(
                if v.voice_id in {value for _, value in maker.delete_picker.options})
 
     maker.delete_picker.value = voice.voice_id
+    assert not frontend.is_shown(maker, maker.confirm_button)
     frontend.click(maker.delete_button)
-    assert maker.confirm_box.layout.display is None
+    assert frontend.is_shown(maker, maker.confirm_button)
+    assert not frontend.is_shown(maker, maker.delete_button)
     assert name in voice_names_over_http(server)
 
     frontend.click(maker.confirm_button)

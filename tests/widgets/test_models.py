@@ -20,9 +20,10 @@ def models_over_http(server: Any) -> list[dict]:
 def test_offers_only_text_to_speech_models_and_the_default(frontend: Any, client: Any,
                                                            server: Any) -> None:
     picker = ModelPicker(client=client)
+    dropdown = frontend.find(picker, "xi-model-select")
 
     tts_ids = [m["model_id"] for m in models_over_http(server) if m["can_do_text_to_speech"]]
-    assert [model_id for _label, model_id in picker._dropdown.options] == tts_ids
+    assert [model_id for _label, model_id in dropdown.options] == tts_ids
     assert picker.selected_model_id == "eleven_multilingual_v2"
     assert picker.model.model_id == "eleven_multilingual_v2"
 
@@ -30,10 +31,11 @@ def test_offers_only_text_to_speech_models_and_the_default(frontend: Any, client
 def test_traits_tell_what_the_chosen_model_supports(frontend: Any, client: Any,
                                                     server: Any) -> None:
     picker = ModelPicker(client=client)
+    dropdown = frontend.find(picker, "xi-model-select")
     raw = {m["model_id"]: m for m in models_over_http(server)}
 
-    for index, (_label, model_id) in enumerate(picker._dropdown.options):
-        frontend.set_state(picker._dropdown, index=index)
+    for index, (_label, model_id) in enumerate(dropdown.options):
+        frontend.set_state(dropdown, index=index)
         expected = raw[model_id]
         assert picker.selected_model_id == model_id
         assert picker.can_use_style is expected["can_use_style"]
@@ -41,20 +43,27 @@ def test_traits_tell_what_the_chosen_model_supports(frontend: Any, client: Any,
         assert picker.max_characters == expected["max_characters_request_subscribed_user"]
         assert picker.character_cost_multiplier == pytest.approx(
             expected["model_rates"]["character_cost_multiplier"])
-        assert f"{picker.max_characters:,} characters per request" in picker._info.value
+        info = frontend.find(picker, "xi-model-info").value
+        assert f"{picker.max_characters:,} characters per request" in info
 
 
 def test_choice_from_the_browser_is_synced_and_called_back(frontend: Any, client: Any) -> None:
     picker = ModelPicker(client=client)
+    dropdown = frontend.find(picker, "xi-model-select")
     seen = []
     picker.on_change(seen.append)
-    last_index = len(picker._dropdown.options) - 1
-    wanted = picker._dropdown.options[last_index][1]
+    last_index = len(dropdown.options) - 1
+    wanted = dropdown.options[last_index][1]
 
-    frontend.set_state(picker._dropdown, index=last_index)
+    frontend.set_state(dropdown, index=last_index)
 
     assert [model.model_id for model in seen] == [wanted]
     assert any(update.get("selected_model_id") == wanted for update in frontend.updates(picker))
+
+    picker.on_change(seen.append, remove=True)
+    frontend.set_state(dropdown, index=0)
+    assert picker.selected_model_id == dropdown.options[0][1] != wanted
+    assert [model.model_id for model in seen] == [wanted]
 
 
 def test_an_unknown_model_is_refused(frontend: Any, client: Any) -> None:
@@ -67,8 +76,9 @@ def test_an_unknown_model_is_refused(frontend: Any, client: Any) -> None:
 
 def test_an_unknown_starting_model_falls_back_to_the_first(frontend: Any, client: Any) -> None:
     picker = ModelPicker(client=client, model_id="retired_model")
+    dropdown = frontend.find(picker, "xi-model-select")
 
-    assert picker.selected_model_id == picker._dropdown.options[0][1]
+    assert picker.selected_model_id == dropdown.options[0][1]
 
 
 def test_the_picker_renders_in_a_container(frontend: Any, client: Any) -> None:

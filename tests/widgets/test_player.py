@@ -165,7 +165,9 @@ def test_stop_ends_the_take_in_the_browser_and_in_python(frontend: Any, client: 
     assert player.take_output.outputs == ()
 
 
-def test_a_failed_stream_shows_the_card_and_keeps_the_partial_take(frontend: Any) -> None:
+def test_a_failed_stream_shows_the_card_and_keeps_the_partial_take(
+    frontend: Any, client: Any, voice_id: str
+) -> None:
     player = Player(client=None)
 
     def dropped() -> Iterator[bytes]:
@@ -180,6 +182,12 @@ def test_a_failed_stream_shows_the_card_and_keeps_the_partial_take(frontend: Any
     assert player.error_card.text == "The audio stream was cut off after 402 bytes; try again."
     assert player.last_take == b"\xff\xfb" + bytes(400)
     assert frontend.custom(player)[-1][0]["type"] == "error"
+    assert frontend.is_shown(player.view, player.error_card)
+
+    good = client.tts.convert("Once more.", voice_id).audio
+    assert player.play_bytes(good) == good  # the next take that plays clears the card
+    assert player.last_error is None and player.status == "done"
+    assert not frontend.is_shown(player.view, player.error_card)
 
 
 def test_playback_state_reported_by_the_browser(frontend: Any) -> None:

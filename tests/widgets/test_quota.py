@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from xiwidgets.client import Client
+from xiwidgets.client.errors import ConnectionFailed
 from xiwidgets.widgets.quota import QuotaMeter
 
 pytestmark = pytest.mark.timeout(60)
@@ -15,17 +16,18 @@ pytestmark = pytest.mark.timeout(60)
 
 def test_shows_the_subscriptions_numbers(frontend: Any, client: Any) -> None:
     meter = QuotaMeter(client=client)
+    bar = frontend.find(meter, "xi-quota-bar")
+    label = frontend.find(meter, "xi-quota-label")
 
     subscription = client.user.subscription()
     assert (meter.character_count, meter.character_limit) == (
         subscription.character_count, subscription.character_limit)
-    assert (meter._bar.value, meter._bar.max) == (subscription.character_count,
-                                                  subscription.character_limit)
-    assert f"{subscription.characters_left:,} left" in meter._label.value
+    assert (bar.value, bar.max) == (subscription.character_count, subscription.character_limit)
+    assert f"{subscription.characters_left:,} left" in label.value
     if subscription.next_character_count_reset_unix:
         day = dt.datetime.fromtimestamp(subscription.next_character_count_reset_unix,
                                         tz=dt.timezone.utc).strftime("%Y-%m-%d")
-        assert f"resets on {day}" in meter._label.value
+        assert f"resets on {day}" in label.value
 
 
 def test_refresh_after_a_take_counts_its_characters(frontend: Any, server_factory: Any) -> None:
@@ -45,6 +47,6 @@ def test_refresh_after_a_take_counts_its_characters(frontend: Any, server_factor
 def test_unreachable_server_is_shown_on_the_card(frontend: Any) -> None:
     meter = QuotaMeter(client=Client(base_url="http://127.0.0.1:9", max_retries=0))
 
-    assert type(meter.last_error).__name__ == "ConnectionFailed"
-    assert meter.error_card.layout.display is None
+    assert isinstance(meter.last_error, ConnectionFailed)
+    assert frontend.is_shown(meter, meter.error_card)
     assert "Could not reach" in meter.error_card.text

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from xiwidgets.client.errors import NotFound
 from xiwidgets.client.types import VoiceSettings as SettingsValues
 from xiwidgets.widgets.models import ModelPicker
 from xiwidgets.widgets.settings import VoiceSettings
@@ -82,8 +83,8 @@ def test_controls_the_model_cannot_use_are_disabled(frontend: Any, client: Any) 
     assert not widget.sliders["style"].disabled
     widget.style = 0.4
 
-    frontend.set_state(picker._dropdown, index=[m for _l, m in picker._dropdown.options]
-                       .index(no_style))
+    dropdown = frontend.find(picker, "xi-model-select")
+    frontend.set_state(dropdown, index=[m for _l, m in dropdown.options].index(no_style))
 
     assert widget.for_model_id == no_style
     assert widget.sliders["style"].disabled
@@ -107,7 +108,7 @@ def test_reset_button_goes_back_to_the_stored_settings(frontend: Any, client: An
     stored = client.voices.get_settings(voice_id)
     frontend.set_state(widget.sliders["similarity_boost"], value=0.05)
 
-    frontend.click(widget._reset_button)
+    frontend.click(frontend.find(widget, "xi-reset"))
 
     assert widget.similarity_boost == pytest.approx(stored.similarity_boost)
 
@@ -118,7 +119,7 @@ def test_save_as_default_stores_the_settings_on_the_voice(frontend: Any, client:
     frontend.set_state(widget.sliders["stability"], value=0.77)
     frontend.set_state(widget.sliders["speed"], value=1.1)
 
-    frontend.click(widget._save_button)
+    frontend.click(frontend.find(widget, "xi-save-settings"))
 
     stored = client.voices.get_settings(voice_id)
     assert (stored.stability, stored.speed) == (pytest.approx(0.77), pytest.approx(1.1))
@@ -142,5 +143,26 @@ def test_saving_for_an_unknown_voice_shows_the_servers_reason(frontend: Any,
     widget.set_trait("voice_id", "no-such-voice-id")
 
     assert widget.save_as_default() is False
-    assert type(widget.last_error).__name__ == "NotFound"
+    assert isinstance(widget.last_error, NotFound)
+    assert frontend.is_shown(widget, widget.error_card)
     assert "not found" in widget.error_card.text.lower()
+
+
+def test_the_card_stays_until_an_action_works(frontend: Any, client: Any,
+                                              voice_id: str) -> None:
+    widget = VoiceSettings(client=client, voice_id=voice_id)
+    save = frontend.find(widget, "xi-save-settings")
+    widget.set_trait("voice_id", "no-such-voice-id")
+    frontend.click(save)
+    assert isinstance(widget.last_error, NotFound)
+    shown = widget.error_card.text
+
+    frontend.set_state(widget.sliders["speed"], value=0.9)  # not an action: the card stays
+    assert widget.error_card.text == shown and frontend.is_shown(widget, widget.error_card)
+
+    widget.voice_id = voice_id  # loading this voice's settings works
+    assert widget.last_error is None
+    assert not frontend.is_shown(widget, widget.error_card) and widget.error_card.text == ""
+    frontend.click(save)
+    assert widget.last_error is None
+    assert client.voices.get_settings(voice_id).speed == pytest.approx(widget.speed)

@@ -45,8 +45,8 @@ def test_speak_click_streams_a_take_with_the_chosen_voice_and_settings(
     studio.on_take(takes.append)
     voice = studio.voice_picker.voices[-1]
 
-    frontend.set_state(studio.voice_picker._voice_dropdown,
-                       index=option_index(studio.voice_picker._voice_dropdown, voice.voice_id))
+    voice_dropdown = frontend.find(studio, "xi-voice-select")
+    frontend.set_state(voice_dropdown, index=option_index(voice_dropdown, voice.voice_id))
     frontend.set_state(studio.voice_settings.sliders["speed"], value=0.8)
     frontend.set_state(frontend.find(studio, "xi-text"), value="Hello from the studio.")
     frontend.click(frontend.find(studio, "xi-speak"))
@@ -85,8 +85,8 @@ def test_text_over_the_models_request_limit_is_flagged(frontend: Any, client: An
     studio = Studio(client=client)
     smallest = min(studio.model_picker.models, key=max_characters)
     limit = max_characters(smallest)
-    frontend.set_state(studio.model_picker._dropdown,
-                       index=option_index(studio.model_picker._dropdown, smallest.model_id))
+    model_dropdown = frontend.find(studio, "xi-model-select")
+    frontend.set_state(model_dropdown, index=option_index(model_dropdown, smallest.model_id))
 
     frontend.set_state(frontend.find(studio, "xi-text"), value="y" * limit)
     assert 'color:#d32f2f">' not in frontend.find(studio, "xi-count").value
@@ -105,6 +105,7 @@ def test_quota_error_card_says_needed_left_and_reset(frontend: Any,
     assert studio.speak(text, wait=True) is None
 
     assert isinstance(studio.last_error, QuotaExceeded)
+    assert frontend.is_shown(studio, studio.error_card)
     card = studio.error_card.text
     assert card.startswith("quota exceeded: 120 characters needed, 50 left")
     if studio.quota.reset_date:
@@ -121,6 +122,25 @@ def test_empty_text_is_explained_without_a_request(frontend: Any, client: Any) -
 
     assert "Nothing to say" in studio.error_card.text
     assert not studio.busy and frontend.custom(studio.player) == []
+
+
+def test_a_take_that_works_clears_the_card_and_removed_callbacks_stay_silent(
+    frontend: Any, client: Any
+) -> None:
+    studio = Studio(client=client)
+    kept: list[StudioTake] = []
+    removed: list[StudioTake] = []
+    studio.on_take(kept.append)
+    studio.on_take(removed.append)
+    studio.on_take(removed.append, remove=True)
+    frontend.click(frontend.find(studio, "xi-speak"))
+    assert frontend.is_shown(studio, studio.error_card)
+
+    take = studio.speak("Short and sweet.", wait=True)
+
+    assert take is not None and studio.last_error is None
+    assert not frontend.is_shown(studio, studio.error_card)
+    assert kept == [take] and removed == []
 
 
 def test_stop_click_ends_a_long_take_early(frontend: Any, client: Any) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
@@ -108,6 +110,36 @@ class ClientWidgetMixin:
         if self._client is None:
             self._client = resolve_client(self._client_arg)
         return self._client
+
+    @contextlib.contextmanager
+    def _reporting(
+        self,
+        explain: Callable[[Exception], str | None] | None = None,
+        reraise: bool = False,
+    ) -> Iterator[None]:
+        """Run a user action: an ``Exception`` is kept and shown on the card instead of raised.
+
+        Button callbacks have nowhere to raise to (the exception would only reach the kernel
+        log), so every action reports through the card, and programmatic calls behave the same.
+        The card is cleared when the block finishes without an error. A failed block ends at the
+        failing line and the code after the ``with`` runs, so the success path goes inside it.
+
+        Parameters
+        ----------
+        explain : callable, optional
+            Returns the card's line for an error (``None``: ``describe_error(error)``), for a
+            widget that knows more than the exception says (e.g. the numbers of a quota).
+        reraise : bool, default False
+            Raise the error again once it is shown, for a caller that reports it too.
+        """
+        try:
+            yield
+        except Exception as error:
+            self._report(error, explain(error) if explain is not None else None)
+            if reraise:
+                raise
+        else:
+            self._clear_error()
 
     def _report(self, error: BaseException, message: str | None = None) -> None:
         """Keep ``error`` on ``.last_error`` and show it on the card."""

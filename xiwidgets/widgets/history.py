@@ -11,11 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import html
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
+import traitlets
 from IPython.display import Audio
+from ipywidgets.widgets.widget import CallbackDispatcher
 
 from xiwidgets.widgets._base import ClientWidgetMixin
 
@@ -36,9 +39,6 @@ _EXTENSIONS = {
     "audio/opus": ".opus",
     "audio/basic": ".ulaw",
 }
-# Fixed column widths shared by the header and every row, so the columns line up.
-_COLUMN_WIDTHS = ("125px", "110px", "150px", "50px", "320px")
-_COLUMN_NAMES = ("Date", "Voice", "Model", "Chars", "Text")
 _CELL_STYLE = "overflow:hidden;text-overflow:ellipsis;white-space:nowrap;padding-right:8px;"
 
 
@@ -53,15 +53,76 @@ def item_date(item: HistoryItem) -> dt.datetime:
     return dt.datetime.fromtimestamp(item.date_unix or 0, tz=dt.timezone.utc)
 
 
-def _cells(values: Iterable[str], titles: Iterable[str | None] | None = None) -> str:
-    """One row of fixed-width cells as HTML (one widget per row instead of one per cell)."""
-    titles = list(titles) if titles is not None else [None] * len(_COLUMN_WIDTHS)
-    cells = []
-    for width, value, title in zip(_COLUMN_WIDTHS, values, titles, strict=True):
+def _text_preview(item: HistoryItem) -> str:
+    text = item.text or ""
+    return text if len(text) <= _TEXT_PREVIEW_CHARS else text[:_TEXT_PREVIEW_CHARS] + "…"
+
+
+@dataclass(frozen=True)
+class HistoryColumn:
+    """One column of the history: its ``to_dataframe()`` name and value, and how the table
+    shows it, if it does.
+
+    Attributes
+    ----------
+    name : str
+        The column's name in ``HistoryTable.to_dataframe()``.
+    value : callable
+        ``value(item)``: the DataFrame value.
+    header : str or None
+        The label in the table's header; ``None`` for a column of the DataFrame only.
+    width : str
+        CSS width of the column's cells, shared by the header and every row so they line up.
+    cell : callable or None
+        ``cell(item)``: the text shown in the row; by default the value as text.
+    tooltip : callable or None
+        ``tooltip(item)``: the cell's tooltip (none when it returns a blank).
+    """
+
+    name: str
+    value: Callable[[HistoryItem], Any]
+    header: str | None = None
+    width: str = ""
+    cell: Callable[[HistoryItem], str] | None = None
+    tooltip: Callable[[HistoryItem], str | None] | None = None
+
+    def text(self, item: HistoryItem) -> str:
+        """What the row shows for ``item`` in this column."""
+        if self.cell is not None:
+            return self.cell(item)
+        value = self.value(item)
+        return "" if value is None else str(value)
+
+    def title(self, item: HistoryItem) -> str | None:
+        """The tooltip of ``item``'s cell in this column, if any."""
+        return self.tooltip(item) if self.tooltip is not None else None
+
+
+# The one description of the history's columns: the header, every row and the DataFrame.
+HISTORY_COLUMNS = (
+    HistoryColumn("history_item_id", lambda item: item.history_item_id),
+    HistoryColumn("date", item_date, "Date", "125px",
+                  cell=lambda item: item_date(item).strftime("%Y-%m-%d %H:%M")),
+    HistoryColumn("voice_name", lambda item: item.voice_name, "Voice", "110px",
+                  cell=lambda item: item.voice_name or item.voice_id or "",
+                  tooltip=lambda item: item.voice_id),
+    HistoryColumn("voice_id", lambda item: item.voice_id),
+    HistoryColumn("model_id", lambda item: item.model_id, "Model", "150px"),
+    HistoryColumn("characters", item_characters, "Chars", "50px"),
+    HistoryColumn("text", lambda item: item.text, "Text", "320px", cell=_text_preview,
+                  tooltip=lambda item: item.text),
+)
+_SHOWN_COLUMNS = tuple(column for column in HISTORY_COLUMNS if column.header is not None)
+
+
+def _cells(cells: Iterable[tuple[HistoryColumn, str, str | None]]) -> str:
+    """``(column, text, tooltip)`` cells as one row of HTML (one widget per row, not per cell)."""
+    spans = []
+    for column, text, title in cells:
         tooltip = f' title="{html.escape(title)}"' if title else ""
-        style = f"{_CELL_STYLE}width:{width};flex:none"
-        cells.append(f'<span style="{style}"{tooltip}>{html.escape(value)}</span>')
-    return f'<div style="display:flex">{"".join(cells)}</div>'
+        style = f"{_CELL_STYLE}width:{column.width};flex:none"
+        spans.append(f'<span style="{style}"{tooltip}>{html.escape(text)}</span>')
+    return f'<div style="display:flex">{"".join(spans)}</div>'
 
 
 def _button(description: str, css_class: str, tooltip: str, **kwargs: Any) -> widgets.Button:
@@ -86,6 +147,7 @@ class _HistoryRow:
         )
         self.select.add_class("xi-history-select")
         self.cells = widgets.HTML()
+        self.cells.add_class("xi-history-cells")
         self.play_button = _button("", "xi-history-play", "Play this take", icon="play")
         self.download_button = _button(
             "", "xi-history-download", "Download this take", icon="download"
@@ -125,18 +187,8 @@ class _HistoryRow:
 
     def show(self, item: HistoryItem, selected: bool, asking_to_delete: bool) -> None:
         self.item = item
-        text = item.text or ""
-        preview = text if len(text) <= _TEXT_PREVIEW_CHARS else text[:_TEXT_PREVIEW_CHARS] + "…"
-        voice = item.voice_name or item.voice_id or ""
         self.cells.value = _cells(
-            [
-                item_date(item).strftime("%Y-%m-%d %H:%M"),
-                voice,
-                item.model_id or "",
-                str(item_characters(item)),
-                preview,
-            ],
-            [None, item.voice_id, None, None, text],
+            (column, column.text(item), column.title(item)) for column in _SHOWN_COLUMNS
         )
         self.select.value = selected
         self.show_confirmation(asking_to_delete)
@@ -174,10 +226,22 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
     Attributes
     ----------
     items : list of HistoryItem
-        The items on the page being shown.
+        The takes on the page shown (a trait kept in Python, never synced).
+    item_ids, page_index, has_more
+        Synced traits: the ids on the page shown, its number (0 = newest), whether one follows.
     last_error : Exception or None
         The error of the last failed action (also shown in the widget's error card).
     """
+
+    # What the browser needs is ids and numbers; the items, with their texts and settings,
+    # stay in Python (like a Dropdown's ``options`` beside its synced labels and index).
+    items = traitlets.List(read_only=True, help="The HistoryItems on the page shown.")
+    item_ids = traitlets.List(traitlets.Unicode(), read_only=True,
+                              help="Ids of the takes on the page shown, in order.").tag(sync=True)
+    page_index = traitlets.Int(0, read_only=True,
+                               help="The page shown (0 = the newest takes).").tag(sync=True)
+    has_more = traitlets.Bool(False, read_only=True,
+                              help="Whether another page follows this one.").tag(sync=True)
 
     def __init__(
         self,
@@ -190,13 +254,11 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
         self.add_class("xi-history")
         self._init_client(client)
         self.download_dir = Path(download_dir)
-        self.items: list[HistoryItem] = []
-        self.has_more = False
-        self.page_index = 0
+        # The cursor of every page seen: cursors[n] starts page n.
         self._cursors: list[str | None] = [None]
         self._selected: set[str] = set()
         self._confirming: str | None = None
-        self._open_callbacks: list[Callable[[HistoryItem], Any]] = []
+        self._open_callbacks = CallbackDispatcher()
         self._rows: list[_HistoryRow] = []
 
         self.search_box = widgets.Text(
@@ -229,7 +291,7 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
         self._header = widgets.HBox(
             [
                 widgets.Label(layout=widgets.Layout(width="24px")),
-                widgets.HTML(f"<b>{_cells(_COLUMN_NAMES)}</b>"),
+                widgets.HTML(f"<b>{_cells((c, c.header, None) for c in _SHOWN_COLUMNS)}</b>"),
             ]
         )
         self._header.add_class("xi-history-header")
@@ -251,8 +313,9 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
             widgets.HBox([self.back_button, self.page_label, self.next_button, self.zip_button]),
             self.status,
         ]
-        self._guard(self._load_voice_options)
-        self._guard(self._load_page)
+        with self._reporting():
+            self._load_voice_options()
+        self._show_page(0, [None])
 
     # -- public API -------------------------------------------------------------------------
 
@@ -281,23 +344,19 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
             Also fetch the voice list again for the voice filter.
         """
         if reload_voices:
-            self._guard(self._load_voice_options)
+            with self._reporting():
+                self._load_voice_options()
         self._restart()
 
     def next_page(self) -> None:
         """Show the next page (what the Next button does); no-op on the last page."""
-        if not self.has_more:
-            return
-        self.page_index += 1
-        if not self._guard(self._load_page):
-            self.page_index -= 1
+        if self.has_more:
+            self._show_page(self.page_index + 1, self._cursors)
 
     def previous_page(self) -> None:
         """Show the previous page (what the Back button does); no-op on the first page."""
-        if self.page_index == 0:
-            return
-        self.page_index -= 1
-        self._guard(self._load_page)
+        if self.page_index > 0:
+            self._show_page(self.page_index - 1, self._cursors)
 
     def on_open(self, callback: Callable[[HistoryItem], Any], remove: bool = False) -> None:
         """Call ``callback(item)`` when a row's "Open" button is clicked.
@@ -309,21 +368,17 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
         remove : bool, default False
             Unregister ``callback`` instead.
         """
-        if remove:
-            self._open_callbacks.remove(callback)
-        else:
-            self._open_callbacks.append(callback)
+        self._open_callbacks.register_callback(callback, remove=remove)
 
     def open_in_studio(self, history_item_id: str) -> None:
         """Pass the item to every ``on_open`` callback (what a row's "Open" button does)."""
-        item = self._item(history_item_id)
-        for callback in list(self._open_callbacks):
-            self._guard(callback, item)
+        with self._reporting():
+            self._open_callbacks(self._item(history_item_id))
 
     def play(self, history_item_id: str) -> None:
         """Fetch the take's audio and play it inline under its row."""
 
-        def fetch_and_play() -> None:
+        with self._reporting():
             audio = self.client.history.audio(history_item_id)
             item = self._item(history_item_id)
             player = Audio(data=audio, autoplay=True)
@@ -334,8 +389,6 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
             if row is not None:
                 # Appending works with and without a running kernel (unlike ``with output:``).
                 row.audio.append_display_data(player)
-
-        self._guard(fetch_and_play)
 
     def download_item(self, history_item_id: str) -> Path | None:
         """Write one take to ``download_dir`` and offer a link to it.
@@ -348,7 +401,9 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
         item = self._item(history_item_id)
         extension = _EXTENSIONS.get(item.content_type or "", ".mp3")
         name = f"{item_date(item):%Y%m%d-%H%M%S}-{history_item_id}{extension}"
-        return self._guard(self._download, [history_item_id], self.download_dir / name)
+        with self._reporting():
+            return self._download([history_item_id], self.download_dir / name)
+        return None
 
     def download_selected(self) -> Path | None:
         """Write the checked takes to one zip in ``download_dir`` and offer a link to it.
@@ -363,7 +418,9 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
             return None
         stamp = dt.datetime.now(tz=dt.timezone.utc)
         path = self.download_dir / f"history-{stamp:%Y%m%d-%H%M%S}.zip"
-        return self._guard(self._download, self.selected_ids, path)
+        with self._reporting():
+            return self._download(self.selected_ids, path)
+        return None
 
     def request_delete(self, history_item_id: str) -> None:
         """Ask "Delete?" on the row (first click of its delete button); nothing is deleted yet."""
@@ -384,15 +441,12 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
         """
         if self._confirming != history_item_id:
             return
-
-        def delete() -> None:
+        with self._reporting():
             self.client.history.delete(history_item_id)
             self._confirming = None
             self._selected.discard(history_item_id)
-            self._load_page()
+            self._load_page(self.page_index, self._cursors)
             self.status.value = "Deleted 1 take."
-
-        self._guard(delete)
 
     def to_dataframe(self, all_pages: bool = False) -> pd.DataFrame:
         """The history as a pandas DataFrame.
@@ -406,29 +460,18 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
         Returns
         -------
         pandas.DataFrame
-            Columns ``history_item_id``, ``date``, ``voice_name``, ``voice_id``, ``model_id``,
-            ``characters``, ``text``.
+            The columns of ``HISTORY_COLUMNS``: ``history_item_id``, ``date``, ``voice_name``,
+            ``voice_id``, ``model_id``, ``characters``, ``text``.
         """
         import pandas as pd
 
         items: Iterable[HistoryItem] = self.items
         if all_pages:
             items = self.client.history.iter_all(**self._filters())
-        records = [
-            {
-                "history_item_id": item.history_item_id,
-                "date": item_date(item),
-                "voice_name": item.voice_name,
-                "voice_id": item.voice_id,
-                "model_id": item.model_id,
-                "characters": item_characters(item),
-                "text": item.text,
-            }
-            for item in items
-        ]
-        columns = ["history_item_id", "date", "voice_name", "voice_id", "model_id", "characters",
-                   "text"]
-        return pd.DataFrame.from_records(records, columns=columns)
+        records = [{column.name: column.value(item) for column in HISTORY_COLUMNS}
+                   for item in items]
+        return pd.DataFrame.from_records(records,
+                                         columns=[column.name for column in HISTORY_COLUMNS])
 
     def close(self) -> None:
         """Close the table and every widget it made, including rows not on the current page."""
@@ -442,20 +485,6 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
 
     # -- internals --------------------------------------------------------------------------
 
-    def _guard(self, action: Callable[..., Any], *args: Any) -> Any:
-        """Run a user action; on failure keep the error and show it on the card instead of raising.
-
-        Button callbacks have nowhere to raise to (the exception would only reach the kernel log),
-        so every action reports through the card, and programmatic calls behave the same way.
-        """
-        try:
-            result = action(*args)
-        except Exception as error:
-            self._report(error)
-            return None
-        self._clear_error()
-        return True if result is None else result
-
     def _filters(self) -> dict[str, str]:
         filters = {}
         if self.search_box.value.strip():
@@ -467,9 +496,11 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
         return filters
 
     def _restart(self) -> None:
-        self.page_index = 0
-        self._cursors = [None]
-        self._guard(self._load_page)
+        self._show_page(0, [None])
+
+    def _show_page(self, index: int, cursors: list[str | None]) -> None:
+        with self._reporting():
+            self._load_page(index, cursors)
 
     def _load_voice_options(self) -> None:
         voices = sorted(self.client.voices.list(), key=lambda voice: voice.name.lower())
@@ -480,19 +511,31 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
             if current in {value for _, value in options}:
                 self.voice_filter.value = current
 
-    def _load_page(self) -> None:
+    def _load_page(self, index: int, cursors: list[str | None]) -> None:
+        """Fetch page ``index`` (``cursors[index]`` starts it) and show it.
+
+        Nothing changes until the page has arrived, so a failed request leaves the page shown,
+        its number and its cursors as they were.
+        """
         page = self.client.history.list(
             page_size=self.page_size,
-            start_after_history_item_id=self._cursors[self.page_index],
+            start_after_history_item_id=cursors[index],
             **self._filters(),
         )
-        self.items = list(page.items)
-        self.has_more = bool(page.has_more)
-        del self._cursors[self.page_index + 1 :]
-        if self.has_more:
-            self._cursors.append(page.last_history_item_id or self.items[-1].history_item_id)
-        if self._confirming not in {item.history_item_id for item in self.items}:
+        items = list(page.items)
+        del cursors[index + 1 :]
+        if page.has_more:
+            cursors.append(page.last_history_item_id or items[-1].history_item_id)
+        self._cursors = cursors
+        ids = [item.history_item_id for item in items]
+        if self._confirming not in ids:
             self._confirming = None
+        # One state message to the browser, and observers see the new page whole.
+        with self.hold_sync(), self.hold_trait_notifications():
+            self.set_trait("items", items)
+            self.set_trait("item_ids", ids)
+            self.set_trait("page_index", index)
+            self.set_trait("has_more", bool(page.has_more))
         self._render()
 
     def _render(self) -> None:
@@ -576,4 +619,4 @@ def _file_link(path: Path) -> str:
     )
 
 
-__all__ = ["HistoryTable", "item_characters", "item_date"]
+__all__ = ["HISTORY_COLUMNS", "HistoryColumn", "HistoryTable", "item_characters", "item_date"]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
+from ipywidgets.widgets.widget import CallbackDispatcher
 
 from xiwidgets.widgets._base import ClientWidgetMixin
 
@@ -93,7 +94,7 @@ class VoiceMaker(ClientWidgetMixin, widgets.VBox):
         self._init_client(client)
         self.voice: Voice | None = None
         self._extra_samples: list[tuple[str, bytes]] = []
-        self._created_callbacks: list[Callable[[Voice], Any]] = []
+        self._created_callbacks = CallbackDispatcher()
         self._deleting: str | None = None
 
         self.name_box = _labelled("Name", widgets.Text(placeholder="My narrator"))
@@ -151,7 +152,8 @@ class VoiceMaker(ClientWidgetMixin, widgets.VBox):
             widgets.HBox([self.delete_picker, self.delete_button, self.confirm_box]),
         ]
         self._show_samples()
-        self._guard(self._load_own_voices)
+        with self._reporting():
+            self._load_own_voices()
 
     # -- public API -------------------------------------------------------------------------
 
@@ -192,7 +194,7 @@ class VoiceMaker(ClientWidgetMixin, widgets.VBox):
                 for offset, sample in enumerate(batch)
             ]
         except (OSError, TypeError) as error:
-            self._fail(error)
+            self._report(error)
             return
         self._extra_samples.extend(named)
         self._show_samples()
@@ -213,10 +215,7 @@ class VoiceMaker(ClientWidgetMixin, widgets.VBox):
         remove : bool, default False
             Unregister ``callback`` instead.
         """
-        if remove:
-            self._created_callbacks.remove(callback)
-        else:
-            self._created_callbacks.append(callback)
+        self._created_callbacks.register_callback(callback, remove=remove)
 
     def create(self) -> Voice | None:
         """Add the voice (what the "Add voice" button does).
@@ -229,34 +228,34 @@ class VoiceMaker(ClientWidgetMixin, widgets.VBox):
         """
         name = self.name_box.value.strip()
         if not name:
-            return self._fail(ValueError("the voice needs a name: type one in the Name box"))
+            self._report(ValueError("the voice needs a name: type one in the Name box"))
+            return None
         samples = self.samples
         if not samples:
-            return self._fail(
+            self._report(
                 ValueError("the voice needs at least one audio sample: upload a file or call "
                            "add_samples(...)")
             )
+            return None
         self.status.value = f"Adding {html.escape(name)}…"
-        try:
+        with self._reporting():
             voice = self.client.voices.add(
                 name,
                 files=samples,
                 description=self.description_box.value.strip() or None,
                 labels=self.labels or None,
             )
-        except Exception as error:
+        if self.last_error is not None:
             self.status.value = ""
-            return self._fail(error)
+            return None
         self.voice = voice
-        self._clear_error()
         self.status.value = (
             f"Added <b>{html.escape(voice.name)}</b> (<code>{html.escape(voice.voice_id)}</code>)"
         )
         self.name_box.value = ""
         self.clear_samples()
         self._voices_changed()
-        for callback in list(self._created_callbacks):
-            callback(voice)
+        self._created_callbacks(voice)
         return voice
 
     def request_delete(self, voice_id: str | None = None) -> None:
@@ -264,7 +263,7 @@ class VoiceMaker(ClientWidgetMixin, widgets.VBox):
         if voice_id is not None:
             self.delete_picker.value = voice_id
         if not self.delete_picker.value:
-            self._fail(ValueError("there is no voice of yours to delete"))
+            self._report(ValueError("there is no voice of yours to delete"))
             return
         self._deleting = self.delete_picker.value
         self.confirm_box.layout.display = None
@@ -288,26 +287,15 @@ class VoiceMaker(ClientWidgetMixin, widgets.VBox):
         if voice_id is None:
             return False
         self.cancel_delete()
-        try:
+        with self._reporting():
             self.client.voices.delete(voice_id)
-        except Exception as error:
-            self._fail(error)
+        if self.last_error is not None:
             return False
-        self._clear_error()
         self.status.value = f"Deleted voice <code>{html.escape(voice_id)}</code>"
         self._voices_changed()
         return True
 
     # -- internals --------------------------------------------------------------------------
-
-    def _fail(self, error: BaseException) -> None:
-        self._report(error)
-
-    def _guard(self, action: Callable[[], Any]) -> None:
-        try:
-            action()
-        except Exception as error:
-            self._fail(error)
 
     def _show_samples(self) -> None:
         names = [name for name, _ in self.samples]
@@ -330,7 +318,8 @@ class VoiceMaker(ClientWidgetMixin, widgets.VBox):
     def _voices_changed(self) -> None:
         from xiwidgets.widgets.voices import notify_voices_changed
 
-        self._guard(self._load_own_voices)
+        with self._reporting():
+            self._load_own_voices()
         notify_voices_changed()
 
 

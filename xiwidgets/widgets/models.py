@@ -122,12 +122,10 @@ class ModelPicker(ClientWidgetMixin, widgets.VBox):
             self._change_callbacks(self.model)
 
     def _load(self, wanted: str) -> None:
-        try:
-            listed = self.client.models.list()
-        except Exception as error:
-            self._report(error)
-            return
-        self._clear_error()
+        with self._reporting():
+            self._show_models(self.client.models.list(), wanted)
+
+    def _show_models(self, listed: list[Model], wanted: str) -> None:
         self._models = [m for m in listed if m.can_do_text_to_speech is not False]
         ids = [m.model_id for m in self._models]
         self._dropdown.options = [(m.name or m.model_id, m.model_id) for m in self._models]

@@ -239,6 +239,17 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
             self.duration = 0.0
         self.send({"type": "start", "content_type": content_type, "text": text or ""})
         parts: list[bytes] = []
+        with self._reporting(reraise=raise_errors):
+            self._forward(chunks, parts)
+            return self._finish(b"".join(parts), content_type)
+        return None
+
+    def _forward(self, chunks: Iterable[bytes], parts: list[bytes]) -> None:
+        """Send each chunk to the browser as it arrives, collecting them in ``parts``.
+
+        A failure after a stop is the stream being closed under it, not an error; any other
+        failure keeps what arrived, tells the browser and propagates.
+        """
         try:
             for chunk in chunks:
                 if self._stop_requested.is_set():
@@ -251,14 +262,20 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
                     self.bytes_received += len(chunk)
                     self.chunks_received += 1
         except Exception as error:
-            if not self._stop_requested.is_set():
-                return self._fail(error, b"".join(parts), raise_errors)
+            if self._stop_requested.is_set():
+                return
+            self.last_take = b"".join(parts) or None
+            self.send({"type": "error", "message": str(error)})
+            self.status = "error"
+            raise
         finally:
             self._current_chunks = None
             if self._stop_requested.is_set():
                 with contextlib.suppress(Exception):
                     getattr(chunks, "close", lambda: None)()
-        take = b"".join(parts)
+
+    def _finish(self, take: bytes, content_type: str) -> bytes:
+        """Keep the finished (or stopped) take and tell the browser it is complete."""
         self.last_take = take
         self.duration = audio_duration(take, content_type)
         if self._stop_requested.is_set():
@@ -268,16 +285,6 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
         self.status = "done"
         self._keep(take, content_type)
         return take
-
-    def _fail(self, error: Exception, partial: bytes, raise_errors: bool) -> None:
-        """Show ``error``, keep what arrived, and re-raise it when asked to."""
-        self.last_take = partial or None
-        self.send({"type": "error", "message": str(error)})
-        self.status = "error"
-        self._report(error)
-        if raise_errors:
-            raise error
-        return None
 
     def _keep(self, take: bytes, content_type: str) -> None:
         if self.policy == "none" or not take:

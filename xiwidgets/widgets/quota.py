@@ -68,18 +68,14 @@ class QuotaMeter(ClientWidgetMixin, widgets.VBox):
 
     def refresh(self) -> None:
         """Read the subscription again (after each take)."""
-        try:
+        with self._reporting():
             subscription = self.client.user.subscription()
-        except Exception as error:
-            self._report(error)
-            return
-        self._clear_error()
-        self.subscription = subscription
-        with self.hold_sync():
-            self.character_count = subscription.character_count or 0
-            self.character_limit = subscription.character_limit or 0
-            self.reset_unix = subscription.next_character_count_reset_unix
-            self.tier = subscription.tier or ""
+            self.subscription = subscription
+            with self.hold_sync():
+                self.character_count = subscription.character_count or 0
+                self.character_limit = subscription.character_limit or 0
+                self.reset_unix = subscription.next_character_count_reset_unix
+                self.tier = subscription.tier or ""
 
     @traitlets.observe("character_count", "character_limit", "reset_unix")
     def _show(self, _change: dict) -> None:

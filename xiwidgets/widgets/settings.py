@@ -147,18 +147,14 @@ class VoiceSettings(ClientWidgetMixin, widgets.VBox):
 
     def reset(self) -> None:
         """Back to the voice's stored settings (the account's default settings without a voice)."""
-        try:
+        with self._reporting():
             if self.voice_id:
                 stored = self.client.voices.get_settings(self.voice_id)
             else:
                 stored = self.client.voices.default_settings()
-        except Exception as error:
-            self._report(error)
-            return
-        self._clear_error()
-        self.apply(FALLBACK)
-        self.apply(stored)
-        self._status.value = ""
+            self.apply(FALLBACK)
+            self.apply(stored)
+            self._status.value = ""
 
     def save_as_default(self) -> bool:
         """Store the current settings as the voice's own (``settings/edit``).
@@ -171,14 +167,11 @@ class VoiceSettings(ClientWidgetMixin, widgets.VBox):
         if not self.voice_id:
             self._report(ValueError("No voice chosen: pick a voice before saving its settings."))
             return False
-        try:
+        with self._reporting():
             self.client.voices.edit_settings(self.voice_id, self.settings)
-        except Exception as error:
-            self._report(error)
-            return False
-        self._clear_error()
-        self._status.value = "saved as this voice's default"
-        return True
+            self._status.value = "saved as this voice's default"
+            return True
+        return False
 
     # -- traits -------------------------------------------------------------------------------
 

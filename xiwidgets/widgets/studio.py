@@ -12,6 +12,7 @@ import ipywidgets as widgets
 import traitlets
 from ipywidgets.widgets.widget import CallbackDispatcher
 
+from xiwidgets.client.errors import QuotaExceeded
 from xiwidgets.widgets._base import NOTEBOOK_OUTPUT_FORMAT, ClientWidgetMixin
 from xiwidgets.widgets.history import HistoryTable
 from xiwidgets.widgets.models import ModelPicker
@@ -256,7 +257,7 @@ class Studio(ClientWidgetMixin, widgets.VBox):
             self.busy = False
 
     def _take(self, text: str, voice_id: str, model_id: str, settings: Any) -> None:
-        try:
+        with self._reporting(explain=lambda error: self._explain_failure(error, text)):
             stream = self.client.tts.stream(text, voice_id, model_id=model_id,
                                             voice_settings=settings,
                                             output_format=self.output_format)
@@ -268,8 +269,8 @@ class Studio(ClientWidgetMixin, widgets.VBox):
             self.status = "streaming…"
             audio = self.player.play_stream(stream, content_type="audio/mpeg", text=text,
                                             raise_errors=True)
-        except Exception as error:
-            self._fail(error, text)
+        if self.last_error is not None:
+            self.status = "failed"
             return
         if self.player.status == "stopped":
             self.status = f"stopped after {self.player.duration:.1f} s of audio"
@@ -285,17 +286,14 @@ class Studio(ClientWidgetMixin, widgets.VBox):
         self.history.refresh()
         self._take_callbacks(take)
 
-    def _fail(self, error: Exception, text: str) -> None:
-        self.status = "failed"
-        message = None
-        if type(error).__name__ == "QuotaExceeded":
-            self.quota.refresh()
-            needed = getattr(error, "needed", None) or round(
-                len(text) * self.model_picker.character_cost_multiplier)
-            left = getattr(error, "left", None)
-            message = quota_message(needed, self.quota.characters_left if left is None else left,
-                                    self.quota.reset_date)
-        self._report(error, message)
+    def _explain_failure(self, error: Exception, text: str) -> str | None:
+        """The card's line for a failed take: the numbers of the quota when that was the cause."""
+        if not isinstance(error, QuotaExceeded):
+            return None
+        self.quota.refresh()
+        needed = error.needed or round(len(text) * self.model_picker.character_cost_multiplier)
+        left = self.quota.characters_left if error.left is None else error.left
+        return quota_message(needed, left, self.quota.reset_date)
 
     def _join(self) -> None:
         if self._worker is not None and self._worker is not threading.current_thread():

@@ -174,14 +174,11 @@ class VoicePicker(ClientWidgetMixin, widgets.VBox):
         if voice is None or not voice.preview_url:
             self._report(ValueError("This voice has no preview sample; speak a short text."))
             return None
-        try:
+        with self._reporting():
             data = self.client.voices.preview(voice)
-        except Exception as error:
-            self._report(error)
-            return None
-        self._clear_error()
-        self._player().play_bytes(data, text=f"Preview: {voice.name}")
-        return data
+            self._player().play_bytes(data, text=f"Preview: {voice.name}")
+            return data
+        return None
 
     def on_change(self, callback: Callable[[Voice | None], Any], remove: bool = False) -> None:
         """Call ``callback(voice)`` whenever the selected voice changes.
@@ -226,12 +223,14 @@ class VoicePicker(ClientWidgetMixin, widgets.VBox):
     # -- internals ----------------------------------------------------------------------------
 
     def _load(self, initial: Any) -> None:
-        try:
+        voices = None
+        with self._reporting():
             voices = self.client.voices.list()
-        except Exception as error:
-            self._report(error)
-            return
-        self._clear_error()
+        # Shown outside the block: an unknown ``initial`` is reported there and must stay shown.
+        if voices is not None:
+            self._show_voices(voices, initial)
+
+    def _show_voices(self, voices: list[Voice], initial: Any) -> None:
         # Listed by name, but the default is the server's first voice (its recommended one).
         self._voices = sorted(voices, key=lambda voice: (voice.name or voice.voice_id).lower())
         self._default_id = voices[0].voice_id if voices else None

@@ -10,13 +10,15 @@ from typing import TYPE_CHECKING, Any
 import av
 import numpy as np
 
+from xiwidgets.formats import OutputFormat
+
 if TYPE_CHECKING:
     from xiwidgets.server.service import VoiceRecord
     from xiwidgets.server.store import Reservation
 
+# Takes are stored as MP3 (like the hosted history), whatever format the client asked for.
 HISTORY_FORMAT = "mp3_44100_128"
-# Takes are stored as MP3 (like the hosted history); this is their media type.
-HISTORY_CONTENT_TYPE = "audio/mpeg"
+HISTORY_CONTENT_TYPE = OutputFormat.parse(HISTORY_FORMAT).media_type
 
 
 @dataclass
@@ -87,7 +89,7 @@ class TakeAudio:
 
     def encode(self, pcm: np.ndarray, sample_rate: int) -> bytes:
         """Encode int16 samples for the client (and the history); return the client's bytes."""
-        from xiwidgets.server.audio import OutputFormat, make_encoder
+        from xiwidgets.server.audio import make_encoder
 
         if self.client is None:
             self.client = make_encoder(self.format, sample_rate)

@@ -21,6 +21,9 @@ from dataclasses import dataclass
 DEFAULT_OUTPUT_FORMAT = "mp3_44100_128"
 """What the API, the client and the server use when no ``output_format`` is given."""
 
+HISTORY_OUTPUT_FORMAT = "mp3_44100_128"
+"""What the history keeps every take in, whatever format it was asked for (as the hosted API)."""
+
 # What the Studio and %%speak ask for: speech at 64 kb/s MP3 is clear, and an embedded take costs
 # under a tenth of the WAV that IPython.display.Audio would store (128 kb/s is 0.18x).
 NOTEBOOK_OUTPUT_FORMAT = "mp3_44100_64"

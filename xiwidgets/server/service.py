@@ -18,14 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT, OutputFormat
+from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT, HISTORY_OUTPUT_FORMAT, OutputFormat
 from xiwidgets.server import catalog
 from xiwidgets.server.config import ServerConfig
 from xiwidgets.server.errors import APIError, UnprocessableParameterError, voice_not_found
 from xiwidgets.server.store import QuotaExceededError, Store, new_id
 from xiwidgets.server.takes import (
     HISTORY_CONTENT_TYPE,
-    HISTORY_FORMAT,
     AlignmentBuilder,
     SharedEncoder,
     TakeAudio,
@@ -366,7 +365,7 @@ class SpeechService:
                 from xiwidgets.server.store import write_atomically
 
                 text = voice.preview_text or _preview_text(voice)
-                fmt = OutputFormat.parse(HISTORY_FORMAT, streaming=False)
+                fmt = OutputFormat.parse(HISTORY_OUTPUT_FORMAT, streaming=False)
                 audio = bytearray()
                 encoder = None
                 with self.synthesis_slots:

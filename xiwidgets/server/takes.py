@@ -10,15 +10,13 @@ from typing import TYPE_CHECKING, Any
 import av
 import numpy as np
 
-from xiwidgets.formats import OutputFormat
+from xiwidgets.formats import HISTORY_OUTPUT_FORMAT, OutputFormat
 
 if TYPE_CHECKING:
     from xiwidgets.server.service import VoiceRecord
     from xiwidgets.server.store import Reservation
 
-# Takes are stored as MP3 (like the hosted history), whatever format the client asked for.
-HISTORY_FORMAT = "mp3_44100_128"
-HISTORY_CONTENT_TYPE = OutputFormat.parse(HISTORY_FORMAT).media_type
+HISTORY_CONTENT_TYPE = OutputFormat.parse(HISTORY_OUTPUT_FORMAT).media_type
 
 
 @dataclass
@@ -101,7 +99,7 @@ class TakeAudio:
                 self.history_audio += encoded  # the client's bytes are the history file
             else:
                 if self.history is None:
-                    mp3 = OutputFormat.parse(HISTORY_FORMAT, streaming=True)
+                    mp3 = OutputFormat.parse(HISTORY_OUTPUT_FORMAT, streaming=True)
                     self.history = make_encoder(mp3, sample_rate)
                 self.history_audio += self.history.encode(pcm)
         return encoded

@@ -9,12 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
 
-from xiwidgets.formats import CODECS, codec_of_format
+from xiwidgets.formats import CODECS, HISTORY_OUTPUT_FORMAT, codec_of_format
 from xiwidgets.server.auth import API_KEY_REQUIRED
 from xiwidgets.server.errors import APIError, PlainAPIError, history_item_not_found
 from xiwidgets.server.schemas import HistoryDownloadBody
 from xiwidgets.server.service import SpeechService
-from xiwidgets.server.takes import HISTORY_FORMAT, mp3_to_wav
+from xiwidgets.server.takes import mp3_to_wav
 
 router = APIRouter(prefix="/v1/history", tags=["history"])
 
@@ -22,7 +22,7 @@ MAX_HISTORY_PAGE_SIZE = 1000
 # Year 9999 in seconds: larger values are no date and would overflow SQLite.
 UnixSeconds = Annotated[int | None, Query(ge=0, le=253_402_300_799)]
 # A download is the stored MP3 (by default) or WAV decoded from it.
-_STORED, _WAV = codec_of_format(HISTORY_FORMAT), CODECS["wav"]
+_STORED, _WAV = codec_of_format(HISTORY_OUTPUT_FORMAT), CODECS["wav"]
 DOWNLOAD_FORMATS = {None: _STORED, "": _STORED, "default": _STORED, "mp3": _STORED, "wav": _WAV}
 
 

@@ -16,7 +16,8 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
-from xiwidgets.widgets._base import NOTEBOOK_OUTPUT_FORMAT, describe_error, resolve_client
+from xiwidgets.formats import NOTEBOOK_OUTPUT_FORMAT, codec_of_format
+from xiwidgets.widgets._base import describe_error, resolve_client
 
 if TYPE_CHECKING:
     from xiwidgets.client import Client
@@ -30,13 +31,6 @@ _SETTING_OPTIONS = {
     "speed": "speed",
     "speaker_boost": "use_speaker_boost",
 }
-_MEDIA_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav", "opus": "audio/ogg"}
-
-
-def media_type(output_format: str | None) -> str:
-    """The media type of an ``output_format`` such as ``mp3_44100_128`` (MP3 by default)."""
-    codec = (output_format or "mp3").split("_", 1)[0]
-    return _MEDIA_TYPES.get(codec, f"audio/{codec}")
 
 
 class VoiceTable(list):
@@ -201,7 +195,10 @@ class SpeechMagics(Magics):
         player = Player(client=client, policy=args.policy)
         self.last_player = player
         display(player)
-        content_type = stream.content_type or media_type(args.output_format)
+        codec = codec_of_format(args.output_format)
+        content_type = stream.content_type or (
+            codec.media_type if codec is not None else "application/octet-stream"
+        )
         player.play_stream(stream, content_type=content_type.split(";")[0], text=text,
                            raise_errors=True)
 

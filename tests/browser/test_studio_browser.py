@@ -28,6 +28,8 @@ from studio_page import (
     watch_next_speak,
 )
 
+from xiwidgets.formats import NOTEBOOK_OUTPUT_FORMAT, OutputFormat
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
 QUICKSTART = "01-quickstart.ipynb"
@@ -88,6 +90,9 @@ def test_quickstart_studio_speaks_while_generating_and_keeps_history(page, jupyt
 
     page.wait_for_function("() => window.__xiSpeak.rowAt !== null", timeout=90_000)
     page.locator(f"{STUDIO} .xi-status", has_text="done").wait_for()
+    # The player's JavaScript names the take's download with the extension Python sent.
+    download_name = page.locator(f"{STUDIO} a.xi-download").get_attribute("download")
+    assert download_name == f"take{OutputFormat.parse(NOTEBOOK_OUTPUT_FORMAT).extension}"
     assert page.locator(HISTORY_ROW).count() == watch["rowsBefore"] + 1
     take_id = kernel_value(page, "_xi_studio.last_take.history_item_id")
     assert kernel_value(page, "_xi_studio.player.status") == "done"

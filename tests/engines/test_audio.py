@@ -9,13 +9,8 @@ import av
 import numpy as np
 import pytest
 
-from xiwidgets.server.audio import (
-    OutputFormat,
-    linear_to_alaw,
-    linear_to_ulaw,
-    make_encoder,
-    supported_format_names,
-)
+from xiwidgets.formats import OutputFormat, supported_names
+from xiwidgets.server.audio import linear_to_alaw, linear_to_ulaw, make_encoder
 
 RATE = 22050
 REFERENCE_FORMATS = [
@@ -50,8 +45,8 @@ def _decode(data: bytes, container_format: str | None = None, **options) -> tupl
 
 
 def test_every_reference_format_is_accepted_for_streaming():
-    assert set(REFERENCE_FORMATS) <= set(supported_format_names(streaming=True))
-    assert set(REFERENCE_FORMATS + WAV_FORMATS) <= set(supported_format_names(streaming=False))
+    assert set(REFERENCE_FORMATS) <= set(supported_names(streaming=True))
+    assert set(REFERENCE_FORMATS + WAV_FORMATS) <= set(supported_names(streaming=False))
 
 
 @pytest.mark.parametrize(

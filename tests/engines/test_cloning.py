@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from engine_voices import JOE
 
-from xiwidgets.server.audio import OutputFormat, make_encoder, wav_bytes
+from xiwidgets.formats import OutputFormat
+from xiwidgets.server.audio import make_encoder, wav_bytes
 from xiwidgets.server.cloning import (
     BASE_VOICES,
     REFERENCE_TEXT,

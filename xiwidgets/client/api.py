@@ -14,10 +14,11 @@ from xiwidgets.client import endpoints
 from xiwidgets.client.batch import synthesize_many
 from xiwidgets.client.history import History
 from xiwidgets.client.transport import Transport
-from xiwidgets.client.tts import DEFAULT_OUTPUT_FORMAT, TextToSpeech
+from xiwidgets.client.tts import TextToSpeech
 from xiwidgets.client.types import BatchResult, CharacterStats, Model, Subscription, User
 from xiwidgets.client.voices import SettingsLike, VoiceRef, Voices
 from xiwidgets.config import is_loopback_host, resolve_base_url
+from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT
 
 
 class Models:

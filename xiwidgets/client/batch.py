@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from xiwidgets.client.errors import XIError
 from xiwidgets.client.types import BatchItem, BatchResult
 from xiwidgets.client.voices import SettingsLike, VoiceRef, settings_dict
+from xiwidgets.formats import codec_of_extension, codec_of_format
 
 if TYPE_CHECKING:
     from xiwidgets.client.tts import TextToSpeech
@@ -41,9 +42,8 @@ class _Job:
 
 def audio_extension(output_format: str) -> str:
     """File extension for an API ``output_format`` (``mp3_44100_128`` → ``.mp3``)."""
-    codec = output_format.split("_", 1)[0]
-    return {"mp3": ".mp3", "wav": ".wav", "pcm": ".pcm", "ulaw": ".ulaw", "alaw": ".alaw",
-            "opus": ".opus"}.get(codec, ".bin")
+    codec = codec_of_format(output_format)
+    return codec.extension if codec is not None else ".bin"
 
 
 def looks_like_audio(path: Path) -> bool:
@@ -53,12 +53,8 @@ def looks_like_audio(path: Path) -> bool:
             head = handle.read(4)
     except OSError:
         return False
-    if path.suffix == ".mp3":
-        return head[:3] == b"ID3" or (len(head) >= 2 and head[0] == 0xFF
-                                       and head[1] & 0xE0 == 0xE0)
-    if path.suffix == ".wav":
-        return head == b"RIFF"
-    return bool(head)
+    codec = codec_of_extension(path.suffix)
+    return codec.starts_like(head) if codec is not None else bool(head)
 
 
 def _given(row: Mapping[str, Any], *names: str) -> Any:

@@ -10,19 +10,20 @@ from typing import TYPE_CHECKING, Any
 
 from xiwidgets.client import endpoints
 from xiwidgets.client.types import HistoryItem, HistoryPage
+from xiwidgets.formats import codec_of_media_type
 
 if TYPE_CHECKING:
     import pandas
 
     from xiwidgets.client.transport import Transport
 
-_EXTENSIONS = {"audio/mpeg": ".mp3", "audio/wav": ".wav", "audio/x-wav": ".wav",
-               "application/zip": ".zip", "audio/ogg": ".ogg", "audio/opus": ".opus"}
-
 
 def _extension(content_type: str | None) -> str:
+    codec = codec_of_media_type(content_type)
+    if codec is not None:
+        return codec.extension
     media = (content_type or "").split(";")[0].strip().lower()
-    return _EXTENSIONS.get(media) or mimetypes.guess_extension(media) or ".bin"
+    return mimetypes.guess_extension(media) or ".bin"  # e.g. the zip of several items
 
 
 class History:

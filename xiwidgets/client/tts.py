@@ -11,12 +11,11 @@ from xiwidgets.client.realtime import realtime_chunks
 from xiwidgets.client.streaming import DEFAULT_CHUNK_SIZE, AudioStream, TimedAudioStream
 from xiwidgets.client.types import Alignment, RealtimeChunk, ResponseInfo, Take, TimedTake
 from xiwidgets.client.voices import SettingsLike, VoiceRef, settings_dict
+from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT
 
 if TYPE_CHECKING:
     from xiwidgets.client.transport import Transport
     from xiwidgets.client.voices import Voices
-
-DEFAULT_OUTPUT_FORMAT = "mp3_44100_128"
 
 
 class TextToSpeech:

@@ -1,4 +1,5 @@
-"""Output formats of the API, streaming encoders and loudness normalization.
+"""Streaming encoders for the API's output formats (``xiwidgets.formats``), and loudness
+normalization.
 
 One encoder object serves one stream: it resamples with a streaming soxr resampler and, for
 MP3, feeds a single LAME encoder chunk by chunk, so the clauses of a take join without gaps
@@ -8,95 +9,13 @@ or extra MP3 headers.
 from __future__ import annotations
 
 import io
-import re
 import struct
-from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 import soxr
 
-MP3_FORMATS = {
-    "mp3_22050_32", "mp3_24000_48", "mp3_44100_32", "mp3_44100_64", "mp3_44100_96",
-    "mp3_44100_128", "mp3_44100_192",
-}
-PCM_RATES = (8000, 16000, 22050, 24000, 32000, 44100, 48000)
-OPUS_BITRATES = (32, 64, 96, 128, 192)
-
-_MEDIA_TYPES = {
-    "mp3": "audio/mpeg",
-    "pcm": "audio/pcm",
-    "ulaw": "audio/basic",
-    "alaw": "audio/alaw",
-    "wav": "audio/wav",
-    "opus": "audio/ogg",
-}
-_FORMAT_PATTERN = re.compile(r"^(mp3|pcm|ulaw|alaw|wav|opus)_(\d+)(?:_(\d+))?$")
-
-
-def supported_format_names(*, streaming: bool) -> list[str]:
-    """All ``output_format`` values accepted, for streaming or whole-file responses."""
-    names = sorted(MP3_FORMATS) + [f"pcm_{rate}" for rate in PCM_RATES]
-    names += ["ulaw_8000", "alaw_8000"] + [f"opus_48000_{rate}" for rate in OPUS_BITRATES]
-    if not streaming:
-        names += [f"wav_{rate}" for rate in PCM_RATES]
-    return names
-
-
-@dataclass(frozen=True)
-class OutputFormat:
-    """One ``output_format`` value, parsed.
-
-    Parameters
-    ----------
-    name : str
-        The API value, e.g. ``"mp3_44100_128"``.
-    codec : str
-        ``"mp3"``, ``"pcm"``, ``"ulaw"``, ``"alaw"``, ``"wav"`` or ``"opus"``.
-    sample_rate : int
-        Output samples per second.
-    bitrate : int or None
-        kbit/s for mp3 and opus, None otherwise.
-    """
-
-    name: str
-    codec: str
-    sample_rate: int
-    bitrate: int | None = None
-
-    @property
-    def media_type(self) -> str:
-        """The HTTP ``Content-Type`` of audio in this format."""
-        return _MEDIA_TYPES[self.codec]
-
-    @classmethod
-    def parse(cls, name: str, *, streaming: bool) -> OutputFormat:
-        """Parse an ``output_format`` value.
-
-        Parameters
-        ----------
-        name : str
-            E.g. ``"mp3_44100_128"``, ``"pcm_24000"``, ``"ulaw_8000"``, ``"wav_44100"``.
-        streaming : bool
-            True for streaming endpoints, where ``wav_*`` is not offered.
-
-        Returns
-        -------
-        OutputFormat
-
-        Raises
-        ------
-        ValueError
-            With a readable message naming the accepted values.
-        """
-        if name not in supported_format_names(streaming=streaming):
-            accepted = ", ".join(supported_format_names(streaming=streaming))
-            where = " on streaming endpoints" if streaming and name.startswith("wav_") else ""
-            raise ValueError(
-                f"Unsupported output_format {name!r}{where}. Accepted values: {accepted}."
-            )
-        codec, rate, bitrate = _FORMAT_PATTERN.match(name).groups()
-        return cls(name, codec, int(rate), int(bitrate) if bitrate else None)
+from xiwidgets.formats import OutputFormat
 
 
 class StreamEncoder(Protocol):

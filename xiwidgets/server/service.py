@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT, HISTORY_OUTPUT_FORMAT, OutputFormat
 from xiwidgets.server import catalog
 from xiwidgets.server.config import ServerConfig
 from xiwidgets.server.errors import APIError, UnprocessableParameterError, voice_not_found
 from xiwidgets.server.store import QuotaExceededError, Store, new_id
 from xiwidgets.server.takes import (
     HISTORY_CONTENT_TYPE,
-    HISTORY_FORMAT,
     AlignmentBuilder,
     SharedEncoder,
     TakeAudio,
@@ -37,7 +37,6 @@ from xiwidgets.server.takes import (
 FIRST_PIECE_SECONDS = 0.25
 
 DEFAULT_MODEL_ID = "eleven_multilingual_v2"
-DEFAULT_OUTPUT_FORMAT = "mp3_44100_128"
 
 DEFAULT_SETTINGS = {
     "stability": 0.5,
@@ -361,12 +360,12 @@ class SpeechService:
         lock = self._preview_locks.setdefault(voice_id, threading.Lock())
         with lock:
             if not path.exists():
-                from xiwidgets.server.audio import OutputFormat, make_encoder
+                from xiwidgets.server.audio import make_encoder
                 from xiwidgets.server.engines import SynthesisSettings
                 from xiwidgets.server.store import write_atomically
 
                 text = voice.preview_text or _preview_text(voice)
-                fmt = OutputFormat.parse(HISTORY_FORMAT, streaming=False)
+                fmt = OutputFormat.parse(HISTORY_OUTPUT_FORMAT, streaming=False)
                 audio = bytearray()
                 encoder = None
                 with self.synthesis_slots:
@@ -494,8 +493,6 @@ class SpeechService:
     @staticmethod
     def parse_output_format(name: str | None, streaming: bool, location: list) -> Any:
         """Parse an ``output_format`` or raise a 422 naming the accepted values."""
-        from xiwidgets.server.audio import OutputFormat
-
         try:
             return OutputFormat.parse(name or DEFAULT_OUTPUT_FORMAT, streaming=streaming)
         except ValueError as exc:

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 import av
 import numpy as np
 
+from xiwidgets.formats import HISTORY_OUTPUT_FORMAT, OutputFormat
+
 if TYPE_CHECKING:
     from xiwidgets.server.service import VoiceRecord
     from xiwidgets.server.store import Reservation
 
-HISTORY_FORMAT = "mp3_44100_128"
-# Takes are stored as MP3 (like the hosted history); this is their media type.
-HISTORY_CONTENT_TYPE = "audio/mpeg"
+HISTORY_CONTENT_TYPE = OutputFormat.parse(HISTORY_OUTPUT_FORMAT).media_type
 
 
 @dataclass
@@ -87,7 +87,7 @@ class TakeAudio:
 
     def encode(self, pcm: np.ndarray, sample_rate: int) -> bytes:
         """Encode int16 samples for the client (and the history); return the client's bytes."""
-        from xiwidgets.server.audio import OutputFormat, make_encoder
+        from xiwidgets.server.audio import make_encoder
 
         if self.client is None:
             self.client = make_encoder(self.format, sample_rate)
@@ -99,7 +99,7 @@ class TakeAudio:
                 self.history_audio += encoded  # the client's bytes are the history file
             else:
                 if self.history is None:
-                    mp3 = OutputFormat.parse(HISTORY_FORMAT, streaming=True)
+                    mp3 = OutputFormat.parse(HISTORY_OUTPUT_FORMAT, streaming=True)
                     self.history = make_encoder(mp3, sample_rate)
                 self.history_audio += self.history.encode(pcm)
         return encoded

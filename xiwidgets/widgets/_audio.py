@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import struct
 
+from xiwidgets.formats import codec_of_media_type
+
 # MPEG audio frame header tables (ISO 11172-3 / 13818-3), indexed by the header's bit fields.
 _BITRATES_KBPS = {
     # (mpeg1?, layer) -> bitrate index table
@@ -79,8 +81,10 @@ def wav_duration(data: bytes) -> float:
 
 def duration(data: bytes, content_type: str) -> float:
     """Seconds of audio in ``data`` of media type ``content_type`` (MP3 or WAV; else 0.0)."""
-    if "wav" in content_type:
-        return wav_duration(data)
-    if "mpeg" in content_type or "mp3" in content_type:
-        return mp3_duration(data)
-    return 0.0
+    codec = codec_of_media_type(content_type)
+    measure = _DURATIONS.get(codec.name) if codec is not None else None
+    return measure(data) if measure is not None else 0.0
+
+
+# Keyed by ``xiwidgets.formats`` codec name: the codecs whose durations can be read here.
+_DURATIONS = {"mp3": mp3_duration, "wav": wav_duration}

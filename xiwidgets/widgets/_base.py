@@ -13,10 +13,6 @@ if TYPE_CHECKING:
     from xiwidgets.client import Client
 
 
-# What the studio and %%speak ask for: speech at 64 kb/s MP3 is clear, and an embedded take costs
-# under a tenth of the WAV that IPython.display.Audio would store (128 kb/s is 0.18x).
-NOTEBOOK_OUTPUT_FORMAT = "mp3_44100_64"
-
 def resolve_client(client: Client | None) -> Client:
     """Return ``client``, or the shared ``xiwidgets.connect()`` client when it is ``None``.
 

@@ -20,6 +20,7 @@ import traitlets
 from IPython.display import Audio
 from ipywidgets.widgets.widget import CallbackDispatcher
 
+from xiwidgets.formats import HISTORY_OUTPUT_FORMAT, codec_of_format, codec_of_media_type
 from xiwidgets.widgets._base import ClientWidgetMixin
 
 if TYPE_CHECKING:
@@ -31,14 +32,8 @@ if TYPE_CHECKING:
 PAGE_SIZES = (5, 10, 25, 50, 100)
 ALL_VOICES = ""
 _TEXT_PREVIEW_CHARS = 80
-_EXTENSIONS = {
-    "audio/mpeg": ".mp3",
-    "audio/wav": ".wav",
-    "audio/x-wav": ".wav",
-    "audio/ogg": ".ogg",
-    "audio/opus": ".opus",
-    "audio/basic": ".ulaw",
-}
+# Audio of a type the server did not name (or one unknown here) is taken to be the history's.
+_STORED = codec_of_format(HISTORY_OUTPUT_FORMAT)
 _CELL_STYLE = "overflow:hidden;text-overflow:ellipsis;white-space:nowrap;padding-right:8px;"
 
 
@@ -382,7 +377,7 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
             audio = self.client.history.audio(history_item_id)
             item = self._item(history_item_id)
             player = Audio(data=audio, autoplay=True)
-            player.mimetype = item.content_type or "audio/mpeg"
+            player.mimetype = item.content_type or _STORED.media_type
             for row in self._rows:
                 row.audio.outputs = ()
             row = self._row(history_item_id)
@@ -399,7 +394,7 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
             The file written, or None when the download failed (see ``last_error``).
         """
         item = self._item(history_item_id)
-        extension = _EXTENSIONS.get(item.content_type or "", ".mp3")
+        extension = (codec_of_media_type(item.content_type) or _STORED).extension
         name = f"{item_date(item):%Y%m%d-%H%M%S}-{history_item_id}{extension}"
         with self._reporting():
             return self._download([history_item_id], self.download_dir / name)

@@ -24,6 +24,7 @@ import ipywidgets as widgets
 import traitlets
 from IPython.display import Audio, display, update_display
 
+from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT, OutputFormat, codec_of_media_type
 from xiwidgets.widgets._audio import duration as audio_duration
 from xiwidgets.widgets._base import ClientWidgetMixin
 
@@ -34,8 +35,8 @@ _STATIC = Path(__file__).parent / "static"
 POLICIES = ("embed", "link", "none")
 STATUSES = ("idle", "streaming", "done", "stopped", "error")
 TAKES_DIR_NAME = "xiwidgets-takes"
-_EXTENSIONS = {"audio/mpeg": ".mp3", "audio/wav": ".wav", "audio/x-wav": ".wav",
-               "audio/ogg": ".ogg", "audio/opus": ".opus"}
+# What the client streams when no format is asked for.
+_DEFAULT_MEDIA_TYPE = OutputFormat.parse(DEFAULT_OUTPUT_FORMAT).media_type
 
 # Which player holds the embedded take of each notebook cell (one embed per cell), and the
 # display the running cell already shows a take in (later takes of that execution replace it).
@@ -79,6 +80,12 @@ def executing_cell() -> tuple[str, str] | None:
     return _cell_key(parent) or header["msg_id"], header["msg_id"]
 
 
+def take_extension(content_type: str) -> str:
+    """File name suffix for a take of media type ``content_type`` (``".bin"`` if unknown)."""
+    codec = codec_of_media_type(content_type)
+    return codec.extension if codec is not None else ".bin"
+
+
 class Player(ClientWidgetMixin, anywidget.AnyWidget):
     """Streams audio to the browser as it arrives and keeps the finished take.
 
@@ -109,7 +116,9 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
     )
     status = traitlets.Enum(STATUSES, "idle", help="Where the current take is.").tag(sync=True)
     text = traitlets.Unicode("", help="Caption: the text being spoken.").tag(sync=True)
-    content_type = traitlets.Unicode("audio/mpeg", help="Media type of the take.").tag(sync=True)
+    content_type = traitlets.Unicode(_DEFAULT_MEDIA_TYPE, help="Media type of the take.").tag(
+        sync=True
+    )
     bytes_received = traitlets.Int(0, help="Audio bytes of this take received so far.").tag(
         sync=True
     )
@@ -155,7 +164,7 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
 
     # -- playing ------------------------------------------------------------------------------
 
-    def play_stream(self, chunks: Iterable[bytes], *, content_type: str = "audio/mpeg",
+    def play_stream(self, chunks: Iterable[bytes], *, content_type: str = _DEFAULT_MEDIA_TYPE,
                     text: str | None = None, raise_errors: bool = False) -> bytes | None:
         """Play audio chunks as they arrive; return the whole take when the stream ends.
 
@@ -167,7 +176,7 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
         chunks : iterable of bytes
             The audio, e.g. ``client.tts.stream(...)``.
         content_type : str, default "audio/mpeg"
-            Media type of the audio.
+            Media type of the audio (that of ``DEFAULT_OUTPUT_FORMAT`` by default).
         text : str, optional
             Caption shown with the player.
         raise_errors : bool, default False
@@ -181,7 +190,7 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
         with self._take_lock:
             return self._play(chunks, content_type, text, raise_errors)
 
-    def play_bytes(self, data: bytes, *, content_type: str = "audio/mpeg",
+    def play_bytes(self, data: bytes, *, content_type: str = _DEFAULT_MEDIA_TYPE,
                    text: str | None = None) -> bytes | None:
         """Play a complete piece of audio (sent to the browser as one binary message).
 
@@ -237,7 +246,9 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
             self.bytes_received = 0
             self.chunks_received = 0
             self.duration = 0.0
-        self.send({"type": "start", "content_type": content_type, "text": text or ""})
+        # The browser names its download after the extension: JavaScript keeps no format table.
+        self.send({"type": "start", "content_type": content_type,
+                   "extension": take_extension(content_type), "text": text or ""})
         parts: list[bytes] = []
         with self._reporting(reraise=raise_errors):
             self._forward(chunks, parts)
@@ -329,7 +340,7 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
         directory = self.takes_dir or Path.cwd() / TAKES_DIR_NAME
         directory.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-        path = directory / f"take-{stamp}{_EXTENSIONS.get(content_type, '.bin')}"
+        path = directory / f"take-{stamp}{take_extension(content_type)}"
         path.write_bytes(take)
         return path
 

@@ -13,7 +13,8 @@ import traitlets
 from ipywidgets.widgets.widget import CallbackDispatcher
 
 from xiwidgets.client.errors import QuotaExceeded
-from xiwidgets.widgets._base import NOTEBOOK_OUTPUT_FORMAT, ClientWidgetMixin
+from xiwidgets.formats import CODECS, NOTEBOOK_OUTPUT_FORMAT, codec_of_format
+from xiwidgets.widgets._base import ClientWidgetMixin
 from xiwidgets.widgets.history import HistoryTable
 from xiwidgets.widgets.models import ModelPicker
 from xiwidgets.widgets.player import Player, current_cell_key
@@ -93,10 +94,13 @@ class Studio(ClientWidgetMixin, widgets.VBox):
     def __init__(self, client: Client | None = None, voice: Any = None,
                  model_id: str | None = None, text: str = "", policy: str = "embed",
                  output_format: str = NOTEBOOK_OUTPUT_FORMAT, **kwargs: Any) -> None:
-        if not output_format.startswith("mp3_"):
-            # The browser plays the live stream through MediaSource as audio/mpeg.
-            raise ValueError(f"the studio streams MP3; got output_format={output_format!r}")
+        codec = codec_of_format(output_format)
+        if codec is None or not codec.live_in_browser:
+            # The browser plays the live stream through MediaSource, which takes only these.
+            live = " or ".join(c.name.upper() for c in CODECS.values() if c.live_in_browser)
+            raise ValueError(f"the studio streams {live}; got output_format={output_format!r}")
         self.output_format = output_format
+        self._media_type = codec.media_type
         self._init_client(client)
         shared = self.client
         self.last_take: StudioTake | None = None
@@ -267,7 +271,7 @@ class Studio(ClientWidgetMixin, widgets.VBox):
                 self.status = "stopped before the first chunk"
                 return
             self.status = "streaming…"
-            audio = self.player.play_stream(stream, content_type="audio/mpeg", text=text,
+            audio = self.player.play_stream(stream, content_type=self._media_type, text=text,
                                             raise_errors=True)
         if self.last_error is not None:
             self.status = "failed"

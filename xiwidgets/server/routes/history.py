@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
 
+from xiwidgets.formats import CODECS, HISTORY_OUTPUT_FORMAT, codec_of_format
 from xiwidgets.server.auth import API_KEY_REQUIRED
 from xiwidgets.server.errors import APIError, PlainAPIError, history_item_not_found
 from xiwidgets.server.schemas import HistoryDownloadBody
@@ -20,7 +21,9 @@ router = APIRouter(prefix="/v1/history", tags=["history"])
 MAX_HISTORY_PAGE_SIZE = 1000
 # Year 9999 in seconds: larger values are no date and would overflow SQLite.
 UnixSeconds = Annotated[int | None, Query(ge=0, le=253_402_300_799)]
-DOWNLOAD_FORMATS = {None: "mp3", "": "mp3", "default": "mp3", "mp3": "mp3", "wav": "wav"}
+# A download is the stored MP3 (by default) or WAV decoded from it.
+_STORED, _WAV = codec_of_format(HISTORY_OUTPUT_FORMAT), CODECS["wav"]
+DOWNLOAD_FORMATS = {None: _STORED, "": _STORED, "default": _STORED, "mp3": _STORED, "wav": _WAV}
 
 
 def _service(request: Request) -> SpeechService:
@@ -79,26 +82,26 @@ def download_history(request: Request, body: HistoryDownloadBody) -> Response:
             f"output_format {body.output_format!r} is not supported for downloads; "
             "use 'wav' or leave it out for MP3.",
         )
-    extension = DOWNLOAD_FORMATS[body.output_format]
+    codec = DOWNLOAD_FORMATS[body.output_format]
     store = _service(request).store
     items = [_item_or_404(request, history_item_id) for history_item_id in body.history_item_ids]
 
     def audio_of(item: dict) -> bytes:
         data = store.history_audio_path(item).read_bytes()
-        return mp3_to_wav(data) if extension == "wav" else data
+        return mp3_to_wav(data) if codec is _WAV else data
 
     if len(items) == 1:
         item = items[0]
-        file_name = f"{item['history_item_id']}.{extension}"
+        file_name = f"{item['history_item_id']}{codec.extension}"
         return Response(
             audio_of(item),
-            media_type="audio/wav" if extension == "wav" else item["content_type"],
+            media_type=_WAV.media_type if codec is _WAV else item["content_type"],
             headers={"content-disposition": f'attachment; filename="{file_name}"'},
         )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
         for item in items:
-            archive.writestr(f"{item['history_item_id']}.{extension}", audio_of(item))
+            archive.writestr(f"{item['history_item_id']}{codec.extension}", audio_of(item))
     return Response(
         buffer.getvalue(),
         media_type="application/zip",

@@ -20,11 +20,12 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
+from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT
 from xiwidgets.server.auth import key_is_accepted
 from xiwidgets.server.errors import APIError, UnprocessableParameterError
 from xiwidgets.server.routes._takes import TakeRun
 from xiwidgets.server.schemas import MAX_SEED, VoiceSettingsBody
-from xiwidgets.server.service import DEFAULT_OUTPUT_FORMAT, SpeechService
+from xiwidgets.server.service import SpeechService
 from xiwidgets.server.takes import (
     SharedEncoder,
     TakePiece,

@@ -10,10 +10,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT
 from xiwidgets.server.auth import API_KEY_REQUIRED
 from xiwidgets.server.routes._takes import TakeRun, whole_take
 from xiwidgets.server.schemas import TextToSpeechBody
-from xiwidgets.server.service import DEFAULT_OUTPUT_FORMAT, SpeechService
+from xiwidgets.server.service import SpeechService
 from xiwidgets.server.takes import (
     TakePiece,
     TakePlan,

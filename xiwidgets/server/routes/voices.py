@@ -13,6 +13,7 @@ from xiwidgets.server.auth import API_KEY_REQUIRED
 from xiwidgets.server.errors import APIError, UnprocessableParameterError
 from xiwidgets.server.schemas import VoiceSettingsBody
 from xiwidgets.server.service import DEFAULT_SETTINGS, SpeechService, VoiceRecord
+from xiwidgets.server.takes import HISTORY_CONTENT_TYPE
 
 router = APIRouter(tags=["voices"])
 
@@ -255,7 +256,8 @@ def delete_voice(request: Request, voice_id: str) -> dict:
 def voice_preview(request: Request, voice_id: str) -> FileResponse:
     """A short MP3 of the voice in its language (synthesized once, then cached)."""
     path = _service(request).preview(voice_id)
-    return FileResponse(path, media_type="audio/mpeg")
+    # Previews are encoded in the history's format (SpeechService.preview).
+    return FileResponse(path, media_type=HISTORY_CONTENT_TYPE)
 
 
 @router.get("/v1/voices/{voice_id}", dependencies=API_KEY_REQUIRED)

@@ -1,6 +1,6 @@
 // xiwidgets Player: plays audio chunks as they arrive from the kernel.
 //
-// The kernel sends custom messages: {type: "start", content_type, text}, then one
+// The kernel sends custom messages: {type: "start", content_type, extension, text}, then one
 // {type: "chunk"} per piece of audio with the bytes as a binary buffer, then {type: "end"}
 // (or "stop" / "error"). Chunks feed a MediaSource attached to an <audio> element, so playback
 // starts with the first chunk and `currentTime` is observable; where MediaSource cannot take
@@ -15,8 +15,10 @@ function canStream(contentType) {
   return typeof MediaSource !== "undefined" && MediaSource.isTypeSupported(contentType);
 }
 
-function createTake(audio, contentType) {
-  const take = { contentType, parts: [], pending: [], ended: false, source: null, buffer: null };
+function createTake(audio, contentType, extension) {
+  const take = {
+    contentType, extension, parts: [], pending: [], ended: false, source: null, buffer: null,
+  };
   if (canStream(contentType)) {
     take.source = new MediaSource();
     audio.src = URL.createObjectURL(take.source);
@@ -101,9 +103,8 @@ function render({ model, el }) {
     take.ended = true;
     const blob = new Blob(take.parts, { type: take.contentType });
     const url = keepUrl(URL.createObjectURL(blob));
-    const extension = take.contentType.includes("wav") ? "wav" : "mp3";
     download.href = url;
-    download.download = `take.${extension}`;
+    download.download = `take${take.extension}`;
     download.hidden = false;
     if (take.source) {
       pump(take);
@@ -118,7 +119,7 @@ function render({ model, el }) {
     if (msg.type === "start") {
       audio.pause();
       download.hidden = true;
-      take = createTake(audio, msg.content_type || "audio/mpeg");
+      take = createTake(audio, msg.content_type, msg.extension);
       if (take.source) keepUrl(audio.src);
     } else if (msg.type === "chunk" && take && buffers && buffers.length > 0) {
       const bytes = asBytes(buffers[0]);

@@ -9,6 +9,7 @@ import pytest
 import requests
 import responses
 from responses import matchers
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from xiwidgets.client import (
     AuthenticationError,
@@ -217,16 +218,26 @@ def test_connection_dropped_mid_stream_keeps_the_partial_audio(hosted, api):
     assert "300 bytes" in str(caught.value)
 
 
-def test_stream_dropped_before_its_first_byte_is_retried(hosted, api):
-    api.post(STREAM_URL, body=io.BufferedReader(_DroppingBody(b"")))
+def test_stream_dropped_before_its_first_byte_is_not_asked_again(hosted, api):
+    # The server answered 200: the take is made and billed, so asking again would pay twice.
+    api.post(STREAM_URL, body=io.BufferedReader(_DroppingBody(b"")),
+             headers={"request-id": "r7", "history-item-id": "h7"})
     api.post(STREAM_URL, body=b"ID3whole")
 
-    assert hosted.tts.stream("Hello", VOICE).read() == b"ID3whole"
+    with pytest.raises(StreamInterrupted) as caught:
+        hosted.tts.stream("Hello", VOICE).read()
+
+    assert [c.request.method for c in api.calls].count("POST") == 1
+    assert (caught.value.request_id, caught.value.history_item_id) == ("r7", "h7")
+    assert "client.history.get('h7')" in str(caught.value)
 
 
 def test_connection_errors_are_retried_then_reported(api, no_sleep):
+    refused = NewConnectionError(None, "Failed to establish a new connection: [Errno 111] "
+                                       "Connection refused")
     for _ in range(3):
-        api.get(f"{HOSTED}/v1/models", body=requests.exceptions.ConnectionError("refused"))
+        api.get(f"{HOSTED}/v1/models", body=requests.exceptions.ConnectionError(
+            MaxRetryError(None, "/v1/models", refused)))
 
     with pytest.raises(ConnectionFailed) as caught:
         Client(api_key=SECRET_KEY, max_retries=2).models.list()

@@ -95,7 +95,12 @@ class Client:
         Seconds to wait for the connection and for each read (or a ``(connect, read)`` pair).
     max_retries : int
         Retries on 429, 5xx and connection failures (exponential backoff with jitter,
-        ``Retry-After`` honoured). Streams are retried only before their first byte.
+        ``Retry-After`` honoured) for requests that may be sent twice (reads, deletes). A
+        request that makes something (a take, which is billed, or a voice) is retried only when
+        the server provably did not act on it: a 429, a 503 with ``Retry-After``, or a
+        connection that could not be opened. Otherwise (another 5xx, a dropped connection, a
+        read timeout, a stream cut after the server answered) the error carries
+        ``request_id``/``history_item_id`` and says where to look for the take before retrying.
     backoff : float
         Base delay of the backoff, in seconds.
 
@@ -172,7 +177,9 @@ class Client:
         -------
         BatchResult
             Every item with its status: ``"ok"``, ``"skipped"`` (done by an earlier run, file
-            present and valid) or ``"failed"`` (with the error; the other items still ran).
+            present and valid) or ``"failed"`` (with the error; the other items still ran). A
+            failed item is never synthesized twice in one run; if the server may have made its
+            take, its ``request_id``/``history_item_id`` are kept to find it in the history.
         """
         return synthesize_many(self.tts, self.voices, items, voice=voice, model_id=model_id,
                                settings=settings, out_dir=out_dir, output_format=output_format,

@@ -199,7 +199,11 @@ def synthesize_many(tts: TextToSpeech, voices: Voices,
 
 def _failed(job: _Job, voice_id: str | None, model_id: str | None,
             exc: BaseException) -> BatchItem:
+    # A take that failed after the server may have made it keeps its ids in the manifest, so
+    # it can be found in the history instead of being paid for again.
     return BatchItem(index=job.index, text=job.text, file=None, voice_id=voice_id,
                      model_id=model_id, settings=job.settings, status="failed",
+                     request_id=getattr(exc, "request_id", None),
+                     history_item_id=getattr(exc, "history_item_id", None),
                      error=str(exc) or type(exc).__name__)
 

@@ -3,6 +3,10 @@
 Every error reads as one sentence a notebook user understands, with the fix where there is one.
 The API key never appears in an error: messages from the server are scrubbed of it, and the
 request kept on ``err.response`` has its ``xi-api-key`` header replaced before the error is built.
+
+A request that makes something (a take, a voice) and fails in a way that leaves open whether the
+server carried it out is not sent again; its error says so and how to find what may have been
+made (:func:`take_in_doubt`).
 """
 
 from __future__ import annotations
@@ -11,10 +15,12 @@ import email.utils
 import json
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import requests
+
+from xiwidgets.client.types import ResponseInfo
 
 KEY_FIX = "Set ELEVENLABS_API_KEY or pass api_key=... to the client."
 _MAX_MESSAGE_CHARS = 300
@@ -33,6 +39,10 @@ class XIError(Exception):
         The API's ``detail.message`` (or our own explanation), on one line.
     response : requests.Response or None
         The HTTP response, when there was one.
+    request_id : str or None
+        The response's ``request-id`` header, when a response (or its headers) arrived.
+    history_item_id : str or None
+        The response's ``history-item-id`` header: the take this request made, if any.
     """
 
     def __init__(
@@ -43,12 +53,17 @@ class XIError(Exception):
         code: str | None = None,
         message: str | None = None,
         response: requests.Response | None = None,
+        request_id: str | None = None,
+        history_item_id: str | None = None,
     ) -> None:
         super().__init__(sentence)
         self.status_code = status_code
         self.code = code
         self.message = message if message is not None else sentence
         self.response = response
+        headers = response.headers if response is not None else {}
+        self.request_id = request_id or headers.get("request-id")
+        self.history_item_id = history_item_id or headers.get("history-item-id")
 
 
 class AuthenticationError(XIError):
@@ -124,7 +139,41 @@ class StreamInterrupted(XIError):  # noqa: N818 - the public API's names
 
 
 class ConnectionFailed(XIError):  # noqa: N818 - the public API's names
-    """The server could not be reached (DNS, refused connection, timeout)."""
+    """The server could not be reached, or the connection broke before the answer arrived.
+
+    ``code`` tells which: ``"connection_failed"`` (no connection could be opened, so nothing
+    was sent), ``"connection_lost"`` (the connection broke once open, so the request may have
+    reached the server) or ``"read_timeout"`` (the server did not answer in time).
+    """
+
+
+def take_in_doubt(info: ResponseInfo) -> str:
+    """The sentence for a TTS request that failed after the server may have made (and billed) it.
+
+    Parameters
+    ----------
+    info : ResponseInfo
+        The headers that arrived, if any (empty when the connection broke before them).
+
+    Returns
+    -------
+    str
+        Where to look for the take before asking for it again.
+    """
+    said = "The take may have been made and billed"
+    if info.history_item_id:
+        return (f"{said}: look for history item {info.history_item_id} "
+                f"(client.history.get({info.history_item_id!r})) before asking for it again.")
+    if info.request_id:
+        return (f"{said}: look in client.history.list() for the item with request_id "
+                f"{info.request_id!r} before asking for it again.")
+    return (f"{said}: look for its text among the newest items of client.history.list() "
+            "before asking for it again.")
+
+
+def effect_in_doubt(_info: ResponseInfo) -> str:
+    """The sentence for any other request that makes something and may have been carried out."""
+    return "The server may have carried it out: check before sending it again."
 
 
 def one_line(text: str, secret: str | None = None) -> str:
@@ -141,7 +190,9 @@ def connection_reason(exc: BaseException) -> str:
     """The useful part of a connection error ("[Errno 111] Connection refused")."""
     text = one_line(str(exc))
     found = re.search(
-        r"\[Errno -?\d+\][^\"')]*|(?:Read |Connect )?timed out|Name or service not known", text)
+        r"\[Errno -?\d+\][^\"')]*|(?:Read |Connect )?timed out|Name or service not known"
+        r"|Remote end closed connection without response|Connection reset by peer"
+        r"|Response ended prematurely|IncompleteRead\([^)]*\)", text)
     return found.group(0).strip() if found else text
 
 
@@ -217,7 +268,8 @@ def _read_body(response: requests.Response) -> tuple[str | None, str, Any]:
 
 
 def error_from_response(
-    response: requests.Response, *, key_is_set: bool, secret: str | None = None
+    response: requests.Response, *, key_is_set: bool, secret: str | None = None,
+    in_doubt: Callable[[ResponseInfo], str] | None = None,
 ) -> XIError:
     """Build the right :class:`XIError` for an unsuccessful HTTP response.
 
@@ -229,6 +281,9 @@ def error_from_response(
         Whether the request carried an API key (changes the fix suggested for a 401).
     secret : str, optional
         The API key, scrubbed from any text the server echoed back.
+    in_doubt : callable, optional
+        For a request that makes something: builds the sentence saying where to look for it,
+        said instead of "Try again later" when a 5xx leaves open whether the server did it.
 
     Returns
     -------
@@ -239,7 +294,13 @@ def error_from_response(
     code, raw_message, detail = _read_body(response)
     message = one_line(raw_message, secret) or (response.reason or "")
     tag = f" ({code})" if code and code != "validation_error" else ""
-    common = {"status_code": status, "code": code, "message": message, "response": response}
+    # Newer hosted errors repeat the request id inside ``detail``; a proxy's error page may
+    # lose the header.
+    request_id = response.headers.get("request-id") or (
+        str(detail["request_id"]) if isinstance(detail, Mapping) and detail.get("request_id")
+        else None)
+    common = {"status_code": status, "code": code, "message": message, "response": response,
+              "request_id": request_id}
     said = f": {message.rstrip('.')}" if message else ""
 
     if code == "quota_exceeded" or status == 402:
@@ -275,6 +336,9 @@ def error_from_response(
         return InvalidRequest(f"Invalid request{tag}: {listed}.", errors=errors,
                               **common)
     if status >= 500:
-        return ServerError(f"The server failed with HTTP {status}{tag}{said}. Try again later.",
+        advice = "Try again later." if in_doubt is None else in_doubt(
+            ResponseInfo(request_id=request_id,
+                         history_item_id=response.headers.get("history-item-id")))
+        return ServerError(f"The server failed with HTTP {status}{tag}{said}. {advice}",
                            **common)
     return XIError(f"The request failed with HTTP {status}{tag}{said}.", **common)

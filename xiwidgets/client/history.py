@@ -106,7 +106,9 @@ class History:
         body: dict[str, Any] = {"history_item_ids": ids}
         if output_format is not None:
             body["output_format"] = output_format
-        response = self._transport.request("POST", endpoints.HISTORY_DOWNLOAD, json=body)
+        # A POST that only reads: resending it cannot make or bill anything.
+        response = self._transport.request("POST", endpoints.HISTORY_DOWNLOAD, json=body,
+                                           idempotent=True)
         target = Path(path)
         if target.is_dir():
             name = ids[0] if len(ids) == 1 else "history"

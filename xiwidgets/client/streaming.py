@@ -1,9 +1,10 @@
 """Iterators over streamed TTS responses: raw audio chunks, or JSON lines with timestamps.
 
 A stream opens when it is created (so a bad voice or key raises at the call, and the response
-headers are readable at once) and yields bytes as the server sends them. It is retried only until
-its first byte; after that, a dropped connection raises :class:`StreamInterrupted` carrying the
-audio received so far.
+headers are readable at once) and yields bytes as the server sends them. Once the server has
+answered, the take exists (and is billed) whether or not its audio arrives, so a dropped
+connection is never asked again: it raises :class:`StreamInterrupted` carrying the audio received
+so far and the ids to find the take in the history.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import requests
 import urllib3
 
-from xiwidgets.client.errors import StreamInterrupted, one_line
+from xiwidgets.client.errors import StreamInterrupted, connection_reason, take_in_doubt
 from xiwidgets.client.types import Alignment, ResponseInfo, Take, TimedChunk
 
 logger = logging.getLogger("xiwidgets.client")
@@ -35,6 +36,13 @@ class AudioStream:
     It is an iterator (``for chunk in stream`` or ``next(stream)``), consumed once; the headers
     are available before iterating.
 
+    Parameters
+    ----------
+    response : requests.Response
+        The successful response, its body not read yet.
+    chunk_size : int
+        Most bytes per chunk.
+
     Attributes
     ----------
     headers : requests.structures.CaseInsensitiveDict
@@ -44,18 +52,12 @@ class AudioStream:
         concurrency headers.
     """
 
-    def __init__(self, open_response: Callable[[], requests.Response], *,
-                 chunk_size: int = DEFAULT_CHUNK_SIZE, reopen_attempts: int = 1) -> None:
-        self._open = open_response
+    def __init__(self, response: requests.Response, *,
+                 chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
+        self._response = response
         self._chunk_size = chunk_size
-        self._reopen_attempts = reopen_attempts
         self._received = bytearray()
         self._iterator: Iterator[Any] | None = None
-        self._response = open_response()
-        self._set_response(self._response)
-
-    def _set_response(self, response: requests.Response) -> None:
-        self._response = response
         self.headers = response.headers
         self.info = ResponseInfo.from_headers(response.headers)
 
@@ -84,31 +86,21 @@ class AudioStream:
         return self._chunks()
 
     def _chunks(self) -> Iterator[bytes]:
-        reopens_left = self._reopen_attempts
         try:
-            while True:
-                try:
-                    for chunk in self._response.iter_content(chunk_size=self._chunk_size):
-                        if chunk:
-                            self._received += chunk
-                            yield chunk
-                    return
-                except _DROPPED as exc:
-                    if self._received or reopens_left <= 0:
-                        raise self._interrupted(exc) from None
-                    # Nothing was received yet, so asking again cannot duplicate audio.
-                    reopens_left -= 1
-                    logger.debug("stream dropped before its first byte; reopening")
-                    self._response.close()
-                    self._set_response(self._open())
+            for chunk in self._response.iter_content(chunk_size=self._chunk_size):
+                if chunk:
+                    self._received += chunk
+                    yield chunk
+        except _DROPPED as exc:
+            raise self._interrupted(exc) from None
         finally:
             self._response.close()
 
     def _interrupted(self, exc: BaseException) -> StreamInterrupted:
-        reason = one_line(str(exc)) or type(exc).__name__
+        reason = connection_reason(exc) or type(exc).__name__
         return StreamInterrupted(
             f"The audio stream was cut off after {len(self._received)} bytes ({reason}); "
-            "the audio received so far is in err.partial — try again to get the whole take.",
+            f"the audio received so far is in err.partial. {take_in_doubt(self.info)}",
             partial=bytes(self._received), message=reason,
             status_code=self._response.status_code, response=self._response,
         )
@@ -144,9 +136,9 @@ class TimedAudioStream(AudioStream):
     ``received`` and ``StreamInterrupted.partial`` hold decoded audio, not the JSON text.
     """
 
-    def __init__(self, open_response: Callable[[], requests.Response], **kwargs: Any) -> None:
+    def __init__(self, response: requests.Response, **kwargs: Any) -> None:
         self._audio = bytearray()
-        super().__init__(open_response, **kwargs)
+        super().__init__(response, **kwargs)
 
     @property
     def received(self) -> bytes:

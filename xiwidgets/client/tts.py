@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from xiwidgets.client import endpoints
+from xiwidgets.client.errors import take_in_doubt
 from xiwidgets.client.realtime import realtime_chunks
 from xiwidgets.client.streaming import DEFAULT_CHUNK_SIZE, AudioStream, TimedAudioStream
 from xiwidgets.client.types import Alignment, RealtimeChunk, ResponseInfo, Take, TimedTake
@@ -20,6 +21,10 @@ if TYPE_CHECKING:
 
 class TextToSpeech:
     """``client.tts``: turn text into audio.
+
+    A take is billed once the server has made it, so a request that fails after the server may
+    have done so is not sent again: the error names the ``request_id``/``history_item_id`` to
+    look for in ``client.history`` (see :mod:`xiwidgets.client.transport` for what is retried).
 
     Every method takes ``voice`` as a :class:`Voice`, a voice_id or a voice name, and the API's
     body fields: ``model_id`` (the server's default when ``None``), ``voice_settings`` (a
@@ -62,7 +67,7 @@ class TextToSpeech:
         voice_id, body, params = self._request_parts(text, voice, model_id, voice_settings,
                                                      output_format, seed, extra)
         response = self._transport.request("POST", endpoints.tts(voice_id), json=body,
-                                           params=params)
+                                           params=params, in_doubt=take_in_doubt)
         return Take(response.content, ResponseInfo.from_headers(response.headers))
 
     def stream(self, text: str, voice: VoiceRef, model_id: str | None = None,
@@ -80,10 +85,9 @@ class TextToSpeech:
         """
         voice_id, body, params = self._request_parts(text, voice, model_id, voice_settings,
                                                      output_format, seed, extra)
-        return AudioStream(
-            lambda: self._transport.request("POST", endpoints.tts_stream(voice_id), json=body,
-                                            params=params, stream=True),
-            chunk_size=chunk_size, reopen_attempts=self._transport.max_retries)
+        response = self._transport.request("POST", endpoints.tts_stream(voice_id), json=body,
+                                           params=params, stream=True, in_doubt=take_in_doubt)
+        return AudioStream(response, chunk_size=chunk_size)
 
     def convert_with_timestamps(self, text: str, voice: VoiceRef, model_id: str | None = None,
                                 voice_settings: SettingsLike | None = None,
@@ -99,7 +103,8 @@ class TextToSpeech:
         voice_id, body, params = self._request_parts(text, voice, model_id, voice_settings,
                                                      output_format, seed, extra)
         path = endpoints.tts_with_timestamps(voice_id)
-        response = self._transport.request("POST", path, json=body, params=params)
+        response = self._transport.request("POST", path, json=body, params=params,
+                                           in_doubt=take_in_doubt)
         data = self._transport.decode_json(response, "POST", path)
         return TimedTake(
             audio=base64.b64decode(data.get("audio_base64") or ""),
@@ -121,11 +126,9 @@ class TextToSpeech:
         """
         voice_id, body, params = self._request_parts(text, voice, model_id, voice_settings,
                                                      output_format, seed, extra)
-        return TimedAudioStream(
-            lambda: self._transport.request(
-                "POST", endpoints.tts_stream_with_timestamps(voice_id), json=body,
-                params=params, stream=True),
-            reopen_attempts=self._transport.max_retries)
+        return TimedAudioStream(self._transport.request(
+            "POST", endpoints.tts_stream_with_timestamps(voice_id), json=body, params=params,
+            stream=True, in_doubt=take_in_doubt))
 
     def realtime(self, text_chunks: Iterable[str] | str, voice: VoiceRef,
                  model_id: str | None = None, voice_settings: SettingsLike | None = None,

@@ -248,8 +248,9 @@ class Voices:
 
     def edit_settings(self, voice: VoiceRef, settings: SettingsLike) -> None:
         """Store new settings for a voice."""
+        # Storing the same settings twice leaves them as once: safe to resend.
         self._transport.json("POST", endpoints.voice_settings_edit(self.resolve_id(voice)),
-                             json=settings_dict(settings))
+                             json=settings_dict(settings), idempotent=True)
 
     def add(self, name: str, files: Sequence[SampleFile], description: str | None = None,
             labels: Mapping[str, str] | None = None,
@@ -276,7 +277,10 @@ class Voices:
         """
         parts = [_sample_part(i, f) for i, f in enumerate(files)]
         data = self._form(name, description, labels, remove_background_noise)
-        created = self._transport.json("POST", endpoints.VOICE_ADD, data=data, files=parts)
+        created = self._transport.json(
+            "POST", endpoints.VOICE_ADD, data=data, files=parts,
+            in_doubt=lambda _info: (f"The voice may have been added: look for {name!r} in "
+                                    "client.voices.list() before adding it again."))
         self.forget_cache()
         return self.get(created["voice_id"])
 
@@ -286,8 +290,13 @@ class Voices:
         """Rename a voice, change its description/labels, or add samples."""
         parts = [_sample_part(i, f) for i, f in enumerate(files or ())]
         data = self._form(name, description, labels, remove_background_noise)
-        self._transport.json("POST", endpoints.voice_edit(self.resolve_id(voice)), data=data,
-                             files=parts or None)
+        voice_id = self.resolve_id(voice)
+        # Renaming or relabelling twice is harmless; adding the same samples twice is not.
+        self._transport.json(
+            "POST", endpoints.voice_edit(voice_id), data=data, files=parts or None,
+            idempotent=not parts,
+            in_doubt=lambda _info: (f"The samples may have been added: check "
+                                    f"client.voices.get({voice_id!r}) before sending them again."))
         self.forget_cache()
 
     def delete(self, voice: VoiceRef) -> None:

@@ -16,14 +16,28 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import requests
 
 from xiwidgets.client.types import ResponseInfo
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 KEY_FIX = "Set ELEVENLABS_API_KEY or pass api_key=... to the client."
 _MAX_MESSAGE_CHARS = 300
+
+
+class ErrorFields(TypedDict, total=False):
+    """The keyword arguments every :class:`XIError` takes besides its sentence."""
+
+    status_code: int | None
+    code: str | None
+    message: str | None
+    response: requests.Response | None
+    request_id: str | None
+    history_item_id: str | None
 
 
 class XIError(Exception):
@@ -82,7 +96,7 @@ class QuotaExceeded(XIError):  # noqa: N818 - the public API's names
     """
 
     def __init__(self, sentence: str, *, needed: int | None = None, left: int | None = None,
-                 **kwargs: Any) -> None:
+                 **kwargs: Unpack[ErrorFields]) -> None:
         super().__init__(sentence, **kwargs)
         self.needed = needed
         self.left = left
@@ -97,7 +111,8 @@ class RateLimited(XIError):  # noqa: N818 - the public API's names
         Seconds the server asked us to wait, from the ``Retry-After`` header.
     """
 
-    def __init__(self, sentence: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+    def __init__(self, sentence: str, *, retry_after: float | None = None,
+                 **kwargs: Unpack[ErrorFields]) -> None:
         super().__init__(sentence, **kwargs)
         self.retry_after = retry_after
 
@@ -115,7 +130,8 @@ class InvalidRequest(XIError):  # noqa: N818 - the public API's names
         One readable message per invalid field (``"text: Field required"``).
     """
 
-    def __init__(self, sentence: str, *, errors: Sequence[str] = (), **kwargs: Any) -> None:
+    def __init__(self, sentence: str, *, errors: Sequence[str] = (),
+                 **kwargs: Unpack[ErrorFields]) -> None:
         super().__init__(sentence, **kwargs)
         self.errors = list(errors)
 
@@ -133,7 +149,8 @@ class StreamInterrupted(XIError):  # noqa: N818 - the public API's names
         The audio received before the drop.
     """
 
-    def __init__(self, sentence: str, *, partial: bytes = b"", **kwargs: Any) -> None:
+    def __init__(self, sentence: str, *, partial: bytes = b"",
+                 **kwargs: Unpack[ErrorFields]) -> None:
         super().__init__(sentence, **kwargs)
         self.partial = partial
 
@@ -299,8 +316,8 @@ def error_from_response(
     request_id = response.headers.get("request-id") or (
         str(detail["request_id"]) if isinstance(detail, Mapping) and detail.get("request_id")
         else None)
-    common = {"status_code": status, "code": code, "message": message, "response": response,
-              "request_id": request_id}
+    common: ErrorFields = {"status_code": status, "code": code, "message": message,
+                           "response": response, "request_id": request_id}
     said = f": {message.rstrip('.')}" if message else ""
 
     if code == "quota_exceeded" or status == 402:

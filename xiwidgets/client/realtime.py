@@ -23,6 +23,7 @@ from xiwidgets.client import endpoints
 from xiwidgets.client.errors import (
     AuthenticationError,
     ConnectionFailed,
+    ErrorFields,
     NotFound,
     QuotaExceeded,
     XIError,
@@ -35,7 +36,7 @@ from xiwidgets.client.types import Alignment, RealtimeChunk
 logger = logging.getLogger("xiwidgets.client.websocket")
 
 
-class _RedactingLogger(logging.LoggerAdapter):
+class _RedactingLogger(logging.LoggerAdapter[logging.Logger]):
     """Scrubs the key from every record: websockets logs upgrade headers and frames at DEBUG."""
 
     def __init__(self, base: logging.Logger, scrub: Callable[[str], str]) -> None:
@@ -67,7 +68,7 @@ def _handshake_error(exc: InvalidStatus, transport: Transport) -> XIError:
     response.status_code = exc.response.status_code
     response.reason = exc.response.reason_phrase
     response.headers.update(dict(exc.response.headers.raw_items()))
-    response._content = exc.response.body or b""
+    response._content = bytes(exc.response.body or b"")
     return transport.error(response)
 
 
@@ -75,7 +76,7 @@ def frame_error(code: str | None, message: str, close_code: int | None,
                 scrub: Callable[[str], str]) -> XIError:
     """The :class:`XIError` for a WebSocket error frame or abnormal close."""
     message = scrub(one_line(message)).rstrip(".") or "no reason given"
-    fields = {"status_code": close_code, "code": code, "message": message}
+    fields: ErrorFields = {"status_code": close_code, "code": code, "message": message}
     tag = f" ({code})" if code else ""
     if code == "quota_exceeded":
         return QuotaExceeded(f"Your character quota is used up{tag}: {message}.", **fields)

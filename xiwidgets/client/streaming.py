@@ -79,7 +79,8 @@ class AudioStream:
     def __next__(self) -> bytes:
         if self._iterator is None:
             self._iterator = self._items()
-        return next(self._iterator)
+        chunk: bytes = next(self._iterator)
+        return chunk
 
     def _items(self) -> Iterator[Any]:
         """What iterating yields (subclasses parse the raw chunks)."""

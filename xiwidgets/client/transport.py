@@ -72,7 +72,7 @@ class _KeyAuth(requests.auth.AuthBase):
         key = self.current_key()
         if key:
             request.headers[KEY_HEADER] = key
-            request.register_hook("response", _drop_key_on_foreign_redirect)
+            request.register_hook("response", _drop_key_on_foreign_redirect)  # type: ignore[no-untyped-call]
         return request
 
     def __repr__(self) -> str:
@@ -97,7 +97,7 @@ def _drop_key_on_foreign_redirect(
     return response
 
 
-def redacted_headers(headers: Mapping[str, str]) -> dict[str, str]:
+def redacted_headers(headers: Mapping[str, str | bytes]) -> dict[str, str | bytes]:
     """A copy of ``headers`` safe to log: the key header's value replaced."""
     return {k: (REDACTED if k.lower() == KEY_HEADER else v) for k, v in headers.items()}
 
@@ -213,7 +213,6 @@ class Transport:
                           answered: bool = False) -> ConnectionFailed:
         """The :class:`ConnectionFailed` for ``exc``; ``in_doubt`` is None for idempotent ones."""
         reason = self.scrub(connection_reason(exc))
-        ids = {"request_id": info.request_id, "history_item_id": info.history_item_id}
         if not answered and never_sent(exc):
             return ConnectionFailed(
                 f"Could not reach {self.base_url} ({reason}). "
@@ -227,13 +226,17 @@ class Transport:
                 sentence += f"{not_resent} For long texts, pass a larger timeout= to the client."
             else:
                 sentence += ". Try again, or pass a larger timeout= to the client."
-            return ConnectionFailed(sentence, code=READ_TIMEOUT, message=reason, **ids)
+            return ConnectionFailed(sentence, code=READ_TIMEOUT, message=reason,
+                                    request_id=info.request_id,
+                                    history_item_id=info.history_item_id)
         sentence = f"Lost the connection to {self.base_url} during {method} {path} ({reason})"
         if not_resent:
             sentence += f" after it may have reached the server{not_resent}"
         else:
             sentence += ". Check the network connection and try again."
-        return ConnectionFailed(sentence, code=CONNECTION_LOST, message=reason, **ids)
+        return ConnectionFailed(sentence, code=CONNECTION_LOST, message=reason,
+                                request_id=info.request_id,
+                                history_item_id=info.history_item_id)
 
     def request(self, method: str, path: str, *, stream: bool = False,
                 idempotent: bool | None = None,
@@ -282,9 +285,10 @@ class Transport:
                     return response
                 error = self.error(response, in_doubt=None if refused_before_work(response)
                                    else doubt)
-                delay = self._retry_delay(response, error, attempt, safe)
-                if delay is None:
+                wait = self._retry_delay(response, error, attempt, safe)
+                if wait is None:
                     raise error
+                delay = wait
                 response.close()
                 logger.debug("HTTP %s; retry %d in %.2f s", response.status_code, attempt + 1,
                              delay)
@@ -340,7 +344,7 @@ class Transport:
 
     def websocket_headers(self) -> dict[str, str]:
         """Headers for a WebSocket upgrade request (the key included when set)."""
-        headers = {"User-Agent": self.session.headers["User-Agent"]}
+        headers = {"User-Agent": str(self.session.headers["User-Agent"])}
         key = self.current_key()
         if key:
             headers[KEY_HEADER] = key

@@ -39,7 +39,8 @@ class TextToSpeech:
 
     def _request_parts(self, text: str, voice: VoiceRef, model_id: str | None,
                        voice_settings: SettingsLike | None, output_format: str,
-                       seed: int | None, extra: dict[str, Any]) -> tuple[str, dict, dict]:
+                       seed: int | None, extra: dict[str, Any]
+                       ) -> tuple[str, dict[str, Any], dict[str, Any]]:
         if not isinstance(text, str):
             raise TypeError(f"text must be a string, not {type(text).__name__}")
         body = {"text": text, "model_id": model_id, "voice_settings": settings_dict(voice_settings),

@@ -12,12 +12,20 @@ import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
-T = TypeVar("T")
+T = TypeVar("T", bound="_Lenient")
 
 # Never kept on any parsed object: the hosted API returns the caller's key in GET /v1/user.
 _SECRET_FIELDS = frozenset({"xi_api_key"})
+
+
+class _Lenient(Protocol):
+    """A frozen result dataclass: its API fields plus ``extra`` for the fields it does not know."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    def __init__(self, *args: Any, extra: Mapping[str, Any], **kwargs: Any) -> None: ...
 
 
 def _parse(cls: type[T], data: Mapping[str, Any] | None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import mimetypes
 import threading
@@ -197,7 +198,7 @@ class Voices:
         self._unknown.add(voice)
         return voice
 
-    def _cached(self, refresh: bool) -> tuple[list[Voice], bool]:
+    def _cached(self, refresh: bool) -> tuple[builtins.list[Voice], bool]:
         """The voice list and whether it was fetched just now."""
         with self._lock:
             cached = self._cache

@@ -200,6 +200,13 @@ def test_the_embedded_server_answers_only_the_kernels_client(embedded, capsys):
                   repr(handle.config)):
         assert key not in shown
     assert xiwidgets.connect(timeout=20).voices.list()  # clients with options get the key too
+    widgets = pytest.importorskip("xiwidgets.widgets")
+    from ipywidgets.widgets.widget import _instances
+
+    studio = widgets.Studio()  # on the shared connect() client
+    assert studio.voice_picker.voice_id  # it listed the voices through the key
+    states = {model_id: widget.get_state() for model_id, widget in list(_instances.items())}
+    assert key not in json.dumps(states, default=repr)
 
 
 def test_two_servers_on_one_data_dir_each_accept_their_own_key(server_factory, tmp_path):
@@ -407,6 +414,29 @@ def test_a_client_at_the_cap_still_gets_in(server_factory):
     finally:
         for sock in idle:
             sock.close()
+
+
+def test_a_client_whose_connections_are_all_busy_gets_a_readable_503(server_factory):
+    handle = server_factory(header_timeout_s=60, max_connections_per_client=2, warm_up=False)
+    host, port = host_port(handle.base_url)
+    # Two requests in progress: the server asks for their bodies (100 Continue), which never
+    # come.
+    busy = [socket.create_connection((host, port), timeout=30) for _ in range(2)]
+    for sock in busy:
+        sock.sendall(b"POST /v1/text-to-speech/x HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: 100\r\n"
+                     b"Expect: 100-continue\r\n\r\n")
+        assert sock.recv(100).startswith(b"HTTP/1.1 100")
+    try:
+        refused = requests.get(handle.base_url + "/v1/models", timeout=30)
+        assert refused.status_code == 503
+        assert error_status(refused.json()) == "too_many_connections"
+        assert "retry" in refused.json()["detail"]["message"]
+    finally:
+        for sock in busy:
+            sock.close()
+    assert wait_until(lambda: requests.get(handle.base_url + "/v1/models",
+                                           timeout=30).status_code == 200, timeout=20)
 
 
 def _read_until_closed(sock: socket.socket) -> bytes:

@@ -84,6 +84,12 @@ class RedactingFilter(logging.Filter):
             record.msg = self._clean(record.msg)
             if "color_message" in record.__dict__:
                 record.color_message = self._clean(record.color_message)
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse exc_text when set: the traceback is formatted once, redacted.
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info),
+                                     self.keys)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info, self.keys)
         try:
             message = record.getMessage()
         except (TypeError, ValueError):  # a malformed record: leave it to the formatter
@@ -96,10 +102,11 @@ class RedactingFilter(logging.Filter):
 
 
 def _server_loggers() -> list[logging.Logger]:
-    names = [name for name in logging.root.manager.loggerDict
-             if name.split(".")[0] in LOGGER_PREFIXES]
-    names += [name for name in LOGGER_PREFIXES if name not in names]
-    return [logging.getLogger(name) for name in names]
+    existing = dict(logging.root.manager.loggerDict)  # a copy: other threads add loggers
+    loggers = [logger for name, logger in existing.items()
+               if isinstance(logger, logging.Logger) and name.split(".")[0] in LOGGER_PREFIXES]
+    return loggers + [logging.getLogger(name) for name in LOGGER_PREFIXES
+                      if not isinstance(existing.get(name), logging.Logger)]
 
 
 def install_log_redaction(keys: Iterable[str] = ()) -> Callable[[], None]:

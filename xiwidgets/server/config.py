@@ -98,7 +98,7 @@ class ServerConfig:
         self.api_keys = tuple(key for key in self.api_keys if key)
         self.allowed_origins = tuple(normalize_origin(o) for o in _as_tuple(self.allowed_origins))
         self.allowed_hosts = tuple(normalize_host(h) for h in _as_tuple(self.allowed_hosts))
-        if not self.api_keys and not self.insecure_no_auth and not is_loopback_host(self.host):
+        if not self.api_keys and not self.insecure_no_auth and self.binds_beyond_loopback:
             raise ValueError(
                 f"refusing to serve on {self.host or 'every interface'} without an API key: "
                 "anyone who can reach this machine could read the history and use the quota. "

@@ -38,7 +38,47 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="KEY",
-        help="require this xi-api-key (repeat for several keys); without, the server is open",
+        help="require this xi-api-key (repeat for several keys); without, the server is open "
+        "to programs on this machine",
+    )
+    serve.add_argument(
+        "--allow-origin",
+        dest="allowed_origins",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="let web pages from this origin (scheme://host[:port]) call the server, with CORS "
+        "(repeat for several); pages of other origins are refused",
+    )
+    serve.add_argument(
+        "--allow-host",
+        dest="allowed_hosts",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="accept requests addressed to this host name besides localhost/127.0.0.1 "
+        "(repeat for several; e.g. the name a reverse proxy forwards)",
+    )
+    serve.add_argument(
+        "--insecure-no-auth",
+        action="store_true",
+        help="allow --host beyond loopback without --api-key: an open server on the network",
+    )
+    serve.add_argument(
+        "--header-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="close a connection whose request headers (or a pause in its body) take longer "
+        "(default 10)",
+    )
+    serve.add_argument(
+        "--max-connections-per-client",
+        type=int,
+        default=None,
+        metavar="N",
+        help="open connections one client address may hold; at the cap its oldest idle one "
+        "is closed (default 128)",
     )
     serve.add_argument(
         "--character-limit", type=int, default=None, help="characters per month before quota errors"
@@ -71,7 +111,9 @@ def exposure_warning(host: str, api_keys: Sequence[str]) -> str | None:
     Returns
     -------
     str or None
-        One line for stderr, or ``None`` when the host is loopback or keys are required.
+        One line for stderr, or ``None`` when the host is loopback or keys are required. (A
+        keyless bind beyond loopback is refused unless ``--insecure-no-auth`` is given; this
+        is the warning printed then.)
     """
     if api_keys or is_loopback_host(host):
         return None
@@ -83,9 +125,8 @@ def exposure_warning(host: str, api_keys: Sequence[str]) -> str | None:
 
 def serve(options: argparse.Namespace) -> int:
     """Run the server in the foreground until interrupted."""
-    import uvicorn
-
-    from xiwidgets.server import ServerConfig, create_app
+    from xiwidgets.server import ServerConfig
+    from xiwidgets.server.serving import build_server
 
     config_options = {
         "host": options.host,
@@ -93,11 +134,17 @@ def serve(options: argparse.Namespace) -> int:
         "data_dir": options.data_dir,
         "api_keys": tuple(options.api_keys),
         "log_level": options.log_level,
+        "allowed_origins": tuple(options.allowed_origins),
+        "allowed_hosts": tuple(options.allowed_hosts),
+        "insecure_no_auth": options.insecure_no_auth,
     }
-    if options.character_limit is not None:
-        config_options["character_limit"] = options.character_limit
-    if options.max_concurrent_syntheses is not None:
-        config_options["max_concurrent_syntheses"] = options.max_concurrent_syntheses
+    optional = {
+        "character_limit": options.character_limit,
+        "max_concurrent_syntheses": options.max_concurrent_syntheses,
+        "header_timeout_s": options.header_timeout,
+        "max_connections_per_client": options.max_connections_per_client,
+    }
+    config_options.update({name: value for name, value in optional.items() if value is not None})
     try:
         config = ServerConfig.from_options(**config_options)
     except (TypeError, ValueError) as exc:
@@ -106,17 +153,7 @@ def serve(options: argparse.Namespace) -> int:
     warning = exposure_warning(config.host, config.api_keys)
     if warning:
         print(warning, file=sys.stderr, flush=True)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(config),
-            host=config.host,
-            port=config.port,
-            log_level=config.log_level,
-            lifespan="on",
-            ws="websockets-sansio",
-            timeout_graceful_shutdown=5,
-        )
-    )
+    server = build_server(config)
     _announce_when_ready(server, config.host)
     # uvicorn shuts down cleanly on Ctrl-C and then re-raises it; no traceback for that.
     with contextlib.suppress(KeyboardInterrupt):

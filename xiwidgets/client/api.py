@@ -198,5 +198,7 @@ class Client:
     def __repr__(self) -> str:
         where = "embedded local server" if self._embedded else (
             "local server" if self.is_local else "hosted API")
-        key = "key set" if self.has_api_key else "no key"
+        # The embedded server's key is made up at its start: it is not the user's key.
+        key = "session key" if self._embedded else (
+            "key set" if self.has_api_key else "no key")
         return f"<xiwidgets.Client {self.base_url} ({where}, {key})>"

@@ -3,12 +3,17 @@
 With no API key and no base URL configured, the first call starts the local server in a
 background thread (data kept in the user data directory), says so in one line, and every later
 call returns the same client. The server stops when Python exits.
+
+The embedded server requires a key made up at each start that only this process's clients hold,
+so other programs and users of the machine cannot use it; ``embedded_server().api_key`` hands it
+out on purpose (it is in no repr, log line or printed message).
 """
 
 from __future__ import annotations
 
 import atexit
 import os
+import secrets
 import threading
 from typing import Any
 
@@ -80,22 +85,33 @@ def _local(data_dir: str | os.PathLike[str] | None, client_options: dict[str, An
                     f"No API key is set and the local voice server is not installed "
                     f"({exc.name or exc}); run {LOCAL_EXTRA_HINT}, or set ELEVENLABS_API_KEY."
                 ) from None
-            _server = start_in_thread(data_dir=local_data_dir(data_dir))
+            _server = start_in_thread(data_dir=local_data_dir(data_dir),
+                                      api_keys=(secrets.token_urlsafe(32),))
             atexit.register(shutdown)
             print(f"xiwidgets: no API key set — using the local voice server at "
                   f"{_server.base_url} (offline voices)")
         if client_options:
-            client = Client(base_url=_server.base_url, **client_options)
-            client._embedded = True
-            return client
+            return _embedded_client(_server, client_options)
         if _local_client is None:
-            _local_client = Client(base_url=_server.base_url)
-            _local_client._embedded = True
+            _local_client = _embedded_client(_server, {})
         return _local_client
 
 
+def _embedded_client(server: Any, client_options: dict[str, Any]) -> Client:
+    client = Client(api_key=server.api_key, base_url=server.base_url, **client_options)
+    client._embedded = True
+    return client
+
+
 def embedded_server() -> Any:
-    """The handle of the embedded server (``.base_url``, ``.data_dir``), or ``None``."""
+    """The handle of the embedded server, or ``None`` before ``connect()`` started it.
+
+    Returns
+    -------
+    ServerHandle or None
+        ``.base_url``, ``.data_dir``, and ``.api_key``: the key requests to it need (another
+        tool pointed at the embedded server must send it as ``xi-api-key``).
+    """
     return _server
 
 

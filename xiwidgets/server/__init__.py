@@ -43,6 +43,9 @@ class ServerHandle:
         Where the server keeps its database and audio.
     config : ServerConfig
         The settings it runs with.
+    api_key : str or None
+        A key the server accepts (its first configured key), ``None`` for an open server. It is
+        in no repr: read it on purpose to point another tool at this server.
     """
 
     base_url: str
@@ -61,6 +64,11 @@ class ServerHandle:
     def service(self) -> SpeechService:
         """The server's ``SpeechService`` (e.g. ``.synthesis_slots`` counts running syntheses)."""
         return self._server.config.app.state.service
+
+    @property
+    def api_key(self) -> str | None:
+        """A key this server accepts, or ``None`` when it runs without keys."""
+        return self.config.api_keys[0] if self.config.api_keys else None
 
     @property
     def running(self) -> bool:
@@ -87,12 +95,13 @@ def start_in_thread(
     data_dir : str or pathlib.Path or None
         Data directory; ``None`` means the per-user default.
     host : str
-        Interface to bind; keep the default loopback unless you set ``api_keys``.
+        Interface to bind. Beyond loopback, ``api_keys`` are required (or
+        ``insecure_no_auth=True``).
     port : int
         0 picks a free port.
     **config
         Other :class:`ServerConfig` fields: ``api_keys``, ``character_limit``,
-        ``max_concurrent_syntheses``, ...
+        ``max_concurrent_syntheses``, ``allowed_origins``, ``allowed_hosts``, ...
 
     Returns
     -------
@@ -101,24 +110,15 @@ def start_in_thread(
 
     Raises
     ------
+    ValueError
+        For a setting out of range, or a bind beyond loopback without a key.
     RuntimeError
         When the server fails to start (the cause is chained).
     """
-    import uvicorn
+    from xiwidgets.server.serving import build_server
 
     settings = ServerConfig.from_options(data_dir=data_dir, host=host, port=port, **config)
-    app = create_app(settings)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=host,
-            port=port,
-            log_level=settings.log_level,
-            lifespan="on",
-            ws="websockets-sansio",
-            timeout_graceful_shutdown=5,
-        )
-    )
+    server = build_server(settings)
     # Signal handlers can only be installed from the main thread.
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     failure: list[BaseException] = []

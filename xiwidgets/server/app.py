@@ -1,9 +1,8 @@
-"""The FastAPI application: routers, error handlers, CORS, request ids and body limits."""
+"""The FastAPI application: routers, error handlers, browser guard, CORS, request ids, limits."""
 
 from __future__ import annotations
 
 import logging
-import re
 import secrets
 from contextlib import asynccontextmanager
 
@@ -21,10 +20,12 @@ from xiwidgets.server.errors import (
     handle_unexpected,
     handle_unprocessable,
 )
+from xiwidgets.server.guard import BrowserGuardMiddleware
+from xiwidgets.server.redaction import install_log_redaction
 
 logger = logging.getLogger("xiwidgets.server")
 
-# Headers browser-side code may read (the hosted API exposes the same list).
+# Headers the pages of allowed origins may read (the hosted API exposes the same list).
 EXPOSED_HEADERS = [
     "request-id",
     "history-item-id",
@@ -32,30 +33,6 @@ EXPOSED_HEADERS = [
     "current-concurrent-requests",
     "maximum-concurrent-requests",
 ]
-
-
-class SecretRedactingFilter(logging.Filter):
-    """Remove API keys from log records.
-
-    At debug level uvicorn logs websocket frames, and the first stream-input message may carry
-    the key; the configured keys and any ``xi_api_key`` / ``xi-api-key`` field are redacted.
-    """
-
-    _KEY_FIELD = re.compile(r'("xi[_-]api[_-]key"\s*:\s*")[^"]*')
-    LOGGERS = ("uvicorn.error", "uvicorn.access", "xiwidgets.server")
-
-    def __init__(self, keys: tuple[str, ...]) -> None:
-        super().__init__()
-        self.keys = keys
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = self._KEY_FIELD.sub(r"\1[redacted]", message)
-        for key in self.keys:
-            cleaned = cleaned.replace(key, "[redacted]")
-        if cleaned != message:
-            record.msg, record.args = cleaned, ()
-        return True
 
 
 class RequestIdMiddleware:
@@ -168,9 +145,7 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        redactor = SecretRedactingFilter(config.api_keys)
-        for name in SecretRedactingFilter.LOGGERS:
-            logging.getLogger(name).addFilter(redactor)
+        uninstall_redaction = install_log_redaction(config.api_keys)
         store = Store(config.data_dir, config.character_limit, config.api_keys)
         files_removed, rows_removed = store.remove_orphans()
         if files_removed or rows_removed:
@@ -188,8 +163,7 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
             yield
         finally:
             store.close()
-            for name in SecretRedactingFilter.LOGGERS:
-                logging.getLogger(name).removeFilter(redactor)
+            uninstall_redaction()
 
     app = FastAPI(
         title="xiwidgets local voice server",
@@ -205,12 +179,15 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
     for module in (voices, models, tts, stream_input, history, user):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimitMiddleware, config=config)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=["*"],
-        allow_methods=["POST", "PATCH", "OPTIONS", "DELETE", "GET", "PUT"],
-        allow_headers=["*"],
-        expose_headers=EXPOSED_HEADERS,
-    )
+    if config.allowed_origins:
+        # Only the origins the user named; every other page is refused by the guard first.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(config.allowed_origins),
+            allow_methods=["POST", "PATCH", "OPTIONS", "DELETE", "GET", "PUT"],
+            allow_headers=["*"],
+            expose_headers=EXPOSED_HEADERS,
+        )
+    app.add_middleware(BrowserGuardMiddleware, config=config)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from xiwidgets.config import is_loopback_host
 
 DEFAULT_CHARACTER_LIMIT = 1_000_000
 
@@ -47,6 +50,20 @@ class ServerConfig:
         Takes synthesized at once; further requests wait their turn.
     warm_up : bool
         Load the voice models before the server reports ready, so the first take pays no load.
+    allowed_origins : tuple of str
+        Web page origins (``scheme://host[:port]``) allowed to call the server from a browser;
+        they also get CORS headers. Requests carrying any other ``Origin`` are refused with 403.
+    allowed_hosts : tuple of str
+        ``Host`` names accepted besides this machine's loopback names (``localhost``,
+        127.0.0.0/8, ``::1``). Bound beyond loopback with none listed, any host is accepted.
+    insecure_no_auth : bool
+        Allow binding beyond loopback without ``api_keys`` (an open server on the network).
+    header_timeout_s : float
+        Seconds a connection may take to send a request's headers (from connecting, or from
+        the end of the previous response) before it is closed.
+    max_connections_per_client : int
+        Connections one client address may hold open; past it the oldest connection that is
+        waiting for a request is closed to make room.
     """
 
     host: str = "127.0.0.1"
@@ -67,16 +84,40 @@ class ServerConfig:
     max_inactivity_timeout_s: int = 180
     websocket_max_message_bytes: int = 1_000_000
     max_cloned_voices: int = 200
+    # Exposure: who may reach the server and how long a connection may stay silent.
+    allowed_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
+    insecure_no_auth: bool = False
+    header_timeout_s: float = 10.0
+    max_connections_per_client: int = 128
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir) if self.data_dir is not None else default_data_dir()
         if isinstance(self.api_keys, str):
             self.api_keys = (self.api_keys,)
         self.api_keys = tuple(key for key in self.api_keys if key)
+        self.allowed_origins = tuple(normalize_origin(o) for o in _as_tuple(self.allowed_origins))
+        self.allowed_hosts = tuple(normalize_host(h) for h in _as_tuple(self.allowed_hosts))
+        if not self.api_keys and not self.insecure_no_auth and self.binds_beyond_loopback:
+            raise ValueError(
+                f"refusing to serve on {self.host or 'every interface'} without an API key: "
+                "anyone who can reach this machine could read the history and use the quota. "
+                "Give a key (--api-key KEY, api_keys=), or allow an open server explicitly "
+                "(--insecure-no-auth, insecure_no_auth=True)."
+            )
+        if self.header_timeout_s <= 0:
+            raise ValueError("header_timeout_s must be > 0")
+        if self.max_connections_per_client < 1:
+            raise ValueError("max_connections_per_client must be >= 1")
         if self.character_limit < 0:
             raise ValueError("character_limit must be >= 0")
         if self.max_concurrent_syntheses < 1:
             raise ValueError("max_concurrent_syntheses must be >= 1")
+
+    @property
+    def binds_beyond_loopback(self) -> bool:
+        """Whether the server listens on an interface other machines can reach."""
+        return not is_loopback_host(self.host)
 
     @classmethod
     def from_options(cls, **options: object) -> ServerConfig:
@@ -103,5 +144,45 @@ class ServerConfig:
         return (
             f"ServerConfig(host={self.host!r}, port={self.port}, data_dir={str(self.data_dir)!r}, "
             f"api_keys=<{len(self.api_keys)} hidden>, character_limit={self.character_limit}, "
-            f"max_concurrent_syntheses={self.max_concurrent_syntheses})"
+            f"max_concurrent_syntheses={self.max_concurrent_syntheses}, "
+            f"allowed_origins={self.allowed_origins!r}, allowed_hosts={self.allowed_hosts!r})"
         )
+
+
+def _as_tuple(values: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    return (values,) if isinstance(values, str) else tuple(values)
+
+
+def normalize_origin(origin: str) -> str:
+    """An allowed origin in the form browsers send it: ``scheme://host[:port]``, lower case.
+
+    Raises
+    ------
+    ValueError
+        For anything that is not a bare http(s) origin (a path, ``*``, ``null``...).
+    """
+    text = origin.strip().rstrip("/").lower()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path \
+            or parts.query or parts.fragment or parts.username is not None:
+        raise ValueError(
+            f"allowed origin {origin!r} is not an origin: give scheme://host[:port], "
+            "e.g. http://localhost:8888"
+        )
+    return text
+
+
+def normalize_host(host: str) -> str:
+    """An allowed host name or address, lower case, without port or IPv6 brackets.
+
+    Raises
+    ------
+    ValueError
+        For an empty value or one with a scheme or path.
+    """
+    text = host.strip().lower()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    if not text or "/" in text or " " in text:
+        raise ValueError(f"allowed host {host!r} is not a host name or address")
+    return text

@@ -265,22 +265,22 @@ class Store:
 
     def _replace_api_keys(self, keys: Iterable[str]) -> None:
         now = int(time.time())
+        # Checked against this run's own hashes, not the table: another server on the same data
+        # directory (a second notebook's embedded server, with its own key) rewrites the table.
+        self._key_hashes = tuple(hash_api_key(key) for key in keys)
         with self._lock:
             self._db.execute("DELETE FROM api_keys")
             self._db.executemany(
                 "INSERT OR IGNORE INTO api_keys VALUES (?, ?)",
-                [(hash_api_key(key), now) for key in keys],
+                [(key_hash, now) for key_hash in self._key_hashes],
             )
 
     def is_valid_api_key(self, key: str | None) -> bool:
-        """Compare the key's hash with the stored hashes in constant time."""
+        """Compare the key's hash with this run's key hashes in constant time."""
         if not key:
             return False
         candidate = hash_api_key(key)
-        matches = [
-            hmac.compare_digest(candidate, row["key_hash"])
-            for row in self._query("SELECT key_hash FROM api_keys")
-        ]
+        matches = [hmac.compare_digest(candidate, known) for known in self._key_hashes]
         return any(matches)
 
     # -- voices ---------------------------------------------------------------------------

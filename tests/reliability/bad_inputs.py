@@ -167,9 +167,10 @@ def _not_audio_upload(target: Target) -> Answer:
     return _http("POST", "/v1/voices/add", data={"name": "Not audio"}, files=files)(target)
 
 
-def _ws_session(target: Target, messages: list[str]) -> Answer:
-    """Send ``messages`` over stream-input, then read until the server closes."""
-    url = f"{target.ws_url}/v1/text-to-speech/{target.voice_id}/stream-input"
+def _ws_session(target: Target, messages: list[str | bytes], query: str = "") -> Answer:
+    """Send ``messages`` over stream-input (``bytes`` as binary frames), then read until the
+    server closes."""
+    url = f"{target.ws_url}/v1/text-to-speech/{target.voice_id}/stream-input{query}"
     last_error: dict | None = None
     finals = 0
     with ws_connect(url, additional_headers=target.headers, open_timeout=WS_TIMEOUT,
@@ -204,6 +205,13 @@ def _ws_after_close(target: Target) -> Answer:
     return _ws_session(target, [json.dumps({"text": " "}), json.dumps({"text": "Hi there. "}),
                                 json.dumps({"text": ""}),
                                 json.dumps({"text": "This arrives after the end of input. "})])
+
+
+def _ws(*messages: str | bytes, query: str = "") -> Callable[[Target], Answer]:
+    return lambda target: _ws_session(target, list(messages), query)
+
+
+WS_INIT = json.dumps({"text": " "})
 
 
 CASES: tuple[Case, ...] = (
@@ -274,6 +282,29 @@ CASES: tuple[Case, ...] = (
     Case("ws-not-json", "websocket message that is not JSON", _ws_not_json, (1003, 1007, 1008)),
     Case("ws-after-close", "websocket text sent after the end-of-input message",
          _ws_after_close, (1000,)),
+    # hardening: websocket
+    Case("ws-binary-frame", "websocket binary frame after the first message",
+         _ws(WS_INIT, b'{"text": "Hello there. "}'), (1008,), "invalid_request"),
+    Case("ws-binary-first", "websocket binary frame as the first message",
+         _ws(b"\x00\xff binary"), (1008,), "invalid_request"),
+    Case("ws-lone-surrogate", "websocket `text` holding a lone surrogate (`\\ud800`)",
+         _ws(WS_INIT, json.dumps({"text": "Hello \ud800 there. ", "flush": True})), (1008,),
+         "invalid_text"),
+    Case("ws-text-not-string", "websocket `text` that is a number",
+         _ws(WS_INIT, json.dumps({"text": 12345})), (1008,), "invalid_request"),
+    Case("ws-nan-setting", "websocket `voice_settings.speed` of `NaN` (not JSON)",
+         _ws('{"text": " ", "voice_settings": {"speed": NaN}}'), (1008,), "invalid_request"),
+    Case("ws-huge-number", "websocket `flush` given as a 5 000-digit number",
+         _ws(WS_INIT, '{"text": "Hi. ", "flush": ' + "9" * 5000 + "}"), (1008,),
+         "invalid_request"),
+    Case("ws-deep-nesting", "websocket message nested 100 000 arrays deep",
+         _ws(WS_INIT, '{"text": "Hi. ", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+         (1008,), "invalid_request"),
+    Case("ws-huge-seed", "websocket `seed` query parameter of 5 000 digits",
+         _ws(WS_INIT, query="?seed=" + "9" * 5000), (1008,), "invalid_request"),
+    Case("ws-close-socket", "websocket `{\"close_socket\": true}` (multi-stream's end message)",
+         _ws(WS_INIT, json.dumps({"text": "Hi there. "}), json.dumps({"close_socket": True})),
+         (1000,)),
 )
 
 

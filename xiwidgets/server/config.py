@@ -82,6 +82,9 @@ class ServerConfig:
     max_websocket_sessions: int = 16
     default_inactivity_timeout_s: int = 20
     max_inactivity_timeout_s: int = 180
+    # The stream-input socket's first message (which may carry the key) must come this soon,
+    # whatever inactivity_timeout says: a socket without a key cannot linger.
+    websocket_init_timeout_s: float = 5.0
     websocket_max_message_bytes: int = 1_000_000
     max_cloned_voices: int = 200
     # Exposure: who may reach the server and how long a connection may stay silent.

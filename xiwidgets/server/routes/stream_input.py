@@ -1,10 +1,21 @@
 """WebSocket ``/v1/text-to-speech/{voice_id}/stream-input``: text in as it is written, audio out.
 
 Text is buffered and synthesized when the buffer passes the next length of
-``chunk_length_schedule`` (or on ``flush`` / ``try_trigger_generation`` / end of input). Audio
-messages carry camelCase alignment in milliseconds relative to the message's own audio, as the
-hosted API does. Errors are a JSON frame ``{"message", "error", "code": 1008}`` followed by a
-close with code 1008. Websocket takes are not stored in the history.
+``chunk_length_schedule`` (or on ``flush`` / ``try_trigger_generation`` / end of input; in
+``auto_mode`` at every sentence end). The buffer never holds more than the model's per-request
+character limit: text that would pass it is spoken at once up to a word boundary, and a single
+message longer than the limit is refused; pieces with nothing to say (emoji, punctuation) are
+skipped and not billed. Messages go on being read while a piece is spoken (see
+``_read_ahead``). Audio messages carry camelCase alignment in milliseconds relative to the
+message's own audio, as the hosted API does. Errors are a JSON frame
+``{"message", "error", "code": 1008}`` followed by a close with code 1008 (1011 and
+``internal_server_error`` for a failure of the server's own); text that is not valid Unicode is
+refused with ``invalid_text`` before anything is synthesized. Websocket takes are not stored in
+the history.
+
+The first message (the ``{"text": " "}`` that may carry the key) must arrive within
+``websocket_init_timeout_s``, and a session counts against ``max_websocket_sessions`` only
+once it is authenticated: sockets without a key cannot crowd out the clients that have one.
 """
 
 from __future__ import annotations
@@ -13,7 +24,8 @@ import asyncio
 import base64
 import contextlib
 import json
-import re
+import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,30 +34,39 @@ from pydantic import ValidationError
 
 from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT
 from xiwidgets.server.auth import key_is_accepted
+from xiwidgets.server.catalog import Model
 from xiwidgets.server.errors import APIError, UnprocessableParameterError
+from xiwidgets.server.routes._read_ahead import ReadAhead
 from xiwidgets.server.routes._takes import TakeRun
+from xiwidgets.server.routes._text_buffer import TextBuffer
 from xiwidgets.server.schemas import MAX_SEED, VoiceSettingsBody
 from xiwidgets.server.service import SpeechService
-from xiwidgets.server.takes import (
-    SharedEncoder,
-    TakePiece,
-)
+from xiwidgets.server.takes import SharedEncoder, TakePiece
+from xiwidgets.server.text import has_speech, is_valid_unicode, text_problem
 
 router = APIRouter(tags=["text-to-speech"])
+logger = logging.getLogger("xiwidgets.server")
 
-DEFAULT_SCHEDULE = (120, 160, 250, 290)
 # try_trigger_generation only fires once this much text is waiting.
 MIN_TRIGGER_CHARS = 50
-_SENTENCE_END = re.compile(r"[.!?…。！？]['\"’”)\]]*\s*$")
+# Messages held while the session speaks: this many generations' worth of characters.
+READ_AHEAD_GENERATIONS = 4
+# A close frame's reason is at most 123 bytes of UTF-8.
+MAX_CLOSE_REASON_BYTES = 123
+NOT_JSON = (
+    'Messages must be JSON objects such as {"text": "Hello "}; this one is not valid JSON '
+    "(NaN, Infinity and numbers of thousands of digits are not accepted)."
+)
 
 
 class SessionError(Exception):
-    """Ends a session with an error frame and close code 1008."""
+    """Ends a session with an error frame and a close with ``code`` (1008 for bad input)."""
 
-    def __init__(self, error: str, message: str) -> None:
+    def __init__(self, error: str, message: str, code: int = 1008) -> None:
         super().__init__(message)
         self.error = error
         self.message = message
+        self.code = code
 
 
 @dataclass
@@ -68,7 +89,8 @@ class SessionOptions:
             raw = query.get(name)
             if raw in (None, ""):
                 return None
-            if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+            too_long = len(raw) > len(str(high))  # int() of thousands of digits is refused
+            if too_long or not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
                 raise SessionError("invalid_request", f"{name} must be an integer {low}–{high}.")
             return int(raw)
 
@@ -81,31 +103,6 @@ class SessionOptions:
             seed=integer("seed", 0, MAX_SEED),
             language_code=query.get("language_code") or None,
         )
-
-
-@dataclass
-class TextBuffer:
-    """Text waiting for synthesis, released by the chunk length schedule."""
-
-    schedule: tuple[int, ...] = DEFAULT_SCHEDULE
-    text: str = ""
-    generations: int = 0
-
-    def threshold(self) -> int:
-        return self.schedule[min(self.generations, len(self.schedule) - 1)]
-
-    def take(self, everything: bool) -> str:
-        """Remove and return what should be spoken now (up to the last word boundary)."""
-        if everything:
-            text, self.text = self.text, ""
-        else:
-            cut = max(self.text.rfind(" "), self.text.rfind("\n")) + 1
-            if cut <= 0:
-                cut = len(self.text)
-            text, self.text = self.text[:cut], self.text[cut:]
-        if text.strip():
-            self.generations += 1
-        return text
 
 
 def _parse_schedule(config: Any) -> tuple[int, ...] | None:
@@ -137,6 +134,49 @@ def _alignment_ms(piece: TakePiece) -> dict | None:
     }
 
 
+def _not_a_json_number(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):  # 1e999 parses as inf
+        raise ValueError("numbers must be finite")
+    return value
+
+
+def parse_message(raw: str, max_chars: int) -> dict[str, Any]:
+    """Read one client message: a JSON object with a ``text`` string of valid Unicode.
+
+    ``{"close_socket": true}`` (the multi-stream endpoint's way to end) means end of input.
+
+    Raises
+    ------
+    SessionError
+        For a message over ``max_chars``, one that is not a JSON object (NaN, infinite numbers
+        and integers of thousands of digits included), a ``text`` that is missing or not a
+        string, or text that is not valid Unicode (``invalid_text``).
+    """
+    if len(raw) > max_chars:
+        raise SessionError("message_too_large", "A message may hold at most 1 MB of text.")
+    try:
+        message = json.loads(raw, parse_constant=_not_a_json_number, parse_float=_finite_float)
+    except (ValueError, RecursionError):
+        raise SessionError("invalid_request", NOT_JSON) from None
+    if not isinstance(message, dict):
+        raise SessionError("invalid_request", NOT_JSON)
+    if message.get("close_socket") is True:
+        message["text"] = ""
+    text = message.get("text")
+    if not isinstance(text, str):
+        raise SessionError(
+            "invalid_request", 'Every message needs a "text" string (" " to start, "" to end).'
+        )
+    if not is_valid_unicode(text):
+        raise SessionError("invalid_text", text_problem(text) or "The text is not valid Unicode.")
+    return message
+
+
 class Session:
     """One stream-input connection."""
 
@@ -144,55 +184,89 @@ class Session:
         self.websocket = websocket
         self.voice_id = voice_id
         self.service: SpeechService = websocket.app.state.service
-        config = websocket.app.state.config
-        self.options = SessionOptions.from_query(
-            websocket.query_params,
-            config.max_inactivity_timeout_s,
-            config.default_inactivity_timeout_s,
-        )
-        self.max_message_bytes = config.websocket_max_message_bytes
-        self.buffer = TextBuffer()
+        self.config = websocket.app.state.config
         self.voice_settings: dict[str, Any] | None = None
         # One encoder for the whole session: the audio of all messages is one continuous stream.
         self.encoder = SharedEncoder()
         self.authorized = key_is_accepted(websocket.app.state, websocket.headers.get("xi-api-key"))
+        self.counted = False
+        # Known once the query, the voice and the model have been checked (in run()).
+        self.options: SessionOptions
+        self.model: Model
+        self.buffer: TextBuffer
+
+    def admit(self) -> None:
+        """Count this (authenticated) session against ``max_websocket_sessions``."""
+        if not self.service.open_websocket_session():
+            raise SessionError(
+                "too_many_concurrent_requests",
+                "Too many open stream-input sessions on this server; close one and retry.",
+            )
+        self.counted = True
+
+    def release(self) -> None:
+        """Give the session's slot back (once; nothing when it was never counted)."""
+        if self.counted:
+            self.counted = False
+            self.service.close_websocket_session()
 
     def check_voice_model_format(self) -> None:
         try:
             self.service.voice(self.voice_id)
-            self.service.model(self.options.model_id, websocket=True)
+            self.model = self.service.model(self.options.model_id, websocket=True)
             self.service.parse_output_format(self.options.output_format, True, ["query"])
         except APIError as exc:
             raise SessionError(exc.status, exc.message) from None
         except UnprocessableParameterError as exc:
             raise SessionError("invalid_output_format", exc.message) from None
+        self.buffer = TextBuffer(limit=self.model.max_characters)
 
-    async def receive(self) -> dict[str, Any]:
-        try:
-            raw = await asyncio.wait_for(
-                self.websocket.receive_text(), timeout=self.options.inactivity_timeout
+    async def read(self) -> tuple[dict[str, Any], int]:
+        """The next message, parsed, with its size as sent (in characters)."""
+        event = await self.websocket.receive()
+        if event["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(event.get("code", 1000), event.get("reason"))
+        raw = event.get("text")
+        if raw is None:
+            raise SessionError(
+                "invalid_request",
+                "Messages must be JSON text frames; this server does not read binary frames.",
             )
+        return parse_message(raw, self.config.websocket_max_message_bytes), len(raw)
+
+    async def receive_first(self, timeout: float) -> dict[str, Any]:
+        try:
+            message, _ = await asyncio.wait_for(self.read(), timeout=timeout)
         except asyncio.TimeoutError:
             raise SessionError(
-                "input_timeout_exceeded",
-                f"No text received for {self.options.inactivity_timeout:g} seconds; send "
-                '{"text": " "} to keep the connection open or {"text": ""} to finish.',
+                "input_timeout_exceeded", self._timeout_message(timeout, True)
             ) from None
-        if len(raw) > self.max_message_bytes:
-            raise SessionError("message_too_large", "A message may hold at most 1 MB of text.")
-        try:
-            message = json.loads(raw)
-        except json.JSONDecodeError:
-            raise SessionError("invalid_request", "Messages must be JSON objects.") from None
-        if not isinstance(message, dict) or not isinstance(message.get("text"), str):
-            raise SessionError(
-                "invalid_request", 'Every message needs a "text" string (" " to start, "" to end).'
-            )
         return message
 
-    def apply_first_message(self, message: dict[str, Any]) -> None:
-        if not self.authorized:
-            key = message.get("xi_api_key") or message.get("xi-api-key")
+    async def receive_next(self, inbox: ReadAhead) -> dict[str, Any]:
+        timeout = self.options.inactivity_timeout
+        try:
+            return await inbox.get(timeout)
+        except asyncio.TimeoutError:
+            raise SessionError(
+                "input_timeout_exceeded", self._timeout_message(timeout, False)
+            ) from None
+
+    def _timeout_message(self, timeout: float, first: bool) -> str:
+        if not first:
+            return (
+                f"No text received for {timeout:g} seconds; send "
+                '{"text": " "} to keep the connection open or {"text": ""} to finish.'
+            )
+        key_hint = "" if self.authorized else ' with "xi_api_key" (or the xi-api-key header)'
+        return (
+            f'No first message within {timeout:g} seconds of connecting; send {{"text": " "}}'
+            f"{key_hint} as soon as the socket is open."
+        )
+
+    def authenticate(self, message: dict[str, Any]) -> None:
+        key = message.get("xi_api_key") or message.get("xi-api-key")
+        if isinstance(key, str) and is_valid_unicode(key):
             self.authorized = key_is_accepted(self.websocket.app.state, key)
         if not self.authorized:
             raise SessionError(
@@ -200,7 +274,6 @@ class Session:
                 "Invalid API key: send it in the 'xi-api-key' header or as 'xi_api_key' in the "
                 "first message.",
             )
-        self.apply_settings(message)
 
     def apply_settings(self, message: dict[str, Any]) -> None:
         if message.get("voice_settings") is not None:
@@ -208,9 +281,9 @@ class Session:
                 given = VoiceSettingsBody.model_validate(message["voice_settings"]).given()
             except ValidationError as exc:
                 problem = exc.errors()[0]
-                where = ".".join(str(part) for part in problem["loc"])
+                where = "".join(f".{part}" for part in problem["loc"])
                 raise SessionError(
-                    "invalid_request", f"voice_settings.{where}: {problem['msg']}"
+                    "invalid_request", f"voice_settings{where}: {problem['msg']}"
                 ) from None
             if self.voice_settings is not None and given != self.voice_settings:
                 raise SessionError(
@@ -222,26 +295,41 @@ class Session:
         if schedule:
             self.buffer.schedule = schedule
 
-    def should_generate(self, message: dict[str, Any]) -> bool:
-        pending = len(self.buffer.text)
-        if message.get("flush"):
-            return True
-        if self.options.auto_mode:
-            return bool(_SENTENCE_END.search(self.buffer.text))
-        if message.get("try_trigger_generation") and pending >= MIN_TRIGGER_CHARS:
-            return True
-        return pending >= self.buffer.threshold()
+    async def add_text(self, message: dict[str, Any]) -> None:
+        """Buffer the message's text and speak what the schedule (or auto_mode) releases."""
+        buffer, options = self.buffer, self.options
+        text = message["text"]
+        if len(text) > buffer.limit:
+            raise SessionError(
+                "max_character_limit_exceeded",
+                f"A message has {len(text):,} characters but model {self.model.model_id} "
+                f"speaks at most {buffer.limit:,} at a time; send the text in smaller messages.",
+            )
+        buffer.append(text)
+        while len(buffer) > buffer.limit:
+            await self.speak(buffer.take(everything=False))
+        if message.get("flush") or (options.auto_mode and buffer.ends_sentence):
+            await self.speak_all()
+        elif not options.auto_mode:
+            pending = len(buffer)
+            triggered = message.get("try_trigger_generation") and pending >= MIN_TRIGGER_CHARS
+            if triggered or pending >= buffer.threshold():
+                await self.speak(buffer.take(everything=False))
 
-    async def generate(self, everything: bool) -> None:
-        text = self.buffer.take(everything)
-        if not text.strip():
-            return
+    async def speak_all(self) -> None:
+        while len(self.buffer):
+            await self.speak(self.buffer.take(everything=True))
+
+    async def speak(self, text: str) -> None:
+        if not has_speech(text):
+            return  # nothing to say in this piece (emoji, punctuation): skipped, not billed
+        self.buffer.generations += 1
         try:
             plan = self.service.plan_take(
                 request_id=self.websocket.scope["state"]["request_id"],
                 voice_id=self.voice_id,
                 text=text,
-                model_id=self.options.model_id,
+                model_id=self.model.model_id,
                 voice_settings=self.voice_settings,
                 output_format=self.options.output_format,
                 seed=self.options.seed,
@@ -250,8 +338,6 @@ class Session:
                 websocket=True,
             )
         except APIError as exc:
-            if exc.status == "invalid_text":
-                return  # nothing speakable in this piece (emoji, zero-width characters)
             raise SessionError(exc.status, exc.message) from None
         async for piece in TakeRun(self.service, plan, self.encoder).pieces():
             if piece.audio or piece.chunk is not None:
@@ -267,63 +353,83 @@ class Session:
             }
         )
 
+    async def finish(self) -> None:
+        await self.speak_all()
+        tail = self.encoder.finish()
+        if tail:
+            await self.send_audio(tail, None)
+        await self.websocket.send_json({"isFinal": True})
+        await self.websocket.close(code=1000)
+
     async def run(self) -> None:
-        # Without a key in the headers, the key may come in the first message: only then
-        # is the caller told whether the voice exists.
-        checked = self.authorized
-        if checked:
+        self.options = SessionOptions.from_query(
+            self.websocket.query_params,
+            self.config.max_inactivity_timeout_s,
+            self.config.default_inactivity_timeout_s,
+        )
+        # With the key in the headers (or a server without keys) the session counts at once and
+        # the caller learns straight away whether voice, model and format exist. Otherwise the
+        # key must come in the first message, and only then is either done.
+        if self.authorized:
+            self.admit()
             self.check_voice_model_format()
-        first = True
-        while True:
-            message = await self.receive()
-            if first:
-                self.apply_first_message(message)
-                if not checked:
-                    self.check_voice_model_format()
-                first = False
-                if message["text"].strip() == "":
-                    continue
-            else:
+        init_timeout = min(self.config.websocket_init_timeout_s, self.options.inactivity_timeout)
+        first = await self.receive_first(init_timeout)
+        if not self.authorized:
+            self.authenticate(first)
+            self.admit()
+            self.check_voice_model_format()
+        self.apply_settings(first)
+        if first["text"].strip():  # the first message only opens the stream, even when ""
+            await self.add_text(first)
+        # From here on messages are read while the session speaks (see _read_ahead).
+        inbox = ReadAhead(
+            self.read,
+            READ_AHEAD_GENERATIONS * self.buffer.limit,
+            is_last=lambda message: message["text"] == "",
+        )
+        inbox.start()
+        try:
+            while True:
+                message = await self.receive_next(inbox)
                 self.apply_settings(message)
-            if message["text"] == "":
-                await self.generate(everything=True)
-                tail = self.encoder.finish()
-                if tail:
-                    await self.send_audio(tail, None)
-                await self.websocket.send_json({"isFinal": True})
-                await self.websocket.close(code=1000)
-                return
-            self.buffer.text += message["text"]
-            if self.should_generate(message):
-                await self.generate(everything=bool(message.get("flush")))
+                if message["text"] == "":
+                    await self.finish()
+                    return
+                await self.add_text(message)
+        finally:
+            await inbox.stop()
 
 
 @router.websocket("/v1/text-to-speech/{voice_id}/stream-input")
 async def stream_input(websocket: WebSocket, voice_id: str) -> None:
     """Speak text sent over a websocket while it is being written."""
-    service: SpeechService = websocket.app.state.service
     await websocket.accept()
-    if not service.open_websocket_session():
-        await _fail(
-            websocket,
-            SessionError(
-                "too_many_concurrent_requests",
-                "Too many open stream-input sessions on this server; close one and retry.",
-            ),
-        )
-        return
+    session = Session(websocket, voice_id)
     try:
-        session = Session(websocket, voice_id)
         await session.run()
     except SessionError as exc:
         await _fail(websocket, exc)
     except WebSocketDisconnect:
         pass
+    except Exception as exc:
+        # Still an error frame and a proper close, never a bare 1006: the client can say why.
+        request_id = websocket.scope["state"]["request_id"]
+        logger.exception("stream-input session %s failed", request_id)
+        message = (
+            f"The server failed on this session ({type(exc).__name__}); quote request id "
+            f"{request_id} when reporting it."
+        )
+        await _fail(websocket, SessionError("internal_server_error", message, code=1011))
     finally:
-        service.close_websocket_session()
+        session.release()
 
 
 async def _fail(websocket: WebSocket, error: SessionError) -> None:
+    frame = {"message": error.message, "error": error.error, "code": error.code}
+    # ASCII JSON and a reason cut to whole UTF-8 characters: the frame and the close must go
+    # out whatever the message holds.
+    reason = error.message.encode("utf-8", "replace")[:MAX_CLOSE_REASON_BYTES]
     with contextlib.suppress(Exception):
-        await websocket.send_json({"message": error.message, "error": error.error, "code": 1008})
-        await websocket.close(code=1008, reason=error.message[:120])
+        await websocket.send_text(json.dumps(frame))
+        await websocket.close(code=error.code, reason=reason.decode("utf-8", "ignore"))

@@ -71,6 +71,9 @@ def build_server(config: ServerConfig) -> uvicorn.Server:
             http=GuardedH11Protocol.factory(config.header_timeout_s,
                                             config.max_connections_per_client),
             ws="websockets-sansio",
+            # A frame is read whole before the route sees it: cap it near the route's own limit
+            # (characters; UTF-8 takes up to 4 bytes each) instead of uvicorn's 16 MiB.
+            ws_max_size=4 * config.websocket_max_message_bytes + 65_536,
             backlog=backlog,
             timeout_graceful_shutdown=5,
         )

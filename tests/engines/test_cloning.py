@@ -76,13 +76,49 @@ def test_profile_survives_a_json_round_trip():
     profile = VoiceProfile(
         median_f0_hz=180.0, syllables_per_second=5.0, speech_seconds=12.5, engine="espeak",
         engine_voice="en-us", language="en", variant="f1", pitch_factor=0.99,
-        rate_factor=1.01, sample_durations={"a.mp3": 12.5},
+        rate_factor=1.01, sample_durations=[12.5], analysed_seconds=12.5,
     )
     restored = VoiceProfile.from_dict(json.loads(json.dumps(profile.to_dict())))
     assert restored == profile
     assert restored.voice_spec() == VoiceSpec(
         "espeak", "en-us", "en", pitch_factor=0.99, rate_factor=1.01, variant="f1"
     )
+
+
+def test_profile_stored_by_an_earlier_version_still_loads():
+    stored = {
+        "median_f0_hz": 120.0, "syllables_per_second": 4.5, "speech_seconds": 8.0,
+        "engine": "piper", "engine_voice": "en_US-joe-medium", "language": "en",
+        "variant": None, "pitch_factor": 1.3, "rate_factor": 1.0,
+        "sample_durations": {"old.wav": 8.0},
+    }
+    profile = VoiceProfile.from_dict(stored)
+    assert profile.analysed_seconds is None
+    assert profile.voice_spec() == VoiceSpec("piper", "en_US-joe-medium", "en", pitch_factor=1.3)
+
+
+def test_long_samples_are_analysed_up_to_the_cap_and_the_profile_says_so(take, tmp_path):
+    pcm, rate, _ = take(SAMPLE_TEXT, JOE, seed=6)
+    one = analyse_samples([("one.wav", wav_bytes(pcm.tobytes(), rate))])
+    repeats = int(np.ceil(60 * rate / len(pcm)))
+    long_pcm = np.tile(pcm, repeats)[: 60 * rate]
+    long_wav = wav_bytes(long_pcm.tobytes(), rate)
+    path = tmp_path / "long.wav"
+    path.write_bytes(long_wav)
+
+    with path.open("rb") as handle:
+        profile = analyse_samples(
+            [("a.wav", long_wav), ("b.wav", path), ("c.wav", handle)], max_seconds=30
+        )
+
+    # Each of the three samples gets its share of the 30 s; their full lengths are still known.
+    assert profile.analysed_seconds == pytest.approx(30, abs=0.01)
+    assert profile.sample_durations == pytest.approx([60, 60, 60], abs=0.01)
+    assert profile.speech_seconds == pytest.approx(180, abs=0.05)
+    # The same speech repeated measures as the speech once.
+    assert profile.median_f0_hz == pytest.approx(one.median_f0_hz, rel=0.02)
+    assert profile.syllables_per_second == pytest.approx(one.syllables_per_second, rel=0.1)
+    assert (profile.engine, profile.engine_voice) == (one.engine, one.engine_voice)
 
 
 def test_several_formats_decode_to_the_same_duration(take):

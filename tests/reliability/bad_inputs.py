@@ -167,6 +167,28 @@ def _not_audio_upload(target: Target) -> Answer:
     return _http("POST", "/v1/voices/add", data={"name": "Not audio"}, files=files)(target)
 
 
+def _voiced_wav(seconds: float = 3.0, rate: int = 16000) -> bytes:
+    """A usable sample without a synthesis: a 120 Hz buzz that swells four times a second."""
+    import numpy as np
+
+    from xiwidgets.server.audio import float_to_int16, wav_bytes
+
+    t = np.arange(int(seconds * rate)) / rate
+    buzz = sum(np.sin(2 * np.pi * 120 * k * t) / k for k in range(1, 12))
+    envelope = 0.5 - 0.5 * np.cos(2 * np.pi * 4 * t)
+    return wav_bytes(float_to_int16(0.2 * buzz * envelope).tobytes(), rate)
+
+
+def _too_many_samples(target: Target) -> Answer:
+    files = [("files", (f"s{index}.wav", b"RIFF")) for index in range(26)]
+    return _http("POST", "/v1/voices/add", data={"name": "Too many"}, files=files)(target)
+
+
+def _one_unusable_sample(target: Target) -> Answer:
+    files = [("files", ("good.wav", _voiced_wav())), ("files", ("notes.txt", b"not audio " * 50))]
+    return _http("POST", "/v1/voices/add", data={"name": "Half good"}, files=files)(target)
+
+
 def _ws_session(target: Target, messages: list[str | bytes], query: str = "") -> Answer:
     """Send ``messages`` over stream-input (``bytes`` as binary frames), then read until the
     server closes."""
@@ -279,6 +301,11 @@ CASES: tuple[Case, ...] = (
     Case("body-50mb", "50 MB JSON body", _oversized_json, (400, 413)),
     Case("upload-50mb", "50 MB voice sample upload", _oversized_upload, (400, 413)),
     Case("upload-not-audio", "voice sample that is a text file", _not_audio_upload, (400, 422)),
+    # hardening: voice samples
+    Case("upload-26-samples", "26 voice samples in one request (max 25)", _too_many_samples,
+         (400,), "too_many_samples"),
+    Case("upload-one-unusable-sample", "a usable voice sample and a text file in one request",
+         _one_unusable_sample, (400,), "invalid_audio_sample"),
     Case("ws-not-json", "websocket message that is not JSON", _ws_not_json, (1003, 1007, 1008)),
     Case("ws-after-close", "websocket text sent after the end-of-input message",
          _ws_after_close, (1000,)),

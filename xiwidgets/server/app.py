@@ -154,6 +154,9 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
                 files_removed,
                 rows_removed,
             )
+        samples_removed = store.remove_orphan_samples()
+        if samples_removed:
+            logger.warning("removed %d orphan voice sample file(s)", samples_removed)
         service = SpeechService(config, store)
         if config.warm_up:
             service.warm_up()

@@ -16,13 +16,20 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT, HISTORY_OUTPUT_FORMAT, OutputFormat
 from xiwidgets.server import catalog
 from xiwidgets.server.config import ServerConfig
 from xiwidgets.server.errors import APIError, UnprocessableParameterError, voice_not_found
-from xiwidgets.server.store import QuotaExceededError, Store, new_id
+from xiwidgets.server.store import (
+    QuotaExceededError,
+    SampleLimitError,
+    Store,
+    StoredSample,
+    VoiceLimitError,
+    new_id,
+)
 from xiwidgets.server.takes import (
     HISTORY_CONTENT_TYPE,
     AlignmentBuilder,
@@ -32,6 +39,9 @@ from xiwidgets.server.takes import (
     TakePiece,
     TakePlan,
 )
+
+if TYPE_CHECKING:
+    from xiwidgets.server.cloning import VoiceProfile
 
 # Audio of the first chunk encoded and sent before the rest of that chunk (see ``produce``).
 FIRST_PIECE_SECONDS = 0.25
@@ -74,6 +84,15 @@ class VoiceRecord:
         """Changes whenever what the preview would sound like changes."""
         key = json.dumps([repr(self.spec), self.preview_text], sort_keys=True)
         return hashlib.sha1(key.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class SampleUpload:
+    """One uploaded voice sample: its name and type as sent, and a seekable file of it."""
+
+    file_name: str
+    mime_type: str
+    file: IO[bytes]
 
 
 def _speakable_length(text: str) -> int:
@@ -138,6 +157,7 @@ class SpeechService:
         self._in_flight = 0
         self._in_flight_lock = threading.Lock()
         self._preview_locks: dict[str, threading.Lock] = {}
+        self._voice_edit_locks: dict[str, threading.Lock] = {}
         self._websocket_sessions = 0
         self._premade = {voice.voice_id: voice for voice in self._premade_voices()}
         self._models = {model.model_id: model for model in catalog.MODELS}
@@ -263,43 +283,66 @@ class SpeechService:
     def add_voice(
         self,
         name: str,
-        files: list[tuple[str, str, bytes]],
+        files: list[SampleUpload],
         description: str | None,
         labels: dict[str, str],
     ) -> str:
-        """Create a cloned voice from uploaded samples and return its id.
+        """Create a cloned voice from uploaded samples and return its id; all or nothing.
+
+        Every sample is analysed and written before the voice and its sample rows are
+        committed together (with the voice limit checked in the same transaction).
 
         Raises
         ------
         APIError
             400 when a sample is not decodable audio or the voice limit is reached.
         """
+        # Checked here only to spare a full server the analysis; the store's insert decides.
         if self.store.count_voices() >= self.config.max_cloned_voices:
-            raise APIError(
-                400,
-                "voice_limit_reached",
-                f"This server holds at most {self.config.max_cloned_voices} added voices; "
-                "delete one first.",
+            raise self._voice_limit_error()
+        profile = self._analyse([(upload.file_name, upload.file) for upload in files])
+        voice_id = new_id()
+        stored = self._write_samples(voice_id, files, profile.sample_durations)
+        try:
+            self.store.add_voice(
+                voice_id,
+                name,
+                description,
+                labels,
+                profile.to_dict(),
+                samples=stored,
+                voice_limit=self.config.max_cloned_voices,
             )
-        profile = self._analyse(files)
-        voice_id = self.store.add_voice(name, description, labels, profile.to_dict())
-        self._store_samples(voice_id, files, profile)
+        except VoiceLimitError:
+            raise self._voice_limit_error() from None
         return voice_id
+
+    def _voice_limit_error(self) -> APIError:
+        return APIError(
+            400,
+            "voice_limit_reached",
+            f"This server holds at most {self.config.max_cloned_voices} added voices; "
+            "delete one first.",
+        )
 
     def edit_voice(
         self,
         voice_id: str,
         name: str,
-        files: list[tuple[str, str, bytes]],
+        files: list[SampleUpload],
         description: str | None,
         labels: dict[str, str] | None,
     ) -> None:
         """Rename / relabel a stored voice; new samples are added and the profile recomputed.
 
+        All or nothing: the new samples are analysed with the voice's others and written, then
+        committed with the new name, labels and profile in one transaction.
+
         Raises
         ------
         APIError
-            404 for an unknown voice, 400 for a premade voice or an unreadable sample.
+            404 for an unknown voice; 400 for a premade voice, an unreadable sample or samples
+            that would pass ``max_samples_per_voice``.
         """
         voice = self.voice(voice_id)
         if voice.is_premade:
@@ -308,31 +351,74 @@ class SpeechService:
                 "voice_not_editable",
                 f"{voice.name!r} is a premade voice and cannot be edited; add a voice instead.",
             )
-        profile_dict = None
-        if files:
-            existing = [
-                (sample["file_name"], sample["mime_type"], self.store.sample_path(sample))
-                for sample in voice.samples
-            ]
-            existing = [(name, mime, path.read_bytes()) for name, mime, path in existing]
-            profile = self._analyse(existing + files)
-            profile_dict = profile.to_dict()
-            self._store_samples(voice_id, files, profile)
+        if not files:
+            try:
+                self.store.update_voice(voice_id, name, description, labels)
+            except KeyError:
+                raise voice_not_found(voice_id) from None
+            return
+        # One edit at a time per voice, so each profile is measured on every sample it keeps.
+        with self._voice_edit_locks.setdefault(voice_id, threading.Lock()):
+            voice = self.voice(voice_id)
+            self._check_room_for_samples(voice, len(files))
+            sources = [(s["file_name"], self.store.sample_path(s)) for s in voice.samples]
+            sources += [(upload.file_name, upload.file) for upload in files]
+            profile = self._analyse(sources)
+            durations = profile.sample_durations[len(voice.samples) :]
+            stored = self._write_samples(voice_id, files, durations)
+            try:
+                self.store.update_voice(
+                    voice_id,
+                    name,
+                    description,
+                    labels,
+                    profile.to_dict(),
+                    new_samples=stored,
+                    sample_limit=self.config.max_samples_per_voice,
+                )
+            except KeyError:
+                raise voice_not_found(voice_id) from None
+            except SampleLimitError as exc:
+                raise self._sample_limit_error(voice, exc.held, len(files)) from None
             self.store.drop_previews(voice_id)
-        self.store.update_voice(voice_id, name, description, labels, profile_dict)
 
-    def _analyse(self, files: list[tuple[str, str, bytes]]):
+    def _check_room_for_samples(self, voice: VoiceRecord, adding: int) -> None:
+        if len(voice.samples) + adding > self.config.max_samples_per_voice:
+            raise self._sample_limit_error(voice, len(voice.samples), adding)
+
+    def _sample_limit_error(self, voice: VoiceRecord, held: int, adding: int) -> APIError:
+        limit = self.config.max_samples_per_voice
+        return APIError(
+            400,
+            "too_many_samples",
+            f"Voice {voice.name!r} has {held} of at most {limit} samples; adding {adding} would "
+            f"pass the limit, so nothing was changed. Add at most {max(0, limit - held)}.",
+        )
+
+    def _analyse(self, files: list[tuple[str, Any]]) -> VoiceProfile:
         from xiwidgets.server.cloning import SampleError, analyse_samples
 
         try:
-            return analyse_samples([(file_name, data) for file_name, _, data in files])
+            return analyse_samples(files)
         except SampleError as exc:
             raise APIError(400, "invalid_audio_sample", str(exc)) from None
 
-    def _store_samples(self, voice_id: str, files, profile) -> None:
-        for file_name, mime_type, data in files:
-            duration = profile.sample_durations.get(file_name)
-            self.store.add_sample(voice_id, file_name, mime_type, data, duration)
+    def _write_samples(
+        self, voice_id: str, files: list[SampleUpload], durations: list[float | None]
+    ) -> list[StoredSample]:
+        """Write every upload's file, or none: a failure removes those already written."""
+        stored: list[StoredSample] = []
+        try:
+            for upload, duration in zip(files, durations, strict=True):
+                stored.append(
+                    self.store.write_sample(
+                        voice_id, upload.file_name, upload.mime_type, upload.file, duration
+                    )
+                )
+        except BaseException:
+            self.store.discard_samples(stored)
+            raise
+        return stored
 
     def delete_voice(self, voice_id: str) -> None:
         """Delete a stored voice.

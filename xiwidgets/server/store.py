@@ -15,6 +15,7 @@ name and renamed, so a crash never leaves a half-written file under a final name
 from __future__ import annotations
 
 import calendar
+import contextlib
 import hashlib
 import hmac
 import json
@@ -25,10 +26,10 @@ import sqlite3
 import string
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 _ID_ALPHABET = string.ascii_letters + string.digits
 
@@ -144,6 +145,45 @@ class QuotaExceededError(Exception):
         self.left = left
 
 
+class VoiceLimitError(Exception):
+    """The store already holds as many voices as allowed; nothing was added."""
+
+
+class SampleLimitError(Exception):
+    """The new samples would give a voice more samples than allowed; nothing was added."""
+
+    def __init__(self, held: int, limit: int) -> None:
+        super().__init__(f"held {held}, limit {limit}")
+        self.held = held
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class StoredSample:
+    """A sample file written to the data directory, waiting for its row (see ``add_voice``)."""
+
+    sample_id: str
+    file_name: str
+    mime_type: str
+    size_bytes: int
+    hash: str
+    duration_secs: float | None
+    path: Path
+
+
+def _sample_suffix(file_name: str) -> str:
+    """The extension a stored sample keeps: ``.`` and 1-8 ASCII letters or digits, or none.
+
+    Whatever else a client put in the name (NUL, slashes, dots, non-ASCII) never reaches a path.
+    """
+    base = file_name.replace("\\", "/").rsplit("/", 1)[-1]
+    stem, dot, extension = base.rpartition(".")
+    extension = extension.lower()
+    if dot and stem and extension.isascii() and extension.isalnum() and len(extension) <= 8:
+        return f".{extension}"
+    return ""
+
+
 class Store:
     """All persistent state of one server.
 
@@ -190,6 +230,18 @@ class Store:
     def _execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         with self._lock:
             return self._db.execute(sql, tuple(params)).rowcount
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """Statements that commit together or not at all (and no other writer in between)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     # -- account and quota ---------------------------------------------------------------
 
@@ -287,27 +339,49 @@ class Store:
 
     def add_voice(
         self,
+        voice_id: str,
         name: str,
         description: str | None,
         labels: dict[str, str],
         profile: dict[str, Any],
+        samples: Iterable[StoredSample] = (),
+        voice_limit: int | None = None,
         category: str = "cloned",
-    ) -> str:
-        """Insert a voice and return its new id."""
-        voice_id = new_id()
-        self._execute(
-            "INSERT INTO voices VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                voice_id,
-                name,
-                category,
-                description,
-                json.dumps(labels),
-                json.dumps(profile),
-                int(time.time()),
-            ),
-        )
-        return voice_id
+    ) -> None:
+        """Insert a voice and the rows of its written sample files, all or nothing.
+
+        The limit is checked in the same transaction as the insert, so concurrent adds cannot
+        pass it. On any failure the sample files are deleted too.
+
+        Raises
+        ------
+        VoiceLimitError
+            The store already holds ``voice_limit`` voices.
+        """
+        samples = list(samples)
+        try:
+            with self._transaction() as db:
+                added = db.execute(
+                    "INSERT INTO voices SELECT ?, ?, ?, ?, ?, ?, ? "
+                    "WHERE ? IS NULL OR (SELECT COUNT(*) FROM voices) < ?",
+                    (
+                        voice_id,
+                        name,
+                        category,
+                        description,
+                        json.dumps(labels),
+                        json.dumps(profile),
+                        int(time.time()),
+                        voice_limit,
+                        voice_limit,
+                    ),
+                ).rowcount
+                if not added:
+                    raise VoiceLimitError
+                self._insert_samples(db, voice_id, samples)
+        except BaseException:
+            self.discard_samples(samples)
+            raise
 
     def update_voice(
         self,
@@ -316,23 +390,51 @@ class Store:
         description: str | None,
         labels: dict[str, str] | None,
         profile: dict[str, Any] | None = None,
+        new_samples: Iterable[StoredSample] = (),
+        sample_limit: int | None = None,
     ) -> None:
-        """Change a stored voice's name, description, labels and (optionally) profile."""
-        with self._lock:
-            self._db.execute(
-                "UPDATE voices SET name = ?, description = ? WHERE voice_id = ?",
-                (name, description, voice_id),
-            )
-            if labels is not None:
-                self._db.execute(
-                    "UPDATE voices SET labels = ? WHERE voice_id = ?",
-                    (json.dumps(labels), voice_id),
+        """Change a stored voice's name, description, labels and (optionally) profile, and add
+        the rows of new written sample files, all or nothing.
+
+        On any failure the new sample files are deleted.
+
+        Raises
+        ------
+        KeyError
+            The voice does not exist (any more).
+        SampleLimitError
+            The voice would hold more than ``sample_limit`` samples.
+        """
+        new_samples = list(new_samples)
+        try:
+            with self._transaction() as db:
+                exists = db.execute("SELECT 1 FROM voices WHERE voice_id = ?", (voice_id,))
+                if exists.fetchone() is None:
+                    raise KeyError(voice_id)
+                if new_samples and sample_limit is not None:
+                    held = db.execute(
+                        "SELECT COUNT(*) FROM samples WHERE voice_id = ?", (voice_id,)
+                    ).fetchone()[0]
+                    if held + len(new_samples) > sample_limit:
+                        raise SampleLimitError(held, sample_limit)
+                db.execute(
+                    "UPDATE voices SET name = ?, description = ? WHERE voice_id = ?",
+                    (name, description, voice_id),
                 )
-            if profile is not None:
-                self._db.execute(
-                    "UPDATE voices SET profile = ? WHERE voice_id = ?",
-                    (json.dumps(profile), voice_id),
-                )
+                if labels is not None:
+                    db.execute(
+                        "UPDATE voices SET labels = ? WHERE voice_id = ?",
+                        (json.dumps(labels), voice_id),
+                    )
+                if profile is not None:
+                    db.execute(
+                        "UPDATE voices SET profile = ? WHERE voice_id = ?",
+                        (json.dumps(profile), voice_id),
+                    )
+                self._insert_samples(db, voice_id, new_samples)
+        except BaseException:
+            self.discard_samples(new_samples)
+            raise
 
     def get_voice(self, voice_id: str) -> dict[str, Any] | None:
         """A stored (non-premade) voice with its samples, or ``None``."""
@@ -372,33 +474,83 @@ class Store:
             self.drop_previews(voice_id)
         return bool(deleted)
 
-    def add_sample(
+    def write_sample(
         self,
         voice_id: str,
         file_name: str,
         mime_type: str,
-        data: bytes,
+        source: IO[bytes],
         duration_secs: float | None,
-    ) -> str:
-        """Store one uploaded sample file and its row; return the sample id."""
+    ) -> StoredSample:
+        """Copy one uploaded sample (from its start) into the voice's folder; no row yet.
+
+        The file is copied in pieces and hashed on the way, never held in memory whole. Pass
+        the result to ``add_voice`` or ``update_voice``, or to ``discard_samples``.
+        """
         sample_id = new_id()
-        suffix = Path(file_name).suffix.lower()[:8] if Path(file_name).suffix else ""
-        path = self.samples_dir / voice_id / f"{sample_id}{suffix}"
-        write_atomically(path, data)
-        self._execute(
-            "INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                sample_id,
-                voice_id,
-                file_name,
-                mime_type,
-                len(data),
-                hashlib.md5(data).hexdigest(),
-                duration_secs,
-                str(path.relative_to(self.data_dir)),
-            ),
+        path = self.samples_dir / voice_id / f"{sample_id}{_sample_suffix(file_name)}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        digest = hashlib.md5()
+        size = 0
+        source.seek(0)
+        try:
+            with open(tmp, "wb") as handle:
+                while piece := source.read(1 << 20):
+                    digest.update(piece)
+                    size += len(piece)
+                    handle.write(piece)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return StoredSample(
+            sample_id, file_name, mime_type, size, digest.hexdigest(), duration_secs, path
         )
-        return sample_id
+
+    def discard_samples(self, samples: Iterable[StoredSample]) -> None:
+        """Delete written sample files whose rows were never committed."""
+        for sample in samples:
+            sample.path.unlink(missing_ok=True)
+
+    def _insert_samples(
+        self, db: sqlite3.Connection, voice_id: str, samples: list[StoredSample]
+    ) -> None:
+        db.executemany(
+            "INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    sample.sample_id,
+                    voice_id,
+                    sample.file_name,
+                    sample.mime_type,
+                    sample.size_bytes,
+                    sample.hash,
+                    sample.duration_secs,
+                    str(sample.path.relative_to(self.data_dir)),
+                )
+                for sample in samples
+            ],
+        )
+
+    def remove_orphan_samples(self) -> int:
+        """Delete sample files no row points at (left by a crash before their voice was
+        committed) and the folders of voices that no longer exist; return the files removed.
+        """
+        referenced = {row["path"] for row in self._query("SELECT path FROM samples")}
+        removed = 0
+        for folder in self.samples_dir.iterdir():
+            if not folder.is_dir():
+                continue
+            for path in folder.iterdir():
+                if str(path.relative_to(self.data_dir)) not in referenced:
+                    path.unlink(missing_ok=True)
+                    removed += 1
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty
+        return removed
 
     def sample_path(self, sample: dict[str, Any]) -> Path:
         """Absolute path of a stored sample."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import unicodedata
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
@@ -12,7 +14,12 @@ from fastapi.responses import FileResponse
 from xiwidgets.server.auth import API_KEY_REQUIRED
 from xiwidgets.server.errors import APIError, UnprocessableParameterError
 from xiwidgets.server.schemas import VoiceSettingsBody
-from xiwidgets.server.service import DEFAULT_SETTINGS, SpeechService, VoiceRecord
+from xiwidgets.server.service import (
+    DEFAULT_SETTINGS,
+    SampleUpload,
+    SpeechService,
+    VoiceRecord,
+)
 from xiwidgets.server.takes import HISTORY_CONTENT_TYPE
 
 router = APIRouter(tags=["voices"])
@@ -163,25 +170,38 @@ def parse_labels(raw: str | None) -> dict[str, str] | None:
     return {key: str(item) for key, item in value.items()}
 
 
-async def _read_uploads(
-    request: Request, files: list[UploadFile] | None
-) -> list[tuple[str, str, bytes]]:
+def _sample_uploads(request: Request, files: list[UploadFile] | None) -> list[SampleUpload]:
+    """Check the uploads' count and sizes; their content stays in the spooled upload files.
+
+    The multipart parser has already written each file to a temporary file (on disk past 1 MB),
+    so nothing here copies a sample into memory.
+    """
     config = request.app.state.config
+    files = files or []
+    if len(files) > config.max_samples_per_voice:
+        raise APIError(
+            400,
+            "too_many_samples",
+            f"{len(files)} samples were uploaded; at most {config.max_samples_per_voice} "
+            "samples per voice.",
+        )
     uploads, total = [], 0
-    for upload in files or []:
-        data = await upload.read(config.max_upload_file_bytes + 1)
-        name = upload.filename or "sample"
-        if len(data) > config.max_upload_file_bytes:
+    for upload in files:
+        name = _display_name(upload.filename)
+        size = upload.file.seek(0, os.SEEK_END)
+        upload.file.seek(0)
+        if size > config.max_upload_file_bytes:
             raise APIError(
                 413,
                 "file_too_large",
                 f"Sample {name!r} is larger than {config.max_upload_file_bytes:,} bytes; "
                 "upload a shorter recording.",
             )
-        if not data:
+        if not size:
             raise APIError(400, "invalid_audio_sample", f"Sample {name!r} is empty.")
-        total += len(data)
-        uploads.append((name, upload.content_type or "application/octet-stream", data))
+        total += size
+        mime_type = upload.content_type or "application/octet-stream"
+        uploads.append(SampleUpload(name, mime_type, upload.file))
     if total > config.max_upload_total_bytes:
         raise APIError(
             413,
@@ -189,13 +209,14 @@ async def _read_uploads(
             f"The samples total {total:,} bytes; the limit is "
             f"{config.max_upload_total_bytes:,} bytes per request.",
         )
-    if len(uploads) > config.max_samples_per_voice:
-        raise APIError(
-            400,
-            "too_many_samples",
-            f"At most {config.max_samples_per_voice} samples per voice.",
-        )
     return uploads
+
+
+def _display_name(sent: str | None) -> str:
+    """A sample's file name (or type) as stored and listed: what the client sent, without
+    control characters (NUL, newlines, escapes), at most 255 characters, or ``sample``."""
+    name = "".join(char for char in sent or "" if unicodedata.category(char) != "Cc")
+    return name.strip()[:255] or "sample"
 
 
 def _check_name(name: str) -> str:
@@ -215,7 +236,7 @@ async def add_voice(
     remove_background_noise: Annotated[bool, Form()] = False,
 ) -> dict:
     """Create a voice whose pitch and speaking rate follow the uploaded samples."""
-    uploads = await _read_uploads(request, files)
+    uploads = _sample_uploads(request, files)
     if not uploads:
         raise APIError(400, "invalid_audio_sample", "Upload at least one audio sample.")
     label_dict = parse_labels(labels) or {}
@@ -237,7 +258,7 @@ async def edit_voice(
     remove_background_noise: Annotated[bool, Form()] = False,
 ) -> dict:
     """Rename or relabel a voice; uploaded files are added to its samples."""
-    uploads = await _read_uploads(request, files)
+    uploads = _sample_uploads(request, files)
     service = _service(request)
     await asyncio.to_thread(
         service.edit_voice, voice_id, _check_name(name), uploads, description, parse_labels(labels)

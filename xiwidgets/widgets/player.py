@@ -143,7 +143,7 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
         self.cell_key: str | None = None
         self._stop_requested = threading.Event()
         self._take_lock = threading.Lock()
-        self._current_chunks: Any = None
+        self._current_chunks: Iterable[bytes] | None = None
         self._view: widgets.VBox | None = None
         super().__init__(policy=policy, **kwargs)
         self.add_class("xi-player")

@@ -28,8 +28,10 @@ LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: $(STAMP)
 	$(PY) -m jupyterlab $(LAB_ROOT) notebooks/01-quickstart.ipynb
 
+# mypy checks the modules listed in pyproject.toml's [tool.mypy] `files`, with --strict.
 lint: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 test: system-deps $(STAMP) lint
 	$(PY) -m pytest
@@ -41,4 +43,4 @@ serve: $(STAMP)
 	$(VENV)/bin/xiwidgets serve
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache test-artifacts

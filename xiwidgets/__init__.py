@@ -11,7 +11,7 @@ server or the widget stack before they are used.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from xiwidgets._version import __version__
 
@@ -32,20 +32,23 @@ _LAZY_NAMES = {
 __all__ = [*sorted(_LAZY_NAMES), "__version__", "load_ipython_extension"]
 
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs only
-    from xiwidgets.client import Client, XIError, connect  # noqa: F401
-    from xiwidgets.widgets import (  # noqa: F401
-        HistoryTable,
-        ModelPicker,
-        Player,
-        QuotaMeter,
-        Studio,
-        VoiceMaker,
-        VoicePicker,
-        VoiceSettings,
-    )
+    from IPython.core.interactiveshell import InteractiveShell
+
+    # ``as`` marks each name as re-exported (``__all__`` is computed, so checkers cannot read it).
+    from xiwidgets.client import Client as Client
+    from xiwidgets.client import XIError as XIError
+    from xiwidgets.client import connect as connect
+    from xiwidgets.widgets import HistoryTable as HistoryTable
+    from xiwidgets.widgets import ModelPicker as ModelPicker
+    from xiwidgets.widgets import Player as Player
+    from xiwidgets.widgets import QuotaMeter as QuotaMeter
+    from xiwidgets.widgets import Studio as Studio
+    from xiwidgets.widgets import VoiceMaker as VoiceMaker
+    from xiwidgets.widgets import VoicePicker as VoicePicker
+    from xiwidgets.widgets import VoiceSettings as VoiceSettings
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module_name = _LAZY_NAMES.get(name)
     if module_name is None:
         raise AttributeError(f"module 'xiwidgets' has no attribute {name!r}")
@@ -54,7 +57,7 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-def load_ipython_extension(ipython: Any) -> None:
+def load_ipython_extension(ipython: InteractiveShell) -> None:
     """Register the ``%%speak``, ``%xi_voices`` and ``%xi_history`` magics.
 
     Called by ``%load_ext xiwidgets``.
@@ -64,6 +67,7 @@ def load_ipython_extension(ipython: Any) -> None:
     ipython : IPython.core.interactiveshell.InteractiveShell
         The running shell.
     """
+    # Imported here, like the names above: the magics pull in the client and the widgets.
     from xiwidgets.magics import register_magics
 
     register_magics(ipython)

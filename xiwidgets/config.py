@@ -11,6 +11,8 @@ import ipaddress
 import os
 from pathlib import Path
 
+import platformdirs
+
 HOSTED_BASE_URL = "https://api.elevenlabs.io"
 API_KEY_ENV_VARS = ("ELEVENLABS_API_KEY", "XI_API_KEY")
 BASE_URL_ENV_VAR = "ELEVENLABS_BASE_URL"
@@ -93,8 +95,6 @@ def local_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     from_env = os.environ.get(DATA_DIR_ENV_VAR, "").strip()
     if from_env:
         return Path(from_env)
-    import platformdirs
-
     return Path(platformdirs.user_data_dir("xiwidgets", appauthor=False))
 
 

@@ -171,7 +171,9 @@ class OutputFormat:
             With a readable message naming the accepted values.
         """
         accepted = supported_names(streaming=streaming)
-        if name not in accepted:
+        # Every accepted name matches the pattern.
+        parts = _NAME_PATTERN.match(name) if name in accepted else None
+        if parts is None:
             codec = codec_of_format(name)
             refused_here = streaming and codec is not None and not codec.streamable
             where = " on streaming endpoints" if refused_here else ""
@@ -179,8 +181,8 @@ class OutputFormat:
                 f"Unsupported output_format {name!r}{where}. "
                 f"Accepted values: {', '.join(accepted)}."
             )
-        codec, rate, bitrate = _NAME_PATTERN.match(name).groups()
-        return cls(name, codec, int(rate), int(bitrate) if bitrate else None)
+        codec_name, rate, bitrate = parts.groups()
+        return cls(name, codec_name, int(rate), int(bitrate) if bitrate else None)
 
 
 def codec_of_format(output_format: str | None) -> Codec | None:

@@ -7,21 +7,26 @@ fix the voice name or the setting, not read the HTTP stack.
 
 from __future__ import annotations
 
+import argparse
 import html
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
+from xiwidgets.client.types import Voice
 from xiwidgets.formats import NOTEBOOK_OUTPUT_FORMAT, codec_of_format
 from xiwidgets.widgets._base import describe_error, resolve_client
+from xiwidgets.widgets.history import HistoryTable
+from xiwidgets.widgets.player import Player
 
 if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
     from xiwidgets.client import Client
-    from xiwidgets.client.types import Voice
 
 POLICIES = ("embed", "link", "none")
 _SETTING_OPTIONS = {
@@ -32,8 +37,28 @@ _SETTING_OPTIONS = {
     "speaker_boost": "use_speaker_boost",
 }
 
+_Magic = TypeVar("_Magic", bound=Callable[..., object])
 
-class VoiceTable(list):
+
+class _MagicDecorator(Protocol):
+    """A decorator that returns the magic it decorates (marked or with a parser attached)."""
+
+    def __call__(self, magic: _Magic, /) -> _Magic: ...
+
+
+# What IPython's magic decorators are, for the type checker (at run time these names are
+# IPython's own objects). The magic_arguments module has no annotations; cell_magic and
+# line_magic are typed as returning the method or a decorator, as they also take a magic's name,
+# but used bare, as here, they return the method.
+_cell_magic = cast(_MagicDecorator, cell_magic)
+_line_magic = cast(_MagicDecorator, line_magic)
+_magic_arguments = cast("Callable[[], _MagicDecorator]", magic_arguments)
+_argument = cast("Callable[..., _MagicDecorator]", argument)
+_parse_argstring = cast("Callable[[Callable[..., object], str], argparse.Namespace]",
+                        parse_argstring)
+
+
+class VoiceTable(list[Voice]):
     """Voices shown as an HTML table in a notebook (and still a plain list of ``Voice``)."""
 
     columns = ("name", "voice_id", "category", "language", "accent", "gender", "age",
@@ -99,36 +124,36 @@ class SpeechMagics(Magics):
         The player of the last ``%%speak`` (its ``last_take`` holds the audio).
     """
 
-    def __init__(self, shell: Any, client: Client | None = None) -> None:
+    def __init__(self, shell: InteractiveShell, client: Client | None = None) -> None:
         super().__init__(shell)
         self._client_arg = client
-        self.last_player: Any = None
+        self.last_player: Player | None = None
 
     @property
     def client(self) -> Client:
         """The client the magics talk through (resolved on first use)."""
         return resolve_client(self._client_arg)
 
-    @magic_arguments()
-    @argument("--voice", "-v", help="Voice name or voice_id (default: the first voice).")
-    @argument("--model", "-m", help="Model id (default: the server's default model).")
-    @argument("--stability", type=float, help="0–1: lower is more expressive.")
-    @argument("--similarity", type=float, help="0–1: similarity boost.")
-    @argument("--style", type=float, help="0–1: style exaggeration.")
-    @argument("--speed", type=float, help="0.7–1.2: below 1 is slower.")
-    @argument("--speaker-boost", dest="speaker_boost", action="store_true", default=None,
-              help="Turn speaker boost on.")
-    @argument("--no-speaker-boost", dest="speaker_boost", action="store_false",
-              help="Turn speaker boost off.")
-    @argument("--seed", type=int, help="Seed for a repeatable take.")
-    @argument("--format", dest="output_format", default=NOTEBOOK_OUTPUT_FORMAT,
-              help=f"Output format (default {NOTEBOOK_OUTPUT_FORMAT}).")
-    @argument("--policy", choices=POLICIES, default="embed",
-              help="What the notebook keeps of the take: embed, link or none.")
-    @cell_magic
+    @_magic_arguments()
+    @_argument("--voice", "-v", help="Voice name or voice_id (default: the first voice).")
+    @_argument("--model", "-m", help="Model id (default: the server's default model).")
+    @_argument("--stability", type=float, help="0–1: lower is more expressive.")
+    @_argument("--similarity", type=float, help="0–1: similarity boost.")
+    @_argument("--style", type=float, help="0–1: style exaggeration.")
+    @_argument("--speed", type=float, help="0.7–1.2: below 1 is slower.")
+    @_argument("--speaker-boost", dest="speaker_boost", action="store_true", default=None,
+               help="Turn speaker boost on.")
+    @_argument("--no-speaker-boost", dest="speaker_boost", action="store_false",
+               help="Turn speaker boost off.")
+    @_argument("--seed", type=int, help="Seed for a repeatable take.")
+    @_argument("--format", dest="output_format", default=NOTEBOOK_OUTPUT_FORMAT,
+               help=f"Output format (default {NOTEBOOK_OUTPUT_FORMAT}).")
+    @_argument("--policy", choices=POLICIES, default="embed",
+               help="What the notebook keeps of the take: embed, link or none.")
+    @_cell_magic
     def speak(self, line: str, cell: str) -> None:
         """Speak the cell's text with the streaming player."""
-        args = parse_argstring(self.speak, line)
+        args = _parse_argstring(self.speak, line)
         text = cell.strip()
         if not text:
             _say_failed("%%speak", ValueError("the cell is empty: write the text to speak "
@@ -139,12 +164,12 @@ class SpeechMagics(Magics):
         except Exception as error:
             _say_failed("%%speak", error)
 
-    @magic_arguments()
-    @argument("search", nargs="*", help="Only voices whose name, labels or description match.")
-    @line_magic
+    @_magic_arguments()
+    @_argument("search", nargs="*", help="Only voices whose name, labels or description match.")
+    @_line_magic
     def xi_voices(self, line: str) -> VoiceTable | None:
         """Show the voices as a table (name, voice_id, category, labels)."""
-        args = parse_argstring(self.xi_voices, line)
+        args = _parse_argstring(self.xi_voices, line)
         try:
             voices = self.client.voices.list()
         except Exception as error:
@@ -154,18 +179,16 @@ class SpeechMagics(Magics):
         chosen = [voice for voice in voices if matches(voice, search)] if search else voices
         return VoiceTable(sorted(chosen, key=lambda voice: (voice.name or "").lower()))
 
-    @magic_arguments()
-    @argument("--page-size", "-n", type=int, default=10, help="Rows per page.")
-    @line_magic
-    def xi_history(self, line: str) -> Any:
+    @_magic_arguments()
+    @_argument("--page-size", "-n", type=int, default=10, help="Rows per page.")
+    @_line_magic
+    def xi_history(self, line: str) -> HistoryTable | None:
         """Show the generation history as a paged table."""
-        args = parse_argstring(self.xi_history, line)
+        args = _parse_argstring(self.xi_history, line)
         if args.page_size < 1:
             _say_failed("%xi_history", ValueError("--page-size must be at least 1"))
             return None
         try:
-            from xiwidgets.widgets.history import HistoryTable
-
             table = HistoryTable(client=self.client, page_size=args.page_size)
         except Exception as error:
             _say_failed("%xi_history", error)
@@ -174,9 +197,7 @@ class SpeechMagics(Magics):
             _say_failed("%xi_history", table.last_error)
         return table
 
-    def _speak(self, text: str, args: Any) -> None:
-        from xiwidgets.widgets.player import Player
-
+    def _speak(self, text: str, args: argparse.Namespace) -> None:
         client = self.client
         voice = _unquote(args.voice) or _first_voice_id(client.voices.list())
         settings = {
@@ -221,7 +242,7 @@ def _say_failed(magic: str, error: BaseException) -> None:
     print(f"{magic} failed: {describe_error(error)}", file=sys.stderr)
 
 
-def register_magics(ipython: Any, client: Client | None = None) -> SpeechMagics:
+def register_magics(ipython: InteractiveShell, client: Client | None = None) -> SpeechMagics:
     """Register the magics on ``ipython`` (what ``%load_ext xiwidgets`` does).
 
     Parameters

@@ -10,18 +10,32 @@ from __future__ import annotations
 
 import io
 import struct
-from typing import Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
+import lameenc
 import numpy as np
 import soxr
+from numpy.typing import NDArray
 
 from xiwidgets.formats import OutputFormat
+
+if TYPE_CHECKING:
+    from av.audio.frame import AudioFrame
+    from av.audio.stream import AudioStream
+    from av.container import OutputContainer
+    from typing_extensions import Buffer
+
+Int16Audio: TypeAlias = NDArray[np.int16]
+"""Mono samples as 16-bit integers (what the encoders take)."""
+FloatAudio: TypeAlias = NDArray[np.float32]
+"""Mono samples as floats in [-1, 1] (what the engines make)."""
 
 
 class StreamEncoder(Protocol):
     """Encodes one stream of int16 mono audio, chunk by chunk."""
 
-    def encode(self, pcm: np.ndarray) -> bytes:
+    def encode(self, pcm: Int16Audio) -> bytes:
         """Encode the next chunk; returns the bytes ready so far (may be empty)."""
 
     def finish(self) -> bytes:
@@ -56,43 +70,48 @@ class _Resampler:
     """Streaming int16 resampler (soxr keeps its filter state between chunks)."""
 
     def __init__(self, input_rate: int, output_rate: int) -> None:
-        self._stream = None
+        self._stream: soxr.ResampleStream | None = None
         if input_rate != output_rate:
             self._stream = soxr.ResampleStream(input_rate, output_rate, 1, dtype="float32")
 
-    def push(self, pcm: np.ndarray, *, last: bool = False) -> np.ndarray:
+    def push(self, pcm: Int16Audio, *, last: bool = False) -> Int16Audio:
         pcm = np.asarray(pcm, dtype=np.int16)
         if self._stream is None:
             return pcm
-        out = self._stream.resample_chunk(pcm.astype(np.float32) / 32768.0, last=last)
+        out: FloatAudio = self._stream.resample_chunk(pcm.astype(np.float32) / 32768.0, last=last)
         return float_to_int16(out)
 
 
 class _SampleEncoder:
-    def __init__(self, resampler: _Resampler, codec) -> None:
+    def __init__(self, resampler: _Resampler, codec: Callable[[Int16Audio], bytes]) -> None:
         self._resampler = resampler
         self._codec = codec
 
-    def encode(self, pcm: np.ndarray) -> bytes:
+    def encode(self, pcm: Int16Audio) -> bytes:
         return self._codec(self._resampler.push(pcm))
 
     def finish(self) -> bytes:
         return self._codec(self._resampler.push(np.zeros(0, np.int16), last=True))
 
 
+def _bitrate(fmt: OutputFormat) -> int:
+    """kbit/s of an MP3 or Opus format (every name of those codecs has one)."""
+    if fmt.bitrate is None:
+        raise ValueError(f"output_format {fmt.name!r} names no bitrate")
+    return fmt.bitrate
+
+
 class _Mp3Encoder:
     def __init__(self, resampler: _Resampler, fmt: OutputFormat) -> None:
-        import lameenc
-
         self._resampler = resampler
         self._lame = lameenc.Encoder()
-        self._lame.set_bit_rate(fmt.bitrate)
+        self._lame.set_bit_rate(_bitrate(fmt))
         self._lame.set_in_sample_rate(fmt.sample_rate)
         self._lame.set_out_sample_rate(fmt.sample_rate)
         self._lame.set_channels(1)
         self._lame.set_quality(5)
 
-    def encode(self, pcm: np.ndarray) -> bytes:
+    def encode(self, pcm: Int16Audio) -> bytes:
         return bytes(self._lame.encode(self._resampler.push(pcm).tobytes()))
 
     def finish(self) -> bytes:
@@ -111,10 +130,11 @@ class _ByteSink(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, data) -> int:
+    def write(self, data: Buffer) -> int:
+        size = memoryview(data).nbytes
         self._pending += data
-        self._position += len(data)
-        return len(data)
+        self._position += size
+        return size
 
     def tell(self) -> int:
         return self._position
@@ -129,24 +149,26 @@ class _OpusEncoder:
     """Ogg/Opus through PyAV (libopus), muxed as it goes: short Ogg pages stream promptly."""
 
     def __init__(self, resampler: _Resampler, fmt: OutputFormat) -> None:
+        # Imported here: PyAV takes about a tenth of a second to import, and only Opus needs it.
         import av
 
-        self._av = av
+        self._frame_class: type[AudioFrame] = av.AudioFrame
         self._resampler = resampler
         self._sink = _ByteSink()
         # 60 ms pages: the muxer's default (1 s) would hold the first audio back.
-        self._container = av.open(
+        self._container: OutputContainer = av.open(
             self._sink, mode="w", format="ogg", options={"page_duration": "60000"}
         )
-        self._stream = self._container.add_stream("libopus", rate=fmt.sample_rate, layout="mono")
-        self._stream.bit_rate = fmt.bitrate * 1000
+        self._stream: AudioStream = self._container.add_stream(
+            "libopus", rate=fmt.sample_rate, layout="mono")
+        self._stream.bit_rate = _bitrate(fmt) * 1000
         self._rate = fmt.sample_rate
         self._pts = 0
 
-    def _mux(self, pcm: np.ndarray | None) -> bytes:
+    def _mux(self, pcm: Int16Audio | None) -> bytes:
         frame = None
         if pcm is not None and len(pcm):
-            frame = self._av.AudioFrame.from_ndarray(
+            frame = self._frame_class.from_ndarray(
                 pcm.reshape(1, -1), format="s16", layout="mono"
             )
             frame.sample_rate = self._rate
@@ -157,7 +179,7 @@ class _OpusEncoder:
                 self._container.mux(packet)
         return self._sink.take()
 
-    def encode(self, pcm: np.ndarray) -> bytes:
+    def encode(self, pcm: Int16Audio) -> bytes:
         return self._mux(self._resampler.push(pcm))
 
     def finish(self) -> bytes:
@@ -175,7 +197,7 @@ class _WavEncoder:
         self._sample_rate = sample_rate
         self._data = io.BytesIO()
 
-    def encode(self, pcm: np.ndarray) -> bytes:
+    def encode(self, pcm: Int16Audio) -> bytes:
         self._data.write(self._resampler.push(pcm).tobytes())
         return b""
 
@@ -194,12 +216,12 @@ def wav_bytes(pcm_bytes: bytes, sample_rate: int) -> bytes:
     return header + pcm_bytes
 
 
-def float_to_int16(samples: np.ndarray) -> np.ndarray:
+def float_to_int16(samples: FloatAudio) -> Int16Audio:
     """Convert float audio in [-1, 1] to int16, clipping what lies outside."""
     return np.clip(np.round(samples * 32767.0), -32768, 32767).astype(np.int16)
 
 
-def _pcm_s16le(pcm: np.ndarray) -> bytes:
+def _pcm_s16le(pcm: Int16Audio) -> bytes:
     return pcm.astype("<i2").tobytes()
 
 
@@ -211,7 +233,7 @@ _ULAW_BIAS = 0x84 >> 2
 _ULAW_CLIP = 8159
 
 
-def linear_to_ulaw(pcm: np.ndarray) -> bytes:
+def linear_to_ulaw(pcm: Int16Audio) -> bytes:
     """Encode int16 samples as G.711 mu-law bytes."""
     value = pcm.astype(np.int32) >> 2
     mask = np.where(value < 0, 0x7F, 0xFF)
@@ -222,7 +244,7 @@ def linear_to_ulaw(pcm: np.ndarray) -> bytes:
     return (code ^ mask).astype(np.uint8).tobytes()
 
 
-def linear_to_alaw(pcm: np.ndarray) -> bytes:
+def linear_to_alaw(pcm: Int16Audio) -> bytes:
     """Encode int16 samples as G.711 A-law bytes."""
     value = pcm.astype(np.int32) >> 3
     mask = np.where(value >= 0, 0xD5, 0x55)
@@ -234,12 +256,14 @@ def linear_to_alaw(pcm: np.ndarray) -> bytes:
     return (code ^ mask).astype(np.uint8).tobytes()
 
 
-_SAMPLE_CODECS = {"pcm": _pcm_s16le, "ulaw": linear_to_ulaw, "alaw": linear_to_alaw}
+_SAMPLE_CODECS: dict[str, Callable[[Int16Audio], bytes]] = {
+    "pcm": _pcm_s16le, "ulaw": linear_to_ulaw, "alaw": linear_to_alaw,
+}
 
 
 def normalize_loudness(
-    samples: np.ndarray, target_dbfs: float = -20.0, peak_dbfs: float = -1.0
-) -> np.ndarray:
+    samples: FloatAudio, target_dbfs: float = -20.0, peak_dbfs: float = -1.0
+) -> FloatAudio:
     """Scale float audio so its speech RMS is ``target_dbfs``, peaks kept under ``peak_dbfs``.
 
     The RMS is measured over 20 ms frames louder than -50 dBFS (speech, not pauses), so
@@ -267,7 +291,7 @@ def normalize_loudness(
     return (samples * gain).astype(np.float32)
 
 
-def speech_rms(samples: np.ndarray, frame: int = 441) -> float:
+def speech_rms(samples: FloatAudio, frame: int = 441) -> float:
     """RMS over the frames louder than -50 dBFS (0.0 for silence)."""
     count = len(samples) // frame
     if count == 0:

@@ -17,6 +17,8 @@ MAX_CHUNK_CHARS = 200
 
 _SENTENCE_END = re.compile(r"[.!?…。！？؟।]+[\"'’”»)\]]*$")
 _CLAUSE_END = re.compile(r"[,;:،、，；：—–]+[\"'’”»)\]]*$")
+# The whitespace after a word ends where the next word starts.
+_NON_SPACE = re.compile(r"\S")
 # Full stops after these do not end a sentence ("Dr. Smith").
 _ABBREVIATIONS = frozenset(
     {"mr.", "mrs.", "ms.", "dr.", "st.", "prof.", "sr.", "jr.", "vs.", "e.g.", "i.e.", "etc.",
@@ -189,7 +191,8 @@ def _words(text: str, speakable: str, max_chars: int) -> list[tuple[int, int, in
 
 
 def _boundary_strength(text: str, word: str, end: int) -> int:
-    gap = re.match(r"\s*", text[end:]).group()
+    next_word = _NON_SPACE.search(text, end)
+    gap = text[end : next_word.start() if next_word is not None else len(text)]
     if "\n" in gap or "\u2029" in gap:
         return _SENTENCE
     if _SENTENCE_END.search(word) and word.lower() not in _ABBREVIATIONS:
@@ -203,7 +206,7 @@ def _chunk_end_word_indices(
     words: list[tuple[int, int, int]], first_max_words: int, max_chars: int
 ) -> list[int]:
     """Greedy chunking over words; returns the index of the last word of each chunk."""
-    ends = []
+    ends: list[int] = []
     first = 0
     while first < len(words):
         last_clause_end = None

@@ -8,7 +8,7 @@ talks to the hosted API when a key is set and to the embedded local voice server
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING
 
 _LAZY_NAMES = {
     "VoicePicker": "xiwidgets.widgets.voices",
@@ -23,8 +23,18 @@ _LAZY_NAMES = {
 
 __all__ = sorted(_LAZY_NAMES)
 
+if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs only (``as``: exported)
+    from xiwidgets.widgets.history import HistoryTable as HistoryTable
+    from xiwidgets.widgets.maker import VoiceMaker as VoiceMaker
+    from xiwidgets.widgets.models import ModelPicker as ModelPicker
+    from xiwidgets.widgets.player import Player as Player
+    from xiwidgets.widgets.quota import QuotaMeter as QuotaMeter
+    from xiwidgets.widgets.settings import VoiceSettings as VoiceSettings
+    from xiwidgets.widgets.studio import Studio as Studio
+    from xiwidgets.widgets.voices import VoicePicker as VoicePicker
 
-def __getattr__(name: str) -> Any:
+
+def __getattr__(name: str) -> object:
     module_name = _LAZY_NAMES.get(name)
     if module_name is None:
         raise AttributeError(f"module 'xiwidgets.widgets' has no attribute {name!r}")

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import html
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
 
 import ipywidgets as widgets
 
-if TYPE_CHECKING:
-    from xiwidgets.client import Client
+from xiwidgets.client import Client, connect
 
 
 def resolve_client(client: Client | None) -> Client:
@@ -28,8 +27,6 @@ def resolve_client(client: Client | None) -> Client:
     """
     if client is not None:
         return client
-    from xiwidgets.client import connect
-
     return connect()
 
 
@@ -43,7 +40,7 @@ def describe_error(error: BaseException) -> str:
     return " ".join(text.splitlines()[0].split())
 
 
-class ErrorCard(widgets.HTML):
+class ErrorCard(widgets.HTML):  # type: ignore[misc]  # ipywidgets has no annotations
     """A one-line card that shows why the last action failed; hidden while there is no error."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -107,12 +104,11 @@ class ClientWidgetMixin:
             self._client = resolve_client(self._client_arg)
         return self._client
 
-    @contextlib.contextmanager
     def _reporting(
         self,
         explain: Callable[[Exception], str | None] | None = None,
         reraise: bool = False,
-    ) -> Iterator[None]:
+    ) -> _Reporting:
         """Run a user action: an ``Exception`` is kept and shown on the card instead of raised.
 
         Button callbacks have nowhere to raise to (the exception would only reach the kernel
@@ -128,14 +124,7 @@ class ClientWidgetMixin:
         reraise : bool, default False
             Raise the error again once it is shown, for a caller that reports it too.
         """
-        try:
-            yield
-        except Exception as error:
-            self._report(error, explain(error) if explain is not None else None)
-            if reraise:
-                raise
-        else:
-            self._clear_error()
+        return _Reporting(self, explain, reraise)
 
     def _report(self, error: BaseException, message: str | None = None) -> None:
         """Keep ``error`` on ``.last_error`` and show it on the card."""
@@ -146,3 +135,39 @@ class ClientWidgetMixin:
         self.last_error = None
         self.error_card.clear()
 
+
+
+class _Reporting:
+    """The ``with`` block of ``ClientWidgetMixin._reporting``.
+
+    A class rather than a generator, because its ``__exit__`` says in its type that it
+    swallows exceptions: type checkers then know that the code after the block runs after a
+    failure too.
+    """
+
+    def __init__(
+        self,
+        widget: ClientWidgetMixin,
+        explain: Callable[[Exception], str | None] | None,
+        reraise: bool,
+    ) -> None:
+        self._widget = widget
+        self._explain = explain
+        self._reraise = reraise
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        if error is None:
+            self._widget._clear_error()
+            return False
+        if not isinstance(error, Exception):  # KeyboardInterrupt and the like go through
+            return False
+        self._widget._report(error, self._explain(error) if self._explain is not None else None)
+        return not self._reraise

@@ -13,14 +13,14 @@ import html
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import ipywidgets as widgets
 import traitlets
 from IPython.display import Audio
 from ipywidgets.widgets.widget import CallbackDispatcher
 
-from xiwidgets.formats import HISTORY_OUTPUT_FORMAT, codec_of_format, codec_of_media_type
+from xiwidgets.formats import HISTORY_OUTPUT_FORMAT, OutputFormat, codec_of_media_type
 from xiwidgets.widgets._base import ClientWidgetMixin
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ PAGE_SIZES = (5, 10, 25, 50, 100)
 ALL_VOICES = ""
 _TEXT_PREVIEW_CHARS = 80
 # Audio of a type the server did not name (or one unknown here) is taken to be the history's.
-_STORED = codec_of_format(HISTORY_OUTPUT_FORMAT)
+_STORED = OutputFormat.parse(HISTORY_OUTPUT_FORMAT)
 _CELL_STYLE = "overflow:hidden;text-overflow:ellipsis;white-space:nowrap;padding-right:8px;"
 
 
@@ -75,7 +75,7 @@ class HistoryColumn:
     """
 
     name: str
-    value: Callable[[HistoryItem], Any]
+    value: Callable[[HistoryItem], object]
     header: str | None = None
     width: str = ""
     cell: Callable[[HistoryItem], str] | None = None
@@ -110,6 +110,14 @@ HISTORY_COLUMNS = (
 _SHOWN_COLUMNS = tuple(column for column in HISTORY_COLUMNS if column.header is not None)
 
 
+class _Filters(TypedDict, total=False):
+    """The search and voice filter, as ``client.history.list`` keyword arguments."""
+
+    search: str
+    source: str
+    voice_id: str
+
+
 def _cells(cells: Iterable[tuple[HistoryColumn, str, str | None]]) -> str:
     """``(column, text, tooltip)`` cells as one row of HTML (one widget per row, not per cell)."""
     spans = []
@@ -120,7 +128,7 @@ def _cells(cells: Iterable[tuple[HistoryColumn, str, str | None]]) -> str:
     return f'<div style="display:flex">{"".join(spans)}</div>'
 
 
-def _button(description: str, css_class: str, tooltip: str, **kwargs: Any) -> widgets.Button:
+def _button(description: str, css_class: str, tooltip: str, **kwargs: str) -> widgets.Button:
     button = widgets.Button(
         description=description,
         tooltip=tooltip,
@@ -193,16 +201,16 @@ class _HistoryRow:
         self.confirm_box.layout.display = None if asking else "none"
         self.delete_button.layout.display = "none" if asking else None
 
-    def _on_select(self, change: dict[str, Any]) -> None:
+    def _on_select(self, change: traitlets.Bunch) -> None:
         if self.item is not None:
             self._table._set_selected(self.item.history_item_id, change["new"])
 
-    def _act(self, action: Callable[[str], Any]) -> None:
+    def _act(self, action: Callable[[str], object]) -> None:
         if self.item is not None:
             action(self.item.history_item_id)
 
 
-class HistoryTable(ClientWidgetMixin, widgets.VBox):
+class HistoryTable(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped base
     """The generation history as a paged table: play, download, delete, reopen, zip several.
 
     Pages are fetched one at a time with the API's cursor (``start_after_history_item_id``); the
@@ -230,8 +238,9 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
 
     # What the browser needs is ids and numbers; the items, with their texts and settings,
     # stay in Python (like a Dropdown's ``options`` beside its synced labels and index).
-    items = traitlets.List(read_only=True, help="The HistoryItems on the page shown.")
-    item_ids = traitlets.List(traitlets.Unicode(), read_only=True,
+    items: traitlets.List[HistoryItem] = traitlets.List(
+        read_only=True, help="The HistoryItems on the page shown.")
+    item_ids: traitlets.List[str] = traitlets.List(traitlets.Unicode(), read_only=True,
                               help="Ids of the takes on the page shown, in order.").tag(sync=True)
     page_index = traitlets.Int(0, read_only=True,
                                help="The page shown (0 = the newest takes).").tag(sync=True)
@@ -286,7 +295,7 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
         self._header = widgets.HBox(
             [
                 widgets.Label(layout=widgets.Layout(width="24px")),
-                widgets.HTML(f"<b>{_cells((c, c.header, None) for c in _SHOWN_COLUMNS)}</b>"),
+                widgets.HTML(f"<b>{_cells((c, c.header or '', None) for c in _SHOWN_COLUMNS)}</b>"),
             ]
         )
         self._header.add_class("xi-history-header")
@@ -353,7 +362,7 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
         if self.page_index > 0:
             self._show_page(self.page_index - 1, self._cursors)
 
-    def on_open(self, callback: Callable[[HistoryItem], Any], remove: bool = False) -> None:
+    def on_open(self, callback: Callable[[HistoryItem], object], remove: bool = False) -> None:
         """Call ``callback(item)`` when a row's "Open" button is clicked.
 
         Parameters
@@ -380,10 +389,10 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
             player.mimetype = item.content_type or _STORED.media_type
             for row in self._rows:
                 row.audio.outputs = ()
-            row = self._row(history_item_id)
-            if row is not None:
+            shown = self._row(history_item_id)
+            if shown is not None:
                 # Appending works with and without a running kernel (unlike ``with output:``).
-                row.audio.append_display_data(player)
+                shown.audio.append_display_data(player)
 
     def download_item(self, history_item_id: str) -> Path | None:
         """Write one take to ``download_dir`` and offer a link to it.
@@ -420,13 +429,13 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
     def request_delete(self, history_item_id: str) -> None:
         """Ask "Delete?" on the row (first click of its delete button); nothing is deleted yet."""
         self._confirming = history_item_id
-        for row in self._visible_rows():
-            row.show_confirmation(row.item.history_item_id == history_item_id)
+        for row, item in self._visible_rows():
+            row.show_confirmation(item.history_item_id == history_item_id)
 
     def cancel_delete(self, history_item_id: str | None = None) -> None:
         """Answer "no" to the pending "Delete?" question."""
         self._confirming = None
-        for row in self._visible_rows():
+        for row, _item in self._visible_rows():
             row.show_confirmation(False)
 
     def confirm_delete(self, history_item_id: str) -> None:
@@ -458,6 +467,8 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
             The columns of ``HISTORY_COLUMNS``: ``history_item_id``, ``date``, ``voice_name``,
             ``voice_id``, ``model_id``, ``characters``, ``text``.
         """
+        # Imported here: pandas is optional (not a dependency of xiwidgets) and takes about a
+        # second to import, which the table itself never needs.
         import pandas as pd
 
         items: Iterable[HistoryItem] = self.items
@@ -465,8 +476,10 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
             items = self.client.history.iter_all(**self._filters())
         records = [{column.name: column.value(item) for column in HISTORY_COLUMNS}
                    for item in items]
-        return pd.DataFrame.from_records(records,
-                                         columns=[column.name for column in HISTORY_COLUMNS])
+        # Annotated: pandas-stubs types DataFrame's constructors as returning Any.
+        frame: pd.DataFrame = pd.DataFrame.from_records(
+            records, columns=[column.name for column in HISTORY_COLUMNS])
+        return frame
 
     def close(self) -> None:
         """Close the table and every widget it made, including rows not on the current page."""
@@ -480,8 +493,8 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
 
     # -- internals --------------------------------------------------------------------------
 
-    def _filters(self) -> dict[str, str]:
-        filters = {}
+    def _filters(self) -> _Filters:
+        filters: _Filters = {}
         if self.search_box.value.strip():
             filters["search"] = self.search_box.value.strip()
             # The hosted API wants a source with a search; the history of TTS takes is ours.
@@ -498,9 +511,11 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
             self._load_page(index, cursors)
 
     def _load_voice_options(self) -> None:
-        voices = sorted(self.client.voices.list(), key=lambda voice: voice.name.lower())
+        voices = sorted(self.client.voices.list(),
+                        key=lambda voice: (voice.name or voice.voice_id).lower())
         current = self.voice_filter.value
-        options = [("All voices", ALL_VOICES)] + [(voice.name, voice.voice_id) for voice in voices]
+        options = [("All voices", ALL_VOICES)]
+        options += [(voice.name or voice.voice_id, voice.voice_id) for voice in voices]
         with self.voice_filter.hold_trait_notifications():
             self.voice_filter.options = options
             if current in {value for _, value in options}:
@@ -544,7 +559,7 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
             )
         for row in self._rows[len(self.items) :]:
             row.item = None
-        self.rows_box.children = [row.box for row in self._visible_rows()]
+        self.rows_box.children = [row.box for row, _item in self._visible_rows()]
         self.back_button.disabled = self.page_index == 0
         self.next_button.disabled = not self.has_more
         first = self.page_index * self.page_size
@@ -556,12 +571,13 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):
             self.page_label.value = f"Page {self.page_index + 1} · no takes"
         self._update_zip_button()
 
-    def _visible_rows(self) -> list[_HistoryRow]:
-        return [row for row in self._rows if row.item is not None]
+    def _visible_rows(self) -> list[tuple[_HistoryRow, HistoryItem]]:
+        """The rows that show an item, with the item each shows."""
+        return [(row, row.item) for row in self._rows if row.item is not None]
 
     def _row(self, history_item_id: str) -> _HistoryRow | None:
-        for row in self._visible_rows():
-            if row.item.history_item_id == history_item_id:
+        for row, item in self._visible_rows():
+            if item.history_item_id == history_item_id:
                 return row
         return None
 

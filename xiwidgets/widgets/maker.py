@@ -9,12 +9,13 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 import ipywidgets as widgets
 from ipywidgets.widgets.widget import CallbackDispatcher
 
 from xiwidgets.widgets._base import ClientWidgetMixin
+from xiwidgets.widgets.voices import notify_voices_changed
 
 if TYPE_CHECKING:
     from xiwidgets.client import Client
@@ -24,6 +25,21 @@ GENDERS = ("", "female", "male", "neutral")
 AGES = ("", "young", "middle_aged", "old")
 # Voices the user cannot delete: they belong to the service, not to the account.
 _BUILT_IN_CATEGORIES = {"premade", "famous", "high_quality"}
+
+
+class _Recording(Protocol):
+    """A take, such as ``client.tts.convert``'s result: anything with ``audio`` bytes."""
+
+    @property
+    def audio(self) -> bytes:
+        """The recording's file bytes."""
+
+
+# What ``VoiceMaker.add_samples`` takes: audio bytes, a file path, a (name, bytes) pair or a take.
+VoiceSample: TypeAlias = (
+    bytes | bytearray | memoryview | str | Path | tuple[str, bytes] | _Recording
+)
+
 _MAGIC_EXTENSIONS = (
     (b"RIFF", ".wav"),
     (b"ID3", ".mp3"),
@@ -45,7 +61,7 @@ def _sample_name(data: bytes, index: int) -> str:
     return f"sample-{index}.bin"
 
 
-def _as_named_bytes(sample: Any, index: int) -> tuple[str, bytes]:
+def _as_named_bytes(sample: object, index: int) -> tuple[str, bytes]:
     """Turn one accepted sample form into ``(file name, bytes)``."""
     if isinstance(sample, tuple):
         name, data = sample
@@ -72,7 +88,7 @@ def _labelled(description: str, widget: widgets.Widget) -> widgets.Widget:
     return widget
 
 
-class VoiceMaker(ClientWidgetMixin, widgets.VBox):
+class VoiceMaker(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped base
     """Add a voice from audio samples, or delete one of your voices.
 
     Parameters
@@ -175,7 +191,7 @@ class VoiceMaker(ClientWidgetMixin, widgets.VBox):
         uploaded = [(file["name"], bytes(file["content"])) for file in self.upload.value]
         return uploaded + self._extra_samples
 
-    def add_samples(self, samples: Any | Iterable[Any]) -> None:
+    def add_samples(self, samples: VoiceSample | Iterable[VoiceSample]) -> None:
         """Add audio made elsewhere in the notebook (bytes, file paths, takes) as samples.
 
         Parameters
@@ -205,7 +221,7 @@ class VoiceMaker(ClientWidgetMixin, widgets.VBox):
         self.upload.value = ()
         self._show_samples()
 
-    def on_created(self, callback: Callable[[Voice], Any], remove: bool = False) -> None:
+    def on_created(self, callback: Callable[[Voice], object], remove: bool = False) -> None:
         """Call ``callback(voice)`` after a voice is added.
 
         Parameters
@@ -250,7 +266,8 @@ class VoiceMaker(ClientWidgetMixin, widgets.VBox):
             return None
         self.voice = voice
         self.status.value = (
-            f"Added <b>{html.escape(voice.name)}</b> (<code>{html.escape(voice.voice_id)}</code>)"
+            f"Added <b>{html.escape(voice.name or name)}</b> "
+            f"(<code>{html.escape(voice.voice_id)}</code>)"
         )
         self.name_box.value = ""
         self.clear_samples()
@@ -311,19 +328,18 @@ class VoiceMaker(ClientWidgetMixin, widgets.VBox):
             for voice in self.client.voices.list()
             if (voice.category or "") not in _BUILT_IN_CATEGORIES
         ]
-        own.sort(key=lambda voice: voice.name.lower())
-        self.delete_picker.options = [(voice.name, voice.voice_id) for voice in own]
+        own.sort(key=lambda voice: (voice.name or voice.voice_id).lower())
+        self.delete_picker.options = [(voice.name or voice.voice_id, voice.voice_id)
+                                      for voice in own]
         self.delete_button.disabled = not own
 
     def _voices_changed(self) -> None:
-        from xiwidgets.widgets.voices import notify_voices_changed
-
         with self._reporting():
             self._load_own_voices()
         notify_voices_changed()
 
 
-def _is_named_pair(samples: tuple | list) -> bool:
+def _is_named_pair(samples: tuple[object, ...] | list[object]) -> bool:
     return (
         isinstance(samples, tuple)
         and len(samples) == 2

@@ -35,7 +35,7 @@ def character_cost_multiplier(model: Model) -> float:
     return float(value) if value is not None else 1.0
 
 
-class ModelPicker(ClientWidgetMixin, widgets.VBox):
+class ModelPicker(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped base
     """Pick a text-to-speech model; the traits tell what the chosen model supports.
 
     Parameters
@@ -95,7 +95,7 @@ class ModelPicker(ClientWidgetMixin, widgets.VBox):
         """List the models again, keeping the selection when it still exists."""
         self._load(self.selected_model_id)
 
-    def on_change(self, callback: Callable[[Model | None], Any], remove: bool = False) -> None:
+    def on_change(self, callback: Callable[[Model | None], object], remove: bool = False) -> None:
         """Call ``callback(model)`` whenever the selected model changes.
 
         Parameters
@@ -108,15 +108,15 @@ class ModelPicker(ClientWidgetMixin, widgets.VBox):
         self._change_callbacks.register_callback(callback, remove=remove)
 
     @traitlets.validate("selected_model_id")
-    def _validate_model_id(self, proposal: dict) -> str:
-        value = proposal["value"]
+    def _validate_model_id(self, proposal: traitlets.Bunch) -> str:
+        value: str = proposal["value"]
         if self._models and value not in {m.model_id for m in self._models}:
             known = ", ".join(m.model_id for m in self._models)
             raise traitlets.TraitError(f"unknown model {value!r}; choose one of: {known}")
         return value
 
     @traitlets.observe("selected_model_id")
-    def _on_model_id(self, change: dict) -> None:
+    def _on_model_id(self, change: traitlets.Bunch) -> None:
         self._show_model()
         if change["old"] != change["new"]:
             self._change_callbacks(self.model)
@@ -135,7 +135,7 @@ class ModelPicker(ClientWidgetMixin, widgets.VBox):
         else:
             self.selected_model_id = chosen
 
-    def _on_dropdown(self, change: dict) -> None:
+    def _on_dropdown(self, change: traitlets.Bunch) -> None:
         if change["new"] is not None:
             self.selected_model_id = change["new"]
 

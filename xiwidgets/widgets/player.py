@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import ipywidgets as widgets
 import traitlets
+from IPython import get_ipython
 from IPython.display import Audio, display, update_display
 
 from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT, OutputFormat, codec_of_media_type
@@ -46,8 +47,6 @@ _LAST_CELL_DISPLAY: tuple[str | None, str | None] = (None, None)
 
 def _kernel_parent() -> dict[str, Any]:
     """The message the kernel is handling now (``{}`` outside a kernel)."""
-    from IPython import get_ipython
-
     kernel = getattr(get_ipython(), "kernel", None)
     if kernel is None or not hasattr(kernel, "get_parent"):
         return {}
@@ -143,7 +142,7 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
         self.cell_key: str | None = None
         self._stop_requested = threading.Event()
         self._take_lock = threading.Lock()
-        self._current_chunks: Any = None
+        self._current_chunks: Iterable[bytes] | None = None
         self._view: widgets.VBox | None = None
         super().__init__(policy=policy, **kwargs)
         self.add_class("xi-player")

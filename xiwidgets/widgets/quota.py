@@ -22,7 +22,7 @@ def reset_date(reset_unix: int | None) -> str:
     return dt.datetime.fromtimestamp(reset_unix, tz=dt.timezone.utc).strftime("%Y-%m-%d")
 
 
-class QuotaMeter(ClientWidgetMixin, widgets.VBox):
+class QuotaMeter(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped base
     """A bar of the characters used this period out of the limit, with the reset date.
 
     Parameters
@@ -78,7 +78,7 @@ class QuotaMeter(ClientWidgetMixin, widgets.VBox):
                 self.tier = subscription.tier or ""
 
     @traitlets.observe("character_count", "character_limit", "reset_unix")
-    def _show(self, _change: dict) -> None:
+    def _show(self, _change: traitlets.Bunch) -> None:
         self._bar.max = max(1, self.character_limit)
         self._bar.value = min(self.character_count, self._bar.max)
         self._bar.bar_style = "danger" if self.characters_left == 0 else (

@@ -34,7 +34,7 @@ FALLBACK = SettingsValues(stability=0.5, similarity_boost=0.75, style=0.0,
                           use_speaker_boost=True, speed=1.0)
 
 
-class VoiceSettings(ClientWidgetMixin, widgets.VBox):
+class VoiceSettings(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped base
     """Sliders for a voice's settings; controls the chosen model cannot use are disabled.
 
     Parameters
@@ -129,7 +129,7 @@ class VoiceSettings(ClientWidgetMixin, widgets.VBox):
             speed=self.speed,
         )
 
-    def apply(self, settings: SettingsValues | dict | None) -> None:
+    def apply(self, settings: SettingsValues | dict[str, object] | None) -> None:
         """Move the controls to ``settings``; fields that are ``None`` keep their value.
 
         Parameters
@@ -176,7 +176,7 @@ class VoiceSettings(ClientWidgetMixin, widgets.VBox):
     # -- traits -------------------------------------------------------------------------------
 
     @traitlets.validate(*RANGES)
-    def _clamp(self, proposal: dict) -> float:
+    def _clamp(self, proposal: traitlets.Bunch) -> float:
         value = float(proposal["value"])
         if math.isnan(value):
             raise traitlets.TraitError(f"{proposal['trait'].name} must be a number, not NaN")
@@ -184,12 +184,12 @@ class VoiceSettings(ClientWidgetMixin, widgets.VBox):
         return min(max(value, low), high)
 
     @traitlets.observe("voice_id")
-    def _on_voice(self, change: dict) -> None:
+    def _on_voice(self, change: traitlets.Bunch) -> None:
         if change["new"]:
             self.reset()
 
     @traitlets.observe("for_model_id")
-    def _on_model_id(self, _change: dict) -> None:
+    def _on_model_id(self, _change: traitlets.Bunch) -> None:
         model = self._model()
         can_style = True if model is None else bool(model.can_use_style)
         can_boost = True if model is None else bool(model.can_use_speaker_boost)

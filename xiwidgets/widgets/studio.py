@@ -25,6 +25,8 @@ from xiwidgets.widgets.voices import VoicePicker
 if TYPE_CHECKING:
     from xiwidgets.client import Client
     from xiwidgets.client.types import HistoryItem
+    from xiwidgets.client.types import VoiceSettings as SettingsValues
+    from xiwidgets.client.voices import VoiceRef
 
 
 @dataclass(frozen=True, repr=False)
@@ -53,7 +55,7 @@ def quota_message(needed: int, left: int, reset: str) -> str:
             "Shorten the text or wait for the reset.")
 
 
-class Studio(ClientWidgetMixin, widgets.VBox):
+class Studio(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped base
     """Everything to make speech in one widget: voice, model, settings, text, Speak, history.
 
     Parameters
@@ -91,7 +93,7 @@ class Studio(ClientWidgetMixin, widgets.VBox):
         sync=True
     )
 
-    def __init__(self, client: Client | None = None, voice: Any = None,
+    def __init__(self, client: Client | None = None, voice: VoiceRef | None = None,
                  model_id: str | None = None, text: str = "", policy: str = "embed",
                  output_format: str = NOTEBOOK_OUTPUT_FORMAT, **kwargs: Any) -> None:
         codec = codec_of_format(output_format)
@@ -223,7 +225,7 @@ class Studio(ClientWidgetMixin, widgets.VBox):
         self.text = item.text or ""
         self.status = f"restored from history ({item.history_item_id})"
 
-    def on_take(self, callback: Callable[[StudioTake], Any], remove: bool = False) -> None:
+    def on_take(self, callback: Callable[[StudioTake], object], remove: bool = False) -> None:
         """Call ``callback(take)`` after each finished take.
 
         Parameters
@@ -235,14 +237,15 @@ class Studio(ClientWidgetMixin, widgets.VBox):
         """
         self._take_callbacks.register_callback(callback, remove=remove)
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, object] | None:
         # The cell that shows the studio is the cell its embedded takes belong to.
         self.player.cell_key = current_cell_key()
-        return super()._repr_mimebundle_(**kwargs)
+        bundle: dict[str, object] | None = super()._repr_mimebundle_(**kwargs)
+        return bundle
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _request(self) -> tuple[str, str, str, Any] | None:
+    def _request(self) -> tuple[str, str, str, SettingsValues] | None:
         text = self.text
         if not text.strip():
             self._report(ValueError("Nothing to say: type some text first."))
@@ -253,14 +256,15 @@ class Studio(ClientWidgetMixin, widgets.VBox):
             return None
         return text, voice_id, self.model_picker.selected_model_id, self.voice_settings.settings
 
-    def _run_take(self, text: str, voice_id: str, model_id: str, settings: Any) -> None:
+    def _run_take(self, text: str, voice_id: str, model_id: str,
+                  settings: SettingsValues) -> None:
         try:
             self._take(text, voice_id, model_id, settings)
         finally:
             # Only now: the history and quota are up to date and the callbacks have run.
             self.busy = False
 
-    def _take(self, text: str, voice_id: str, model_id: str, settings: Any) -> None:
+    def _take(self, text: str, voice_id: str, model_id: str, settings: SettingsValues) -> None:
         with self._reporting(explain=lambda error: self._explain_failure(error, text)):
             stream = self.client.tts.stream(text, voice_id, model_id=model_id,
                                             voice_settings=settings,
@@ -303,12 +307,12 @@ class Studio(ClientWidgetMixin, widgets.VBox):
         if self._worker is not None and self._worker is not threading.current_thread():
             self._worker.join()
 
-    def _on_voice(self, change: dict) -> None:
+    def _on_voice(self, change: traitlets.Bunch) -> None:
         if change["new"]:
             self.voice_settings.voice_id = change["new"]
 
     @traitlets.observe("text")
-    def _update_count(self, _change: dict | None = None) -> None:
+    def _update_count(self, _change: traitlets.Bunch | None = None) -> None:
         count = len(self.text)
         limit = self.model_picker.max_characters
         cost = round(count * self.model_picker.character_cost_multiplier)
@@ -326,7 +330,7 @@ class Studio(ClientWidgetMixin, widgets.VBox):
         )
 
     @traitlets.observe("status", "busy")
-    def _show_status(self, _change: dict | None = None) -> None:
+    def _show_status(self, _change: traitlets.Bunch | None = None) -> None:
         self._status_line.value = html.escape(self.status)
         self._speak_button.disabled = self.busy
         self._stop_button.disabled = not self.busy

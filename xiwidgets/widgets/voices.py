@@ -12,10 +12,12 @@ import traitlets
 from ipywidgets.widgets.widget import CallbackDispatcher
 
 from xiwidgets.widgets._base import ClientWidgetMixin
+from xiwidgets.widgets.player import Player
 
 if TYPE_CHECKING:
     from xiwidgets.client import Client
     from xiwidgets.client.types import Voice
+    from xiwidgets.client.voices import VoiceRef
 
 # Every picker alive in this kernel, so that adding or deleting a voice refreshes all of them.
 _LIVE_PICKERS: weakref.WeakSet[VoicePicker] = weakref.WeakSet()
@@ -75,7 +77,7 @@ def voice_label(voice: Voice) -> str:
     return f"{name} — {', '.join(traits)}" if traits else name
 
 
-class VoicePicker(ClientWidgetMixin, widgets.VBox):
+class VoicePicker(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped base
     """Pick a voice by name, with search, filters and a preview of the voice's sample.
 
     Parameters
@@ -104,7 +106,8 @@ class VoicePicker(ClientWidgetMixin, widgets.VBox):
         sync=True
     )
 
-    def __init__(self, client: Client | None = None, voice: Any = None, **kwargs: Any) -> None:
+    def __init__(self, client: Client | None = None, voice: VoiceRef | None = None,
+                 **kwargs: Any) -> None:
         self._voices: list[Voice] = []
         self._default_id: str | None = None
         self._init_client(client)
@@ -124,7 +127,7 @@ class VoicePicker(ClientWidgetMixin, widgets.VBox):
         self._preview_button.add_class("xi-preview")
         self._info = widgets.HTML()
         self._info.add_class("xi-voice-info")
-        self._preview_player: Any = None
+        self._preview_player: Player | None = None
         self._preview_box = widgets.Box()
         super().__init__(**kwargs)
         self.add_class("xi-voice-picker")
@@ -157,7 +160,7 @@ class VoicePicker(ClientWidgetMixin, widgets.VBox):
         return self._by_id().get(self.voice_id) if self.voice_id else None
 
     @voice.setter
-    def voice(self, value: Any) -> None:
+    def voice(self, value: VoiceRef) -> None:
         self.voice_id = self._id_of(value)
 
     def refresh(self) -> None:
@@ -180,7 +183,7 @@ class VoicePicker(ClientWidgetMixin, widgets.VBox):
             return data
         return None
 
-    def on_change(self, callback: Callable[[Voice | None], Any], remove: bool = False) -> None:
+    def on_change(self, callback: Callable[[Voice | None], object], remove: bool = False) -> None:
         """Call ``callback(voice)`` whenever the selected voice changes.
 
         Parameters
@@ -200,14 +203,14 @@ class VoicePicker(ClientWidgetMixin, widgets.VBox):
     # -- traits -------------------------------------------------------------------------------
 
     @traitlets.validate("voice_id")
-    def _validate_voice_id(self, proposal: dict) -> str | None:
-        value = proposal["value"]
+    def _validate_voice_id(self, proposal: traitlets.Bunch) -> str | None:
+        value: str | None = proposal["value"]
         if value is None or not self._voices:
             return value
         return self._id_of(value)
 
     @traitlets.observe("voice_id")
-    def _on_voice_id(self, change: dict) -> None:
+    def _on_voice_id(self, change: traitlets.Bunch) -> None:
         voice = self.voice
         if voice is not None and voice.voice_id not in self._visible_ids():
             # Selecting a voice that the filters hide clears the filters, rather than hiding it.
@@ -222,7 +225,7 @@ class VoicePicker(ClientWidgetMixin, widgets.VBox):
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _load(self, initial: Any) -> None:
+    def _load(self, initial: VoiceRef | None) -> None:
         voices = None
         with self._reporting():
             voices = self.client.voices.list()
@@ -230,7 +233,7 @@ class VoicePicker(ClientWidgetMixin, widgets.VBox):
         if voices is not None:
             self._show_voices(voices, initial)
 
-    def _show_voices(self, voices: list[Voice], initial: Any) -> None:
+    def _show_voices(self, voices: list[Voice], initial: VoiceRef | None) -> None:
         # Listed by name, but the default is the server's first voice (its recommended one).
         self._voices = sorted(voices, key=lambda voice: (voice.name or voice.voice_id).lower())
         self._default_id = voices[0].voice_id if voices else None
@@ -248,10 +251,10 @@ class VoicePicker(ClientWidgetMixin, widgets.VBox):
     def _by_id(self) -> dict[str, Voice]:
         return {voice.voice_id: voice for voice in self._voices}
 
-    def _id_of(self, value: Any) -> str:
+    def _id_of(self, value: VoiceRef) -> str:
         """The voice id for an id, a name or a ``Voice``; ``TraitError`` when it is unknown."""
-        wanted = getattr(value, "voice_id", value)
-        if wanted in self._by_id():
+        wanted: object = getattr(value, "voice_id", value)
+        if isinstance(wanted, str) and wanted in self._by_id():
             return wanted
         for voice in self._voices:
             if (voice.name or "").lower() == str(wanted).strip().lower():
@@ -276,7 +279,7 @@ class VoicePicker(ClientWidgetMixin, widgets.VBox):
                 values.append(current)
             dropdown.options = [(f"any {name}", _ANY), *((value, value) for value in values)]
 
-    def _apply_filters(self, _change: dict | None = None) -> None:
+    def _apply_filters(self, _change: traitlets.Bunch | None = None) -> None:
         visible = self._visible()
         self.voice_count = len(visible)
         selected = self.voice
@@ -290,7 +293,7 @@ class VoicePicker(ClientWidgetMixin, widgets.VBox):
             self.voice_id = (preferred or visible)[0].voice_id
         self._show_info(no_match=not visible)
 
-    def _on_dropdown(self, change: dict) -> None:
+    def _on_dropdown(self, change: traitlets.Bunch) -> None:
         if change["new"] is not None:
             self.voice_id = change["new"]
 
@@ -305,10 +308,8 @@ class VoicePicker(ClientWidgetMixin, widgets.VBox):
             parts.append(html.escape(" · ".join(part for part in details if part)))
         self._info.value = "<br>".join(parts)
 
-    def _player(self) -> Any:
+    def _player(self) -> Player:
         if self._preview_player is None:
-            from xiwidgets.widgets.player import Player
-
             # Previews are samples of the voice, not takes: nothing is saved in the notebook.
             self._preview_player = Player(client=self._client_arg, policy="none")
             self._preview_box.children = [self._preview_player]

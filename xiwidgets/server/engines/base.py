@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
+if TYPE_CHECKING:
+    from ..audio import FloatAudio, Int16Audio
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ class AudioChunk:
         Seconds relative to the start of this chunk's audio, one per character of ``text``.
     """
 
-    pcm: np.ndarray
+    pcm: Int16Audio
     sample_rate: int
     text_start: int
     text: str
@@ -104,7 +105,7 @@ class AudioChunk:
 class ClauseAudio:
     """What an engine returns for one clause: float audio and per-character times."""
 
-    samples: np.ndarray  # float32 mono in [-1, 1]
+    samples: FloatAudio  # float32 mono in [-1, 1]
     sample_rate: int
     char_starts: list[float]
     char_ends: list[float]

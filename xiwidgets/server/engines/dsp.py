@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import soxr
 
+if TYPE_CHECKING:
+    from ..audio import FloatAudio
 
-def varispeed(samples: np.ndarray, sample_rate: int, pitch_factor: float) -> np.ndarray:
+
+def varispeed(samples: FloatAudio, sample_rate: int, pitch_factor: float) -> FloatAudio:
     """Raise pitch by ``pitch_factor`` by resampling, like playing a tape faster.
 
     The samples are treated as if recorded at ``sample_rate * pitch_factor`` and resampled to
@@ -30,5 +35,7 @@ def varispeed(samples: np.ndarray, sample_rate: int, pitch_factor: float) -> np.
     """
     if len(samples) == 0 or pitch_factor == 1.0:
         return samples
-    resampled = soxr.resample(samples, sample_rate * pitch_factor, sample_rate, quality="HQ")
-    return resampled.astype(np.float32)
+    resampled: FloatAudio = soxr.resample(
+        samples, sample_rate * pitch_factor, sample_rate, quality="HQ"
+    ).astype(np.float32)
+    return resampled

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import ctypes
 import threading
+from typing import TYPE_CHECKING
 
+import espeakng_loader
 import numpy as np
 
 from .alignment import CharTimes, times_for_words
@@ -18,6 +20,9 @@ from .base import ClauseAudio, SynthesisSettings, VoiceSpec
 from .dsp import varispeed
 from .espeak_fresh import FreshEspeakSession
 from .registry import EngineInfo
+
+if TYPE_CHECKING:
+    from ..audio import FloatAudio, Int16Audio
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _INITIALIZE_DONT_EXIT = 0x8000
@@ -60,8 +65,6 @@ _library_rate = 0
 def _load_library() -> tuple[ctypes.CDLL, int]:
     global _library, _library_rate
     if _library is None:
-        import espeakng_loader
-
         library = ctypes.CDLL(espeakng_loader.get_library_path())
         library.espeak_Initialize.restype = ctypes.c_int
         library.espeak_Initialize.argtypes = [
@@ -92,7 +95,7 @@ class EspeakEngine:
         self.sample_rate = 22050
         # Kept on the instance so ctypes does not free the trampoline while espeak holds it.
         self._callback = _SYNTH_CALLBACK(self._on_audio)
-        self._buffers: list[np.ndarray] = []
+        self._buffers: list[Int16Audio] = []
         self._words: list[tuple[int, int, float]] = []  # (char index, length, seconds)
 
     def load(self) -> None:
@@ -165,7 +168,9 @@ class EspeakEngine:
             times = times.scaled(1.0 / voice.pitch_factor)
         return ClauseAudio(samples, self.sample_rate, times.starts, times.ends)
 
-    def _on_audio(self, wav, count, events) -> int:
+    def _on_audio(
+        self, wav: ctypes._Pointer[ctypes.c_short], count: int, events: ctypes._Pointer[_Event]
+    ) -> int:
         if count > 0:
             self._buffers.append(np.ctypeslib.as_array(wav, shape=(count,)).copy())
         index = 0
@@ -180,7 +185,7 @@ class EspeakEngine:
         return 0
 
     def _char_times(
-        self, text: str, words: list[tuple[int, int, float]], samples: np.ndarray
+        self, text: str, words: list[tuple[int, int, float]], samples: FloatAudio
     ) -> CharTimes:
         duration = len(samples) / self.sample_rate
         spans: list[tuple[int, int]] = []
@@ -197,7 +202,7 @@ class EspeakEngine:
         return times_for_words(len(text), spans, word_times, duration)
 
 
-def _last_sound_second(samples: np.ndarray, sample_rate: int) -> float:
+def _last_sound_second(samples: FloatAudio, sample_rate: int) -> float:
     """Second at which the audio last rises above -40 dBFS (where the speech ends)."""
     loud = np.flatnonzero(np.abs(samples) > 0.01)
     return (loud[-1] + 1) / sample_rate if len(loud) else 0.0

@@ -15,15 +15,15 @@ import contextlib
 import multiprocessing
 import threading
 from multiprocessing.connection import Connection
-from typing import Any
+from multiprocessing.context import ForkServerContext
 
 from .base import ClauseAudio, SynthesisSettings, VoiceSpec
 
 _context_lock = threading.Lock()
-_context: Any = None
+_context: ForkServerContext | None = None
 
 
-def _forkserver_context() -> Any:
+def _forkserver_context() -> ForkServerContext:
     global _context
     with _context_lock:
         if _context is None:
@@ -37,6 +37,8 @@ def _forkserver_context() -> Any:
 
 def _serve_clauses(connection: Connection) -> None:
     """Child process: speak each clause request with a freshly loaded espeak-ng."""
+    # Imported here: espeak_engine imports this module (a cycle), and the fork server, which
+    # preloads this module, never needs it.
     from .espeak_engine import EspeakEngine
 
     engine = EspeakEngine()
@@ -75,12 +77,13 @@ class FreshEspeakSession:
         """Synthesize one clause in the child (see ``EspeakEngine.synthesize_clause``)."""
         try:
             self._connection.send((text, voice, settings, seed))
-            status, value = self._connection.recv()
+            reply: tuple[str, ClauseAudio | Exception] = self._connection.recv()
         except (EOFError, OSError) as error:
             raise RuntimeError(
                 f"the espeak-ng worker process stopped (exit code {self._process.exitcode})"
             ) from error
-        if status == "error":
+        _status, value = reply  # ("ok", the clause) or ("error", what the child raised)
+        if isinstance(value, Exception):
             raise value
         return value
 

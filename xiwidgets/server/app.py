@@ -7,8 +7,10 @@ import secrets
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from xiwidgets.server.config import ServerConfig
@@ -16,7 +18,9 @@ from xiwidgets.server.errors import (
     APIError,
     UnprocessableParameterError,
     handle_api_error,
+    handle_client_disconnect,
     handle_http_exception,
+    handle_request_validation,
     handle_unexpected,
     handle_unprocessable,
 )
@@ -178,6 +182,8 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
     app.add_exception_handler(APIError, handle_api_error)
     app.add_exception_handler(HTTPException, handle_http_exception)
     app.add_exception_handler(UnprocessableParameterError, handle_unprocessable)
+    app.add_exception_handler(RequestValidationError, handle_request_validation)
+    app.add_exception_handler(ClientDisconnect, handle_client_disconnect)
     app.add_exception_handler(Exception, handle_unexpected)
     for module in (voices, models, tts, stream_input, history, user):
         app.include_router(module.router)

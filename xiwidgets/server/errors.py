@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
 from fastapi import Request
-from fastapi.responses import JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
+
+# Longest part of a 422 ``loc`` echoed back (a dict key comes from the client's own body).
+MAX_LOCATION_PART = 100
+# Not an HTTP status anyone receives: the answer to a client that has already gone (nginx's
+# "client closed request"), seen only in the access log.
+CLIENT_CLOSED_REQUEST = 499
 
 
 class APIError(Exception):
@@ -95,6 +105,46 @@ async def handle_api_error(request: Request, exc: APIError) -> JSONResponse:
 async def handle_unprocessable(request: Request, exc: UnprocessableParameterError) -> JSONResponse:
     """Render an :class:`UnprocessableParameterError` as a FastAPI 422 detail list."""
     return validation_error(exc.location, exc.message, exc.error_type)
+
+
+async def handle_request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """FastAPI's 422 list ``{"detail": [{"loc", "msg", "type"}]}``, without echoing the input.
+
+    FastAPI's own handler sends each error's ``input`` back (and ``ctx`` as it is): an input
+    of ``NaN`` or ``Infinity`` (which Python's JSON parser accepts) cannot be encoded as JSON,
+    and a huge one would be sent back whole. ``ctx`` (a bound, or why the JSON did not parse)
+    is kept, each value a finite number or a short string.
+    """
+    detail = []
+    for error in exc.errors():
+        item: dict = {
+            "loc": [_short(part) for part in error["loc"]],
+            "msg": str(error["msg"]),
+            "type": str(error["type"]),
+        }
+        if error.get("ctx"):
+            item["ctx"] = {str(key): _finite_or_short(value) for key, value in error["ctx"].items()}
+        detail.append(item)
+    return JSONResponse(status_code=422, content={"detail": detail})
+
+
+def _finite_or_short(value: object) -> float | int | str:
+    if isinstance(value, int | float) and math.isfinite(value):
+        return value
+    return _short(value)
+
+
+def _short(part: object) -> str | int:
+    if isinstance(part, int):
+        return part
+    # A key of the client's JSON may hold a lone surrogate, which UTF-8 cannot encode.
+    text = str(part).encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= MAX_LOCATION_PART else text[:MAX_LOCATION_PART] + "…"
+
+
+async def handle_client_disconnect(request: Request, exc: ClientDisconnect) -> Response:
+    """The client left before its answer was ready; nothing is sent to anyone."""
+    return Response(status_code=CLIENT_CLOSED_REQUEST)
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:

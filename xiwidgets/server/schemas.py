@@ -1,18 +1,28 @@
-"""Request bodies of the API, as pydantic models (schema violations become FastAPI 422 lists)."""
+"""Request bodies of the API, as pydantic models (schema violations become FastAPI 422 lists).
+
+Python's JSON parser accepts ``NaN``, ``Infinity`` and numbers like ``1e999`` (infinite as a
+float); every model refuses non-finite numbers, so they are a 422, never stored or computed with.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from xiwidgets.server.text import is_valid_unicode
 
 MAX_SEED = 4_294_967_295
+# The hosted API documents no limit; one full page of ``GET /v1/history`` can be downloaded.
+MAX_DOWNLOAD_ITEMS = 1000
+
+_BODY_CONFIG = ConfigDict(extra="ignore", allow_inf_nan=False)
 
 
 class VoiceSettingsBody(BaseModel):
     """``voice_settings``: every field optional and nullable, ranges as in the hosted UI."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = _BODY_CONFIG
 
     stability: float | None = Field(None, ge=0.0, le=1.0)
     similarity_boost: float | None = Field(None, ge=0.0, le=1.0)
@@ -28,6 +38,8 @@ class VoiceSettingsBody(BaseModel):
 class PronunciationDictionaryLocator(BaseModel):
     """Accepted for compatibility; the local engines have no pronunciation dictionaries."""
 
+    model_config = _BODY_CONFIG
+
     pronunciation_dictionary_id: str
     version_id: str | None = None
 
@@ -35,7 +47,7 @@ class PronunciationDictionaryLocator(BaseModel):
 class TextToSpeechBody(BaseModel):
     """Body shared by the four text-to-speech endpoints."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = _BODY_CONFIG
 
     text: str
     model_id: str | None = None
@@ -54,8 +66,23 @@ class TextToSpeechBody(BaseModel):
     apply_language_text_normalization: bool | None = None
 
 
-class HistoryDownloadBody(BaseModel):
-    """Body of ``POST /v1/history/download``."""
+def _distinct_ids(ids: list[str]) -> list[str]:
+    """The ids once each, in the order given, within the download limit."""
+    distinct = list(dict.fromkeys(ids))
+    if not all(map(is_valid_unicode, distinct)):
+        raise ValueError("a history item id is not valid Unicode (it has a lone surrogate)")
+    if len(distinct) > MAX_DOWNLOAD_ITEMS:
+        raise ValueError(
+            f"{len(distinct):,} distinct history items were asked for; one download holds at "
+            f"most {MAX_DOWNLOAD_ITEMS:,}, so split them into several downloads"
+        )
+    return distinct
 
-    history_item_ids: list[str] = Field(min_length=1)
+
+class HistoryDownloadBody(BaseModel):
+    """Body of ``POST /v1/history/download``; repeated ids count once."""
+
+    model_config = _BODY_CONFIG
+
+    history_item_ids: Annotated[list[str], Field(min_length=1), AfterValidator(_distinct_ids)]
     output_format: str | None = None

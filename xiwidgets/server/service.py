@@ -2,17 +2,17 @@
 
 It resolves voices (premade from the catalog, cloned from the store), validates a take
 (voice, model, text, format, settings, quota), runs the synthesizer in a worker thread under a
-semaphore, encodes audio chunk by chunk and commits the history item before a take's last
-bytes are handed to the client.
+semaphore, encodes audio chunk by chunk and settles the take (bills it and commits its history
+item) only once the client has been handed every byte but the last ones and is still there.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 import time
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +27,7 @@ from xiwidgets.server.store import (
     SampleLimitError,
     Store,
     StoredSample,
+    Usage,
     VoiceLimitError,
     new_id,
 )
@@ -39,6 +40,9 @@ from xiwidgets.server.takes import (
     TakePiece,
     TakePlan,
 )
+from xiwidgets.server.text import text_problem
+
+logger = logging.getLogger("xiwidgets.server")
 
 if TYPE_CHECKING:
     from xiwidgets.server.cloning import VoiceProfile
@@ -93,14 +97,6 @@ class SampleUpload:
     file_name: str
     mime_type: str
     file: IO[bytes]
-
-
-def _speakable_length(text: str) -> int:
-    """Characters that carry something to say: not whitespace, not format/zero-width marks."""
-    return sum(
-        1 for char in text if not char.isspace() and unicodedata.category(char) not in ("Cf", "Cc")
-    )
-
 
 
 class SynthesisSlots:
@@ -161,6 +157,18 @@ class SpeechService:
         self._websocket_sessions = 0
         self._premade = {voice.voice_id: voice for voice in self._premade_voices()}
         self._models = {model.model_id: model for model in catalog.MODELS}
+        self._refund_abandoned_takes()
+
+    def _refund_abandoned_takes(self) -> None:
+        # Every take reserves through this service, and none is in flight before it exists:
+        # a reservation still held now belongs to a run that was killed mid-take.
+        count, characters = self.store.refund_abandoned_reservations()
+        if count:
+            logger.warning(
+                "refunded %d take(s) a previous run left unfinished (%d characters)",
+                count,
+                characters,
+            )
 
     def warm_up(self) -> None:
         """Load the engines so the first request pays no model load."""
@@ -525,8 +533,8 @@ class SpeechService:
         Raises
         ------
         APIError
-            404 unknown voice; 400 unknown model, empty text, text over the model's limit;
-            401 ``quota_exceeded``.
+            404 unknown voice; 400 unknown model, ``invalid_text`` (not valid Unicode, or
+            nothing to say), text over the model's limit; 401 ``quota_exceeded``.
         UnprocessableParameterError
             An ``output_format`` outside the supported set (422 like the hosted enum check).
         """
@@ -535,12 +543,9 @@ class SpeechService:
         voice = self.voice(voice_id)
         model = self.model(model_id, websocket=websocket)
         fmt = self.parse_output_format(output_format, streaming, ["query", "output_format"])
-        if _speakable_length(text) == 0:
-            raise APIError(
-                400,
-                "invalid_text",
-                "The text is empty or only whitespace; send at least one word to speak.",
-            )
+        problem = text_problem(text)
+        if problem is not None:
+            raise APIError(400, "invalid_text", problem)
         limit = model.max_characters
         if len(text) > limit:
             raise APIError(
@@ -554,7 +559,7 @@ class SpeechService:
         multiplier = model.character_cost_multiplier
         cost = max(1, round(len(text) * multiplier))
         try:
-            reservation = self.store.reserve_characters(cost)
+            reservation = self.store.reserve_characters(cost, request_id)
         except QuotaExceededError as exc:
             raise APIError(
                 401,
@@ -590,13 +595,17 @@ class SpeechService:
         emit: Callable[[TakePiece], None],
         cancelled: threading.Event,
         shared: SharedEncoder | None = None,
+        may_settle: Callable[[], bool] = lambda: True,
     ) -> None:
         """Synthesize and encode a take, calling ``emit`` for every piece (worker thread).
 
-        The history item (audio file, then row) is committed before the final piece is
-        emitted, so a client that has received the whole take can already find it in the
-        history. On failure or cancellation the characters are refunded and nothing is stored.
-        With a ``shared`` encoder the final flush is left to its owner.
+        Once every piece but the final one has been emitted, ``may_settle`` is asked (it
+        blocks until the consumer has handed those pieces to the client, and answers whether
+        the client is still there). Only then is the take settled — billed and its history
+        item committed — and the final piece emitted, so a client that has received the whole
+        take can already find it in the history. On failure, cancellation or a ``False``
+        answer the characters are refunded and nothing is stored. With a ``shared`` encoder
+        the final flush is left to its owner.
         """
         take_audio = TakeAudio(plan, shared)
         alignment = AlignmentBuilder()
@@ -615,9 +624,9 @@ class SpeechService:
                     alignment.add(chunk, offset)
                     offset += chunk.duration
             tail = take_audio.finish()
-            if plan.history_item_id is not None:
-                self._commit_history(plan, bytes(take_audio.history_audio), alignment.as_dict())
-            self.store.record_usage(plan.voice.voice_id, plan.model_id, plan.character_cost)
+            if cancelled.is_set() or not may_settle():
+                raise TakeCancelledError
+            self._settle(plan, bytes(take_audio.history_audio), alignment.as_dict())
             # Count the take out before its last bytes leave: a client that sends its next
             # request as soon as it has them must not see this one still in flight.
             self._change_in_flight(-1)
@@ -634,27 +643,29 @@ class SpeechService:
         with self._in_flight_lock:
             self._in_flight += delta
 
-    def _commit_history(self, plan: TakePlan, audio: bytes, alignment: dict) -> None:
-        self.store.add_history_item(
-            {
-                "history_item_id": plan.history_item_id,
-                "request_id": plan.request_id,
-                "voice_id": plan.voice.voice_id,
-                "voice_name": plan.voice.name,
-                "voice_category": plan.voice.category,
-                "model_id": plan.model_id,
-                "text": plan.text,
-                "date_unix": int(time.time()),
-                "character_count_change_from": plan.reservation.count_from,
-                "character_count_change_to": plan.reservation.count_to,
-                "content_type": HISTORY_CONTENT_TYPE,
-                "output_format": plan.output_format.name,
-                "settings": plan.settings,
-                "alignments": {"alignment": alignment, "normalized_alignment": alignment},
-            },
-            audio,
-            "mp3",
-        )
+    def _settle(self, plan: TakePlan, audio: bytes, alignment: dict) -> None:
+        """Bill the take and, when it is logged, store it: one transaction."""
+        usage = Usage(plan.voice.voice_id, plan.model_id, plan.character_cost)
+        if plan.history_item_id is None:
+            self.store.settle_take(plan.reservation, usage)
+            return
+        item = {
+            "history_item_id": plan.history_item_id,
+            "request_id": plan.request_id,
+            "voice_id": plan.voice.voice_id,
+            "voice_name": plan.voice.name,
+            "voice_category": plan.voice.category,
+            "model_id": plan.model_id,
+            "text": plan.text,
+            "date_unix": int(time.time()),
+            "character_count_change_from": plan.reservation.count_from,
+            "character_count_change_to": plan.reservation.count_to,
+            "content_type": HISTORY_CONTENT_TYPE,
+            "output_format": plan.output_format.name,
+            "settings": plan.settings,
+            "alignments": {"alignment": alignment, "normalized_alignment": alignment},
+        }
+        self.store.settle_take(plan.reservation, usage, item, audio, "mp3")
 
     def open_websocket_session(self) -> bool:
         """Count a new stream-input session; ``False`` when the limit is reached."""

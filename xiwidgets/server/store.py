@@ -2,7 +2,8 @@
 
 Layout of ``data_dir``::
 
-    xiwidgets.sqlite3      voices, samples, settings overrides, history, api keys, usage, account
+    xiwidgets.sqlite3      voices, samples, settings overrides, history, api keys, usage, account,
+                           reservations of takes in flight
     audio/<history_id>.mp3 one file per history item
     samples/<voice_id>/... uploaded samples of cloned voices
     previews/<voice_id>-<tag>.mp3 cached voice previews
@@ -32,6 +33,8 @@ from pathlib import Path
 from typing import IO, Any
 
 _ID_ALPHABET = string.ascii_letters + string.digits
+# Well under SQLite's limit on bound parameters per statement.
+_IDS_PER_QUERY = 500
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS voices (
@@ -95,6 +98,13 @@ CREATE TABLE IF NOT EXISTS account (
     character_limit INTEGER NOT NULL,
     next_reset_unix INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS reservations (
+    reservation_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_id TEXT,
+    characters INTEGER NOT NULL,
+    period_end_unix INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL
+);
 """
 
 
@@ -129,11 +139,26 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 @dataclass(frozen=True)
 class Reservation:
-    """Characters taken from the quota for one request, before synthesis starts."""
+    """Characters taken from the quota for one take, before synthesis starts.
 
+    Each has a row in ``reservations`` until the take is settled (billed) or refunded, so the
+    characters of takes a crash interrupted can be given back at the next start.
+    """
+
+    reservation_id: int
     cost: int
     count_from: int
     count_to: int
+    period_end_unix: int
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What a settled take adds to ``/v1/usage/character-stats``."""
+
+    voice_id: str
+    model_id: str
+    characters: int
 
 
 class QuotaExceededError(Exception):
@@ -267,8 +292,10 @@ class Store:
             (next_month_unix(now), int(now)),
         )
 
-    def reserve_characters(self, cost: int) -> Reservation:
-        """Take ``cost`` characters from the quota in one statement, or refuse.
+    def reserve_characters(self, cost: int, request_id: str | None = None) -> Reservation:
+        """Take ``cost`` characters from the quota and record the reservation, or refuse.
+
+        The counter's increment and the reservation row commit in one transaction.
 
         Raises
         ------
@@ -276,35 +303,118 @@ class Store:
             When the request would pass the limit; the counter is unchanged.
         """
         self._roll_over_period()
-        with self._lock:
-            updated = self._db.execute(
+        with self._transaction() as db:
+            updated = db.execute(
                 "UPDATE account SET character_count = character_count + ? "
                 "WHERE id = 1 AND character_count + ? <= character_limit "
-                "RETURNING character_count",
+                "RETURNING character_count, next_reset_unix",
                 (cost, cost),
             ).fetchone()
             if updated is None:
-                row = self._db.execute(
-                    "SELECT character_count, character_limit FROM account"
-                ).fetchone()
+                row = db.execute("SELECT character_count, character_limit FROM account").fetchone()
                 left = max(0, row["character_limit"] - row["character_count"])
                 raise QuotaExceededError(cost, left)
+            reservation_id = db.execute(
+                "INSERT INTO reservations (request_id, characters, period_end_unix, created_ms) "
+                "VALUES (?, ?, ?, ?)",
+                (request_id, cost, updated["next_reset_unix"], int(time.time() * 1000)),
+            ).lastrowid
         count_to = updated["character_count"]
-        return Reservation(cost=cost, count_from=count_to - cost, count_to=count_to)
+        return Reservation(
+            reservation_id=reservation_id,
+            cost=cost,
+            count_from=count_to - cost,
+            count_to=count_to,
+            period_end_unix=updated["next_reset_unix"],
+        )
 
     def refund_characters(self, reservation: Reservation) -> None:
-        """Give back the characters of a request whose synthesis failed."""
-        self._execute(
-            "UPDATE account SET character_count = MAX(0, character_count - ?) WHERE id = 1",
-            (reservation.cost,),
-        )
+        """Give back the characters of a take that will not be delivered.
 
-    def record_usage(self, voice_id: str, model_id: str, characters: int) -> None:
-        """Add a usage event for ``/v1/usage/character-stats``."""
-        self._execute(
-            "INSERT INTO usage_events VALUES (?, ?, ?, ?)",
-            (int(time.time() * 1000), voice_id, model_id, characters),
-        )
+        Refunding twice, or refunding a settled take, changes nothing; characters reserved in
+        a period that has since ended are not taken off the new period's count.
+        """
+        self._roll_over_period()
+        with self._transaction() as db:
+            held = db.execute(
+                "DELETE FROM reservations WHERE reservation_id = ?",
+                (reservation.reservation_id,),
+            ).rowcount
+            if held:
+                db.execute(
+                    "UPDATE account SET character_count = MAX(0, character_count - ?) "
+                    "WHERE id = 1 AND next_reset_unix = ?",
+                    (reservation.cost, reservation.period_end_unix),
+                )
+
+    def refund_abandoned_reservations(self) -> tuple[int, int]:
+        """Give back every reservation still held: takes a killed server never finished.
+
+        Only safe while no take is in flight (at start-up, before serving).
+
+        Returns
+        -------
+        tuple of int
+            ``(reservations, characters)`` given back (characters of the current period).
+        """
+        self._roll_over_period()
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT COUNT(*) AS n, COALESCE(SUM(characters), 0) AS characters "
+                "FROM reservations WHERE period_end_unix = "
+                "(SELECT next_reset_unix FROM account WHERE id = 1)"
+            ).fetchone()
+            db.execute(
+                "UPDATE account SET character_count = MAX(0, character_count - ?) WHERE id = 1",
+                (row["characters"],),
+            )
+            count = db.execute("DELETE FROM reservations").rowcount
+        return count, row["characters"]
+
+    def settle_take(
+        self,
+        reservation: Reservation,
+        usage: Usage,
+        history_item: dict[str, Any] | None = None,
+        audio: bytes = b"",
+        extension: str = "mp3",
+    ) -> None:
+        """Bill a finished take, storing it when it is logged.
+
+        Its usage event, its history row (with ``history_item``) and the end of its
+        reservation commit in one transaction, after the audio file is written; a crash
+        between the two leaves an orphan file, removed at the next start.
+
+        Raises
+        ------
+        RuntimeError
+            When the reservation is no longer held (it was refunded); nothing is stored.
+        """
+        file_name = None
+        if history_item is not None:
+            file_name = f"{history_item['history_item_id']}.{extension}"
+            write_atomically(self.audio_dir / file_name, audio)
+        try:
+            with self._transaction() as db:
+                held = db.execute(
+                    "DELETE FROM reservations WHERE reservation_id = ?",
+                    (reservation.reservation_id,),
+                ).rowcount
+                if not held:
+                    raise RuntimeError(
+                        f"reservation {reservation.reservation_id} was refunded before the "
+                        "take was settled"
+                    )
+                db.execute(
+                    "INSERT INTO usage_events VALUES (?, ?, ?, ?)",
+                    (int(time.time() * 1000), usage.voice_id, usage.model_id, usage.characters),
+                )
+                if history_item is not None:
+                    self._insert_history_row(db, history_item, file_name)
+        except BaseException:
+            if file_name is not None:
+                (self.audio_dir / file_name).unlink(missing_ok=True)
+            raise
 
     def usage_events(self, start_ms: int, end_ms: int) -> list[sqlite3.Row]:
         """Usage events with ``start_ms <= time_ms < end_ms``, oldest first."""
@@ -588,16 +698,21 @@ class Store:
         """
         file_name = f"{item['history_item_id']}.{extension}"
         write_atomically(self.audio_dir / file_name, audio)
+        try:
+            with self._transaction() as db:
+                self._insert_history_row(db, item, file_name)
+        except Exception:
+            (self.audio_dir / file_name).unlink(missing_ok=True)
+            raise
+
+    @staticmethod
+    def _insert_history_row(db: sqlite3.Connection, item: dict[str, Any], file_name: str) -> None:
         columns = {**item, "audio_file": file_name}
         for key in ("settings", "alignments"):
             columns[key] = json.dumps(columns.get(key)) if columns.get(key) is not None else None
         names = ", ".join(columns)
         marks = ", ".join("?" for _ in columns)
-        try:
-            self._execute(f"INSERT INTO history ({names}) VALUES ({marks})", columns.values())
-        except Exception:
-            (self.audio_dir / file_name).unlink(missing_ok=True)
-            raise
+        db.execute(f"INSERT INTO history ({names}) VALUES ({marks})", tuple(columns.values()))
 
     def get_history_item(self, history_item_id: str) -> dict[str, Any] | None:
         """One history row as a dict, or ``None``."""
@@ -653,6 +768,24 @@ class Store:
             f"SELECT * FROM history {where} ORDER BY seq DESC LIMIT ?", [*params, page_size + 1]
         )
         return [self._history_dict(row) for row in rows[:page_size]], len(rows) > page_size
+
+    def history_audio_files(self, history_item_ids: list[str]) -> dict[str, str]:
+        """``{history_item_id: audio file name}`` of those ids that exist.
+
+        Reads only these two columns: a download of many items does not load their texts and
+        alignments.
+        """
+        found: dict[str, str] = {}
+        for start in range(0, len(history_item_ids), _IDS_PER_QUERY):
+            batch = history_item_ids[start : start + _IDS_PER_QUERY]
+            marks = ", ".join("?" for _ in batch)
+            rows = self._query(
+                f"SELECT history_item_id, audio_file FROM history "
+                f"WHERE history_item_id IN ({marks})",
+                batch,
+            )
+            found.update((row["history_item_id"], row["audio_file"]) for row in rows)
+        return found
 
     def count_history(self) -> int:
         """How many history items there are."""

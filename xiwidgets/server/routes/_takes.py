@@ -1,11 +1,21 @@
-"""Running a take in a worker thread and handing its pieces to the event loop as they arrive."""
+"""Running a take in a worker thread and handing its pieces to the event loop as they arrive.
+
+The rule for billing, the same for every route and every length of take: a take is billed and
+stored only if its client is still connected once every byte but the final ones has been
+handed to the connection. The worker asks (``TakeRun._may_settle``) when it has emitted every
+piece but the final one; the consumer answers when it comes back for the next piece — that is,
+after it has sent all earlier ones — by checking the connection; the final piece (the last
+bytes of the response) leaves only after the take is settled.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from starlette.requests import ClientDisconnect, Request
 
 from xiwidgets.server.service import SpeechService
 from xiwidgets.server.takes import (
@@ -15,36 +25,85 @@ from xiwidgets.server.takes import (
     TakePlan,
 )
 
+# Turns of the event loop that let a disconnect which has already reached the socket be seen:
+# one to poll the socket, one for the transport to report the loss, one for the server to
+# flag it (and for a streaming response's listener to cancel the stream).
+_LOOP_TURNS_FOR_PENDING_EVENTS = 3
+
+
+class _SettleRequest:
+    """Queued by the worker after every piece but the final one: "may the take be settled?"."""
+
 
 class TakeRun:
     """A take being synthesized in its own thread, started as soon as it is created.
 
     Starting at once (rather than when the response body is first read) means synthesis
-    overlaps sending the headers, and a take whose client never reads the body still finishes,
-    so its reservation and history are always settled.
+    overlaps sending the headers.
+
+    Parameters
+    ----------
+    service : SpeechService
+        Produces the take.
+    plan : TakePlan
+        The validated, reserved take.
+    shared : SharedEncoder or None
+        The encoder of a websocket session, shared by its takes.
+    connected : callable or None
+        ``async () -> bool``: whether the client is still there. ``None`` when the consumer
+        itself fails once the client has gone (a websocket send raises).
     """
 
     def __init__(
-        self, service: SpeechService, plan: TakePlan, shared: SharedEncoder | None = None
+        self,
+        service: SpeechService,
+        plan: TakePlan,
+        shared: SharedEncoder | None = None,
+        connected: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self._loop = asyncio.get_running_loop()
-        self._queue: asyncio.Queue[TakePiece | BaseException] = asyncio.Queue()
+        self._queue: asyncio.Queue[TakePiece | _SettleRequest | BaseException] = asyncio.Queue()
         self._cancelled = threading.Event()
+        self._answered = threading.Event()
+        self._settle = False
         self._service = service
         self._plan = plan
         self._shared = shared
+        self._connected = connected
         threading.Thread(target=self._work, name=f"take-{plan.request_id}", daemon=True).start()
 
-    def _hand_over(self, item: TakePiece | BaseException) -> None:
+    def _hand_over(self, item: TakePiece | _SettleRequest | BaseException) -> bool:
         # The loop may already be closed when a cancelled take notices; nothing to deliver then.
-        with contextlib.suppress(RuntimeError):
+        try:
             self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+        except RuntimeError:
+            return False
+        return True
+
+    def _may_settle(self) -> bool:
+        """Worker side: wait for the consumer to have sent every earlier piece, then its verdict."""
+        if not self._hand_over(_SettleRequest()):
+            return False
+        self._answered.wait()
+        return self._settle and not self._cancelled.is_set()
+
+    def _answer(self, settle: bool) -> None:
+        if not self._answered.is_set():
+            self._settle = settle
+            self._answered.set()
+
+    def stop(self) -> None:
+        """The client went away: stop synthesis, refund, store nothing (no-op once settled)."""
+        self._cancelled.set()
+        self._answer(False)
 
     def _work(self) -> None:
         try:
-            self._service.produce(self._plan, self._hand_over, self._cancelled, self._shared)
-        except TakeCancelledError:
-            pass
+            self._service.produce(
+                self._plan, self._hand_over, self._cancelled, self._shared, self._may_settle
+            )
+        except TakeCancelledError as exc:
+            self._hand_over(exc)  # ends ``pieces`` if it is still being read
         except BaseException as exc:  # handed to the consumer, which re-raises it
             self._hand_over(exc)
 
@@ -52,20 +111,66 @@ class TakeRun:
         """Yield the take's pieces while later clauses are still being synthesized.
 
         If the consumer stops early (the client went away) the worker is told to stop, and
-        the take is refunded and not stored.
+        the take is refunded and not stored. When the take was stopped (or the client was
+        found gone before settling) the pieces end without a final one.
         """
         try:
             while True:
                 item = await self._queue.get()
+                if isinstance(item, TakeCancelledError):
+                    return
                 if isinstance(item, BaseException):
                     raise item
+                if isinstance(item, _SettleRequest):
+                    still_there = self._connected is None or await self._connected()
+                    self._answer(still_there)
+                    if not still_there:
+                        return
+                    continue
                 yield item
                 if item.final:
                     return
         finally:
-            self._cancelled.set()
+            self.stop()
 
 
-async def whole_take(service: SpeechService, plan: TakePlan) -> list[TakePiece]:
-    """All pieces of a take (non-streaming endpoints), without blocking the event loop."""
-    return [piece async for piece in TakeRun(service, plan).pieces()]
+def connection_of(request: Request) -> Callable[[], Awaitable[bool]]:
+    """``async () -> bool``: whether the client of ``request`` is still connected."""
+
+    async def connected() -> bool:
+        await request.is_disconnected()  # also resumes reading, so a reset can be noticed
+        for _ in range(_LOOP_TURNS_FOR_PENDING_EVENTS):
+            await asyncio.sleep(0)
+        return not await request.is_disconnected()
+
+    return connected
+
+
+async def whole_take(
+    service: SpeechService, plan: TakePlan, request: Request
+) -> list[TakePiece]:
+    """All pieces of a take (non-streaming endpoints), without blocking the event loop.
+
+    Raises
+    ------
+    starlette.requests.ClientDisconnect
+        The client went away before the take was settled: it was stopped, refunded and not
+        stored.
+    """
+    run = TakeRun(service, plan, connected=connection_of(request))
+
+    async def stop_on_disconnect() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+        run.stop()
+
+    watcher = asyncio.create_task(stop_on_disconnect())
+    try:
+        pieces = [piece async for piece in run.pieces()]
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+    if not pieces or not pieces[-1].final:
+        raise ClientDisconnect
+    return pieces

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import io
 import zipfile
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, Response, StreamingResponse
 
-from xiwidgets.formats import CODECS, HISTORY_OUTPUT_FORMAT, codec_of_format
+from xiwidgets.formats import CODECS, HISTORY_OUTPUT_FORMAT, Codec, codec_of_format
 from xiwidgets.server.auth import API_KEY_REQUIRED
 from xiwidgets.server.errors import APIError, PlainAPIError, history_item_not_found
 from xiwidgets.server.schemas import HistoryDownloadBody
 from xiwidgets.server.service import SpeechService
-from xiwidgets.server.takes import mp3_to_wav
+from xiwidgets.server.takes import HISTORY_CONTENT_TYPE, mp3_to_wav
 
 router = APIRouter(prefix="/v1/history", tags=["history"])
 
@@ -74,7 +75,10 @@ def list_history(
 
 @router.post("/download", dependencies=API_KEY_REQUIRED)
 def download_history(request: Request, body: HistoryDownloadBody) -> Response:
-    """One id → that take's audio; several → a zip of them."""
+    """One id → that take's audio; several → a zip of them, streamed one file at a time.
+
+    Repeated ids are downloaded once (the body model drops them, keeping the first order).
+    """
     if body.output_format not in DOWNLOAD_FORMATS:
         raise PlainAPIError(
             400,
@@ -84,29 +88,58 @@ def download_history(request: Request, body: HistoryDownloadBody) -> Response:
         )
     codec = DOWNLOAD_FORMATS[body.output_format]
     store = _service(request).store
-    items = [_item_or_404(request, history_item_id) for history_item_id in body.history_item_ids]
-
-    def audio_of(item: dict) -> bytes:
-        data = store.history_audio_path(item).read_bytes()
-        return mp3_to_wav(data) if codec is _WAV else data
-
-    if len(items) == 1:
-        item = items[0]
-        file_name = f"{item['history_item_id']}{codec.extension}"
-        return Response(
-            audio_of(item),
-            media_type=_WAV.media_type if codec is _WAV else item["content_type"],
-            headers={"content-disposition": f'attachment; filename="{file_name}"'},
-        )
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
-        for item in items:
-            archive.writestr(f"{item['history_item_id']}{codec.extension}", audio_of(item))
-    return Response(
-        buffer.getvalue(),
+    found = store.history_audio_files(body.history_item_ids)
+    for history_item_id in body.history_item_ids:
+        if history_item_id not in found:
+            raise history_item_not_found(history_item_id)
+    files = [(item_id, store.audio_dir / found[item_id]) for item_id in body.history_item_ids]
+    if len(files) == 1:
+        item_id, path = files[0]
+        headers = {"content-disposition": f'attachment; filename="{item_id}{codec.extension}"'}
+        if codec is _WAV:
+            return Response(mp3_to_wav(path.read_bytes()), media_type=_WAV.media_type,
+                            headers=headers)
+        return FileResponse(path, media_type=HISTORY_CONTENT_TYPE, headers=headers)
+    return StreamingResponse(
+        _zip_stream(files, codec),
         media_type="application/zip",
         headers={"content-disposition": 'attachment; filename="history.zip"'},
     )
+
+
+class _ZipSink:
+    """The write end of a zip being streamed: collects bytes until they are taken."""
+
+    def __init__(self) -> None:
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self._pending.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing to flush: bytes wait in memory only until ``take`` hands them on."""
+
+    def take(self) -> bytes:
+        data, self._pending = b"".join(self._pending), []
+        return data
+
+
+def _zip_stream(files: list[tuple[str, Path]], codec: Codec) -> Iterator[bytes]:
+    """A zip of ``files`` as it is written: one file's bytes in memory at a time.
+
+    The sink cannot seek, so ``zipfile`` puts each entry's sizes and CRC in a data
+    descriptor after its data.
+    """
+    sink = _ZipSink()
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:
+        for item_id, path in files:
+            data = path.read_bytes()
+            if codec is _WAV:
+                data = mp3_to_wav(data)
+            archive.writestr(f"{item_id}{codec.extension}", data)
+            yield sink.take()
+    yield sink.take()
 
 
 @router.get("/{history_item_id}", dependencies=API_KEY_REQUIRED)

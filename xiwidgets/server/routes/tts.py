@@ -1,4 +1,9 @@
-"""Text to speech over HTTP: convert, stream, with-timestamps and stream/with-timestamps."""
+"""Text to speech over HTTP: convert, stream, with-timestamps and stream/with-timestamps.
+
+Every route bills a take only if the client is still connected once it has been handed every
+byte of the response but the last ones (see ``_takes``): for the whole-file routes, when the
+take is ready to be sent; for the streams, before the final bytes.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
 
 from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT
 from xiwidgets.server.auth import API_KEY_REQUIRED
-from xiwidgets.server.routes._takes import TakeRun, whole_take
+from xiwidgets.server.routes._takes import TakeRun, connection_of, whole_take
 from xiwidgets.server.schemas import TextToSpeechBody
 from xiwidgets.server.service import SpeechService
 from xiwidgets.server.takes import (
@@ -58,6 +64,12 @@ def _take_headers(service: SpeechService, plan: TakePlan) -> dict[str, str]:
     return headers
 
 
+def _stop_if_unfinished(run: TakeRun) -> BackgroundTask:
+    # Runs once the response is over, also after a disconnect cancelled it while the body
+    # iterator was suspended (and so could not notice): the take must not wait to settle.
+    return BackgroundTask(run.stop)
+
+
 def _timed_alignment(pieces: list[TakePiece]) -> dict | None:
     parts = [piece_alignment(piece) for piece in pieces]
     parts = [part for part in parts if part]
@@ -83,7 +95,7 @@ async def convert(
     service: SpeechService = request.app.state.service
     plan = _plan(request, voice_id, body, output_format, enable_logging, streaming=False)
     headers = _take_headers(service, plan)
-    pieces = await whole_take(service, plan)
+    pieces = await whole_take(service, plan, request)
     audio = b"".join(piece.audio for piece in pieces)
     return Response(audio, media_type=plan.output_format.media_type, headers=headers)
 
@@ -100,11 +112,11 @@ async def stream(
     """Audio bytes as each clause is synthesized (chunked transfer)."""
     service: SpeechService = request.app.state.service
     plan = _plan(request, voice_id, body, output_format, enable_logging, streaming=True)
-    run = TakeRun(service, plan)
+    run = TakeRun(service, plan, connected=connection_of(request))
 
     async def audio_bytes() -> AsyncIterator[bytes]:
         # The last two bytes of each piece wait for the next one, so the response's final
-        # bytes leave only after the take has been committed to the history.
+        # bytes leave only after the take has been settled (billed and in the history).
         carry = b""
         async for piece in run.pieces():
             data = carry + piece.audio
@@ -120,6 +132,7 @@ async def stream(
         audio_bytes(),
         media_type=plan.output_format.media_type,
         headers=_take_headers(service, plan),
+        background=_stop_if_unfinished(run),
     )
 
 
@@ -136,7 +149,7 @@ async def convert_with_timestamps(
     service: SpeechService = request.app.state.service
     plan = _plan(request, voice_id, body, output_format, enable_logging, streaming=False)
     headers = _take_headers(service, plan)
-    pieces = await whole_take(service, plan)
+    pieces = await whole_take(service, plan, request)
     alignment = _timed_alignment(pieces)
     return JSONResponse(
         {
@@ -162,7 +175,7 @@ async def stream_with_timestamps(
     """One JSON object per line: a clause's audio and its character times (take-relative)."""
     service: SpeechService = request.app.state.service
     plan = _plan(request, voice_id, body, output_format, enable_logging, streaming=True)
-    run = TakeRun(service, plan)
+    run = TakeRun(service, plan, connected=connection_of(request))
 
     async def lines() -> AsyncIterator[bytes]:
         async for piece in run.pieces():
@@ -177,5 +190,8 @@ async def stream_with_timestamps(
             yield (json.dumps(line, ensure_ascii=False) + "\n").encode()
 
     return StreamingResponse(
-        lines(), media_type="application/json", headers=_take_headers(service, plan)
+        lines(),
+        media_type="application/json",
+        headers=_take_headers(service, plan),
+        background=_stop_if_unfinished(run),
     )

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from xiwidgets.client import endpoints
 from xiwidgets.client.realtime import realtime_chunks
 from xiwidgets.client.streaming import DEFAULT_CHUNK_SIZE, AudioStream, TimedAudioStream
-from xiwidgets.client.types import Alignment, RealtimeChunk, ResponseInfo, Take, TimedTake
+from xiwidgets.client.types import (
+    Alignment,
+    RealtimeChunk,
+    ResponseInfo,
+    Take,
+    TimedTake,
+    Voice,
+    VoiceSettings,
+)
 from xiwidgets.client.voices import SettingsLike, VoiceRef, settings_dict
 
 if TYPE_CHECKING:
@@ -17,6 +26,23 @@ if TYPE_CHECKING:
     from xiwidgets.client.voices import Voices
 
 DEFAULT_OUTPUT_FORMAT = "mp3_44100_128"
+_LEDGER_FIELDS = frozenset({"text", "model_id", "voice_settings", "seed", "output_format"})
+
+
+def _ledger(voice: VoiceRef, voice_id: str, body: dict, params: dict,
+            response: Any, started: float) -> dict[str, Any]:
+    """What made a take and how long it took: kept on the take to repeat the experiment."""
+    name = voice.name if isinstance(voice, Voice) else (voice if voice != voice_id else None)
+    settings = body.get("voice_settings")
+    return {
+        "text": body["text"], "voice_id": voice_id, "voice_name": name,
+        "model_id": body.get("model_id"), "seed": body.get("seed"),
+        "voice_settings": VoiceSettings.from_dict(settings) if settings else None,
+        "output_format": params["output_format"],
+        "options": {k: v for k, v in {**body, **params}.items() if k not in _LEDGER_FIELDS},
+        "time_to_first_byte": response.elapsed.total_seconds(),
+        "total_time": time.perf_counter() - started,
+    }
 
 
 class TextToSpeech:
@@ -62,9 +88,11 @@ class TextToSpeech:
         """
         voice_id, body, params = self._request_parts(text, voice, model_id, voice_settings,
                                                      output_format, seed, extra)
+        started = time.perf_counter()
         response = self._transport.request("POST", endpoints.tts(voice_id), json=body,
                                            params=params)
-        return Take(response.content, ResponseInfo.from_headers(response.headers))
+        return Take(response.content, ResponseInfo.from_headers(response.headers),
+                    **_ledger(voice, voice_id, body, params, response, started))
 
     def stream(self, text: str, voice: VoiceRef, model_id: str | None = None,
                voice_settings: SettingsLike | None = None,
@@ -100,6 +128,7 @@ class TextToSpeech:
         voice_id, body, params = self._request_parts(text, voice, model_id, voice_settings,
                                                      output_format, seed, extra)
         path = endpoints.tts_with_timestamps(voice_id)
+        started = time.perf_counter()
         response = self._transport.request("POST", path, json=body, params=params)
         data = self._transport.decode_json(response, "POST", path)
         return TimedTake(
@@ -107,6 +136,7 @@ class TextToSpeech:
             info=ResponseInfo.from_headers(response.headers),
             alignment=Alignment.from_dict(data.get("alignment")),
             normalized_alignment=Alignment.from_dict(data.get("normalized_alignment")),
+            **_ledger(voice, voice_id, body, params, response, started),
         )
 
     def stream_with_timestamps(self, text: str, voice: VoiceRef, model_id: str | None = None,

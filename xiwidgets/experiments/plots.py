@@ -81,7 +81,7 @@ def plot_take(take: Any, *, title: str | None = None,
     plt = require("matplotlib.pyplot", "take.plot()")
     import numpy as np
 
-    samples, rate = take.samples, take.sample_rate
+    samples, rate = take.samples, take.sample_rate or 1  # an empty MP3 has no rate
     words = _words_of(take)
     rows = 3 if words else 2
     fig, axes = plt.subplots(rows, 1, sharex=True, figsize=figsize or (10, 1.6 * rows + 0.8),
@@ -132,7 +132,7 @@ def plot_compare(takes: Sequence[Any], labels: Sequence[str] | None = None, *,
                              layout="constrained")
     longest = 0.01
     for index, (ax, take) in enumerate(zip(axes[:, 0], takes, strict=True)):
-        samples, rate = take.samples, take.sample_rate
+        samples, rate = take.samples, take.sample_rate or 1
         _waveform(ax, samples, rate)
         for number, word in enumerate(_words_of(take)):
             ax.axvline(word.start, color="#999", linewidth=0.5)

@@ -24,6 +24,7 @@ from xiwidgets.client.voices import SettingsLike, VoiceRef, settings_dict
 if TYPE_CHECKING:
     from xiwidgets.client.transport import Transport
     from xiwidgets.client.voices import Voices
+    from xiwidgets.experiments.best_of import BestOf
 
 DEFAULT_OUTPUT_FORMAT = "mp3_44100_128"
 _LEDGER_FIELDS = frozenset({"text", "model_id", "voice_settings", "seed", "output_format"})
@@ -138,6 +139,53 @@ class TextToSpeech:
             normalized_alignment=Alignment.from_dict(data.get("normalized_alignment")),
             **_ledger(voice, voice_id, body, params, response, started),
         )
+
+    def best_of(self, text: str, voice: VoiceRef, n: int = 4, by: str = "wer", *,
+                seeds: Sequence[int] | None = None, metrics: Iterable[str] | None = None,
+                timestamps: bool = False, max_concurrency: int = 2, **request: Any) -> BestOf:
+        """Make ``n`` takes of ``text`` with different seeds and keep the best by ``by``.
+
+        Needs the ``eval`` extra. Every candidate is billed; the seeds and figures of all of
+        them are in the returned table, so any one can be made again.
+
+        Parameters
+        ----------
+        text : str
+            What to say.
+        voice : Voice or str
+            A :class:`Voice`, a voice_id or a voice name.
+        n : int, default 4
+            How many candidates (ignored when ``seeds`` is given).
+        by : {"wer", "dnsmos"}
+            The figure that picks the winner: lowest word error rate, or highest DNSMOS.
+        seeds : sequence of int, optional
+            The candidates' seeds; ``n`` random distinct seeds by default.
+        metrics : iterable of str, optional
+            Further figures for the table (see :func:`xiwidgets.experiments.evaluate`).
+        timestamps : bool, default False
+            Make timed takes (``convert_with_timestamps``), which have words and captions.
+        max_concurrency : int, default 2
+            Candidates requested at once.
+        **request
+            ``model_id``, ``voice_settings``, ``output_format`` and any body field of
+            :meth:`convert`.
+
+        Returns
+        -------
+        BestOf
+            ``(take, candidates)``: the best take, and a DataFrame with one row per candidate
+            (seed, request_id, history_item_id, character_cost, the figures, ``best``).
+
+        Raises
+        ------
+        ValueError
+            ``n`` below 1, or a ``by`` that does not rank takes, before anything is billed.
+        """
+        from xiwidgets.experiments.best_of import best_of
+
+        convert = self.convert_with_timestamps if timestamps else self.convert
+        return best_of(lambda t, **kw: convert(t, voice, **kw), text, n, by, seeds=seeds,
+                       metrics=metrics, max_concurrency=max_concurrency, **request)
 
     def stream_with_timestamps(self, text: str, voice: VoiceRef, model_id: str | None = None,
                                voice_settings: SettingsLike | None = None,

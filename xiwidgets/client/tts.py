@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from xiwidgets.client import endpoints
+from xiwidgets.client.ledger import Ledger
 from xiwidgets.client.realtime import realtime_chunks
 from xiwidgets.client.streaming import DEFAULT_CHUNK_SIZE, AudioStream, TimedAudioStream
 from xiwidgets.client.types import (
@@ -56,9 +57,10 @@ class TextToSpeech:
     body field of the API as a keyword (``language_code=``, ``previous_text=``…).
     """
 
-    def __init__(self, transport: Transport, voices: Voices) -> None:
+    def __init__(self, transport: Transport, voices: Voices, ledger: Ledger | None = None) -> None:
         self._transport = transport
         self._voices = voices
+        self._ledger = ledger if ledger is not None else Ledger()
 
     def _request_parts(self, text: str, voice: VoiceRef, model_id: str | None,
                        voice_settings: SettingsLike | None, output_format: str,
@@ -92,8 +94,10 @@ class TextToSpeech:
         started = time.perf_counter()
         response = self._transport.request("POST", endpoints.tts(voice_id), json=body,
                                            params=params)
-        return Take(response.content, ResponseInfo.from_headers(response.headers),
+        take = Take(response.content, ResponseInfo.from_headers(response.headers),
                     **_ledger(voice, voice_id, body, params, response, started))
+        self._ledger.record(take)
+        return take
 
     def stream(self, text: str, voice: VoiceRef, model_id: str | None = None,
                voice_settings: SettingsLike | None = None,
@@ -132,13 +136,15 @@ class TextToSpeech:
         started = time.perf_counter()
         response = self._transport.request("POST", path, json=body, params=params)
         data = self._transport.decode_json(response, "POST", path)
-        return TimedTake(
+        take = TimedTake(
             audio=base64.b64decode(data.get("audio_base64") or ""),
             info=ResponseInfo.from_headers(response.headers),
             alignment=Alignment.from_dict(data.get("alignment")),
             normalized_alignment=Alignment.from_dict(data.get("normalized_alignment")),
             **_ledger(voice, voice_id, body, params, response, started),
         )
+        self._ledger.record(take)
+        return take
 
     def best_of(self, text: str, voice: VoiceRef, n: int = 4, by: str = "wer", *,
                 seeds: Sequence[int] | None = None, metrics: Iterable[str] | None = None,

@@ -566,8 +566,13 @@ class CharacterStats:
 
 
 @dataclass(frozen=True)
-class BatchItem:
-    """What happened to one item of :meth:`Client.synthesize_many`."""
+class BatchItem(PlayableAudio):
+    """What happened to one item of :meth:`Client.synthesize_many`.
+
+    A finished item (``ok`` or ``skipped``) reads its file on demand: it plays as the value of a
+    notebook cell, has ``.samples`` and ``.duration``, and :meth:`take` loads it as a
+    :class:`Take` with everything that made it.
+    """
 
     index: int
     text: str
@@ -583,6 +588,63 @@ class BatchItem:
     output_format: str | None = None
     # The server's count of requests in flight when it took this one (not in the manifest).
     current_concurrent_requests: int | None = None
+    seed: int | None = None
+    options: str = ""  # further request fields as JSON, "" when none
+    captions: str | None = None  # the caption file beside the audio, when asked for
+    time_to_first_byte: float | None = None
+    total_time: float | None = None
+    path: Path | None = field(default=None, compare=False)
+    _decoded: dict[str, Any] = field(default_factory=dict, init=False, repr=False,
+                                     compare=False)
+
+    @property
+    def audio(self) -> bytes:
+        """The audio file's bytes (read each time; ``b""`` for a failed item)."""
+        return self.path.read_bytes() if self.path is not None else b""
+
+    @property
+    def duration(self) -> float:
+        """Seconds of audio."""
+        samples, rate = self._pcm()
+        return len(samples) / rate if rate else 0.0
+
+    def take(self) -> Take:
+        """The item as a :class:`Take` (audio, headers and the request that made it)."""
+        if self.path is None:
+            raise ValueError(f"Item {self.index} has no audio: it {self.status} "
+                             f"({self.error or 'no file'}).")
+        import json
+
+        return Take(
+            self.path.read_bytes(),
+            ResponseInfo(request_id=self.request_id, history_item_id=self.history_item_id,
+                         character_cost=self.character_cost),
+            text=self.text, voice_id=self.voice_id, model_id=self.model_id,
+            voice_settings=VoiceSettings.from_dict(json.loads(self.settings))
+            if self.settings else None,
+            seed=self.seed, output_format=self.output_format,
+            options=json.loads(self.options) if self.options else {},
+            time_to_first_byte=self.time_to_first_byte, total_time=self.total_time)
+
+    def _audio_format(self) -> Any:
+        from xiwidgets.client.media import audio_format
+
+        return audio_format(self.output_format)
+
+    def _caption(self) -> str:
+        from xiwidgets.client.media import caption_line
+
+        return caption_line(voice=self.voice_id, model_id=self.model_id,
+                            duration=self.duration, character_cost=self.character_cost,
+                            request_id=self.request_id)
+
+    def _repr_html_(self) -> str:
+        if self.path is None:
+            import html
+
+            return f"<div>item {self.index}: {html.escape(self.status)} — " \
+                   f"{html.escape(self.error or '')}</div>"
+        return super()._repr_html_()
 
 
 @dataclass(frozen=True)

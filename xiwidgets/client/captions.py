@@ -10,6 +10,7 @@ broadcast limits), cut only between words. SRT is written by ``srt`` and WebVTT 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,9 +99,10 @@ def words_from_alignment(alignment: Alignment, duration: float | None = None) ->
     words: list[Word] = []
     previous_end = 0.0
     for text, start, end in merged:
-        begin = min(max(float(start), previous_end), limit)
-        finish = min(max(float(end), begin), limit)
-        words.append(Word(str(text), round(begin, 3), round(finish, 3)))
+        # Milliseconds, like the caption formats; rounding must not step past the audio's end.
+        begin = min(max(round(float(start), 3), previous_end), limit)
+        finish = min(max(round(float(end), 3), begin), limit)
+        words.append(Word(str(text), begin, finish))
         previous_end = finish
     return words
 
@@ -143,7 +145,8 @@ def to_srt(words: Sequence[Word]) -> str:
 
 
 def _vtt_time(seconds: float) -> str:
-    milliseconds = round(seconds * 1000)
+    # Truncated like srt's timestamps, so a cue never ends after the audio does.
+    milliseconds = math.floor(seconds * 1000 + 1e-6)
     hours, rest = divmod(milliseconds, 3_600_000)
     minutes, rest = divmod(rest, 60_000)
     return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"

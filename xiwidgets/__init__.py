@@ -27,12 +27,17 @@ _LAZY_NAMES = {
     "HistoryTable": "xiwidgets.widgets",
     "QuotaMeter": "xiwidgets.widgets",
     "VoiceMaker": "xiwidgets.widgets",
+    "evaluate": "xiwidgets.experiments",
+    "plot_compare": "xiwidgets.experiments",
+    "sweep": "xiwidgets.experiments",
+    "SweepGrid": "xiwidgets.experiments",
 }
 
 __all__ = [*sorted(_LAZY_NAMES), "__version__", "load_ipython_extension"]
 
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs only
     from xiwidgets.client import Client, XIError, connect  # noqa: F401
+    from xiwidgets.experiments import SweepGrid, evaluate, plot_compare, sweep  # noqa: F401
     from xiwidgets.widgets import (  # noqa: F401
         HistoryTable,
         ModelPicker,

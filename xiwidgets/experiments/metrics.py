@@ -120,8 +120,9 @@ def _loudness(clip: _Clip) -> dict[str, Any]:
     return {"loudness": value if math.isfinite(value) else math.nan}
 
 
-# DNSMOS scores 9.01 s windows; speechmos slides one every second, which costs nine windows per
-# second of audio. Cutting the take into consecutive windows scores every sample once.
+# DNSMOS scores 9.01 s windows; speechmos slides one every second over its input, which costs
+# nine windows per second of audio. Cutting the take into consecutive windows, each exactly one
+# window long (a short piece is repeated, as speechmos itself does), scores every sample once.
 _DNSMOS_WINDOW = 9.01
 
 
@@ -138,8 +139,9 @@ def _dnsmos(clip: _Clip) -> dict[str, Any]:
         piece = audio[start:start + window]
         if len(piece) < WHISPER_RATE // 2 and scores:
             break  # a sliver at the end says nothing the windows before it did not
-        scores.append(float(dnsmos.run(piece, WHISPER_RATE)["ovrl_mos"]))
         weights.append(len(piece))
+        piece = np.resize(piece, window)  # repeated to one window: speechmos scores one hop
+        scores.append(float(dnsmos.run(piece, WHISPER_RATE)["ovrl_mos"]))
     return {"dnsmos": float(np.average(scores, weights=weights))}
 
 

@@ -39,6 +39,8 @@ def transcribe(samples: Any, language: str | None = None) -> str:
         The transcript, segments joined by spaces.
     """
     with _lock:  # one model, one decoding at a time: its threads already use every core
+        # Greedy, one temperature, no timestamp tokens: a transcript to score, at the least cost.
         segments, _ = _model().transcribe(samples, language=language, beam_size=1,
+                                          temperature=0.0, without_timestamps=True,
                                           vad_filter=False, condition_on_previous_text=False)
         return " ".join(segment.text.strip() for segment in segments)

@@ -79,6 +79,7 @@ def test_any_request_parameter_is_an_axis(client, tmp_path):
     for index, row in other.results.iterrows():
         take = other.take(index)
         assert take.text == row["text"] and take.model_id == "eleven_flash_v2_5"
+        assert take.voice_name == row["voice"] and row["voice"] in take._repr_html_()
         assert take.options == {"language_code": "en"}
         item = client.history.get(take.history_item_id)
         assert item.voice_name == row["voice"] and item.model_id == "eleven_flash_v2_5"

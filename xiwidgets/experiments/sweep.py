@@ -6,6 +6,7 @@ ratings (``ratings.json``). Running the same sweep again finds all three and bil
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import math
@@ -121,6 +122,7 @@ class SweepGrid(ClientWidgetMixin, widgets.VBox):
         self.add_class("xi-sweep")
         self.axes = list(cells[0])
         self.cells = cells
+        self._voice = voice
         self.out_dir = Path(out_dir) if out_dir is not None else Path("sweeps") / digest(
             text, voice, model_id, seed, settings, output_format, grid)
         self._rating_callbacks = CallbackDispatcher()
@@ -162,7 +164,11 @@ class SweepGrid(ClientWidgetMixin, widgets.VBox):
     def take(self, index: int) -> Take:
         """The take of cell ``index``, loaded (and later decoded) once."""
         if index not in self._takes:
-            self._takes[index] = self.items[index].take()
+            take = self.items[index].take()
+            voice = self.cells[index].get("voice", self._voice)
+            if isinstance(voice, str) and voice != take.voice_id:  # named by the sweep
+                take = dataclasses.replace(take, voice_name=voice)
+            self._takes[index] = take
         return self._takes[index]
 
     def _score(self) -> pandas.DataFrame:

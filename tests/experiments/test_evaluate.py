@@ -11,8 +11,9 @@ import pytest
 from xiwidgets.client import Take
 from xiwidgets.experiments import METRICS, MissingExtraError, evaluate, word_error_rate
 
+# The second take has two sentences: a transcriber that stops at the first one shows.
 SENTENCES = ("The museum in our city opens at ten every morning.",
-             "Visitors can walk through rooms full of old maps and paintings.")
+             "Visitors walk through rooms full of old maps. The cafe serves hot chocolate.")
 
 
 @pytest.fixture(scope="module")

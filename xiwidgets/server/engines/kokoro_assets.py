@@ -256,7 +256,12 @@ def _check(directory: Path) -> AssetStatus:
         if not _unchanged(manifest, model, MODEL_SHA256):
             verify_model_file(model)
         names = manifest.get("voices")
-        if not _unchanged(manifest, voices, manifest.get(VOICES_FILE, {}).get("sha256")):
+        recorded = manifest.get(VOICES_FILE)
+        if (
+            not isinstance(names, list)
+            or not isinstance(recorded, dict)
+            or not _unchanged(manifest, voices, recorded.get("sha256"))
+        ):
             names = verify_voices_file(voices)
     except AssetError as error:
         return AssetStatus(None, refused_message(directory, str(error)))
@@ -268,7 +273,9 @@ def _check(directory: Path) -> AssetStatus:
 
 def _unchanged(manifest: dict, path: Path, expected_sha256: str | None) -> bool:
     entry = manifest.get(path.name)
-    if not entry or expected_sha256 is None or entry.get("sha256") != expected_sha256:
+    if not isinstance(entry, dict) or expected_sha256 is None:
+        return False
+    if entry.get("sha256") != expected_sha256:
         return False
     stat = path.stat()
     return entry.get("size") == stat.st_size and entry.get("mtime_ns") == stat.st_mtime_ns

@@ -15,8 +15,9 @@ are normalized; see :func:`parse_blend`).
 * **G2P**: espeak-ng through ``phonemizer``, which loads a private copy of the espeak-ng
   library for each backend, so its global state is not the one ``espeak_engine`` drives;
   each backend is used under its own lock.
-* **Memory**: about 440 MB resident for the model, shared by every engine object in the
-  process (several servers in one process load it once).
+* **Memory**: about 360 MB more resident memory for a server with Kokoro than without
+  (``benchmarks/voices.py``), shared by every engine object in the process (several servers
+  in one process load the model once).
 """
 
 from __future__ import annotations

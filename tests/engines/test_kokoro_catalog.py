@@ -9,6 +9,7 @@ import pytest
 
 from xiwidgets.server import catalog
 from xiwidgets.server.engines.kokoro_assets import ASSETS_ENV, VOICE_SHA256, check_assets
+from xiwidgets.server.engines.kokoro_engine import ENGINE
 
 KOKORO = catalog.KOKORO_VOICES
 
@@ -79,5 +80,5 @@ def test_the_model_list_says_which_voices_serve_each_model():
         assert "Kokoro" in model.description and "Joe" in model.description
     english_only = catalog.get_model("eleven_flash_v2")
     siwis = next(voice for voice in KOKORO if voice.spec.engine_voice == "ff_siwis")
-    assert english_only.voice_spec_for(siwis.spec).engine_voice == "af_heart"
+    assert english_only.voice_spec_for(siwis.spec).engine_voice == ENGINE.voices["en"]
     assert catalog.get_model("eleven_multilingual_v2").voice_spec_for(siwis.spec) == siwis.spec

@@ -551,6 +551,11 @@ def voices_from_tarball(
                 member = members.get(f"package/voices/{name}.bin")
                 if member is None:
                     raise AssetError(f"{tarball.name} lacks voices/{name}.bin")
+                if member.size != VOICE_BYTES:  # checked before reading: no size bombs
+                    raise AssetError(
+                        f"voice {name} is {member.size} bytes, not {VOICE_BYTES} "
+                        "(truncated or corrupt)"
+                    )
                 vectors[name] = voice_vector(name, _read_member(archive, member), digests)
             license_member = members.get("package/LICENSE")
             license_text = _read_member(archive, license_member) if license_member else b""

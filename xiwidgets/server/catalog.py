@@ -228,7 +228,7 @@ _KOKORO_VOICES = (
      "middle_aged", "conversational", "relaxed, husky"),
     ("aDmGaJg40qgEmTyVoxDl", "ef_dora", "Dora", "young", "conversational", "warm, friendly"),
     ("cJxCkvmuvN5pGF9idTl3", "em_alex", "Alex", "middle_aged", "narration", "clear, steady"),
-    ("1EtadcXVjZYX6orSXDmv", "em_santa", "Santa (Spanish)", "old", "characters", "jolly, hearty"),
+    ("1EtadcXVjZYX6orSXDmv", "em_santa", "Papá Noel", "old", "characters", "jolly, hearty"),
     ("U7pn3X3u6L2H7gglevSz", "ff_siwis", "Siwis", "young", "narration", "clear, gentle"),
     ("pmCX7LyNRoSRFzskYB88", "hf_alpha", "Alpha", "young", "conversational", "bright, friendly"),
     ("ica3UWdj8Y3fInupFclX", "hf_beta", "Beta", "middle_aged", "narration", "calm, warm"),
@@ -236,11 +236,11 @@ _KOKORO_VOICES = (
     ("7E2SQ08Gs4uWTzrdGMln", "hm_psi", "Psi", "young", "conversational", "friendly, easygoing"),
     ("YbOY7x6Xmw1N6aB80eIt", "if_sara", "Sara", "young", "conversational", "lively, warm"),
     ("eumboo5zJ0azwibt0oXs", "im_nicola", "Nicola", "middle_aged", "narration", "warm, steady"),
-    ("H00zlGsQb5XLvtR6CR1Q", "pf_dora", "Dora (Portuguese)",
+    ("H00zlGsQb5XLvtR6CR1Q", "pf_dora", "Dorinha",
      "young", "conversational", "warm, friendly"),
-    ("4fFpkUePj51t6PghErMj", "pm_alex", "Alex (Portuguese)",
+    ("4fFpkUePj51t6PghErMj", "pm_alex", "Alexandre",
      "middle_aged", "narration", "clear, steady"),
-    ("2Awj09Sbu62BaQYHGOFN", "pm_santa", "Santa (Portuguese)",
+    ("2Awj09Sbu62BaQYHGOFN", "pm_santa", "Papai Noel",
      "old", "characters", "jolly, hearty"),
 )
 
@@ -249,12 +249,11 @@ def _kokoro(
     voice_id: str, kokoro_voice: str, name: str, age: str, use_case: str, tone: str
 ) -> PremadeVoice:
     language, accent = _KOKORO_ACCENTS[kokoro_voice[0]]
-    spoken_name = name.split(" (")[0]
     voice = _voice(
         voice_id, name, VoiceSpec("kokoro", kokoro_voice, language),
         accent=accent, gender="female" if kokoro_voice[1] == "f" else "male", age=age,
         use_case=use_case, tone=f"{tone}, neural",
-        preview=_KOKORO_PREVIEWS[language].format(name=spoken_name),
+        preview=_KOKORO_PREVIEWS[language].format(name=name),
     )
     return replace(voice, needs_kokoro_assets=True)
 

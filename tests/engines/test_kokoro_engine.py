@@ -7,6 +7,7 @@ assets and skip without them.
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import numpy as np
@@ -19,6 +20,8 @@ from xiwidgets.server.engines.espeak_engine import EspeakEngine
 from xiwidgets.server.engines.kokoro_engine import (
     _PHONEMIZERS,
     BlendError,
+    KokoroEngine,
+    KokoroUnavailableError,
     espeak_language,
     format_blend,
     parse_blend,
@@ -146,3 +149,17 @@ def test_the_kokoro_and_espeak_engines_speak_side_by_side(synthesizer):
     for thread in threads:
         thread.join()
     assert results == alone
+
+
+def test_missing_assets_are_announced_once_with_the_install_command(tmp_path, caplog):
+    # Several servers in one process: one line, not one per server.
+    with caplog.at_level(logging.WARNING, logger="xiwidgets.server.engines.kokoro_engine"):
+        for _ in range(3):
+            KokoroEngine(tmp_path / "none").load()
+    lines = [record.getMessage() for record in caplog.records]
+    assert len(lines) == 1 and "`xiwidgets voices install`" in lines[0]
+    assert "Joe and the espeak-ng voices work without them" in lines[0]
+    with pytest.raises(KokoroUnavailableError, match="not installed"):
+        KokoroEngine(tmp_path / "none").synthesize_clause(
+            "Hello.", KOKORO, SynthesisSettings(), 0
+        )

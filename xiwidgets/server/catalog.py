@@ -2,8 +2,11 @@
 
 Voice ids are fixed 20-character strings (like the hosted service's), so code and notebooks
 that store a voice id keep working across versions. Every premade voice is bound to an engine
-voice: Joe is the Piper neural voice, the others are espeak-ng voices with a variant that sets
-the gender and timbre.
+voice: Joe is the Piper neural voice, the espeak-ng voices have a variant that sets the gender
+and timbre, and the Kokoro voices are the style vectors of the Kokoro-82M model. Kokoro voices
+need their assets installed (``xiwidgets voices install``): without them the catalog offers the
+other voices, and a Kokoro voice id answers with how to install them
+(:func:`unavailable_voice_message`).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .engines.base import SynthesisSettings, VoiceSpec
+from .engines.kokoro_assets import check_assets
 from .engines.registry import EngineInfo, engine_info, find_engine
 
 DEFAULT_MODEL_ID = "eleven_multilingual_v2"
@@ -45,6 +49,8 @@ class PremadeVoice:
         What the voice says in its preview clip (in its own language).
     high_quality_base_model_ids : tuple of str
         Models this voice is meant for.
+    needs_kokoro_assets : bool
+        The voice is spoken only once the Kokoro assets are installed and verified.
     """
 
     voice_id: str
@@ -57,6 +63,11 @@ class PremadeVoice:
     high_quality_base_model_ids: tuple[str, ...] = (
         "eleven_multilingual_v2", "eleven_turbo_v2_5", "eleven_flash_v2_5", "eleven_v3",
     )
+    needs_kokoro_assets: bool = False
+
+    def unavailable_reason(self) -> str | None:
+        """Why the voice cannot speak on this machine now, or None when it can."""
+        return check_assets().problem if self.needs_kokoro_assets else None
 
     @property
     def engine(self) -> EngineInfo:
@@ -77,7 +88,9 @@ def _voice(
     preview: str,
 ) -> PremadeVoice:
     language = LANGUAGE_NAMES[spec.language]
-    description = f"{tone.capitalize()} {accent} {language} {gender} voice for {use_case}."
+    description = (
+        f"{tone.capitalize()} {accent} {language} {gender} voice for {use_case.replace('_', ' ')}."
+    )
     labels = {
         "accent": accent,
         "gender": gender,
@@ -93,7 +106,7 @@ def _espeak(voice: str, language: str, variant: str) -> VoiceSpec:
     return VoiceSpec("espeak", voice, language, variant=variant)
 
 
-PREMADE_VOICES: tuple[PremadeVoice, ...] = (
+_JOE_AND_ESPEAK_VOICES: tuple[PremadeVoice, ...] = (
     _voice("WK59PFkl0JfI2yyVlbPe", "Joe", VoiceSpec("piper", PIPER_JOE, "en"),
            accent="american", gender="male", age="middle_aged", use_case="narration",
            tone="warm, natural neural",
@@ -160,6 +173,95 @@ PREMADE_VOICES: tuple[PremadeVoice, ...] = (
            preview="Hej, jag heter Astrid. Jag kan läsa din text högt."),
 )
 
+
+# Kokoro-82M voices: (voice id, Kokoro voice, display name, age, use case, tone). The first
+# letter of a Kokoro voice is its language and accent, the second its gender. Japanese and
+# Mandarin voices are installed with the others but not offered: their G2P needs packages
+# (pyopenjtalk-plus, misaki[zh]) the server does not install.
+_KOKORO_ACCENTS = {
+    "a": ("en", "american"), "b": ("en", "british"), "e": ("es", "castilian"),
+    "f": ("fr", "parisian"), "h": ("hi", "standard"), "i": ("it", "standard"),
+    "p": ("pt", "brazilian"),
+}
+_KOKORO_PREVIEWS = {
+    "en": "Hi, I'm {name}. I can read your notebook's text out loud.",
+    "es": "Hola, soy {name}. Puedo leer tus textos en voz alta.",
+    "fr": "Bonjour, je m'appelle {name}. Je lis vos textes à voix haute.",
+    "hi": "नमस्ते, मैं {name} हूँ। मैं आपका पाठ पढ़ सकती हूँ।",
+    "it": "Ciao, sono {name}. Leggo i tuoi testi ad alta voce.",
+    "pt": "Olá, eu sou {name}. Posso ler seus textos em voz alta.",
+}
+_KOKORO_VOICES = (
+    ("uRtpE7FlyL51Ab1BBR5T", "af_alloy", "Alloy", "middle_aged", "conversational", "even, modern"),
+    ("3M6pMPeLausq2eISekXq", "af_aoede", "Aoede", "young", "narration", "soft, melodic"),
+    ("syxDSqptrwbgrJ8uSI6y", "af_bella", "Bella", "young", "social_media", "bright, expressive"),
+    ("J1lX1HTTDOJVNS3LJY3h", "af_heart", "Heart", "young", "narration", "warm, natural"),
+    ("WVw7sSgU7MAyATDfacB8", "af_jessica", "Jessica",
+     "young", "conversational", "casual, friendly"),
+    ("l83E2XarQy7I16EoBPIE", "af_kore", "Kore", "middle_aged", "educational", "clear, composed"),
+    ("1J3BFRzjZ3oviCYbmA1n", "af_nicole", "Nicole", "young", "meditation", "soft, breathy"),
+    ("s4Rb4Y21V80zCwRgczq9", "af_nova", "Nova", "young", "advertisement", "crisp, upbeat"),
+    ("dKRcMx46tZ9R7NUd8bAT", "af_river", "River", "middle_aged", "audiobook", "calm, measured"),
+    ("GeYqBiuzlj034iKFOLBY", "af_sarah", "Sarah", "middle_aged", "news", "confident, clear"),
+    ("rq7AG6I1mdtydvXatnPv", "af_sky", "Sky", "young", "conversational", "light, airy"),
+    ("tL4wXzFaTnAimsIOaziQ", "am_adam", "Adam", "middle_aged", "narration", "deep, relaxed"),
+    ("9pu6CJKqivwJYzbPtlzh", "am_echo", "Echo",
+     "middle_aged", "conversational", "smooth, resonant"),
+    ("QItJUhsZFg8Kb5s7xKxd", "am_eric", "Eric", "middle_aged", "news", "firm, professional"),
+    ("OFQceKdOVfXq0hQc99x4", "am_fenrir", "Fenrir",
+     "middle_aged", "characters", "strong, dramatic"),
+    ("EThzyau4Q4HxPRacKAx3", "am_liam", "Liam", "young", "conversational", "easygoing, friendly"),
+    ("tB608rUUpAKjXp6OX8Ea", "am_michael", "Michael", "middle_aged", "narration", "warm, steady"),
+    ("Qn053KluTHqMSgnv8fyu", "am_onyx", "Onyx", "middle_aged", "advertisement", "deep, polished"),
+    ("3KlbAEhuv8cvmV9lVGy7", "am_puck", "Puck", "young", "characters", "playful, lively"),
+    ("XRxuTfnJQYrcQR1LhdiP", "am_santa", "Santa", "old", "characters", "jolly, hearty"),
+    ("qN6jEzaJ0WSFRr0Sjgro", "bf_alice", "Alice", "middle_aged", "educational", "clear, refined"),
+    ("Q4lwQT0RyE6ejLjmtoL2", "bf_emma", "Emma", "middle_aged", "narration", "warm, poised"),
+    ("YI9oEjoblDSubtfEPePx", "bf_isabella", "Isabella",
+     "young", "conversational", "gentle, bright"),
+    ("QjedW3baAS0MQBfpKHnG", "bf_lily", "Lily", "young", "audiobook", "soft, storytelling"),
+    ("ftrkTECt049EWhoZmfjX", "bm_daniel", "Daniel", "middle_aged", "news", "measured, formal"),
+    ("QFV4k7IumCtqF7L7lhWu", "bm_fable", "Fable",
+     "middle_aged", "audiobook", "expressive, storytelling"),
+    ("muATnWOb5Er1wMFKcukR", "bm_george", "George", "old", "narration", "rich, distinguished"),
+    ("FbyOWnh7YKWsYjujjCQr", "bm_lewis", "Lewis",
+     "middle_aged", "conversational", "relaxed, husky"),
+    ("aDmGaJg40qgEmTyVoxDl", "ef_dora", "Dora", "young", "conversational", "warm, friendly"),
+    ("cJxCkvmuvN5pGF9idTl3", "em_alex", "Alex", "middle_aged", "narration", "clear, steady"),
+    ("1EtadcXVjZYX6orSXDmv", "em_santa", "Papá Noel", "old", "characters", "jolly, hearty"),
+    ("U7pn3X3u6L2H7gglevSz", "ff_siwis", "Siwis", "young", "narration", "clear, gentle"),
+    ("pmCX7LyNRoSRFzskYB88", "hf_alpha", "Alpha", "young", "conversational", "bright, friendly"),
+    ("ica3UWdj8Y3fInupFclX", "hf_beta", "Beta", "middle_aged", "narration", "calm, warm"),
+    ("tvonDnmqCkqXcztvbqrP", "hm_omega", "Omega", "middle_aged", "news", "steady, clear"),
+    ("7E2SQ08Gs4uWTzrdGMln", "hm_psi", "Psi", "young", "conversational", "friendly, easygoing"),
+    ("YbOY7x6Xmw1N6aB80eIt", "if_sara", "Sara", "young", "conversational", "lively, warm"),
+    ("eumboo5zJ0azwibt0oXs", "im_nicola", "Nicola", "middle_aged", "narration", "warm, steady"),
+    ("H00zlGsQb5XLvtR6CR1Q", "pf_dora", "Dorinha",
+     "young", "conversational", "warm, friendly"),
+    ("4fFpkUePj51t6PghErMj", "pm_alex", "Alexandre",
+     "middle_aged", "narration", "clear, steady"),
+    ("2Awj09Sbu62BaQYHGOFN", "pm_santa", "Papai Noel",
+     "old", "characters", "jolly, hearty"),
+)
+
+
+def _kokoro(
+    voice_id: str, kokoro_voice: str, name: str, age: str, use_case: str, tone: str
+) -> PremadeVoice:
+    language, accent = _KOKORO_ACCENTS[kokoro_voice[0]]
+    voice = _voice(
+        voice_id, name, VoiceSpec("kokoro", kokoro_voice, language),
+        accent=accent, gender="female" if kokoro_voice[1] == "f" else "male", age=age,
+        use_case=use_case, tone=f"{tone}, neural",
+        preview=_KOKORO_PREVIEWS[language].format(name=name),
+    )
+    return replace(voice, needs_kokoro_assets=True)
+
+
+KOKORO_VOICES: tuple[PremadeVoice, ...] = tuple(_kokoro(*row) for row in _KOKORO_VOICES)
+
+PREMADE_VOICES: tuple[PremadeVoice, ...] = _JOE_AND_ESPEAK_VOICES + KOKORO_VOICES
+
 _VOICES_BY_ID = {voice.voice_id: voice for voice in PREMADE_VOICES}
 
 
@@ -179,13 +281,28 @@ _PREVIEW_TEXTS = {
 
 
 def get_premade_voice(voice_id: str) -> PremadeVoice | None:
-    """Return the premade voice with this id, or None."""
+    """Return the premade voice with this id (installed or not), or None."""
     return _VOICES_BY_ID.get(voice_id)
 
 
 def premade_voices() -> list[PremadeVoice]:
-    """All premade voices, in catalog order."""
-    return list(PREMADE_VOICES)
+    """The premade voices that can speak on this machine now, in catalog order."""
+    return [voice for voice in PREMADE_VOICES if voice.unavailable_reason() is None]
+
+
+def unavailable_voice_message(voice_id: str) -> str | None:
+    """For a catalog voice that cannot speak now, the sentence saying why and how to fix it.
+
+    Returns
+    -------
+    str or None
+        None for an unknown id and for a voice that can speak.
+    """
+    voice = _VOICES_BY_ID.get(voice_id)
+    reason = voice.unavailable_reason() if voice is not None else None
+    if reason is None:
+        return None
+    return f"The voice {voice.name!r} (voice_id {voice_id!r}) is not available. {reason}"
 
 
 def preview_text(language: str) -> str:
@@ -271,8 +388,14 @@ class Model:
 
 _ALL_LANGUAGES = tuple(LANGUAGE_NAMES)
 _LOCAL = (
-    "Served locally by the Piper neural voice Joe for English and by espeak-ng for the other "
-    "languages."
+    "Served locally by the Kokoro-82M neural voices (41 voices in English, Spanish, French, "
+    "Hindi, Italian and Portuguese, once installed with `xiwidgets voices install`), the Piper "
+    "neural voice Joe for English and espeak-ng voices for ten languages."
+)
+_LOCAL_ENGLISH = (
+    "Served locally by Joe (Piper) and the English Kokoro voices; espeak-ng voices read the "
+    "text with English rules and Kokoro voices of other languages are read by Kokoro's "
+    "English voice."
 )
 
 MODELS: tuple[Model, ...] = (
@@ -292,18 +415,15 @@ MODELS: tuple[Model, ...] = (
           _ALL_LANGUAGES, 40_000, can_use_style=True, can_use_speaker_boost=True,
           character_cost_multiplier=0.5, concurrency_group="turbo"),
     Model("eleven_flash_v2", "Eleven Flash v2",
-          "Lowest latency, English only, half the character cost. Served locally by Joe "
-          "(Piper); espeak-ng voices read the text with English rules.",
+          f"Lowest latency, English only, half the character cost. {_LOCAL_ENGLISH}",
           ("en",), 30_000, can_use_style=False, can_use_speaker_boost=False,
           character_cost_multiplier=0.5, concurrency_group="turbo"),
     Model("eleven_turbo_v2", "Eleven Turbo v2",
-          "Low latency, English only, half the character cost. Served locally by Joe "
-          "(Piper); espeak-ng voices read the text with English rules.",
+          f"Low latency, English only, half the character cost. {_LOCAL_ENGLISH}",
           ("en",), 30_000, can_use_style=True, can_use_speaker_boost=True,
           character_cost_multiplier=0.5, concurrency_group="turbo"),
     Model("eleven_monolingual_v1", "Eleven English v1",
-          "Legacy English-only model. Served locally by Joe (Piper); espeak-ng voices read "
-          "the text with English rules.",
+          f"Legacy English-only model. {_LOCAL_ENGLISH}",
           ("en",), 10_000, can_use_style=False, can_use_speaker_boost=True),
     Model("eleven_multilingual_v1", "Eleven Multilingual v1",
           f"Legacy multilingual model. {_LOCAL}",

@@ -191,7 +191,7 @@ class SpeechService:
                 default_settings=_settings_dict(voice.settings),
                 model_ids=tuple(voice.high_quality_base_model_ids),
             )
-            for voice in catalog.PREMADE_VOICES
+            for voice in catalog.premade_voices()
         ]
 
     def _stored_voice(self, row: dict[str, Any]) -> VoiceRecord:
@@ -226,6 +226,9 @@ class SpeechService:
             return self._premade[voice_id]
         row = self.store.get_voice(voice_id)
         if row is None:
+            unavailable = catalog.unavailable_voice_message(voice_id)
+            if unavailable is not None:
+                raise APIError(404, "voice_not_found", unavailable)
             raise voice_not_found(voice_id)
         return self._stored_voice(row)
 

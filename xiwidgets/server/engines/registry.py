@@ -25,6 +25,7 @@ from .base import Engine, VoiceSpec
 _BUILTIN_MODULES = (
     "xiwidgets.server.engines.piper_engine",
     "xiwidgets.server.engines.espeak_engine",
+    "xiwidgets.server.engines.kokoro_engine",
 )
 
 
@@ -66,6 +67,9 @@ class EngineInfo:
     warm_up_voice : VoiceSpec or None
         A voice to speak once at warm-up, for engines whose first synthesis is slower than
         the rest; None when loading is enough.
+    seed_changes_audio : bool
+        The engine draws noise from the seed, so other seeds give other audio; False for a
+        deterministic engine, whose takes depend on text, voice and settings alone.
     """
 
     name: str
@@ -77,6 +81,7 @@ class EngineInfo:
     native_speed: bool
     bases_clones: bool
     warm_up_voice: VoiceSpec | None = None
+    seed_changes_audio: bool = True
 
     @property
     def languages(self) -> tuple[str, ...]:

@@ -1,0 +1,403 @@
+"""Kokoro-82M neural voices (int8 ONNX, 24 kHz) through onnxruntime, with the model's durations.
+
+One model speaks every voice: a voice is a style vector (see ``kokoro_assets``), so a voice
+may also be a weighted blend of vectors, written ``"af_bella*0.6+af_sarah*0.4"`` (weights
+are normalized; see :func:`parse_blend`).
+
+* **Alignment**: the graph computes each phoneme's duration (whole frames of 600 samples)
+  but does not output it; at load time the duration tensor is exposed as a graph output, so
+  every phoneme's audio span comes from the model itself and word and character times follow
+  from it (``alignment.times_for_words``), as for Piper.
+* **Seeds**: the graph has no random nodes, so a take depends only on its text, voice and
+  speed. A seed changes nothing: the same request repeats byte for byte, seeded or not.
+* **Speed**: the graph's own ``speed`` input (durations divided by it); ``stability`` and
+  ``style`` have no counterpart in the model and are ignored.
+* **G2P**: espeak-ng through ``phonemizer``, which loads a private copy of the espeak-ng
+  library for each backend, so its global state is not the one ``espeak_engine`` drives;
+  each backend is used under its own lock.
+* **Memory**: about 360 MB more resident memory for a server with Kokoro than without
+  (``benchmarks/voices.py``), shared by every engine object in the process (several servers
+  in one process load the model once).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .alignment import WORD_PATTERN, CharTimes, times_for_words
+from .base import ClauseAudio, SynthesisSettings, VoiceSpec
+from .kokoro_assets import AssetError, KokoroAssets, check_assets
+from .registry import EngineInfo
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_RATE = 24000
+# The English voice that reads for other voices on English-only models and warms up: the best
+# by measurement (benchmarks/voices.py: WER 0 and the highest DNSMOS, 3.46, of the English
+# voices on the project's paragraph).
+DEFAULT_ENGLISH_VOICE = "af_sarah"
+_MAX_THREADS = 2
+_MIN_SPEED, _MAX_SPEED = 0.5, 2.0
+_MAX_PHONEMES = 510
+_SENTENCE_PAUSE, _CLAUSE_PAUSE = 0.25, 0.1
+_DURATION_OUTPUT = "duration"
+_WARM_UP_TEXTS = ("Ready.", "The voices are loaded and ready to read your text aloud.")
+
+# Kokoro voice names start with a language letter: (ISO 639-1, espeak-ng language).
+_VOICE_LANGUAGES = {
+    "a": ("en", "en-us"), "b": ("en", "en-gb"), "e": ("es", "es"), "f": ("fr", "fr-fr"),
+    "h": ("hi", "hi"), "i": ("it", "it"), "p": ("pt", "pt-br"),
+}
+# The espeak-ng language that reads a language when the voice is from another one.
+_ESPEAK_LANGUAGES = {"en": "en-us", "es": "es", "fr": "fr-fr", "hi": "hi", "it": "it",
+                     "pt": "pt-br"}
+_BLEND_TERM = re.compile(r"^\s*([a-z]{2}_[a-z]+)\s*(?:\*\s*([0-9]*\.?[0-9]+(?:e-?\d+)?))?\s*$")
+
+
+class KokoroUnavailableError(LookupError):
+    """The Kokoro assets are not installed or were refused (the message says how to fix it)."""
+
+
+class BlendError(ValueError):
+    """A voice blend names no voice, an unknown voice, or weights without a positive sum."""
+
+
+def parse_blend(engine_voice: str, known: set[str] | None = None) -> list[tuple[str, float]]:
+    """The voices and normalized weights of ``"af_bella*0.6+af_sarah*0.4"`` (or ``"af_bella"``).
+
+    Parameters
+    ----------
+    engine_voice : str
+        ``+``-separated terms ``name`` or ``name*weight`` (a bare name weighs 1).
+    known : set of str, optional
+        The voice names that exist; unknown names are refused when given.
+
+    Returns
+    -------
+    list of (str, float)
+        Each voice once, weights summing to 1, in the order given.
+
+    Raises
+    ------
+    BlendError
+        For a malformed term, an unknown or repeated voice, a negative weight, or weights
+        that do not sum to a positive number.
+    """
+    weights: dict[str, float] = {}
+    for term in engine_voice.split("+"):
+        match = _BLEND_TERM.match(term)
+        if match is None:
+            raise BlendError(f"{term.strip()!r} is not a Kokoro voice name or name*weight")
+        name, weight = match.group(1), float(match.group(2) or 1.0)
+        if known is not None and name not in known:
+            raise BlendError(f"{name!r} is not a Kokoro voice")
+        if name in weights:
+            raise BlendError(f"{name!r} appears twice in the blend")
+        weights[name] = weight
+    total = sum(weights.values())
+    if not total > 0 or not np.isfinite(total):
+        raise BlendError("the weights of a voice blend must sum to a positive number")
+    return [(name, weight / total) for name, weight in weights.items()]
+
+
+def format_blend(weights: list[tuple[str, float]]) -> str:
+    """The ``engine_voice`` string of a blend (inverse of :func:`parse_blend`)."""
+    return "+".join(f"{name}*{weight:.6g}" for name, weight in weights)
+
+
+@dataclass
+class _Runtime:
+    """The loaded model and voice vectors, shared by every engine of one assets directory."""
+
+    session: object
+    vectors: dict[str, np.ndarray]
+    vocab: dict[str, int]
+
+
+_runtime_lock = threading.Lock()
+_runtimes: dict[Path, _Runtime] = {}
+_reported_problems: set[str] = set()
+
+
+def _announce_once(problem: str, missing: bool) -> None:
+    """Log why Kokoro is off once per process (servers in one process share the message)."""
+    with _runtime_lock:
+        if problem in _reported_problems:
+            return
+        _reported_problems.add(problem)
+    if missing:
+        logger.warning("%s Joe and the espeak-ng voices work without them.", problem)
+    else:
+        logger.error(problem)
+
+
+def _load_runtime(assets: KokoroAssets) -> tuple[_Runtime, bool]:
+    """The runtime of these assets, and whether this call built it."""
+    with _runtime_lock:
+        runtime = _runtimes.get(assets.directory)
+        if runtime is not None:
+            return runtime, False
+        runtime = _runtimes[assets.directory] = _build_runtime(assets)
+        return runtime, True
+
+
+def _build_runtime(assets: KokoroAssets) -> _Runtime:
+    import onnx
+    import onnxruntime
+    from kokoro_onnx.config import DEFAULT_VOCAB
+
+    model = onnx.load(str(assets.model_path))
+    _expose_durations(model)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = _MAX_THREADS
+    options.inter_op_num_threads = 1
+    # Idle worker threads sleep instead of spinning: on a busy machine spinning burned ~30 %
+    # more CPU for the same take, CPU that other requests and engines need.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    session = onnxruntime.InferenceSession(
+        model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"]
+    )
+    del model
+    with np.load(assets.voices_path, allow_pickle=False) as archive:
+        vectors = {name: archive[name] for name in archive.files}
+    return _Runtime(session, vectors, dict(DEFAULT_VOCAB))
+
+
+def _expose_durations(model) -> None:
+    """Add the rounded per-token durations (the ``Clip`` after ``Round``) as an output."""
+    from onnx import TensorProto, helper
+
+    graph = model.graph
+    rounded = {node.output[0] for node in graph.node if node.op_type == "Round"}
+    clips = [node for node in graph.node if node.op_type == "Clip" and node.input[0] in rounded]
+    if len(clips) != 1:
+        raise AssetError("the Kokoro model has no single duration tensor to expose")
+    graph.node.append(helper.make_node("Identity", [clips[0].output[0]], [_DURATION_OUTPUT]))
+    graph.output.append(
+        helper.make_tensor_value_info(_DURATION_OUTPUT, TensorProto.FLOAT, None)
+    )
+
+
+class _Phonemizers:
+    """One phonemizer espeak backend per language, each with its own library copy and lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._backends: dict[str, tuple[object, threading.Lock]] = {}
+
+    def phonemize(self, text: str, language: str) -> str:
+        backend, lock = self._backend(language)
+        with lock:
+            return backend.phonemize([text], strip=True)[0]
+
+    def _backend(self, language: str) -> tuple[object, threading.Lock]:
+        with self._lock:
+            if language not in self._backends:
+                import espeakng_loader
+                from phonemizer.backend import EspeakBackend
+                from phonemizer.backend.espeak.wrapper import EspeakWrapper
+
+                EspeakWrapper.set_library(espeakng_loader.get_library_path())
+                EspeakWrapper.set_data_path(espeakng_loader.get_data_path())
+                backend = EspeakBackend(
+                    language, preserve_punctuation=True, with_stress=True,
+                    language_switch="remove-flags",
+                )
+                self._backends[language] = (backend, threading.Lock())
+            return self._backends[language]
+
+
+_PHONEMIZERS = _Phonemizers()
+
+
+def espeak_language(voice: VoiceSpec) -> str:
+    """The espeak-ng language that reads ``voice``'s text (the voice's own accent if it can)."""
+    first = voice.engine_voice.split("+")[0].strip()[:1]
+    own = _VOICE_LANGUAGES.get(first)
+    if own is not None and own[0] == voice.language:
+        return own[1]
+    if voice.language not in _ESPEAK_LANGUAGES:
+        raise ValueError(f"the Kokoro voices do not speak language {voice.language!r}")
+    return _ESPEAK_LANGUAGES[voice.language]
+
+
+class KokoroEngine:
+    """Synthesize clauses with the Kokoro voices (see the module docstring)."""
+
+    sample_rate = SAMPLE_RATE
+
+    def __init__(self, assets_dir: Path | None = None) -> None:
+        self._assets_dir = assets_dir
+        self._runtime: _Runtime | None = None
+
+    def load(self) -> None:
+        """Check the assets, load the model and warm it up; without assets, say how to add them.
+
+        Missing or refused assets leave the engine off (its voices are then not offered; see
+        ``catalog``), with one log line naming the problem and the command that fixes it.
+        """
+        status = check_assets(self._assets_dir)
+        if status.assets is None:
+            _announce_once(status.problem or "", status.missing)
+            return
+        self._runtime, built = _load_runtime(status.assets)
+        if built:
+            # The first runs at a new input length cost several times a normal run.
+            voice = VoiceSpec("kokoro", DEFAULT_ENGLISH_VOICE, "en")
+            for text in _WARM_UP_TEXTS:
+                self.synthesize_clause(text, voice, SynthesisSettings(), 0)
+
+    def seeded_session(self) -> contextlib.nullcontext[KokoroEngine]:
+        """This engine itself: its takes depend on nothing but their inputs."""
+        return contextlib.nullcontext(self)
+
+    def _loaded(self) -> _Runtime:
+        if self._runtime is None:
+            status = check_assets(self._assets_dir)
+            if status.assets is None:
+                raise KokoroUnavailableError(status.problem)
+            self._runtime = _load_runtime(status.assets)[0]
+        return self._runtime
+
+    def style_vector(self, engine_voice: str) -> np.ndarray:
+        """The (510, 1, 256) style of a voice or blend (see :func:`parse_blend`)."""
+        vectors = self._loaded().vectors
+        blend = parse_blend(engine_voice, set(vectors))
+        return sum(
+            (vectors[name] * np.float32(weight) for name, weight in blend),
+            start=np.zeros_like(vectors[blend[0][0]]),
+        )
+
+    def synthesize_clause(
+        self, text: str, voice: VoiceSpec, settings: SynthesisSettings, seed: int
+    ) -> ClauseAudio:
+        """Synthesize one clause.
+
+        Parameters
+        ----------
+        text : str
+            The clause, unspeakable characters already replaced by spaces.
+        voice : VoiceSpec
+            ``engine_voice`` is a Kokoro voice name or blend; ``language`` picks the G2P.
+        settings : SynthesisSettings
+            ``speed`` (times ``voice.rate_factor``) is the model's speed, clipped to 0.5–2.
+        seed : int
+            Unused: the model is deterministic.
+
+        Returns
+        -------
+        ClauseAudio
+            Float audio and per-character times (from the model's phoneme durations).
+        """
+        runtime = self._loaded()
+        style = self.style_vector(voice.engine_voice)
+        speed = float(np.clip(settings.speed * voice.rate_factor, _MIN_SPEED, _MAX_SPEED))
+        phonemes = _PHONEMIZERS.phonemize(text, espeak_language(voice))
+        phonemes = "".join(p for p in " ".join(phonemes.split()) if p in runtime.vocab)
+        from kokoro_onnx.chunker import pause_after, split_phonemes
+
+        pieces: list[np.ndarray] = []
+        spans: list[tuple[str, int, int]] = []  # (phoneme, start sample, end sample)
+        offset = 0
+        for batch in split_phonemes(phonemes, _MAX_PHONEMES) if phonemes else []:
+            audio, edges = self._run(runtime, batch, style, speed)
+            spans += [(p, offset + edges[i], offset + edges[i + 1]) for i, p in enumerate(batch)]
+            pause = np.zeros(
+                int(pause_after(batch, _SENTENCE_PAUSE, _CLAUSE_PAUSE) * SAMPLE_RATE),
+                dtype=np.float32,
+            )
+            pieces += [audio, pause]
+            offset += len(audio) + len(pause)
+        samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+        times = _char_times(text, spans, len(samples))
+        return ClauseAudio(samples, SAMPLE_RATE, times.starts, times.ends)
+
+    def _run(
+        self, runtime: _Runtime, phonemes: str, style: np.ndarray, speed: float
+    ) -> tuple[np.ndarray, list[int]]:
+        """Audio of one batch, silence trimmed, and the sample edge of every phoneme."""
+        from kokoro_onnx.sliding import token_edges
+        from kokoro_onnx.trim import trim
+
+        tokens = [runtime.vocab[p] for p in phonemes]
+        audio, durations = runtime.session.run(
+            None,
+            {
+                "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
+                "style": style[min(len(tokens), len(style)) - 1],
+                "speed": np.array([speed], dtype=np.float32),
+            },
+        )
+        audio = np.asarray(audio, dtype=np.float32).ravel()
+        # Boundaries of [pad, *tokens, pad]; dropping the first makes index i phoneme i's start.
+        edges = token_edges(np.asarray(durations).ravel().astype(np.int64), len(audio))[1:]
+        trimmed, (head, _) = trim(audio)
+        edges = np.clip(edges - head, 0, len(trimmed))
+        return trimmed, [int(edge) for edge in edges]
+
+
+def _is_word_phoneme(phoneme: str) -> bool:
+    return not phoneme.isspace() and not unicodedata.category(phoneme).startswith("P")
+
+
+def _char_times(text: str, spans: list[tuple[str, int, int]], total_samples: int) -> CharTimes:
+    """Character times from phoneme spans: word by word when espeak's words match the text's."""
+    words: list[tuple[int, int]] = []
+    inside = False
+    for phoneme, start, end in spans:
+        if _is_word_phoneme(phoneme):
+            if inside:
+                words[-1] = (words[-1][0], end)
+            else:
+                words.append((start, end))
+            inside = True
+        else:
+            inside = False
+    text_words = [match.span() for match in re.finditer(WORD_PATTERN, text)]
+    if len(words) != len(text_words) and words:
+        words = _spread(words, text_words)
+    elif not words:
+        words = [(0, 0)] * len(text_words)
+    word_times = [(start / SAMPLE_RATE, end / SAMPLE_RATE) for start, end in words]
+    return times_for_words(len(text), text_words, word_times, total_samples / SAMPLE_RATE)
+
+
+def _spread(
+    spoken: list[tuple[int, int]], text_words: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """Word spans when espeak's words differ from the text's (numbers, abbreviations).
+
+    Each text word gets a share of the spoken words, in order, in proportion to its length.
+    """
+    lengths = np.array([end - start for start, end in text_words], dtype=float)
+    bounds = np.concatenate([[0.0], np.cumsum(lengths)]) / lengths.sum() * len(spoken)
+    spans = []
+    for index in range(len(text_words)):
+        first = min(int(bounds[index]), len(spoken) - 1)
+        last = max(first, min(int(np.ceil(bounds[index + 1])) - 1, len(spoken) - 1))
+        spans.append((spoken[first][0], spoken[last][1]))
+    return spans
+
+
+ENGINE = EngineInfo(
+    name="kokoro",
+    create=KokoroEngine,
+    voices={"en": DEFAULT_ENGLISH_VOICE, "es": "ef_dora", "fr": "ff_siwis", "hi": "hf_alpha",
+            "it": "if_sara", "pt": "pf_dora"},
+    sample_rate=SAMPLE_RATE,
+    aligns_characters=True,
+    repeats_seed=True,
+    native_speed=True,
+    bases_clones=False,
+    # load() warms the model up itself, only when the assets are installed.
+    warm_up_voice=None,
+    seed_changes_audio=False,
+)

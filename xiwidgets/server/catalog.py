@@ -299,7 +299,9 @@ def unavailable_voice_message(voice_id: str) -> str | None:
         None for an unknown id and for a voice that can speak.
     """
     voice = _VOICES_BY_ID.get(voice_id)
-    reason = voice.unavailable_reason() if voice is not None else None
+    if voice is None:
+        return None
+    reason = voice.unavailable_reason()
     if reason is None:
         return None
     return f"The voice {voice.name!r} (voice_id {voice_id!r}) is not available. {reason}"

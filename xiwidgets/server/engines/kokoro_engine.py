@@ -29,6 +29,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,6 +37,9 @@ from .alignment import WORD_PATTERN, CharTimes, times_for_words
 from .base import ClauseAudio, SynthesisSettings, VoiceSpec
 from .kokoro_assets import AssetError, KokoroAssets, check_assets
 from .registry import EngineInfo
+
+if TYPE_CHECKING:
+    import onnxruntime
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +121,7 @@ def format_blend(weights: list[tuple[str, float]]) -> str:
 class _Runtime:
     """The loaded model and voice vectors, shared by every engine of one assets directory."""
 
-    session: object
+    session: onnxruntime.InferenceSession
     vectors: dict[str, np.ndarray]
     vocab: dict[str, int]
 
@@ -171,7 +175,7 @@ def _build_runtime(assets: KokoroAssets) -> _Runtime:
     return _Runtime(session, vectors, dict(DEFAULT_VOCAB))
 
 
-def _expose_durations(model) -> None:
+def _expose_durations(model: Any) -> None:
     """Add the rounded per-token durations (the ``Clip`` after ``Round``) as an output."""
     from onnx import TensorProto, helper
 
@@ -191,14 +195,14 @@ class _Phonemizers:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._backends: dict[str, tuple[object, threading.Lock]] = {}
+        self._backends: dict[str, tuple[Any, threading.Lock]] = {}
 
     def phonemize(self, text: str, language: str) -> str:
         backend, lock = self._backend(language)
         with lock:
-            return backend.phonemize([text], strip=True)[0]
+            return str(backend.phonemize([text], strip=True)[0])
 
-    def _backend(self, language: str) -> tuple[object, threading.Lock]:
+    def _backend(self, language: str) -> tuple[Any, threading.Lock]:
         with self._lock:
             if language not in self._backends:
                 import espeakng_loader

@@ -11,6 +11,14 @@ import pytest
 
 from .harness import DroppingProxy, ServerProcess, english_voice_id
 
+
+def _voice(voice_id: str):
+    # A Voice, not its id: the client then needs no voice list, which would cross the proxy's
+    # byte budget before the stream does.
+    from xiwidgets.client import Voice
+
+    return Voice(voice_id=voice_id)
+
 LONG_TEXT = " ".join(
     f"Sentence number {i} of a long paragraph, read aloud so the stream lasts a while."
     for i in range(6))
@@ -58,10 +66,10 @@ def test_server_killed_mid_stream_raises_with_partial_audio(tmp_path):
 def test_connection_dropped_mid_stream_raises_with_a_prefix_of_the_take(target):
     from xiwidgets.client import StreamInterrupted
 
-    whole = _client(target.base_url).tts.stream(LONG_TEXT, target.voice_id, seed=SEED).read()
+    whole = _client(target.base_url).tts.stream(LONG_TEXT, _voice(target.voice_id), seed=SEED).read()
     proxy = DroppingProxy(target.base_url, cut_after_bytes=len(whole) // 3)
     try:
-        stream = _client(proxy.base_url, timeout=20).tts.stream(LONG_TEXT, target.voice_id,
+        stream = _client(proxy.base_url, timeout=20).tts.stream(LONG_TEXT, _voice(target.voice_id),
                                                                  seed=SEED)
         chunks, error = _drain(stream)
     finally:
@@ -80,7 +88,7 @@ def test_silent_connection_mid_stream_times_out_with_partial_audio(target):
 
     proxy = DroppingProxy(target.base_url, cut_after_bytes=40_000, stall=True)
     try:
-        stream = _client(proxy.base_url, timeout=3).tts.stream(LONG_TEXT, target.voice_id)
+        stream = _client(proxy.base_url, timeout=3).tts.stream(LONG_TEXT, _voice(target.voice_id))
         chunks, error = _drain(stream)
     finally:
         proxy.close()
@@ -99,7 +107,7 @@ def test_player_widget_shows_an_interrupted_stream(target):
     try:
         client = _client(proxy.base_url, timeout=20)
         player = Player(client=client, policy="none")
-        result = player.play_stream(client.tts.stream(LONG_TEXT, target.voice_id))
+        result = player.play_stream(client.tts.stream(LONG_TEXT, _voice(target.voice_id)))
     finally:
         proxy.close()
 

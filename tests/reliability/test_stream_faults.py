@@ -66,7 +66,8 @@ def test_server_killed_mid_stream_raises_with_partial_audio(tmp_path):
 def test_connection_dropped_mid_stream_raises_with_a_prefix_of_the_take(target):
     from xiwidgets.client import StreamInterrupted
 
-    whole = _client(target.base_url).tts.stream(LONG_TEXT, _voice(target.voice_id), seed=SEED).read()
+    voice = _voice(target.voice_id)
+    whole = _client(target.base_url).tts.stream(LONG_TEXT, voice, seed=SEED).read()
     proxy = DroppingProxy(target.base_url, cut_after_bytes=len(whole) // 3)
     try:
         stream = _client(proxy.base_url, timeout=20).tts.stream(LONG_TEXT, _voice(target.voice_id),

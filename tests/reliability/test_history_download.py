@@ -69,7 +69,7 @@ def test_a_large_zip_is_streamed_with_the_server_memory_bounded(server_factory, 
     # Many large takes, put straight into the running server's store: synthesizing 60 MB of
     # audio would take minutes. Concatenated MP3 files are an MP3 file.
     big_audio = audio * (SEEDED_ITEM_BYTES // len(audio) + 1)
-    store = server.service.store
+    store = server.services.store
     row = {k: v for k, v in store.get_history_item(template_id).items()
            if k not in ("seq", "audio_file")}
     seeded = [new_id() for _ in range(SEEDED_ITEMS)]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from xiwidgets.client import Client
@@ -40,11 +41,10 @@ def seeded_server(count: int, root: Path):
     store = Store(data_dir, character_limit=ServerConfig().character_limit)
     item = store.get_history_item(template.history_item_id)
     audio = store.history_audio_path(item).read_bytes()
-    extension = Path(item["audio_file"]).suffix.lstrip(".")
-    row = {key: value for key, value in item.items() if key not in ("seq", "audio_file")}
+    extension = Path(item.audio_file).suffix.lstrip(".")
     for number in range(count - 1):
         store.add_history_item(
-            {**row, "history_item_id": new_id(), "text": f"Take {number} in a long history."},
+            replace(item, history_item_id=new_id(), text=f"Take {number} in a long history."),
             audio, extension,
         )
     store.close()

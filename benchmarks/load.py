@@ -9,7 +9,10 @@ with temporary data directories; nothing is left behind. Sections:
 2. quota: 32 simultaneous takes against a limit that admits 16;
 3. crash: SIGKILL with 24 takes in flight, restart on the same data dir;
 4. fuzz: a seeded schemathesis run of >= 2 000 generated requests;
-5. bad input: every row of the reliability test table.
+5. bad input: every row of the reliability test table;
+6. hardening: server RSS growth for one 600 s voice sample, for a 200-id history download, for
+   60 x 1 MB auto_mode websocket frames (and how long other requests stall meanwhile), and 3 000
+   idle sockets (normal requests meanwhile, and how soon the idle ones are closed).
 
 ``--markdown`` also prints the bad-input table in the README's format. ``--quick`` runs smaller
 sizes (a smoke run of the script itself).
@@ -29,7 +32,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 from reliability.bad_inputs import CASES, Target, readable, run_case  # noqa: E402
 from reliability.crash import crash_and_restart  # noqa: E402
 from reliability.fuzz import run_schemathesis  # noqa: E402
-from reliability.harness import SynthesisProbe, english_voice_id  # noqa: E402
+from reliability.harness import ServerProcess, SynthesisProbe, english_voice_id  # noqa: E402
+from reliability.probe_history_download import measure_history_download  # noqa: E402
+from reliability.probe_idle import probe_idle  # noqa: E402
+from reliability.probe_voice_memory import voice_memory_growth  # noqa: E402
+from reliability.probe_websocket import flood_auto_mode  # noqa: E402
 from reliability.workload import race_quota, run_load  # noqa: E402
 
 from xiwidgets.server import start_in_thread  # noqa: E402
@@ -157,11 +164,41 @@ def bench_bad_inputs(work: Path, markdown: bool) -> list[str]:
     return [line]
 
 
+def bench_hardening(work: Path, quick: bool) -> list[str]:
+    """Memory and stall figures of the hostile inputs the hardening issue fixed."""
+    print("\n== hardening")
+    lines = []
+    growth = voice_memory_growth(seconds=60.0 if quick else 600.0)
+    lines.append(f"voice add from one {60 if quick else 600} s sample: server RSS "
+                 f"+{growth / 1e6:.1f} MB (target <= 100 MB)")
+    for fmt in (None, "wav"):
+        probe = measure_history_download(work / f"download-{fmt or 'mp3'}", fmt)
+        lines.append(f"history download of {probe.ids_sent} ids ({probe.distinct_ids} distinct, "
+                     f"{fmt or 'mp3'}): {probe.response_bytes / 1e6:.1f} MB returned, server RSS "
+                     f"+{probe.rss_growth_bytes / 1e6:.1f} MB")
+    with ServerProcess(work / "flood") as server:
+        assert server.process is not None
+        flood = flood_auto_mode(server.base_url, pid=server.process.pid,
+                                frames=6 if quick else 60)
+        lines.append(f"websocket flood: {flood.summary()} (stall target <= 0.2 s)")
+    with ServerProcess(work / "idle") as server:
+        idle = probe_idle(server.base_url, sockets=300 if quick else 3000)
+        longest = max(idle.request_seconds) if idle.request_seconds else float("nan")
+        lines.append(f"{idle.sockets} idle sockets: {idle.connected} connected, normal requests "
+                     f"{idle.statuses}, median {idle.median_request_seconds or 0:.3f} s, max "
+                     f"{longest:.3f} s; still open after the header timeout "
+                     f"{idle.open_after_timeout}; all closed after "
+                     f"{idle.seconds_until_all_closed} s")
+    for line in lines:
+        print(line)
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
     parser.add_argument("--markdown", action="store_true", help="print the README table")
-    parser.add_argument("--only", choices=("load", "quota", "crash", "fuzz", "bad"))
+    parser.add_argument("--only", choices=("load", "quota", "crash", "fuzz", "bad", "hardening"))
     args = parser.parse_args()
     summary: list[str] = []
     with tempfile.TemporaryDirectory(prefix="xiwidgets-bench-") as tmp:
@@ -172,6 +209,7 @@ def main() -> None:
             "crash": lambda: bench_crash(work),
             "fuzz": lambda: bench_fuzz(work, 5 if args.quick else 120),
             "bad": lambda: bench_bad_inputs(work, args.markdown),
+            "hardening": lambda: bench_hardening(work, args.quick),
         }
         for name, run in sections.items():
             if args.only in (None, name):

@@ -27,6 +27,10 @@ _LAZY_NAMES = {
     "HistoryTable": "xiwidgets.widgets",
     "QuotaMeter": "xiwidgets.widgets",
     "VoiceMaker": "xiwidgets.widgets",
+    "evaluate": "xiwidgets.experiments",
+    "plot_compare": "xiwidgets.experiments",
+    "sweep": "xiwidgets.experiments",
+    "SweepGrid": "xiwidgets.experiments",
 }
 
 __all__ = [*sorted(_LAZY_NAMES), "__version__", "load_ipython_extension"]
@@ -38,6 +42,10 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs only
     from xiwidgets.client import Client as Client
     from xiwidgets.client import XIError as XIError
     from xiwidgets.client import connect as connect
+    from xiwidgets.experiments import SweepGrid as SweepGrid
+    from xiwidgets.experiments import evaluate as evaluate
+    from xiwidgets.experiments import plot_compare as plot_compare
+    from xiwidgets.experiments.sweep import sweep as sweep
     from xiwidgets.widgets import HistoryTable as HistoryTable
     from xiwidgets.widgets import ModelPicker as ModelPicker
     from xiwidgets.widgets import Player as Player

@@ -127,6 +127,7 @@ def serve(options: argparse.Namespace) -> int:
     """Run the server in the foreground until interrupted."""
     from xiwidgets.server import ServerConfig
     from xiwidgets.server.serving import build_server
+    from xiwidgets.server.store import SchemaVersionError, check_schema_version
 
     config_options = {
         "host": options.host,
@@ -147,7 +148,8 @@ def serve(options: argparse.Namespace) -> int:
     config_options.update({name: value for name, value in optional.items() if value is not None})
     try:
         config = ServerConfig.from_options(**config_options)
-    except (TypeError, ValueError) as exc:
+        check_schema_version(config.data_dir)
+    except (TypeError, ValueError, SchemaVersionError) as exc:
         print(f"xiwidgets serve: {exc}", file=sys.stderr)
         return 2
     warning = exposure_warning(config.host, config.api_keys)

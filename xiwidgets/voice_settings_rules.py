@@ -73,18 +73,3 @@ def as_model_uses(
     )
     return {**settings, **{name: _NEUTRAL[name] for name in unusable}}
 
-
-def out_of_range(name: str, value: float) -> str | None:
-    """Why ``value`` is not accepted for setting ``name``, or ``None`` when it is.
-
-    Parameters
-    ----------
-    name : str
-        A key of :data:`RANGES`.
-    value : float
-        The value asked for.
-    """
-    low, high = RANGES[name]
-    if low <= value <= high:
-        return None
-    return f"{name} must be between {low:g} and {high:g}, not {value:g}"

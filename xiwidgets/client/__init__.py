@@ -5,6 +5,7 @@ local voice server, started in the background on first use.
 """
 
 from xiwidgets.client.api import Client
+from xiwidgets.client.captions import Word
 from xiwidgets.client.embedded import LocalServerUnavailable, connect
 from xiwidgets.client.errors import (
     AuthenticationError,
@@ -26,6 +27,7 @@ from xiwidgets.client.types import (
     HistoryItem,
     HistoryPage,
     Model,
+    NoAlignmentError,
     RealtimeChunk,
     ResponseInfo,
     Subscription,
@@ -52,6 +54,7 @@ __all__ = [
     "InvalidRequest",
     "LocalServerUnavailable",
     "Model",
+    "NoAlignmentError",
     "NotFound",
     "QuotaExceeded",
     "RateLimited",
@@ -68,6 +71,7 @@ __all__ = [
     "Voice",
     "VoicePage",
     "VoiceSettings",
+    "Word",
     "XIError",
     "connect",
 ]

@@ -13,6 +13,7 @@ import requests
 from xiwidgets.client import endpoints
 from xiwidgets.client.batch import synthesize_many
 from xiwidgets.client.history import History
+from xiwidgets.client.ledger import Ledger
 from xiwidgets.client.transport import Transport
 from xiwidgets.client.tts import TextToSpeech
 from xiwidgets.client.types import BatchResult, CharacterStats, Model, Subscription, User
@@ -125,8 +126,9 @@ class Client:
         self._embedded = False
         self.voices = Voices(self._transport)
         self.models = Models(self._transport)
-        self.tts = TextToSpeech(self._transport, self.voices)
-        self.history = History(self._transport)
+        ledger = Ledger()  # what the client remembers of its takes, for history.to_dataframe()
+        self.tts = TextToSpeech(self._transport, self.voices, ledger)
+        self.history = History(self._transport, ledger)
         self.user = Account(self._transport)
         self.usage = Usage(self._transport)
 
@@ -149,14 +151,15 @@ class Client:
                         voice: VoiceRef | None = None, model_id: str | None = None,
                         settings: SettingsLike | None = None, out_dir: str | Path = "takes",
                         output_format: str = DEFAULT_OUTPUT_FORMAT, max_concurrency: int = 4,
-                        progress: bool = True) -> BatchResult:
+                        progress: bool = True, captions: str | None = None) -> BatchResult:
         """Synthesize many texts into ``out_dir``, with a manifest, resumably.
 
         Parameters
         ----------
         items : iterable of str or mapping, or a pandas DataFrame
-            Texts, or rows with ``text`` and optional ``voice``, ``settings`` (mapping or JSON)
-            and ``filename``.
+            Texts, or rows with ``text`` and optional ``voice``, ``settings`` (mapping or JSON),
+            ``model_id``, ``seed``, ``options`` (further request fields: mapping or JSON) and
+            ``filename``.
         voice : Voice or str, optional
             Voice for rows that do not name one.
         model_id : str, optional
@@ -165,13 +168,17 @@ class Client:
             Settings for rows that do not give their own.
         out_dir : path-like
             Folder for the audio files and ``manifest.csv`` (index, text, file, voice_id,
-            model_id, settings, character_cost, request_id, history_item_id, status, error).
+            model_id, settings, output_format, character_cost, request_id, history_item_id,
+            status, error, seed, options, captions, time_to_first_byte, total_time).
         output_format : str
             Audio encoding; it also sets the files' extension.
         max_concurrency : int
             Most requests in flight at once.
         progress : bool
             Show a progress bar (a notebook bar in Jupyter, text in a terminal).
+        captions : {"srt", "vtt"}, optional
+            Also write captions beside each audio file (``0001.srt``…); the takes are then
+            made with timestamps.
 
         Returns
         -------
@@ -183,7 +190,8 @@ class Client:
         """
         return synthesize_many(self.tts, self.voices, items, voice=voice, model_id=model_id,
                                settings=settings, out_dir=out_dir, output_format=output_format,
-                               max_concurrency=max_concurrency, progress=progress)
+                               max_concurrency=max_concurrency, progress=progress,
+                               captions=captions)
 
     def close(self) -> None:
         """Release the HTTP connections (the embedded server keeps running)."""

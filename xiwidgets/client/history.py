@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xiwidgets.client import endpoints
+from xiwidgets.client.ledger import LEDGER_COLUMNS, Ledger
 from xiwidgets.client.types import HistoryItem, HistoryPage
 from xiwidgets.formats import codec_of_media_type
 
@@ -29,8 +30,9 @@ def _extension(content_type: str | None) -> str:
 class History:
     """``client.history``: the generations made with this account (or local server)."""
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, ledger: Ledger | None = None) -> None:
         self._transport = transport
+        self._ledger = ledger if ledger is not None else Ledger()
 
     def list(self, page_size: int = 100, start_after_history_item_id: str | None = None,
              voice_id: str | None = None, search: str | None = None,
@@ -119,8 +121,10 @@ class History:
     def to_dataframe(self, page_size: int = 100, **filters: Any) -> pandas.DataFrame:
         """All matching history items as a DataFrame, one row per item (needs pandas).
 
-        Columns are the :class:`HistoryItem` fields plus ``date`` (UTC timestamp) and
-        ``character_cost``.
+        Columns are the :class:`HistoryItem` fields plus ``date`` (UTC timestamp),
+        ``character_cost``, and what the API does not keep but this client remembers of the
+        takes it made: ``seed``, ``time_to_first_byte`` and ``total_time`` (seconds; empty for
+        other takes).
         """
         try:
             import pandas as pd
@@ -128,7 +132,9 @@ class History:
             raise ImportError("history.to_dataframe needs pandas: pip install pandas") from None
         columns = [f.name for f in dataclasses.fields(HistoryItem) if f.name != "extra"]
         rows = [{**{c: getattr(item, c) for c in columns}, "date": item.date,
-                 "character_cost": item.character_cost}
+                 "character_cost": item.character_cost,
+                 **self._ledger.get(item.history_item_id)}
                 for item in self.iter_all(page_size=page_size, **filters)]
-        frame: pd.DataFrame = pd.DataFrame(rows, columns=[*columns, "date", "character_cost"])
+        frame: pd.DataFrame = pd.DataFrame(
+            rows, columns=[*columns, "date", "character_cost", *LEDGER_COLUMNS])
         return frame

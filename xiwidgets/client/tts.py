@@ -3,20 +3,49 @@
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from xiwidgets.client import endpoints
 from xiwidgets.client.errors import take_in_doubt
+from xiwidgets.client.ledger import Ledger
 from xiwidgets.client.realtime import realtime_chunks
 from xiwidgets.client.streaming import DEFAULT_CHUNK_SIZE, AudioStream, TimedAudioStream
-from xiwidgets.client.types import Alignment, RealtimeChunk, ResponseInfo, Take, TimedTake
+from xiwidgets.client.types import (
+    Alignment,
+    RealtimeChunk,
+    ResponseInfo,
+    Take,
+    TimedTake,
+    Voice,
+    VoiceSettings,
+)
 from xiwidgets.client.voices import SettingsLike, VoiceRef, settings_dict
 from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT
 
 if TYPE_CHECKING:
     from xiwidgets.client.transport import Transport
     from xiwidgets.client.voices import Voices
+    from xiwidgets.experiments.best_of import BestOf
+
+_LEDGER_FIELDS = frozenset({"text", "model_id", "voice_settings", "seed", "output_format"})
+
+
+def _ledger(voice: VoiceRef, voice_id: str, body: dict[str, Any], params: dict[str, Any],
+            response: Any, started: float) -> dict[str, Any]:
+    """What made a take and how long it took: kept on the take to repeat the experiment."""
+    name = voice.name if isinstance(voice, Voice) else (voice if voice != voice_id else None)
+    settings = body.get("voice_settings")
+    return {
+        "text": body["text"], "voice_id": voice_id, "voice_name": name,
+        "model_id": body.get("model_id"), "seed": body.get("seed"),
+        "voice_settings": VoiceSettings.from_dict(settings) if settings else None,
+        "output_format": params["output_format"],
+        "options": {k: v for k, v in {**body, **params}.items() if k not in _LEDGER_FIELDS},
+        "time_to_first_byte": response.elapsed.total_seconds(),
+        "total_time": time.perf_counter() - started,
+    }
 
 
 class TextToSpeech:
@@ -33,9 +62,10 @@ class TextToSpeech:
     body field of the API as a keyword (``language_code=``, ``previous_text=``…).
     """
 
-    def __init__(self, transport: Transport, voices: Voices) -> None:
+    def __init__(self, transport: Transport, voices: Voices, ledger: Ledger | None = None) -> None:
         self._transport = transport
         self._voices = voices
+        self._ledger = ledger if ledger is not None else Ledger()
 
     def _request_parts(self, text: str, voice: VoiceRef, model_id: str | None,
                        voice_settings: SettingsLike | None, output_format: str,
@@ -67,9 +97,13 @@ class TextToSpeech:
         """
         voice_id, body, params = self._request_parts(text, voice, model_id, voice_settings,
                                                      output_format, seed, extra)
+        started = time.perf_counter()
         response = self._transport.request("POST", endpoints.tts(voice_id), json=body,
                                            params=params, in_doubt=take_in_doubt)
-        return Take(response.content, ResponseInfo.from_headers(response.headers))
+        take = Take(response.content, ResponseInfo.from_headers(response.headers),
+                    **_ledger(voice, voice_id, body, params, response, started))
+        self._ledger.record(take)
+        return take
 
     def stream(self, text: str, voice: VoiceRef, model_id: str | None = None,
                voice_settings: SettingsLike | None = None,
@@ -104,15 +138,66 @@ class TextToSpeech:
         voice_id, body, params = self._request_parts(text, voice, model_id, voice_settings,
                                                      output_format, seed, extra)
         path = endpoints.tts_with_timestamps(voice_id)
+        started = time.perf_counter()
         response = self._transport.request("POST", path, json=body, params=params,
                                            in_doubt=take_in_doubt)
         data = self._transport.decode_json(response, "POST", path)
-        return TimedTake(
+        take = TimedTake(
             audio=base64.b64decode(data.get("audio_base64") or ""),
             info=ResponseInfo.from_headers(response.headers),
             alignment=Alignment.from_dict(data.get("alignment")),
             normalized_alignment=Alignment.from_dict(data.get("normalized_alignment")),
+            **_ledger(voice, voice_id, body, params, response, started),
         )
+        self._ledger.record(take)
+        return take
+
+    def best_of(self, text: str, voice: VoiceRef, n: int = 4, by: str = "wer", *,
+                seeds: Sequence[int] | None = None, metrics: Iterable[str] | None = None,
+                timestamps: bool = False, max_concurrency: int = 2, **request: Any) -> BestOf:
+        """Make ``n`` takes of ``text`` with different seeds and keep the best by ``by``.
+
+        Needs the ``eval`` extra. Every candidate is billed; the seeds and figures of all of
+        them are in the returned table, so any one can be made again.
+
+        Parameters
+        ----------
+        text : str
+            What to say.
+        voice : Voice or str
+            A :class:`Voice`, a voice_id or a voice name.
+        n : int, default 4
+            How many candidates (ignored when ``seeds`` is given).
+        by : {"wer", "dnsmos"}
+            The figure that picks the winner: lowest word error rate, or highest DNSMOS.
+        seeds : sequence of int, optional
+            The candidates' seeds; ``n`` random distinct seeds by default.
+        metrics : iterable of str, optional
+            Further figures for the table (see :func:`xiwidgets.experiments.evaluate`).
+        timestamps : bool, default False
+            Make timed takes (``convert_with_timestamps``), which have words and captions.
+        max_concurrency : int, default 2
+            Candidates requested at once.
+        **request
+            ``model_id``, ``voice_settings``, ``output_format`` and any body field of
+            :meth:`convert`.
+
+        Returns
+        -------
+        BestOf
+            ``(take, candidates)``: the best take, and a DataFrame with one row per candidate
+            (seed, request_id, history_item_id, character_cost, the figures, ``best``).
+
+        Raises
+        ------
+        ValueError
+            ``n`` below 1, or a ``by`` that does not rank takes, before anything is billed.
+        """
+        from xiwidgets.experiments.best_of import best_of
+
+        convert = self.convert_with_timestamps if timestamps else self.convert
+        return best_of(lambda t, **kw: convert(t, voice, **kw), text, n, by, seeds=seeds,
+                       metrics=metrics, max_concurrency=max_concurrency, **request)
 
     def stream_with_timestamps(self, text: str, voice: VoiceRef, model_id: str | None = None,
                                voice_settings: SettingsLike | None = None,

@@ -7,12 +7,16 @@ that no result object can ever show it.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from xiwidgets.client.captions import Word
 
 T = TypeVar("T", bound="_Lenient")
 
@@ -226,25 +230,170 @@ class ResponseInfo:
         )
 
 
+class NoAlignmentError(ValueError):
+    """Words or captions were asked of a take that has no character timings."""
+
+
+_NO_ALIGNMENT = ("This take has no character timings, so no words or captions: make it with "
+                 "client.tts.convert_with_timestamps(...) (a TimedTake).")
+
+
+class PlayableAudio(abc.ABC):
+    """What every take shares: samples decoded once, a notebook player and pictures.
+
+    A subclass is a frozen dataclass with ``audio`` bytes and a ``_decoded`` dict field
+    (``compare=False``) that caches the samples; it says how its bytes are encoded through
+    ``_audio_format()`` and what its player's line says through ``_caption()``.
+    """
+
+    audio: bytes
+    _decoded: dict[str, Any]
+
+    @abc.abstractmethod
+    def _audio_format(self) -> Any:
+        """The :class:`xiwidgets.client.media.AudioFormat` of ``audio``."""
+
+    @abc.abstractmethod
+    def _caption(self) -> str:
+        """The line of metadata under the player."""
+
+    def _pcm(self) -> tuple[Any, int]:
+        if "pcm" not in self._decoded:
+            from xiwidgets.client.media import decode
+
+            samples, rate = decode(self.audio, self._audio_format())
+            decoded: tuple[Any, int] = (samples, rate)
+            samples.flags.writeable = False  # shared by every reader of the take
+            self._decoded["pcm"] = decoded
+            return decoded
+        cached: tuple[Any, int] = self._decoded["pcm"]
+        return cached
+
+    @property
+    def samples(self) -> Any:
+        """The audio as a read-only mono float32 numpy array in [-1, 1] (decoded once).
+
+        Needs PyAV and numpy (``pip install 'xiwidgets[audio]'``); ``.copy()`` it to change it.
+        """
+        return self._pcm()[0]
+
+    @property
+    def sample_rate(self) -> int:
+        """Samples per second of :attr:`samples`."""
+        return self._pcm()[1]
+
+    def plot(self, **kwargs: Any) -> Any:
+        """Waveform, spectrogram and (when known) the words on a timeline, with matplotlib.
+
+        See :func:`xiwidgets.experiments.plot_take` for the keywords.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        from xiwidgets.experiments.plots import plot_take
+
+        return plot_take(self, **kwargs)
+
+    def _repr_html_(self) -> str:
+        from xiwidgets.client.media import playable, player_html
+
+        audio, media_type = playable(self.audio, self._audio_format(), self._pcm)
+        return player_html(audio, media_type, self._caption())
+
+
 @dataclass(frozen=True, repr=False)
-class Take:
-    """A finished piece of audio and the response headers that came with it."""
+class Take(PlayableAudio):
+    """A finished piece of audio, the response headers that came with it, and what made it.
+
+    Besides the audio and headers, a take made by the client keeps the request (text, voice,
+    model, settings, seed, output format, further options) and its timings, so that an
+    experiment can be told and repeated from its takes alone. Fields are ``None`` when unknown.
+    As the value of a notebook cell it shows as a player with one line of metadata.
+    """
 
     audio: bytes
     info: ResponseInfo = field(default_factory=ResponseInfo)
+    text: str | None = field(default=None, kw_only=True)
+    voice_id: str | None = field(default=None, kw_only=True)
+    voice_name: str | None = field(default=None, kw_only=True)
+    model_id: str | None = field(default=None, kw_only=True)
+    voice_settings: VoiceSettings | None = field(default=None, kw_only=True)
+    seed: int | None = field(default=None, kw_only=True)
+    output_format: str | None = field(default=None, kw_only=True)
+    options: Mapping[str, Any] = field(default_factory=dict, kw_only=True, hash=False)
+    # Seconds from sending the request to its response headers, and to the last byte.
+    time_to_first_byte: float | None = field(default=None, kw_only=True, compare=False)
+    total_time: float | None = field(default=None, kw_only=True, compare=False)
+    _decoded: dict[str, Any] = field(default_factory=dict, init=False, repr=False,
+                                     compare=False)
 
     request_id = property(lambda self: self.info.request_id, doc="The ``request-id`` header.")
     history_item_id = property(lambda self: self.info.history_item_id,
                                doc="The ``history-item-id`` header.")
     character_cost = property(lambda self: self.info.character_cost,
                               doc="Characters billed (``character-cost`` header).")
-    content_type = property(lambda self: self.info.content_type, doc="Audio media type.")
+
+    @property
+    def content_type(self) -> str | None:
+        """Audio media type."""
+        content_type = self.info.content_type
+        if self.output_format and (not content_type or content_type.startswith("application/")):
+            from xiwidgets.client.media import media_type
+
+            return media_type(self.output_format)
+        return content_type
+
+    @property
+    def duration(self) -> float:
+        """Seconds of audio (from the decoded samples)."""
+        samples, rate = self._pcm()
+        return len(samples) / rate if rate else 0.0
+
+    @property
+    def words(self) -> list[Word]:
+        """Words with their times: only a :class:`TimedTake` has them."""
+        raise NoAlignmentError(_NO_ALIGNMENT)
+
+    def to_srt(self) -> str:
+        """SubRip captions of :attr:`words` (lines of at most 42 characters and 7 s)."""
+        from xiwidgets.client.captions import to_srt
+
+        return to_srt(self.words)
+
+    def to_vtt(self) -> str:
+        """WebVTT captions of :attr:`words` (lines of at most 42 characters and 7 s)."""
+        from xiwidgets.client.captions import to_vtt
+
+        return to_vtt(self.words)
+
+    def save_captions(self, path: str | Path) -> Path:
+        """Write captions to ``path``: SRT for ``.srt``, WebVTT for ``.vtt``; return the path."""
+        from xiwidgets.client.captions import save_captions
+
+        return save_captions(self.words, path)
 
     def save(self, path: str | Path) -> Path:
         """Write the audio to ``path`` and return it."""
         path = Path(path)
         path.write_bytes(self.audio)
         return path
+
+    def _audio_format(self) -> Any:
+        from xiwidgets.client.media import audio_format
+
+        return audio_format(self.output_format, self.info.content_type)
+
+    def _caption(self) -> str:
+        from xiwidgets.client.media import caption_line
+
+        try:
+            duration: float | None = self.duration
+        except (ImportError, ValueError):
+            duration = None
+        return caption_line(voice=self.voice_name or self.voice_id, model_id=self.model_id,
+                            duration=duration, character_cost=self.character_cost,
+                            request_id=self.request_id)
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({len(self.audio)} bytes, content_type="
@@ -258,6 +407,30 @@ class TimedTake(Take):
 
     alignment: Alignment | None = None
     normalized_alignment: Alignment | None = None
+
+    @property
+    def words(self) -> list[Word]:
+        """The words and their times, from the character alignment (decoded once).
+
+        Punctuation stays on its word; times never go back and stay inside the audio.
+
+        Raises
+        ------
+        NoAlignmentError
+            The response carried no alignment.
+        """
+        alignment = self.alignment or self.normalized_alignment
+        if alignment is None:
+            raise NoAlignmentError(_NO_ALIGNMENT)
+        if "words" not in self._decoded:
+            from xiwidgets.client.captions import words_from_alignment
+
+            try:
+                duration: float | None = self.duration
+            except (ImportError, ValueError):
+                duration = None  # no decoder: the alignment's own end is the limit
+            self._decoded["words"] = words_from_alignment(alignment, duration)
+        return list(self._decoded["words"])
 
 
 @dataclass(frozen=True)
@@ -407,8 +580,13 @@ class CharacterStats:
 
 
 @dataclass(frozen=True)
-class BatchItem:
-    """What happened to one item of :meth:`Client.synthesize_many`."""
+class BatchItem(PlayableAudio):
+    """What happened to one item of :meth:`Client.synthesize_many`.
+
+    A finished item (``ok`` or ``skipped``) reads its file on demand: it plays as the value of a
+    notebook cell, has ``.samples`` and ``.duration``, and :meth:`take` loads it as a
+    :class:`Take` with everything that made it.
+    """
 
     index: int
     text: str
@@ -424,6 +602,64 @@ class BatchItem:
     output_format: str | None = None
     # The server's count of requests in flight when it took this one (not in the manifest).
     current_concurrent_requests: int | None = None
+    seed: int | None = None
+    options: str = ""  # further request fields as JSON, "" when none
+    captions: str | None = None  # the caption file beside the audio, when asked for
+    time_to_first_byte: float | None = None
+    total_time: float | None = None
+    path: Path | None = field(default=None, compare=False)
+    _decoded: dict[str, Any] = field(default_factory=dict, init=False, repr=False,
+                                     compare=False)
+
+    # A batch item's audio lives in its file; other playable audio holds its bytes.
+    @property
+    def audio(self) -> bytes:  # type: ignore[override]
+        """The audio file's bytes (read each time; ``b""`` for a failed item)."""
+        return self.path.read_bytes() if self.path is not None else b""
+
+    @property
+    def duration(self) -> float:
+        """Seconds of audio."""
+        samples, rate = self._pcm()
+        return len(samples) / rate if rate else 0.0
+
+    def take(self) -> Take:
+        """The item as a :class:`Take` (audio, headers and the request that made it)."""
+        if self.path is None:
+            raise ValueError(f"Item {self.index} has no audio: it {self.status} "
+                             f"({self.error or 'no file'}).")
+        import json
+
+        return Take(
+            self.path.read_bytes(),
+            ResponseInfo(request_id=self.request_id, history_item_id=self.history_item_id,
+                         character_cost=self.character_cost),
+            text=self.text, voice_id=self.voice_id, model_id=self.model_id,
+            voice_settings=VoiceSettings.from_dict(json.loads(self.settings))
+            if self.settings else None,
+            seed=self.seed, output_format=self.output_format,
+            options=json.loads(self.options) if self.options else {},
+            time_to_first_byte=self.time_to_first_byte, total_time=self.total_time)
+
+    def _audio_format(self) -> Any:
+        from xiwidgets.client.media import audio_format
+
+        return audio_format(self.output_format)
+
+    def _caption(self) -> str:
+        from xiwidgets.client.media import caption_line
+
+        return caption_line(voice=self.voice_id, model_id=self.model_id,
+                            duration=self.duration, character_cost=self.character_cost,
+                            request_id=self.request_id)
+
+    def _repr_html_(self) -> str:
+        if self.path is None:
+            import html
+
+            return f"<div>item {self.index}: {html.escape(self.status)} — " \
+                   f"{html.escape(self.error or '')}</div>"
+        return super()._repr_html_()
 
 
 @dataclass(frozen=True)

@@ -113,12 +113,16 @@ def start_in_thread(
     ------
     ValueError
         For a setting out of range, or a bind beyond loopback without a key.
+    xiwidgets.server.store.SchemaVersionError
+        When a newer xiwidgets wrote the data directory (it is left unchanged).
     RuntimeError
         When the server fails to start (the cause is chained).
     """
     from xiwidgets.server.serving import build_server
+    from xiwidgets.server.store import check_schema_version
 
     settings = ServerConfig.from_options(data_dir=data_dir, host=host, port=port, **config)
+    check_schema_version(settings.data_dir)
     server = build_server(settings)
     # Signal handlers can only be installed from the main thread.
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]

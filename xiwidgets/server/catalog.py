@@ -8,10 +8,10 @@ the gender and timbre.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from xiwidgets.voice_settings_rules import as_model_uses, unusable_fields
+from xiwidgets.voice_settings_rules import as_model_uses
 
 from .engines.base import SynthesisSettings, VoiceSpec
 from .engines.registry import EngineInfo, engine_info, find_engine
@@ -230,11 +230,8 @@ class Model:
 
     def effective_settings(self, settings: SynthesisSettings) -> SynthesisSettings:
         """Neutralize the settings this model does not use (style, speaker boost)."""
-        unusable = unusable_fields(
-            can_use_style=self.can_use_style, can_use_speaker_boost=self.can_use_speaker_boost
-        )
         used = as_model_uses(
-            {name: getattr(settings, name) for name in unusable},
+            asdict(settings),
             can_use_style=self.can_use_style,
             can_use_speaker_boost=self.can_use_speaker_boost,
         )

@@ -3,7 +3,8 @@
 Layout of ``data_dir``::
 
     xiwidgets.sqlite3      voices, samples, settings overrides, history, api keys, usage, account,
-                           reservations of takes in flight
+                           reservations of takes in flight; its schema version is
+                           ``PRAGMA user_version``, brought up to date at start (``MIGRATIONS``)
     audio/<history_id>.mp3 one file per history item
     samples/<voice_id>/... uploaded samples of cloned voices
     previews/<voice_id>-<tag>.mp3 cached voice previews
@@ -20,6 +21,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -27,85 +29,216 @@ import sqlite3
 import string
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import IO, Any
 
+logger = logging.getLogger(__name__)
+
+DATABASE_NAME = "xiwidgets.sqlite3"
 _ID_ALPHABET = string.ascii_letters + string.digits
 # Well under SQLite's limit on bound parameters per statement.
 _IDS_PER_QUERY = 500
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS voices (
-    voice_id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    category TEXT NOT NULL,
-    description TEXT,
-    labels TEXT NOT NULL DEFAULT '{}',
-    profile TEXT NOT NULL DEFAULT '{}',
-    created_at_unix INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS voice_settings (
-    voice_id TEXT PRIMARY KEY,
-    settings TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS samples (
-    sample_id TEXT PRIMARY KEY,
-    voice_id TEXT NOT NULL REFERENCES voices(voice_id) ON DELETE CASCADE,
-    file_name TEXT NOT NULL,
-    mime_type TEXT NOT NULL,
-    size_bytes INTEGER NOT NULL,
-    hash TEXT NOT NULL,
-    duration_secs REAL,
-    path TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS history (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    history_item_id TEXT UNIQUE NOT NULL,
-    request_id TEXT,
-    voice_id TEXT,
-    voice_name TEXT,
-    voice_category TEXT,
-    model_id TEXT,
-    text TEXT,
-    date_unix INTEGER NOT NULL,
-    character_count_change_from INTEGER NOT NULL,
-    character_count_change_to INTEGER NOT NULL,
-    content_type TEXT NOT NULL,
-    output_format TEXT,
-    settings TEXT,
-    alignments TEXT,
-    audio_file TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS history_voice ON history(voice_id);
-CREATE TABLE IF NOT EXISTS api_keys (
-    key_hash TEXT PRIMARY KEY,
-    created_at_unix INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS usage_events (
-    time_ms INTEGER NOT NULL,
-    voice_id TEXT,
-    model_id TEXT,
-    characters INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS usage_time ON usage_events(time_ms);
-CREATE TABLE IF NOT EXISTS account (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    user_id TEXT NOT NULL,
-    created_at_unix INTEGER NOT NULL,
-    character_count INTEGER NOT NULL,
-    character_limit INTEGER NOT NULL,
-    next_reset_unix INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS reservations (
-    reservation_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    request_id TEXT,
-    characters INTEGER NOT NULL,
-    period_end_unix INTEGER NOT NULL,
-    created_ms INTEGER NOT NULL
-);
-"""
+# The schema every data directory had before it carried a version (``PRAGMA user_version`` 0,
+# xiwidgets up to commit c221a88). Frozen: it is created when missing (a fresh data directory)
+# and is a no-op on an existing one; every later change is a migration below.
+BASELINE_SCHEMA: tuple[str, ...] = (
+    """
+    CREATE TABLE IF NOT EXISTS voices (
+        voice_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        category TEXT NOT NULL,
+        description TEXT,
+        labels TEXT NOT NULL DEFAULT '{}',
+        profile TEXT NOT NULL DEFAULT '{}',
+        created_at_unix INTEGER NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS voice_settings (
+        voice_id TEXT PRIMARY KEY,
+        settings TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS samples (
+        sample_id TEXT PRIMARY KEY,
+        voice_id TEXT NOT NULL REFERENCES voices(voice_id) ON DELETE CASCADE,
+        file_name TEXT NOT NULL,
+        mime_type TEXT NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        hash TEXT NOT NULL,
+        duration_secs REAL,
+        path TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS history (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        history_item_id TEXT UNIQUE NOT NULL,
+        request_id TEXT,
+        voice_id TEXT,
+        voice_name TEXT,
+        voice_category TEXT,
+        model_id TEXT,
+        text TEXT,
+        date_unix INTEGER NOT NULL,
+        character_count_change_from INTEGER NOT NULL,
+        character_count_change_to INTEGER NOT NULL,
+        content_type TEXT NOT NULL,
+        output_format TEXT,
+        settings TEXT,
+        alignments TEXT,
+        audio_file TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE INDEX IF NOT EXISTS history_voice ON history(voice_id)
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS api_keys (
+        key_hash TEXT PRIMARY KEY,
+        created_at_unix INTEGER NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS usage_events (
+        time_ms INTEGER NOT NULL,
+        voice_id TEXT,
+        model_id TEXT,
+        characters INTEGER NOT NULL
+    )
+    """,
+    """
+    CREATE INDEX IF NOT EXISTS usage_time ON usage_events(time_ms)
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS account (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        user_id TEXT NOT NULL,
+        created_at_unix INTEGER NOT NULL,
+        character_count INTEGER NOT NULL,
+        character_limit INTEGER NOT NULL,
+        next_reset_unix INTEGER NOT NULL
+    )
+    """,
+)
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One step of the schema: the statements that take version ``n - 1`` to ``n``.
+
+    Statements run in one transaction with the version bump, so a crash mid-way leaves the
+    previous version, whole; they must not commit by themselves (no ``VACUUM``).
+    """
+
+    description: str
+    statements: tuple[str, ...]
+
+
+# In order: migration ``n`` (1-based) takes the schema to ``user_version`` n. Append only.
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        "reservations of takes in flight, refunded at start-up if a crash ends them",
+        # IF NOT EXISTS: data directories used by main between the hardening and versioning
+        # already have this table at version 0.
+        (
+            """
+            CREATE TABLE IF NOT EXISTS reservations (
+                reservation_id INTEGER PRIMARY KEY AUTOINCREMENT,
+                request_id TEXT,
+                characters INTEGER NOT NULL,
+                period_end_unix INTEGER NOT NULL,
+                created_ms INTEGER NOT NULL
+            )
+            """,
+        ),
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SchemaVersionError(RuntimeError):
+    """The data directory's schema is newer than this code knows: it is left untouched."""
+
+
+def schema_version(db: sqlite3.Connection) -> int:
+    """The database's ``PRAGMA user_version``: how many migrations it has had."""
+    version: int = db.execute("PRAGMA user_version").fetchone()[0]
+    return version
+
+
+def check_schema_version(data_dir: Path) -> None:
+    """Refuse a data directory a newer xiwidgets wrote, before anything opens it for writing.
+
+    A read-only look; a data directory without a database passes.
+
+    Raises
+    ------
+    SchemaVersionError
+        When its schema version is newer than ``MIGRATIONS`` knows.
+    """
+    database = Path(data_dir) / DATABASE_NAME
+    if not database.is_file():
+        return
+    with contextlib.closing(sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True)) as db:
+        found = schema_version(db)
+    _refuse_newer(found, SCHEMA_VERSION, f"The data directory {data_dir}")
+
+
+def _refuse_newer(found: int, known: int, where: str) -> None:
+    if found > known:
+        raise SchemaVersionError(
+            f"{where} has schema version {found}, but this xiwidgets knows versions up to "
+            f"{known}: a newer xiwidgets wrote it. Upgrade xiwidgets (or use another data "
+            "directory); it was left unchanged."
+        )
+
+
+def migrate(
+    db: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS, where: str = "database"
+) -> list[int]:
+    """Bring a database (in autocommit mode) to the latest schema version.
+
+    Version 0 is the baseline: created when missing, so a fresh database runs the same steps as
+    an old one. Each migration commits with its version bump, and the version is read again
+    inside its transaction, so a crash or a second server starting at once cannot apply a
+    step twice.
+
+    Returns
+    -------
+    list of int
+        The versions this call migrated to (none when the database was up to date).
+
+    Raises
+    ------
+    SchemaVersionError
+        When the database has a version newer than ``len(migrations)``; nothing is changed.
+    """
+    found = schema_version(db)
+    _refuse_newer(found, len(migrations), where)
+    applied = []
+    for version in range(found + 1, len(migrations) + 1):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            current = schema_version(db)
+            if current < version:
+                if current == 0:
+                    for statement in BASELINE_SCHEMA:
+                        db.execute(statement)
+                for statement in migrations[version - 1].statements:
+                    db.execute(statement)
+                # PRAGMA takes no bound parameters; the version is an int from range().
+                db.execute(f"PRAGMA user_version = {version:d}")
+                applied.append(version)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+    return applied
 
 
 def new_id(length: int = 20) -> str:
@@ -196,6 +329,67 @@ class StoredSample:
     path: Path
 
 
+# Marks a field stored as JSON text and read back parsed.
+_JSON_COLUMN = {"json": True}
+
+
+@dataclass(frozen=True)
+class HistoryRecord:
+    """One take of the history: a row of the ``history`` table, its JSON columns parsed.
+
+    The fields are the table's columns (but ``seq``, its insertion order): the store reads and
+    writes every field by name, so a new column is a field here and a migration that adds it.
+    ``audio_file`` is named by the store when the take is stored.
+    """
+
+    history_item_id: str
+    request_id: str | None
+    voice_id: str | None
+    voice_name: str | None
+    voice_category: str | None
+    model_id: str | None
+    text: str | None
+    date_unix: int
+    character_count_change_from: int
+    character_count_change_to: int
+    content_type: str
+    output_format: str | None
+    settings: dict[str, Any] | None = field(metadata=_JSON_COLUMN)
+    alignments: dict[str, Any] | None = field(metadata=_JSON_COLUMN)
+    audio_file: str = ""
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> HistoryRecord:
+        """The record of a row selected with ``HISTORY_COLUMNS``."""
+        values = {
+            column.name: (
+                _from_json(row[column.name]) if column.metadata.get("json") else row[column.name]
+            )
+            for column in fields(cls)
+        }
+        return cls(**values)
+
+    def to_row(self) -> dict[str, Any]:
+        """``{column: value}`` to insert, the JSON columns as text."""
+        return {
+            column.name: _to_json(getattr(self, column.name))
+            if column.metadata.get("json")
+            else getattr(self, column.name)
+            for column in fields(self)
+        }
+
+
+HISTORY_COLUMNS = ", ".join(column.name for column in fields(HistoryRecord))
+
+
+def _from_json(text: str | None) -> Any:
+    return json.loads(text) if text else None
+
+
+def _to_json(value: Any) -> str | None:
+    return json.dumps(value) if value is not None else None
+
+
 def _sample_suffix(file_name: str) -> str:
     """The extension a stored sample keeps: ``.`` and 1-8 ASCII letters or digits, or none.
 
@@ -220,6 +414,11 @@ class Store:
         The account's limit for this run (the used count persists across runs).
     api_keys : iterable of str
         Keys accepted by this run; only their hashes are stored.
+
+    Raises
+    ------
+    SchemaVersionError
+        When the data directory was written by a newer schema than this code knows.
     """
 
     def __init__(self, data_dir: Path, character_limit: int, api_keys: Iterable[str] = ()) -> None:
@@ -231,13 +430,27 @@ class Store:
             directory.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(
-            self.data_dir / "xiwidgets.sqlite3", check_same_thread=False, isolation_level=None
+            self.data_dir / DATABASE_NAME, check_same_thread=False, isolation_level=None
         )
         self._db.row_factory = sqlite3.Row
+        # Migrated before any other setting touches the file (a newer one is left as it is),
+        # and with foreign keys off, as SQLite's recipe for rebuilding a table asks.
+        fresh = self._db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is None
+        try:
+            applied = migrate(self._db, where=f"The data directory {self.data_dir}")
+        except BaseException:
+            self._db.close()
+            raise
+        if applied and not fresh:
+            logger.warning(
+                "upgraded the data directory %s to schema version %d (migrations %s)",
+                self.data_dir,
+                applied[-1],
+                ", ".join(map(str, applied)),
+            )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(SCHEMA)
         self._init_account(character_limit)
         self._replace_api_keys(api_keys)
 
@@ -314,11 +527,11 @@ class Store:
                 row = db.execute("SELECT character_count, character_limit FROM account").fetchone()
                 left = max(0, row["character_limit"] - row["character_count"])
                 raise QuotaExceededError(cost, left)
-            reservation_id = db.execute(
+            reservation_id: int = db.execute(
                 "INSERT INTO reservations (request_id, characters, period_end_unix, created_ms) "
-                "VALUES (?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?) RETURNING reservation_id",
                 (request_id, cost, updated["next_reset_unix"], int(time.time() * 1000)),
-            ).lastrowid
+            ).fetchone()[0]
         count_to = updated["character_count"]
         return Reservation(
             reservation_id=reservation_id,
@@ -375,7 +588,7 @@ class Store:
         self,
         reservation: Reservation,
         usage: Usage,
-        history_item: dict[str, Any] | None = None,
+        history_item: HistoryRecord | None = None,
         audio: bytes = b"",
         extension: str = "mp3",
     ) -> None:
@@ -392,7 +605,7 @@ class Store:
         """
         file_name = None
         if history_item is not None:
-            file_name = f"{history_item['history_item_id']}.{extension}"
+            file_name = f"{history_item.history_item_id}.{extension}"
             write_atomically(self.audio_dir / file_name, audio)
         try:
             with self._transaction() as db:
@@ -409,7 +622,7 @@ class Store:
                     "INSERT INTO usage_events VALUES (?, ?, ?, ?)",
                     (int(time.time() * 1000), usage.voice_id, usage.model_id, usage.characters),
                 )
-                if history_item is not None:
+                if history_item is not None and file_name is not None:
                     self._insert_history_row(db, history_item, file_name)
         except BaseException:
             if file_name is not None:
@@ -558,7 +771,8 @@ class Store:
 
     def count_voices(self) -> int:
         """How many stored voices there are."""
-        return self._query("SELECT COUNT(*) AS n FROM voices")[0]["n"]
+        count: int = self._query("SELECT COUNT(*) AS n FROM voices")[0]["n"]
+        return count
 
     def _voice_dict(self, row: sqlite3.Row) -> dict[str, Any]:
         voice = dict(row)
@@ -664,7 +878,7 @@ class Store:
 
     def sample_path(self, sample: dict[str, Any]) -> Path:
         """Absolute path of a stored sample."""
-        return self.data_dir / sample["path"]
+        return self.data_dir / str(sample["path"])
 
     def get_voice_settings(self, voice_id: str) -> dict[str, Any] | None:
         """The stored settings override of a voice, or ``None``."""
@@ -690,13 +904,13 @@ class Store:
 
     # -- history -------------------------------------------------------------------------
 
-    def add_history_item(self, item: dict[str, Any], audio: bytes, extension: str) -> None:
+    def add_history_item(self, item: HistoryRecord, audio: bytes, extension: str) -> None:
         """Write a take's audio file, then commit its row.
 
-        ``item`` holds the history columns except ``audio_file``; the file is written first so
-        that a committed row always has its audio.
+        ``item.audio_file`` is replaced by the file's name; the file is written first so that a
+        committed row always has its audio.
         """
-        file_name = f"{item['history_item_id']}.{extension}"
+        file_name = f"{item.history_item_id}.{extension}"
         write_atomically(self.audio_dir / file_name, audio)
         try:
             with self._transaction() as db:
@@ -706,20 +920,18 @@ class Store:
             raise
 
     @staticmethod
-    def _insert_history_row(db: sqlite3.Connection, item: dict[str, Any], file_name: str) -> None:
-        columns = {**item, "audio_file": file_name}
-        for key in ("settings", "alignments"):
-            columns[key] = json.dumps(columns.get(key)) if columns.get(key) is not None else None
+    def _insert_history_row(db: sqlite3.Connection, item: HistoryRecord, file_name: str) -> None:
+        columns = replace(item, audio_file=file_name).to_row()
         names = ", ".join(columns)
         marks = ", ".join("?" for _ in columns)
         db.execute(f"INSERT INTO history ({names}) VALUES ({marks})", tuple(columns.values()))
 
-    def get_history_item(self, history_item_id: str) -> dict[str, Any] | None:
-        """One history row as a dict, or ``None``."""
+    def get_history_item(self, history_item_id: str) -> HistoryRecord | None:
+        """One take of the history, or ``None``."""
         rows = self._query(
-            "SELECT * FROM history WHERE history_item_id = ?", (history_item_id,)
+            f"SELECT {HISTORY_COLUMNS} FROM history WHERE history_item_id = ?", (history_item_id,)
         )
-        return self._history_dict(rows[0]) if rows else None
+        return HistoryRecord.from_row(rows[0]) if rows else None
 
     def list_history(
         self,
@@ -730,7 +942,7 @@ class Store:
         model_id: str | None = None,
         date_before_unix: int | None = None,
         date_after_unix: int | None = None,
-    ) -> tuple[list[dict[str, Any]], bool]:
+    ) -> tuple[list[HistoryRecord], bool]:
         """A page of history, newest first, and whether more items follow.
 
         Raises
@@ -765,9 +977,11 @@ class Store:
             params.append(date_after_unix)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._query(
-            f"SELECT * FROM history {where} ORDER BY seq DESC LIMIT ?", [*params, page_size + 1]
+            f"SELECT {HISTORY_COLUMNS} FROM history {where} ORDER BY seq DESC LIMIT ?",
+            [*params, page_size + 1],
         )
-        return [self._history_dict(row) for row in rows[:page_size]], len(rows) > page_size
+        items = [HistoryRecord.from_row(row) for row in rows[:page_size]]
+        return items, len(rows) > page_size
 
     def history_audio_files(self, history_item_ids: list[str]) -> dict[str, str]:
         """``{history_item_id: audio file name}`` of those ids that exist.
@@ -789,11 +1003,12 @@ class Store:
 
     def count_history(self) -> int:
         """How many history items there are."""
-        return self._query("SELECT COUNT(*) AS n FROM history")[0]["n"]
+        count: int = self._query("SELECT COUNT(*) AS n FROM history")[0]["n"]
+        return count
 
-    def history_audio_path(self, item: dict[str, Any]) -> Path:
+    def history_audio_path(self, item: HistoryRecord) -> Path:
         """Absolute path of a history item's audio file."""
-        return self.audio_dir / item["audio_file"]
+        return self.audio_dir / item.audio_file
 
     def delete_history_item(self, history_item_id: str) -> bool:
         """Delete a history row and its audio file."""
@@ -803,12 +1018,6 @@ class Store:
         self._execute("DELETE FROM history WHERE history_item_id = ?", (history_item_id,))
         self.history_audio_path(item).unlink(missing_ok=True)
         return True
-
-    def _history_dict(self, row: sqlite3.Row) -> dict[str, Any]:
-        item = dict(row)
-        for key in ("settings", "alignments"):
-            item[key] = json.loads(item[key]) if item[key] else None
-        return item
 
     # -- start-up repair -----------------------------------------------------------------
 

@@ -24,8 +24,8 @@ from xiwidgets.server.domain_errors import (
     TextTooLongError,
 )
 from xiwidgets.server.model_lookup import tts_model
+from xiwidgets.server.store import HistoryRecord, Store, Usage, new_id
 from xiwidgets.server.store import QuotaExceededError as QuotaRefusedError
-from xiwidgets.server.store import Store, Usage, new_id
 from xiwidgets.server.takes import (
     HISTORY_CONTENT_TYPE,
     AlignmentBuilder,
@@ -201,22 +201,22 @@ class TakeService:
         if plan.history_item_id is None:
             self._store.settle_take(plan.reservation, usage)
             return
-        item = {
-            "history_item_id": plan.history_item_id,
-            "request_id": plan.request_id,
-            "voice_id": plan.voice.voice_id,
-            "voice_name": plan.voice.name,
-            "voice_category": plan.voice.category,
-            "model_id": plan.model_id,
-            "text": plan.text,
-            "date_unix": int(time.time()),
-            "character_count_change_from": plan.reservation.count_from,
-            "character_count_change_to": plan.reservation.count_to,
-            "content_type": HISTORY_CONTENT_TYPE,
-            "output_format": plan.output_format.name,
-            "settings": plan.settings,
-            "alignments": {"alignment": alignment, "normalized_alignment": alignment},
-        }
+        item = HistoryRecord(
+            history_item_id=plan.history_item_id,
+            request_id=plan.request_id,
+            voice_id=plan.voice.voice_id,
+            voice_name=plan.voice.name,
+            voice_category=plan.voice.category,
+            model_id=plan.model_id,
+            text=plan.text,
+            date_unix=int(time.time()),
+            character_count_change_from=plan.reservation.count_from,
+            character_count_change_to=plan.reservation.count_to,
+            content_type=HISTORY_CONTENT_TYPE,
+            output_format=plan.output_format.name,
+            settings=plan.settings,
+            alignments={"alignment": alignment, "normalized_alignment": alignment},
+        )
         self._store.settle_take(plan.reservation, usage, item, audio, "mp3")
 
 

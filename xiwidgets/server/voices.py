@@ -156,10 +156,6 @@ class VoiceRegistry:
         current = self.voice_settings(voice_id)
         self._store.set_voice_settings(voice_id, {**current, **given})
 
-    def count_added(self) -> int:
-        """How many added (cloned) voices the server holds."""
-        return self._store.count_voices()
-
     def add_voice(
         self,
         name: str,

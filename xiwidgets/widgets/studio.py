@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
@@ -13,6 +13,8 @@ import traitlets
 from ipywidgets.widgets.widget import CallbackDispatcher
 
 from xiwidgets.client.errors import QuotaExceeded
+from xiwidgets.client.media import AudioFormat, audio_format, caption_line
+from xiwidgets.client.types import PlayableAudio
 from xiwidgets.formats import CODECS, NOTEBOOK_OUTPUT_FORMAT, codec_of_format
 from xiwidgets.widgets._base import ClientWidgetMixin
 from xiwidgets.widgets.history import HistoryTable
@@ -30,8 +32,12 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, repr=False)
-class StudioTake:
-    """A take the studio finished: what was said, how, and the audio (kept in Python only)."""
+class StudioTake(PlayableAudio):
+    """A take the studio finished: what was said, how, and the audio (kept in Python only).
+
+    As the value of a notebook cell it plays; ``.samples`` and ``.plot()`` work as on a
+    :class:`~xiwidgets.client.Take`.
+    """
 
     text: str
     voice_id: str
@@ -41,6 +47,16 @@ class StudioTake:
     history_item_id: str | None = None
     request_id: str | None = None
     character_cost: int | None = None
+    output_format: str = NOTEBOOK_OUTPUT_FORMAT
+    _decoded: dict[str, Any] = field(default_factory=dict, init=False, repr=False,
+                                     compare=False)
+
+    def _audio_format(self) -> AudioFormat:
+        return audio_format(self.output_format)
+
+    def _caption(self) -> str:
+        return caption_line(voice=self.voice_id, model_id=self.model_id, duration=self.duration,
+                            character_cost=self.character_cost, request_id=self.request_id)
 
     def __repr__(self) -> str:
         return (f"StudioTake({len(self.audio)} bytes, {self.duration:.1f} s, voice_id="
@@ -286,7 +302,8 @@ class Studio(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped 
         info = stream.info
         take = StudioTake(text=text, voice_id=voice_id, model_id=model_id, audio=audio or b"",
                           duration=self.player.duration, history_item_id=info.history_item_id,
-                          request_id=info.request_id, character_cost=info.character_cost)
+                          request_id=info.request_id, character_cost=info.character_cost,
+                          output_format=self.output_format)
         self.last_take = self._finished_take = take
         cost = f" · {take.character_cost:,} characters billed" if take.character_cost else ""
         self.status = f"done: {take.duration:.1f} s of audio{cost}"

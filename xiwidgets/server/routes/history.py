@@ -10,12 +10,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, Response, StreamingResponse
 
-from xiwidgets.formats import CODECS, HISTORY_OUTPUT_FORMAT, Codec, codec_of_format
+from xiwidgets.formats import CODECS, HISTORY_OUTPUT_FORMAT, Codec, OutputFormat
 from xiwidgets.server.auth import API_KEY_REQUIRED
 from xiwidgets.server.dependencies import StoreDep
 from xiwidgets.server.errors import APIError, PlainAPIError, history_item_not_found
 from xiwidgets.server.schemas import HistoryDownloadBody
-from xiwidgets.server.store import Store
+from xiwidgets.server.store import HistoryRecord, Store
 from xiwidgets.server.takes import HISTORY_CONTENT_TYPE, mp3_to_wav
 
 router = APIRouter(prefix="/v1/history", tags=["history"])
@@ -24,36 +24,38 @@ MAX_HISTORY_PAGE_SIZE = 1000
 # Year 9999 in seconds: larger values are no date and would overflow SQLite.
 UnixSeconds = Annotated[int | None, Query(ge=0, le=253_402_300_799)]
 # A download is the stored MP3 (by default) or WAV decoded from it.
-_STORED, _WAV = codec_of_format(HISTORY_OUTPUT_FORMAT), CODECS["wav"]
-DOWNLOAD_FORMATS = {None: _STORED, "": _STORED, "default": _STORED, "mp3": _STORED, "wav": _WAV}
+_STORED, _WAV = CODECS[OutputFormat.parse(HISTORY_OUTPUT_FORMAT).codec], CODECS["wav"]
+DOWNLOAD_FORMATS: dict[str | None, Codec] = {
+    None: _STORED, "": _STORED, "default": _STORED, "mp3": _STORED, "wav": _WAV
+}
 
 
-def history_item_response(item: dict[str, Any]) -> dict[str, Any]:
-    """The API's ``SpeechHistoryItemResponseModel`` for a stored history row."""
+def history_item_response(item: HistoryRecord) -> dict[str, Any]:
+    """The API's ``SpeechHistoryItemResponseModel`` for a stored history record."""
     return {
-        "history_item_id": item["history_item_id"],
-        "request_id": item["request_id"],
-        "voice_id": item["voice_id"],
-        "model_id": item["model_id"],
-        "voice_name": item["voice_name"],
-        "voice_category": item["voice_category"],
-        "text": item["text"],
-        "date_unix": item["date_unix"],
-        "character_count_change_from": item["character_count_change_from"],
-        "character_count_change_to": item["character_count_change_to"],
-        "content_type": item["content_type"],
+        "history_item_id": item.history_item_id,
+        "request_id": item.request_id,
+        "voice_id": item.voice_id,
+        "model_id": item.model_id,
+        "voice_name": item.voice_name,
+        "voice_category": item.voice_category,
+        "text": item.text,
+        "date_unix": item.date_unix,
+        "character_count_change_from": item.character_count_change_from,
+        "character_count_change_to": item.character_count_change_to,
+        "content_type": item.content_type,
         "state": "created",
-        "settings": item["settings"],
+        "settings": item.settings,
         "feedback": None,
         "share_link_id": None,
         "source": "TTS",
-        "alignments": item["alignments"],
+        "alignments": item.alignments,
         "dialogue": None,
-        "output_format": item["output_format"],
+        "output_format": item.output_format,
     }
 
 
-def _item_or_404(store: Store, history_item_id: str) -> dict[str, Any]:
+def _item_or_404(store: Store, history_item_id: str) -> HistoryRecord:
     item = store.get_history_item(history_item_id)
     if item is None:
         raise history_item_not_found(history_item_id)
@@ -71,7 +73,7 @@ def list_history(
     model_id: str | None = None,
     date_before_unix: UnixSeconds = None,
     date_after_unix: UnixSeconds = None,
-) -> dict:
+) -> dict[str, Any]:
     """Takes, newest first; page on with ``last_history_item_id``."""
     if source not in (None, "TTS"):
         return {"history": [], "last_history_item_id": None, "has_more": False}
@@ -89,7 +91,7 @@ def list_history(
         raise history_item_not_found(start_after_history_item_id or "") from None
     return {
         "history": [history_item_response(item) for item in items],
-        "last_history_item_id": items[-1]["history_item_id"] if items else None,
+        "last_history_item_id": items[-1].history_item_id if items else None,
         "has_more": has_more,
     }
 
@@ -140,6 +142,9 @@ class _ZipSink:
     def flush(self) -> None:
         """Nothing to flush: bytes wait in memory only until ``take`` hands them on."""
 
+    def close(self) -> None:
+        """Nothing to close: the zip's end is taken with ``take`` like the rest."""
+
     def take(self) -> bytes:
         data, self._pending = b"".join(self._pending), []
         return data
@@ -177,7 +182,7 @@ def get_history_audio(store: StoreDep, history_item_id: str) -> FileResponse:
         raise APIError(
             404, "history_item_audio_missing", "The audio of this history item is missing."
         )
-    return FileResponse(path, media_type=item["content_type"])
+    return FileResponse(path, media_type=item.content_type)
 
 
 @router.delete("/{history_item_id}", dependencies=API_KEY_REQUIRED)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import calendar
+import sqlite3
 import time
 from collections import defaultdict
 from typing import Annotated, Any, Literal
@@ -143,7 +144,7 @@ def character_stats(
         )
     starts = bucket_starts(start_unix, end_unix, aggregation_interval, aggregation_bucket_size)
     series: dict[str, list[float]] = defaultdict(lambda: [0] * len(starts))
-    def key_of(event: Any) -> str:  # a usage row of the store
+    def key_of(event: sqlite3.Row) -> str:
         field = {"voice": "voice_id", "model": "model_id"}.get(breakdown_type)
         return (event[field] or "unknown") if field else "All"
 

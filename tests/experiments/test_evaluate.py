@@ -1,0 +1,79 @@
+"""evaluate(): figures of real takes from the local server, and its errors."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import pandas as pd
+import pytest
+
+from xiwidgets.client import Take
+from xiwidgets.experiments import METRICS, MissingExtraError, evaluate, word_error_rate
+
+# The second take has two sentences: a transcriber that stops at the first one shows.
+SENTENCES = ("The museum in our city opens at ten every morning.",
+             "Visitors walk through rooms full of old maps. The cafe serves hot chocolate.")
+
+
+@pytest.fixture(scope="module")
+def takes(client) -> list[Take]:
+    return [client.tts.convert(SENTENCES[0], "Joe", seed=1, output_format="pcm_16000"),
+            client.tts.convert(SENTENCES[1], "Joe", seed=1, output_format="mp3_44100_128")]
+
+
+@pytest.fixture(scope="module")
+def scores(takes) -> pd.DataFrame:
+    return evaluate(takes)
+
+
+def test_one_row_per_take_with_every_figure(scores, takes):
+    assert list(scores.columns) == ["text", "duration", "speaking_rate", "wer", "transcript",
+                                    "loudness", "dnsmos", "pitch"]
+    assert list(scores["text"]) == list(SENTENCES)  # each take's own text, kept by the client
+    assert list(scores["duration"]) == pytest.approx([t.duration for t in takes])
+
+
+def test_the_figures_are_those_of_clear_speech(scores):
+    for _, row in scores.iterrows():
+        assert row["wer"] <= 0.1, row["transcript"]
+        assert 100 <= row["speaking_rate"] <= 260
+        assert -35 <= row["loudness"] <= -8
+        assert 1.0 <= row["dnsmos"] <= 5.0
+        assert 70 <= row["pitch"] <= 250  # a man's voice
+
+
+def test_the_wrong_text_gives_a_high_word_error_rate(takes):
+    wrong = evaluate(takes[:1], texts=["Completely different words were expected here."],
+                     metrics="wer")
+    assert list(wrong.columns) == ["text", "wer", "transcript"]
+    assert wrong["wer"][0] >= 0.7
+
+
+def test_word_error_rate_ignores_case_punctuation_and_digits():
+    assert word_error_rate("Opens at ten, every day.", "opens at 10 every day") == 0.0
+    assert word_error_rate("the cat sat", "the dog sat down") == pytest.approx(2 / 3)
+
+
+def test_an_unknown_metric_lists_the_known_ones(takes):
+    with pytest.raises(ValueError, match="speaking_rate") as error:
+        evaluate(takes, metrics=["wer", "mos"])
+    assert "'mos'" in str(error.value) and all(name in str(error.value) for name in METRICS)
+
+
+def test_a_missing_package_names_the_extra_before_anything_is_measured(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyloudnorm", None)
+    undecodable = Take(b"no audio here")  # would fail if it were decoded first
+    with pytest.raises(MissingExtraError, match=r"pyloudnorm.*xiwidgets\[eval\]"):
+        evaluate([undecodable], metrics=["duration", "loudness"])
+
+
+def test_texts_must_match_the_takes(takes):
+    with pytest.raises(ValueError, match="one text per take"):
+        evaluate(takes, texts=["only one"], metrics="duration")
+
+
+def test_too_short_for_loudness_is_nan_not_an_error():
+    silence = Take(b"\x00\x00" * 1600, output_format="pcm_16000")  # 0.1 s
+    row = evaluate([silence], metrics=["loudness", "duration"]).iloc[0]
+    assert math.isnan(row["loudness"]) and row["duration"] == pytest.approx(0.1)

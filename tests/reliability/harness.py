@@ -404,7 +404,7 @@ class SynthesisProbe:
     """
 
     def __init__(self, handle: object) -> None:
-        self._slots = handle.service.synthesis_slots  # type: ignore[attr-defined]
+        self._slots = handle.services.concurrency.synthesis_slots  # type: ignore[attr-defined]
         self.reset()
 
     def reset(self) -> None:

@@ -70,7 +70,7 @@ def test_a_large_zip_is_streamed_with_the_server_memory_bounded(server_factory, 
     # Many large takes, put straight into the running server's store: synthesizing 60 MB of
     # audio would take minutes. Concatenated MP3 files are an MP3 file.
     big_audio = audio * (SEEDED_ITEM_BYTES // len(audio) + 1)
-    store = server.service.store
+    store = server.services.store
     template = store.get_history_item(template_id)
     seeded = [new_id() for _ in range(SEEDED_ITEMS)]
     for item_id in seeded:

@@ -108,6 +108,22 @@ def test_quota_refuses_a_request_that_would_pass_the_limit(server_factory):
     assert character_count(limited) == 30
 
 
+def test_a_quota_refusal_carries_its_numbers_as_fields(server_factory):
+    limited = server_factory(character_limit=30)
+    joe = voice_id_named(limited, "Joe")
+    assert post(limited, f"/v1/text-to-speech/{joe}", json={"text": "Twenty characters ok"}).ok
+
+    refused = post(limited, f"/v1/text-to-speech/{joe}/stream",
+                   json={"text": "Twelve chars"})
+
+    assert refused.status_code == 401
+    detail = refused.json()["detail"]
+    reset = get(limited, "/v1/user/subscription").json()["next_character_count_reset_unix"]
+    assert (detail["status"], detail["needed"], detail["left"]) == ("quota_exceeded", 12, 10)
+    assert detail["reset_unix"] == reset
+    assert "12" in detail["message"]
+
+
 def test_quota_is_exact_under_concurrent_requests(server_factory):
     limited = server_factory(character_limit=100, max_concurrent_syntheses=1)
     joe = voice_id_named(limited, "Joe")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from xiwidgets.client.errors import NotFound
+from xiwidgets.client.errors import InvalidRequest, NotFound
 from xiwidgets.client.types import VoiceSettings as SettingsValues
 from xiwidgets.widgets.models import ModelPicker
 from xiwidgets.widgets.settings import VoiceSettings
@@ -64,6 +64,27 @@ def test_sliders_moved_in_the_browser_make_the_settings(frontend: Any, client: A
     settings = widget.settings
     assert (settings.speed, settings.stability, settings.use_speaker_boost) == (0.8, 0.9, True)
     assert {"speed": 0.8} in frontend.updates(widget)
+
+
+def test_the_sliders_span_exactly_what_the_server_accepts(frontend: Any, client: Any,
+                                                         voice_id: str) -> None:
+    widget = VoiceSettings(client=client)
+
+    for name, slider in widget.sliders.items():
+        for accepted in (slider.min, slider.max):
+            client.voices.edit_settings(voice_id, SettingsValues(**{name: accepted}))
+            assert getattr(client.voices.get_settings(voice_id), name) == accepted
+        for refused in (slider.min - 0.01, slider.max + 0.01):
+            with pytest.raises(InvalidRequest):
+                client.voices.edit_settings(voice_id, SettingsValues(**{name: refused}))
+
+
+def test_a_new_widget_starts_at_the_servers_default_settings(client: Any) -> None:
+    defaults = client.voices.default_settings().to_dict()
+
+    traits = VoiceSettings.class_traits()
+
+    assert {name: traits[name].default_value for name in defaults} == defaults
 
 
 def test_values_outside_the_range_are_clamped(frontend: Any, client: Any) -> None:

@@ -63,6 +63,9 @@ class VoiceSettings:
     use_speaker_boost : bool, optional
     speed : float, optional
         0.7–1.2; below 1 is slower.
+
+    The ranges and defaults are ``xiwidgets.voice_settings_rules.RANGES`` / ``DEFAULTS``, the
+    ones the local server enforces; ``unusable_fields`` names what a model ignores.
     extra : mapping
         Fields this version does not know.
     """

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import uvicorn
     from fastapi import FastAPI
 
-    from xiwidgets.server.service import SpeechService
+    from xiwidgets.server.services import Services
 
 __all__ = ["ServerConfig", "ServerHandle", "create_app", "start_in_thread"]
 
@@ -61,9 +61,10 @@ class ServerHandle:
             self._thread.join(timeout)
 
     @property
-    def service(self) -> SpeechService:
-        """The server's ``SpeechService`` (e.g. ``.synthesis_slots`` counts running syntheses)."""
-        return self._server.config.app.state.service
+    def services(self) -> Services:
+        """The server's services (``.concurrency.synthesis_slots`` counts running syntheses)."""
+        services: Services = self._server.config.app.state.services
+        return services
 
     @property
     def api_key(self) -> str | None:

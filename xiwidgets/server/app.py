@@ -14,6 +14,8 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from xiwidgets.server.config import ServerConfig
+from xiwidgets.server.domain_errors import DomainError
+from xiwidgets.server.error_responses import handle_domain_error
 from xiwidgets.server.errors import (
     APIError,
     UnprocessableParameterError,
@@ -142,7 +144,7 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
         The app; its lifespan opens the store and loads the voices.
     """
     from xiwidgets.server.routes import history, models, stream_input, tts, user, voices
-    from xiwidgets.server.service import SpeechService
+    from xiwidgets.server.services import Services
     from xiwidgets.server.store import Store
 
     config = config or ServerConfig.from_options(**options)
@@ -161,11 +163,11 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
         samples_removed = store.remove_orphan_samples()
         if samples_removed:
             logger.warning("removed %d orphan voice sample file(s)", samples_removed)
-        service = SpeechService(config, store)
+        services = Services.build(config, store)
         if config.warm_up:
-            service.warm_up()
-        app.state.store = store
-        app.state.service = service
+            services.warm_up()
+        # Read only through xiwidgets.server.dependencies.
+        app.state.services = services
         try:
             yield
         finally:
@@ -178,8 +180,8 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
         version="1.0",
         lifespan=lifespan,
     )
-    app.state.config = config
     app.add_exception_handler(APIError, handle_api_error)
+    app.add_exception_handler(DomainError, handle_domain_error)
     app.add_exception_handler(HTTPException, handle_http_exception)
     app.add_exception_handler(UnprocessableParameterError, handle_unprocessable)
     app.add_exception_handler(RequestValidationError, handle_request_validation)

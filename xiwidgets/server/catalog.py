@@ -11,8 +11,10 @@ other voices, and a Kokoro voice id answers with how to install them
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
+
+from xiwidgets.voice_settings_rules import as_model_uses
 
 from .engines.base import SynthesisSettings, VoiceSpec
 from .engines.kokoro_assets import check_assets
@@ -346,12 +348,13 @@ class Model:
     supports_websocket: bool = True
 
     def effective_settings(self, settings: SynthesisSettings) -> SynthesisSettings:
-        """Drop the settings this model does not use (style, speaker boost)."""
-        if not self.can_use_style:
-            settings = replace(settings, style=0.0)
-        if not self.can_use_speaker_boost:
-            settings = replace(settings, use_speaker_boost=False)
-        return settings
+        """Neutralize the settings this model does not use (style, speaker boost)."""
+        used = as_model_uses(
+            asdict(settings),
+            can_use_style=self.can_use_style,
+            can_use_speaker_boost=self.can_use_speaker_boost,
+        )
+        return replace(settings, **used)
 
     def voice_spec_for(self, spec: VoiceSpec) -> VoiceSpec:
         """The engine voice to use for ``spec`` with this model (see ``languages``)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -41,7 +42,7 @@ class APIError(Exception):
         self.message = message
         self.headers = headers or {}
 
-    def body(self) -> dict:
+    def body(self) -> dict[str, Any]:
         """The JSON body the hosted API sends for this error."""
         return {"detail": {"status": self.status, "message": self.message}}
 
@@ -49,16 +50,9 @@ class APIError(Exception):
 class PlainAPIError(APIError):
     """An error the spec shapes as ``{"error": code, "message": text}`` (history download)."""
 
-    def body(self) -> dict:
+    def body(self) -> dict[str, Any]:
         """The JSON body: ``{"error", "message"}`` at top level."""
         return {"error": self.status, "message": self.message}
-
-
-def voice_not_found(voice_id: str) -> APIError:
-    """404 for an unknown voice id."""
-    return APIError(
-        404, "voice_not_found", f"A voice with voice_id {voice_id!r} does not exist."
-    )
 
 
 def history_item_not_found(history_item_id: str) -> APIError:
@@ -79,7 +73,9 @@ def invalid_api_key() -> APIError:
     )
 
 
-def validation_error(location: list, message: str, error_type: str = "value_error") -> JSONResponse:
+def validation_error(
+    location: list[Any], message: str, error_type: str = "value_error"
+) -> JSONResponse:
     """A FastAPI-style 422 list for a parameter the spec declares as an enum or schema."""
     return JSONResponse(
         status_code=422,
@@ -90,7 +86,7 @@ def validation_error(location: list, message: str, error_type: str = "value_erro
 class UnprocessableParameterError(Exception):
     """A schema violation found after parsing (e.g. an ``output_format`` outside the enum)."""
 
-    def __init__(self, location: list, message: str, error_type: str = "enum") -> None:
+    def __init__(self, location: list[Any], message: str, error_type: str = "enum") -> None:
         super().__init__(message)
         self.location = location
         self.message = message
@@ -117,7 +113,7 @@ async def handle_request_validation(request: Request, exc: RequestValidationErro
     """
     detail = []
     for error in exc.errors():
-        item: dict = {
+        item: dict[str, Any] = {
             "loc": [_short(part) for part in error["loc"]],
             "msg": str(error["msg"]),
             "type": str(error["type"]),
@@ -179,7 +175,7 @@ _READABLE_DETAILS = {
 
 async def handle_http_exception(request: Request, exc: HTTPException) -> JSONResponse:
     """Framework errors (unreadable body, unknown path, wrong method) in the hosted shape."""
-    detail = exc.detail
+    detail: Any = exc.detail
     if isinstance(detail, str):
         detail = {
             "status": _HTTP_STATUS_CODES.get(exc.status_code, "http_error"),

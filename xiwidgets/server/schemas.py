@@ -6,11 +6,12 @@ float); every model refuses non-finite numbers, so they are a 422, never stored 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from xiwidgets.server.text import is_valid_unicode
+from xiwidgets.voice_settings_rules import RANGES
 
 MAX_SEED = 4_294_967_295
 # The hosted API documents no limit; one full page of ``GET /v1/history`` can be downloaded.
@@ -19,18 +20,24 @@ MAX_DOWNLOAD_ITEMS = 1000
 _BODY_CONFIG = ConfigDict(extra="ignore", allow_inf_nan=False)
 
 
+def _in_range(name: str) -> Any:
+    """An optional, nullable setting bounded by the shared rules' range for ``name``."""
+    low, high = RANGES[name]
+    return Field(None, ge=low, le=high)
+
+
 class VoiceSettingsBody(BaseModel):
-    """``voice_settings``: every field optional and nullable, ranges as in the hosted UI."""
+    """``voice_settings``: every field optional and nullable, ranges from the shared rules."""
 
     model_config = _BODY_CONFIG
 
-    stability: float | None = Field(None, ge=0.0, le=1.0)
-    similarity_boost: float | None = Field(None, ge=0.0, le=1.0)
-    style: float | None = Field(None, ge=0.0, le=1.0)
+    stability: float | None = _in_range("stability")
+    similarity_boost: float | None = _in_range("similarity_boost")
+    style: float | None = _in_range("style")
     use_speaker_boost: bool | None = None
-    speed: float | None = Field(None, ge=0.7, le=1.2)
+    speed: float | None = _in_range("speed")
 
-    def given(self) -> dict:
+    def given(self) -> dict[str, Any]:
         """Only the fields the client set to a value (``null`` means "not provided")."""
         return {key: value for key, value in self.model_dump().items() if value is not None}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import wave
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -13,8 +14,9 @@ import numpy as np
 from xiwidgets.formats import HISTORY_OUTPUT_FORMAT, OutputFormat
 
 if TYPE_CHECKING:
-    from xiwidgets.server.service import VoiceRecord
+    from xiwidgets.server.audio import StreamEncoder
     from xiwidgets.server.store import Reservation
+    from xiwidgets.server.voices import VoiceRecord
 
 HISTORY_CONTENT_TYPE = OutputFormat.parse(HISTORY_OUTPUT_FORMAT).media_type
 
@@ -63,7 +65,7 @@ class SharedEncoder:
     seamless as within one take.
     """
 
-    encoder: Any = None
+    encoder: StreamEncoder | None = None
 
     def finish(self) -> bytes:
         """Flush the encoder at the end of the stream."""
@@ -81,8 +83,8 @@ class TakeAudio:
         self.format = plan.output_format
         self.shared = shared
         self.keep_history = plan.history_item_id is not None
-        self.client = shared.encoder if shared is not None else None
-        self.history = None
+        self.client: StreamEncoder | None = shared.encoder if shared is not None else None
+        self.history: StreamEncoder | None = None
         self.history_audio = bytearray()
 
     def encode(self, pcm: np.ndarray, sample_rate: int) -> bytes:
@@ -130,11 +132,13 @@ class AlignmentBuilder:
         self.starts.extend(round(offset + t, 3) for t in chunk.char_starts)
         self.ends.extend(round(offset + t, 3) for t in chunk.char_ends)
 
-    def as_dict(self) -> dict[str, list]:
+    def as_dict(self) -> dict[str, list[Any]]:
         return chunk_alignment(self.characters, self.starts, self.ends)
 
 
-def chunk_alignment(characters, starts, ends) -> dict[str, list]:
+def chunk_alignment(
+    characters: Iterable[str], starts: Iterable[float], ends: Iterable[float]
+) -> dict[str, list[Any]]:
     """The REST ``CharacterAlignmentResponseModel`` from three parallel sequences."""
     return {
         "characters": list(characters),
@@ -143,7 +147,7 @@ def chunk_alignment(characters, starts, ends) -> dict[str, list]:
     }
 
 
-def piece_alignment(piece: TakePiece) -> dict[str, list] | None:
+def piece_alignment(piece: TakePiece) -> dict[str, list[Any]] | None:
     """Alignment of one streamed piece, in seconds from the start of the take."""
     if piece.chunk is None:
         return None

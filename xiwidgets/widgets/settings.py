@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 import traitlets
 
+from xiwidgets import voice_settings_rules as rules
 from xiwidgets.client.types import VoiceSettings as SettingsValues
 from xiwidgets.widgets._base import ClientWidgetMixin
 from xiwidgets.widgets.models import ModelPicker
@@ -16,13 +17,8 @@ if TYPE_CHECKING:
     from xiwidgets.client import Client
     from xiwidgets.client.types import Model
 
-# (minimum, maximum) of each slider; the API documents speed as 0.7–1.2.
-RANGES = {
-    "stability": (0.0, 1.0),
-    "similarity_boost": (0.0, 1.0),
-    "style": (0.0, 1.0),
-    "speed": (0.7, 1.2),
-}
+# (minimum, maximum) of each slider: exactly what the server accepts.
+RANGES = rules.RANGES
 LABELS = {
     "stability": "Stability",
     "similarity_boost": "Similarity",
@@ -30,8 +26,8 @@ LABELS = {
     "speed": "Speed",
 }
 # What the API uses when neither the voice nor the account says otherwise.
-FALLBACK = SettingsValues(stability=0.5, similarity_boost=0.75, style=0.0,
-                          use_speaker_boost=True, speed=1.0)
+_DEFAULTS = rules.DEFAULTS
+FALLBACK = SettingsValues(**_DEFAULTS)
 
 
 class VoiceSettings(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped base
@@ -53,15 +49,21 @@ class VoiceSettings(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # u
         Why the last action failed (also shown on the widget's error card).
     """
 
-    stability = traitlets.Float(0.5, help="0 = more variable, 1 = more stable.").tag(sync=True)
-    similarity_boost = traitlets.Float(0.75, help="How closely to match the voice (0–1).").tag(
-        sync=True
-    )
-    style = traitlets.Float(0.0, help="Style exaggeration (0–1); not every model uses it.").tag(
-        sync=True
-    )
-    speed = traitlets.Float(1.0, help="Speaking speed, 0.7–1.2 (1 = normal).").tag(sync=True)
-    use_speaker_boost = traitlets.Bool(True, help="Boost similarity to the speaker.").tag(sync=True)
+    stability = traitlets.Float(
+        _DEFAULTS["stability"], help="0 = more variable, 1 = more stable."
+    ).tag(sync=True)
+    similarity_boost = traitlets.Float(
+        _DEFAULTS["similarity_boost"], help="How closely to match the voice (0–1)."
+    ).tag(sync=True)
+    style = traitlets.Float(
+        _DEFAULTS["style"], help="Style exaggeration (0–1); not every model uses it."
+    ).tag(sync=True)
+    speed = traitlets.Float(
+        _DEFAULTS["speed"], help="Speaking speed, 0.7–1.2 (1 = normal)."
+    ).tag(sync=True)
+    use_speaker_boost = traitlets.Bool(
+        _DEFAULTS["use_speaker_boost"], help="Boost similarity to the speaker."
+    ).tag(sync=True)
     voice_id = traitlets.Unicode(None, allow_none=True,
                                  help="Voice the defaults come from.").tag(sync=True)
     for_model_id = traitlets.Unicode(None, allow_none=True,
@@ -121,11 +123,14 @@ class VoiceSettings(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # u
         Settings the model cannot use are left out (``None``), so the request never asks for
         something the model will ignore.
         """
+        unusable = rules.unusable_fields(
+            can_use_style=self.style_enabled, can_use_speaker_boost=self.speaker_boost_enabled
+        )
         return SettingsValues(
             stability=self.stability,
             similarity_boost=self.similarity_boost,
-            style=self.style if self.style_enabled else None,
-            use_speaker_boost=self.use_speaker_boost if self.speaker_boost_enabled else None,
+            style=None if "style" in unusable else self.style,
+            use_speaker_boost=None if "use_speaker_boost" in unusable else self.use_speaker_boost,
             speed=self.speed,
         )
 

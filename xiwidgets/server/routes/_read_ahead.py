@@ -47,7 +47,7 @@ class ReadAhead:
         self._held = 0
         self._room = asyncio.Event()
         self._room.set()
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         """Start reading in a task of the running loop."""

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from starlette.requests import ClientDisconnect, Request
 
-from xiwidgets.server.service import SpeechService
+from xiwidgets.server.take_service import TakeService
 from xiwidgets.server.takes import (
     SharedEncoder,
     TakeCancelledError,
@@ -43,7 +43,7 @@ class TakeRun:
 
     Parameters
     ----------
-    service : SpeechService
+    takes : TakeService
         Produces the take.
     plan : TakePlan
         The validated, reserved take.
@@ -56,7 +56,7 @@ class TakeRun:
 
     def __init__(
         self,
-        service: SpeechService,
+        takes: TakeService,
         plan: TakePlan,
         shared: SharedEncoder | None = None,
         connected: Callable[[], Awaitable[bool]] | None = None,
@@ -66,7 +66,7 @@ class TakeRun:
         self._cancelled = threading.Event()
         self._answered = threading.Event()
         self._settle = False
-        self._service = service
+        self._takes = takes
         self._plan = plan
         self._shared = shared
         self._connected = connected
@@ -99,7 +99,7 @@ class TakeRun:
 
     def _work(self) -> None:
         try:
-            self._service.produce(
+            self._takes.produce(
                 self._plan, self._hand_over, self._cancelled, self._shared, self._may_settle
             )
         except TakeCancelledError as exc:
@@ -146,9 +146,7 @@ def connection_of(request: Request) -> Callable[[], Awaitable[bool]]:
     return connected
 
 
-async def whole_take(
-    service: SpeechService, plan: TakePlan, request: Request
-) -> list[TakePiece]:
+async def whole_take(takes: TakeService, plan: TakePlan, request: Request) -> list[TakePiece]:
     """All pieces of a take (non-streaming endpoints), without blocking the event loop.
 
     Raises
@@ -157,7 +155,7 @@ async def whole_take(
         The client went away before the take was settled: it was stopped, refunded and not
         stored.
     """
-    run = TakeRun(service, plan, connected=connection_of(request))
+    run = TakeRun(takes, plan, connected=connection_of(request))
 
     async def stop_on_disconnect() -> None:
         while (await request.receive())["type"] != "http.disconnect":

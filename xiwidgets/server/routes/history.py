@@ -5,17 +5,17 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, Response, StreamingResponse
 
-from xiwidgets.formats import CODECS, HISTORY_OUTPUT_FORMAT, Codec, codec_of_format
+from xiwidgets.formats import CODECS, HISTORY_OUTPUT_FORMAT, Codec, OutputFormat
 from xiwidgets.server.auth import API_KEY_REQUIRED
+from xiwidgets.server.dependencies import StoreDep
 from xiwidgets.server.errors import APIError, PlainAPIError, history_item_not_found
 from xiwidgets.server.schemas import HistoryDownloadBody
-from xiwidgets.server.service import SpeechService
-from xiwidgets.server.store import HistoryRecord
+from xiwidgets.server.store import HistoryRecord, Store
 from xiwidgets.server.takes import HISTORY_CONTENT_TYPE, mp3_to_wav
 
 router = APIRouter(prefix="/v1/history", tags=["history"])
@@ -24,16 +24,39 @@ MAX_HISTORY_PAGE_SIZE = 1000
 # Year 9999 in seconds: larger values are no date and would overflow SQLite.
 UnixSeconds = Annotated[int | None, Query(ge=0, le=253_402_300_799)]
 # A download is the stored MP3 (by default) or WAV decoded from it.
-_STORED, _WAV = codec_of_format(HISTORY_OUTPUT_FORMAT), CODECS["wav"]
-DOWNLOAD_FORMATS = {None: _STORED, "": _STORED, "default": _STORED, "mp3": _STORED, "wav": _WAV}
+_STORED, _WAV = CODECS[OutputFormat.parse(HISTORY_OUTPUT_FORMAT).codec], CODECS["wav"]
+DOWNLOAD_FORMATS: dict[str | None, Codec] = {
+    None: _STORED, "": _STORED, "default": _STORED, "mp3": _STORED, "wav": _WAV
+}
 
 
-def _service(request: Request) -> SpeechService:
-    return request.app.state.service
+def history_item_response(item: HistoryRecord) -> dict[str, Any]:
+    """The API's ``SpeechHistoryItemResponseModel`` for a stored history record."""
+    return {
+        "history_item_id": item.history_item_id,
+        "request_id": item.request_id,
+        "voice_id": item.voice_id,
+        "model_id": item.model_id,
+        "voice_name": item.voice_name,
+        "voice_category": item.voice_category,
+        "text": item.text,
+        "date_unix": item.date_unix,
+        "character_count_change_from": item.character_count_change_from,
+        "character_count_change_to": item.character_count_change_to,
+        "content_type": item.content_type,
+        "state": "created",
+        "settings": item.settings,
+        "feedback": None,
+        "share_link_id": None,
+        "source": "TTS",
+        "alignments": item.alignments,
+        "dialogue": None,
+        "output_format": item.output_format,
+    }
 
 
-def _item_or_404(request: Request, history_item_id: str) -> HistoryRecord:
-    item = _service(request).store.get_history_item(history_item_id)
+def _item_or_404(store: Store, history_item_id: str) -> HistoryRecord:
+    item = store.get_history_item(history_item_id)
     if item is None:
         raise history_item_not_found(history_item_id)
     return item
@@ -41,7 +64,7 @@ def _item_or_404(request: Request, history_item_id: str) -> HistoryRecord:
 
 @router.get("", dependencies=API_KEY_REQUIRED)
 def list_history(
-    request: Request,
+    store: StoreDep,
     page_size: Annotated[int, Query(ge=1, le=MAX_HISTORY_PAGE_SIZE)] = 100,
     start_after_history_item_id: str | None = None,
     voice_id: str | None = None,
@@ -50,13 +73,12 @@ def list_history(
     model_id: str | None = None,
     date_before_unix: UnixSeconds = None,
     date_after_unix: UnixSeconds = None,
-) -> dict:
+) -> dict[str, Any]:
     """Takes, newest first; page on with ``last_history_item_id``."""
-    service = _service(request)
     if source not in (None, "TTS"):
         return {"history": [], "last_history_item_id": None, "has_more": False}
     try:
-        items, has_more = service.store.list_history(
+        items, has_more = store.list_history(
             page_size,
             start_after=start_after_history_item_id,
             voice_id=voice_id,
@@ -68,14 +90,14 @@ def list_history(
     except KeyError:
         raise history_item_not_found(start_after_history_item_id or "") from None
     return {
-        "history": [service.history_item_json(item) for item in items],
+        "history": [history_item_response(item) for item in items],
         "last_history_item_id": items[-1].history_item_id if items else None,
         "has_more": has_more,
     }
 
 
 @router.post("/download", dependencies=API_KEY_REQUIRED)
-def download_history(request: Request, body: HistoryDownloadBody) -> Response:
+def download_history(store: StoreDep, body: HistoryDownloadBody) -> Response:
     """One id → that take's audio; several → a zip of them, streamed one file at a time.
 
     Repeated ids are downloaded once (the body model drops them, keeping the first order).
@@ -88,7 +110,6 @@ def download_history(request: Request, body: HistoryDownloadBody) -> Response:
             "use 'wav' or leave it out for MP3.",
         )
     codec = DOWNLOAD_FORMATS[body.output_format]
-    store = _service(request).store
     found = store.history_audio_files(body.history_item_ids)
     for history_item_id in body.history_item_ids:
         if history_item_id not in found:
@@ -121,6 +142,9 @@ class _ZipSink:
     def flush(self) -> None:
         """Nothing to flush: bytes wait in memory only until ``take`` hands them on."""
 
+    def close(self) -> None:
+        """Nothing to close: the zip's end is taken with ``take`` like the rest."""
+
     def take(self) -> bytes:
         data, self._pending = b"".join(self._pending), []
         return data
@@ -144,16 +168,16 @@ def _zip_stream(files: list[tuple[str, Path]], codec: Codec) -> Iterator[bytes]:
 
 
 @router.get("/{history_item_id}", dependencies=API_KEY_REQUIRED)
-def get_history_item(request: Request, history_item_id: str) -> dict:
+def get_history_item(store: StoreDep, history_item_id: str) -> dict[str, Any]:
     """One take's metadata."""
-    return _service(request).history_item_json(_item_or_404(request, history_item_id))
+    return history_item_response(_item_or_404(store, history_item_id))
 
 
 @router.get("/{history_item_id}/audio", dependencies=API_KEY_REQUIRED)
-def get_history_audio(request: Request, history_item_id: str) -> FileResponse:
+def get_history_audio(store: StoreDep, history_item_id: str) -> FileResponse:
     """One take's audio file."""
-    item = _item_or_404(request, history_item_id)
-    path = _service(request).store.history_audio_path(item)
+    item = _item_or_404(store, history_item_id)
+    path = store.history_audio_path(item)
     if not path.exists():
         raise APIError(
             404, "history_item_audio_missing", "The audio of this history item is missing."
@@ -162,8 +186,8 @@ def get_history_audio(request: Request, history_item_id: str) -> FileResponse:
 
 
 @router.delete("/{history_item_id}", dependencies=API_KEY_REQUIRED)
-def delete_history_item(request: Request, history_item_id: str) -> dict:
+def delete_history_item(store: StoreDep, history_item_id: str) -> dict[str, str]:
     """Delete a take and its audio."""
-    if not _service(request).store.delete_history_item(history_item_id):
+    if not store.delete_history_item(history_item_id):
         raise history_item_not_found(history_item_id)
     return {"status": "ok"}

@@ -27,20 +27,23 @@ import json
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
 from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT
 from xiwidgets.server.auth import key_is_accepted
 from xiwidgets.server.catalog import Model
-from xiwidgets.server.errors import APIError, UnprocessableParameterError
+from xiwidgets.server.dependencies import services
+from xiwidgets.server.domain_errors import DomainError
+from xiwidgets.server.model_lookup import tts_model
 from xiwidgets.server.routes._read_ahead import ReadAhead
 from xiwidgets.server.routes._takes import TakeRun
 from xiwidgets.server.routes._text_buffer import TextBuffer
 from xiwidgets.server.schemas import MAX_SEED, VoiceSettingsBody
-from xiwidgets.server.service import SpeechService
+from xiwidgets.server.services import Services
+from xiwidgets.server.take_service import parse_output_format
 from xiwidgets.server.takes import SharedEncoder, TakePiece
 from xiwidgets.server.text import has_speech, is_valid_unicode, text_problem
 
@@ -120,7 +123,7 @@ def _parse_schedule(config: Any) -> tuple[int, ...] | None:
     return tuple(schedule)
 
 
-def _alignment_ms(piece: TakePiece) -> dict | None:
+def _alignment_ms(piece: TakePiece) -> dict[str, Any] | None:
     if piece.chunk is None:
         return None
     chunk = piece.chunk
@@ -180,15 +183,15 @@ def parse_message(raw: str, max_chars: int) -> dict[str, Any]:
 class Session:
     """One stream-input connection."""
 
-    def __init__(self, websocket: WebSocket, voice_id: str) -> None:
+    def __init__(self, websocket: WebSocket, voice_id: str, running: Services) -> None:
         self.websocket = websocket
         self.voice_id = voice_id
-        self.service: SpeechService = websocket.app.state.service
-        self.config = websocket.app.state.config
+        self.running = running
+        self.config = running.config
         self.voice_settings: dict[str, Any] | None = None
         # One encoder for the whole session: the audio of all messages is one continuous stream.
         self.encoder = SharedEncoder()
-        self.authorized = key_is_accepted(websocket.app.state, websocket.headers.get("xi-api-key"))
+        self.authorized = key_is_accepted(running, websocket.headers.get("xi-api-key"))
         self.counted = False
         # Known once the query, the voice and the model have been checked (in run()).
         self.options: SessionOptions
@@ -197,7 +200,7 @@ class Session:
 
     def admit(self) -> None:
         """Count this (authenticated) session against ``max_websocket_sessions``."""
-        if not self.service.open_websocket_session():
+        if not self.running.concurrency.open_websocket_session():
             raise SessionError(
                 "too_many_concurrent_requests",
                 "Too many open stream-input sessions on this server; close one and retry.",
@@ -208,17 +211,15 @@ class Session:
         """Give the session's slot back (once; nothing when it was never counted)."""
         if self.counted:
             self.counted = False
-            self.service.close_websocket_session()
+            self.running.concurrency.close_websocket_session()
 
     def check_voice_model_format(self) -> None:
         try:
-            self.service.voice(self.voice_id)
-            self.model = self.service.model(self.options.model_id, websocket=True)
-            self.service.parse_output_format(self.options.output_format, True, ["query"])
-        except APIError as exc:
+            self.running.voices.voice(self.voice_id)
+            self.model = tts_model(self.options.model_id, websocket=True)
+            parse_output_format(self.options.output_format, streaming=True)
+        except DomainError as exc:
             raise SessionError(exc.status, exc.message) from None
-        except UnprocessableParameterError as exc:
-            raise SessionError("invalid_output_format", exc.message) from None
         self.buffer = TextBuffer(limit=self.model.max_characters)
 
     async def read(self) -> tuple[dict[str, Any], int]:
@@ -267,7 +268,7 @@ class Session:
     def authenticate(self, message: dict[str, Any]) -> None:
         key = message.get("xi_api_key") or message.get("xi-api-key")
         if isinstance(key, str) and is_valid_unicode(key):
-            self.authorized = key_is_accepted(self.websocket.app.state, key)
+            self.authorized = key_is_accepted(self.running, key)
         if not self.authorized:
             raise SessionError(
                 "invalid_api_key",
@@ -325,7 +326,7 @@ class Session:
             return  # nothing to say in this piece (emoji, punctuation): skipped, not billed
         self.buffer.generations += 1
         try:
-            plan = self.service.plan_take(
+            plan = self.running.takes.plan_take(
                 request_id=self.websocket.scope["state"]["request_id"],
                 voice_id=self.voice_id,
                 text=text,
@@ -337,13 +338,13 @@ class Session:
                 enable_logging=False,
                 websocket=True,
             )
-        except APIError as exc:
+        except DomainError as exc:
             raise SessionError(exc.status, exc.message) from None
-        async for piece in TakeRun(self.service, plan, self.encoder).pieces():
+        async for piece in TakeRun(self.running.takes, plan, self.encoder).pieces():
             if piece.audio or piece.chunk is not None:
                 await self.send_audio(piece.audio, _alignment_ms(piece))
 
-    async def send_audio(self, audio: bytes, alignment: dict | None) -> None:
+    async def send_audio(self, audio: bytes, alignment: dict[str, Any] | None) -> None:
         await self.websocket.send_json(
             {
                 "audio": base64.b64encode(audio).decode(),
@@ -402,10 +403,12 @@ class Session:
 
 
 @router.websocket("/v1/text-to-speech/{voice_id}/stream-input")
-async def stream_input(websocket: WebSocket, voice_id: str) -> None:
+async def stream_input(
+    websocket: WebSocket, voice_id: str, running: Annotated[Services, Depends(services)]
+) -> None:
     """Speak text sent over a websocket while it is being written."""
     await websocket.accept()
-    session = Session(websocket, voice_id)
+    session = Session(websocket, voice_id, running)
     try:
         await session.run()
     except SessionError as exc:

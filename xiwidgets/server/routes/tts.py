@@ -10,17 +10,20 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
 from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT
 from xiwidgets.server.auth import API_KEY_REQUIRED
+from xiwidgets.server.concurrency import Concurrency
+from xiwidgets.server.dependencies import ConcurrencyDep, TakesDep
 from xiwidgets.server.routes._takes import TakeRun, connection_of, whole_take
 from xiwidgets.server.schemas import TextToSpeechBody
-from xiwidgets.server.service import SpeechService
+from xiwidgets.server.take_service import TakeService
 from xiwidgets.server.takes import (
     TakePiece,
     TakePlan,
@@ -35,30 +38,55 @@ OutputFormatQuery = Annotated[str, Query(description="codec_samplerate[_bitrate]
 LatencyQuery = Annotated[int | None, Query(ge=0, le=4)]
 
 
-def _plan(
+@dataclass(frozen=True)
+class TakeRequest:
+    """What the four text-to-speech routes are asked, parsed once."""
+
+    request_id: str
+    voice_id: str
+    body: TextToSpeechBody
+    output_format: str
+    enable_logging: bool
+
+    def plan(self, takes: TakeService, streaming: bool) -> TakePlan:
+        """Validate the take and reserve its characters (see ``TakeService.plan_take``)."""
+        body = self.body
+        return takes.plan_take(
+            request_id=self.request_id,
+            voice_id=self.voice_id,
+            text=body.text,
+            model_id=body.model_id,
+            voice_settings=body.voice_settings.given() if body.voice_settings else None,
+            output_format=self.output_format,
+            seed=body.seed,
+            streaming=streaming,
+            enable_logging=self.enable_logging,
+        )
+
+
+def take_request(
     request: Request,
     voice_id: str,
     body: TextToSpeechBody,
-    output_format: str,
-    enable_logging: bool,
-    streaming: bool,
-) -> TakePlan:
-    service: SpeechService = request.app.state.service
-    return service.plan_take(
+    output_format: OutputFormatQuery = DEFAULT_OUTPUT_FORMAT,
+    enable_logging: bool = True,
+    optimize_streaming_latency: LatencyQuery = None,
+) -> TakeRequest:
+    """FastAPI dependency: the path, body and query parameters the four routes share."""
+    return TakeRequest(
         request_id=request.state.request_id,
         voice_id=voice_id,
-        text=body.text,
-        model_id=body.model_id,
-        voice_settings=body.voice_settings.given() if body.voice_settings else None,
+        body=body,
         output_format=output_format,
-        seed=body.seed,
-        streaming=streaming,
         enable_logging=enable_logging,
     )
 
 
-def _take_headers(service: SpeechService, plan: TakePlan) -> dict[str, str]:
-    headers = {"character-cost": str(plan.character_cost), **service.concurrency_headers()}
+TakeRequestDep = Annotated[TakeRequest, Depends(take_request)]
+
+
+def _take_headers(concurrency: Concurrency, plan: TakePlan) -> dict[str, str]:
+    headers = {"character-cost": str(plan.character_cost), **concurrency.headers()}
     if plan.history_item_id:
         headers["history-item-id"] = plan.history_item_id
     return headers
@@ -70,9 +98,8 @@ def _stop_if_unfinished(run: TakeRun) -> BackgroundTask:
     return BackgroundTask(run.stop)
 
 
-def _timed_alignment(pieces: list[TakePiece]) -> dict | None:
-    parts = [piece_alignment(piece) for piece in pieces]
-    parts = [part for part in parts if part]
+def _timed_alignment(pieces: list[TakePiece]) -> dict[str, list[Any]] | None:
+    parts = [part for part in map(piece_alignment, pieces) if part]
     if not parts:
         return None
     return chunk_alignment(
@@ -84,35 +111,23 @@ def _timed_alignment(pieces: list[TakePiece]) -> dict | None:
 
 @router.post("/{voice_id}", dependencies=API_KEY_REQUIRED, response_class=Response)
 async def convert(
-    request: Request,
-    voice_id: str,
-    body: TextToSpeechBody,
-    output_format: OutputFormatQuery = DEFAULT_OUTPUT_FORMAT,
-    enable_logging: bool = True,
-    optimize_streaming_latency: LatencyQuery = None,
+    request: Request, take: TakeRequestDep, takes: TakesDep, concurrency: ConcurrencyDep
 ) -> Response:
     """The whole take as one audio file."""
-    service: SpeechService = request.app.state.service
-    plan = _plan(request, voice_id, body, output_format, enable_logging, streaming=False)
-    headers = _take_headers(service, plan)
-    pieces = await whole_take(service, plan, request)
+    plan = take.plan(takes, streaming=False)
+    headers = _take_headers(concurrency, plan)
+    pieces = await whole_take(takes, plan, request)
     audio = b"".join(piece.audio for piece in pieces)
     return Response(audio, media_type=plan.output_format.media_type, headers=headers)
 
 
 @router.post("/{voice_id}/stream", dependencies=API_KEY_REQUIRED, response_class=Response)
 async def stream(
-    request: Request,
-    voice_id: str,
-    body: TextToSpeechBody,
-    output_format: OutputFormatQuery = DEFAULT_OUTPUT_FORMAT,
-    enable_logging: bool = True,
-    optimize_streaming_latency: LatencyQuery = None,
+    request: Request, take: TakeRequestDep, takes: TakesDep, concurrency: ConcurrencyDep
 ) -> StreamingResponse:
     """Audio bytes as each clause is synthesized (chunked transfer)."""
-    service: SpeechService = request.app.state.service
-    plan = _plan(request, voice_id, body, output_format, enable_logging, streaming=True)
-    run = TakeRun(service, plan, connected=connection_of(request))
+    plan = take.plan(takes, streaming=True)
+    run = TakeRun(takes, plan, connected=connection_of(request))
 
     async def audio_bytes() -> AsyncIterator[bytes]:
         # The last two bytes of each piece wait for the next one, so the response's final
@@ -131,25 +146,19 @@ async def stream(
     return StreamingResponse(
         audio_bytes(),
         media_type=plan.output_format.media_type,
-        headers=_take_headers(service, plan),
+        headers=_take_headers(concurrency, plan),
         background=_stop_if_unfinished(run),
     )
 
 
 @router.post("/{voice_id}/with-timestamps", dependencies=API_KEY_REQUIRED)
 async def convert_with_timestamps(
-    request: Request,
-    voice_id: str,
-    body: TextToSpeechBody,
-    output_format: OutputFormatQuery = DEFAULT_OUTPUT_FORMAT,
-    enable_logging: bool = True,
-    optimize_streaming_latency: LatencyQuery = None,
+    request: Request, take: TakeRequestDep, takes: TakesDep, concurrency: ConcurrencyDep
 ) -> JSONResponse:
     """The whole take as base64 plus per-character start/end times (seconds from the start)."""
-    service: SpeechService = request.app.state.service
-    plan = _plan(request, voice_id, body, output_format, enable_logging, streaming=False)
-    headers = _take_headers(service, plan)
-    pieces = await whole_take(service, plan, request)
+    plan = take.plan(takes, streaming=False)
+    headers = _take_headers(concurrency, plan)
+    pieces = await whole_take(takes, plan, request)
     alignment = _timed_alignment(pieces)
     return JSONResponse(
         {
@@ -165,17 +174,11 @@ async def convert_with_timestamps(
     "/{voice_id}/stream/with-timestamps", dependencies=API_KEY_REQUIRED, response_class=Response
 )
 async def stream_with_timestamps(
-    request: Request,
-    voice_id: str,
-    body: TextToSpeechBody,
-    output_format: OutputFormatQuery = DEFAULT_OUTPUT_FORMAT,
-    enable_logging: bool = True,
-    optimize_streaming_latency: LatencyQuery = None,
+    request: Request, take: TakeRequestDep, takes: TakesDep, concurrency: ConcurrencyDep
 ) -> StreamingResponse:
     """One JSON object per line: a clause's audio and its character times (take-relative)."""
-    service: SpeechService = request.app.state.service
-    plan = _plan(request, voice_id, body, output_format, enable_logging, streaming=True)
-    run = TakeRun(service, plan, connected=connection_of(request))
+    plan = take.plan(takes, streaming=True)
+    run = TakeRun(takes, plan, connected=connection_of(request))
 
     async def lines() -> AsyncIterator[bytes]:
         async for piece in run.pieces():
@@ -192,6 +195,6 @@ async def stream_with_timestamps(
     return StreamingResponse(
         lines(),
         media_type="application/json",
-        headers=_take_headers(service, plan),
+        headers=_take_headers(concurrency, plan),
         background=_stop_if_unfinished(run),
     )

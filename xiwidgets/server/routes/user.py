@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import bisect
 import calendar
+import sqlite3
 import time
 from collections import defaultdict
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from xiwidgets.server.auth import API_KEY_REQUIRED
+from xiwidgets.server.config import ServerConfig
+from xiwidgets.server.dependencies import ConfigDep, StoreDep
 from xiwidgets.server.errors import APIError
-from xiwidgets.server.service import SpeechService
+from xiwidgets.server.store import Store
 
 router = APIRouter(tags=["user"])
 
@@ -33,13 +36,8 @@ Metric = Literal[
 ]
 
 
-def _service(request: Request) -> SpeechService:
-    return request.app.state.service
-
-
-def _subscription(request: Request) -> dict:
-    service = _service(request)
-    account = service.store.account()
+def _subscription(store: Store, config: ServerConfig) -> dict[str, Any]:
+    account = store.account()
     return {
         "tier": "local",
         "character_count": account["character_count"],
@@ -48,9 +46,9 @@ def _subscription(request: Request) -> dict:
         "can_extend_character_limit": False,
         "allowed_to_extend_character_limit": False,
         "next_character_count_reset_unix": account["next_reset_unix"],
-        "voice_slots_used": service.store.count_voices(),
+        "voice_slots_used": store.count_voices(),
         "professional_voice_slots_used": 0,
-        "voice_limit": service.config.max_cloned_voices,
+        "voice_limit": config.max_cloned_voices,
         "max_voice_add_edits": None,
         "voice_add_edit_counter": 0,
         "professional_voice_limit": 0,
@@ -65,10 +63,10 @@ def _subscription(request: Request) -> dict:
 
 
 @router.get("/v1/user/subscription", dependencies=API_KEY_REQUIRED)
-def get_subscription(request: Request) -> dict:
+def get_subscription(store: StoreDep, config: ConfigDep) -> dict[str, Any]:
     """The character quota of this server's single account."""
     return {
-        **_subscription(request),
+        **_subscription(store, config),
         "next_invoice": None,
         "has_open_invoices": False,
         "pending_change": None,
@@ -76,12 +74,12 @@ def get_subscription(request: Request) -> dict:
 
 
 @router.get("/v1/user", dependencies=API_KEY_REQUIRED)
-def get_user(request: Request) -> dict:
+def get_user(store: StoreDep, config: ConfigDep) -> dict[str, Any]:
     """This server's single user."""
-    account = _service(request).store.account()
+    account = store.account()
     return {
         "user_id": account["user_id"],
-        "subscription": _subscription(request),
+        "subscription": _subscription(store, config),
         "subscription_extras": None,
         "is_new_user": False,
         "xi_api_key": None,
@@ -107,7 +105,7 @@ def bucket_starts(
     if interval == "month" and not bucket_size_s:
         moment = time.gmtime(start_ms / 1000)
         year, month = moment.tm_year, moment.tm_mon
-        starts = []
+        starts: list[int] = []
         while year <= MAX_YEAR:
             first = calendar.timegm((year, month, 1, 0, 0, 0)) * 1000
             if first >= end_ms or len(starts) > MAX_BUCKETS:
@@ -130,7 +128,7 @@ def bucket_starts(
 
 @router.get("/v1/usage/character-stats", dependencies=API_KEY_REQUIRED)
 def character_stats(
-    request: Request,
+    store: StoreDep,
     start_unix: UnixMs,
     end_unix: UnixMs,
     include_workspace_metrics: bool = False,
@@ -138,7 +136,7 @@ def character_stats(
     aggregation_interval: Literal["hour", "day", "week", "month", "cumulative"] = "day",
     aggregation_bucket_size: Annotated[int | None, Query(ge=1, le=MAX_UNIX_MS // 1000)] = None,
     metric: Metric = "credits",
-) -> dict:
+) -> dict[str, Any]:
     """Characters (or request counts) per time bucket, in milliseconds, split by voice/model."""
     if end_unix <= start_unix:
         raise APIError(
@@ -146,11 +144,11 @@ def character_stats(
         )
     starts = bucket_starts(start_unix, end_unix, aggregation_interval, aggregation_bucket_size)
     series: dict[str, list[float]] = defaultdict(lambda: [0] * len(starts))
-    key_of = {
-        "voice": lambda event: event["voice_id"] or "unknown",
-        "model": lambda event: event["model_id"] or "unknown",
-    }.get(breakdown_type, lambda event: "All")
-    for event in _service(request).store.usage_events(start_unix, end_unix):
+    def key_of(event: sqlite3.Row) -> str:
+        field = {"voice": "voice_id", "model": "model_id"}.get(breakdown_type)
+        return (event[field] or "unknown") if field else "All"
+
+    for event in store.usage_events(start_unix, end_unix):
         index = _bucket_index(starts, event["time_ms"])
         value = 1 if metric == "request_count" else event["characters"]
         series[key_of(event)][index] += value

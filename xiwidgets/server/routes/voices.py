@@ -6,21 +6,20 @@ import asyncio
 import json
 import os
 import unicodedata
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 
 from xiwidgets.server.auth import API_KEY_REQUIRED
+from xiwidgets.server.catalog import DEFAULT_MODEL_ID
+from xiwidgets.server.config import ServerConfig
+from xiwidgets.server.dependencies import ConfigDep, VoicesDep
 from xiwidgets.server.errors import APIError, UnprocessableParameterError
 from xiwidgets.server.schemas import VoiceSettingsBody
-from xiwidgets.server.service import (
-    DEFAULT_SETTINGS,
-    SampleUpload,
-    SpeechService,
-    VoiceRecord,
-)
 from xiwidgets.server.takes import HISTORY_CONTENT_TYPE
+from xiwidgets.server.voices import SampleUpload, VoiceRecord, VoiceRegistry
+from xiwidgets.voice_settings_rules import DEFAULTS
 
 router = APIRouter(tags=["voices"])
 
@@ -28,20 +27,69 @@ MAX_V2_PAGE_SIZE = 100
 OK = {"status": "ok"}
 
 
-def _service(request: Request) -> SpeechService:
-    return request.app.state.service
+def voice_response(
+    voice: VoiceRecord, settings: dict[str, Any], base_url: str
+) -> dict[str, Any]:
+    """The API's ``Voice`` object for ``voice`` with its current ``settings``."""
+    return {
+        "voice_id": voice.voice_id,
+        "name": voice.name,
+        "samples": [
+            {
+                "sample_id": sample["sample_id"],
+                "file_name": sample["file_name"],
+                "mime_type": sample["mime_type"],
+                "size_bytes": sample["size_bytes"],
+                "hash": sample["hash"],
+                "duration_secs": sample["duration_secs"],
+            }
+            for sample in voice.samples
+        ]
+        or None,
+        "category": voice.category,
+        "fine_tuning": None,
+        "labels": voice.labels,
+        "description": voice.description,
+        "preview_url": f"{base_url.rstrip('/')}/v1/voices/{voice.voice_id}/preview",
+        "available_for_tiers": [],
+        "settings": settings,
+        "sharing": None,
+        "high_quality_base_model_ids": list(voice.model_ids),
+        "verified_languages": [
+            {
+                "language": voice.spec.language,
+                "model_id": DEFAULT_MODEL_ID,
+                "accent": voice.labels.get("accent"),
+            }
+        ],
+        "safety_control": None,
+        "voice_verification": {
+            "requires_verification": False,
+            "is_verified": False,
+            "verification_failures": [],
+            "verification_attempts_count": 0,
+        },
+        "permission_on_resource": "admin" if not voice.is_premade else None,
+        "is_owner": not voice.is_premade,
+        "is_legacy": False,
+        "is_mixed": False,
+        "created_at_unix": voice.created_at_unix,
+    }
 
 
-def _base_url(request: Request) -> str:
-    return str(request.base_url)
+def _responses(
+    registry: VoiceRegistry, voices: list[VoiceRecord], request: Request
+) -> list[dict[str, Any]]:
+    base = str(request.base_url)
+    return [voice_response(voice, registry.settings_of(voice), base) for voice in voices]
 
 
 @router.get("/v1/voices", dependencies=API_KEY_REQUIRED)
-def list_voices(request: Request, show_legacy: bool | None = False) -> dict:
+def list_voices(
+    request: Request, registry: VoicesDep, show_legacy: bool | None = False
+) -> dict[str, Any]:
     """All voices at once (the local server has no legacy voices to hide)."""
-    service = _service(request)
-    base = _base_url(request)
-    return {"voices": [service.voice_json(voice, base) for voice in service.voices()]}
+    return {"voices": _responses(registry, registry.voices(), request)}
 
 
 def _matches(voice: VoiceRecord, needle: str) -> bool:
@@ -77,6 +125,7 @@ def _page_offset(token: str | None) -> int:
 @router.get("/v2/voices", dependencies=API_KEY_REQUIRED)
 def search_voices(
     request: Request,
+    registry: VoicesDep,
     next_page_token: str | None = None,
     page_size: Annotated[int, Query(ge=1, le=MAX_V2_PAGE_SIZE)] = 10,
     search: str | None = None,
@@ -88,14 +137,13 @@ def search_voices(
     collection_id: str | None = None,
     include_total_count: bool = True,
     voice_ids: Annotated[list[str] | None, Query(max_length=100)] = None,
-) -> dict:
+) -> dict[str, Any]:
     """Voices filtered, sorted and paged by an opaque token."""
-    service = _service(request)
     if voice_type and voice_type not in VOICE_TYPES:
         raise UnprocessableParameterError(
             ["query", "voice_type"], f"voice_type must be one of {', '.join(VOICE_TYPES)}."
         )
-    voices = [voice for voice in service.voices() if _has_voice_type(voice, voice_type)]
+    voices = [voice for voice in registry.voices() if _has_voice_type(voice, voice_type)]
     if category:
         voices = [voice for voice in voices if voice.category == category]
     if voice_ids:
@@ -113,9 +161,8 @@ def search_voices(
     offset = _page_offset(next_page_token)
     page = voices[offset : offset + page_size]
     has_more = offset + page_size < len(voices)
-    base = _base_url(request)
     return {
-        "voices": [service.voice_json(voice, base) for voice in page],
+        "voices": _responses(registry, page, request),
         "has_more": has_more,
         "total_count": len(voices),
         "next_page_token": str(offset + page_size) if has_more else None,
@@ -123,21 +170,23 @@ def search_voices(
 
 
 @router.get("/v1/voices/settings/default")
-def default_settings() -> dict:
+def default_settings() -> dict[str, Any]:
     """The settings a voice has until they are edited (no key needed, as on the hosted API)."""
-    return dict(DEFAULT_SETTINGS)
+    return dict(DEFAULTS)
 
 
 @router.get("/v1/voices/{voice_id}/settings", dependencies=API_KEY_REQUIRED)
-def get_voice_settings(request: Request, voice_id: str) -> dict:
+def get_voice_settings(registry: VoicesDep, voice_id: str) -> dict[str, Any]:
     """The voice's stored settings."""
-    return _service(request).voice_settings(voice_id)
+    return registry.voice_settings(voice_id)
 
 
 @router.post("/v1/voices/{voice_id}/settings/edit", dependencies=API_KEY_REQUIRED)
-def edit_voice_settings(request: Request, voice_id: str, settings: VoiceSettingsBody) -> dict:
+def edit_voice_settings(
+    registry: VoicesDep, voice_id: str, settings: VoiceSettingsBody
+) -> dict[str, str]:
     """Store settings for a voice (top-level VoiceSettings body)."""
-    _service(request).edit_voice_settings(voice_id, settings.given())
+    registry.edit_voice_settings(voice_id, settings.given())
     return OK
 
 
@@ -170,13 +219,12 @@ def parse_labels(raw: str | None) -> dict[str, str] | None:
     return {key: str(item) for key, item in value.items()}
 
 
-def _sample_uploads(request: Request, files: list[UploadFile] | None) -> list[SampleUpload]:
+def _sample_uploads(config: ServerConfig, files: list[UploadFile] | None) -> list[SampleUpload]:
     """Check the uploads' count and sizes; their content stays in the spooled upload files.
 
     The multipart parser has already written each file to a temporary file (on disk past 1 MB),
     so nothing here copies a sample into memory.
     """
-    config = request.app.state.config
     files = files or []
     if len(files) > config.max_samples_per_voice:
         raise APIError(
@@ -228,62 +276,64 @@ def _check_name(name: str) -> str:
 
 @router.post("/v1/voices/add", dependencies=API_KEY_REQUIRED)
 async def add_voice(
-    request: Request,
+    registry: VoicesDep,
+    config: ConfigDep,
     name: Annotated[str, Form()],
     files: Annotated[list[UploadFile], File()],
     description: Annotated[str | None, Form()] = None,
     labels: Annotated[str | None, Form()] = None,
     remove_background_noise: Annotated[bool, Form()] = False,
-) -> dict:
+) -> dict[str, Any]:
     """Create a voice whose pitch and speaking rate follow the uploaded samples."""
-    uploads = _sample_uploads(request, files)
+    uploads = _sample_uploads(config, files)
     if not uploads:
         raise APIError(400, "invalid_audio_sample", "Upload at least one audio sample.")
     label_dict = parse_labels(labels) or {}
-    service = _service(request)
     voice_id = await asyncio.to_thread(
-        service.add_voice, _check_name(name), uploads, description, label_dict
+        registry.add_voice, _check_name(name), uploads, description, label_dict
     )
     return {"voice_id": voice_id, "requires_verification": False}
 
 
 @router.post("/v1/voices/{voice_id}/edit", dependencies=API_KEY_REQUIRED)
 async def edit_voice(
-    request: Request,
+    registry: VoicesDep,
+    config: ConfigDep,
     voice_id: str,
     name: Annotated[str, Form()],
     files: Annotated[list[UploadFile] | None, File()] = None,
     description: Annotated[str | None, Form()] = None,
     labels: Annotated[str | None, Form()] = None,
     remove_background_noise: Annotated[bool, Form()] = False,
-) -> dict:
+) -> dict[str, Any]:
     """Rename or relabel a voice; uploaded files are added to its samples."""
-    uploads = _sample_uploads(request, files)
-    service = _service(request)
+    uploads = _sample_uploads(config, files)
     await asyncio.to_thread(
-        service.edit_voice, voice_id, _check_name(name), uploads, description, parse_labels(labels)
+        registry.edit_voice, voice_id, _check_name(name), uploads, description, parse_labels(labels)
     )
     return OK
 
 
 @router.delete("/v1/voices/{voice_id}", dependencies=API_KEY_REQUIRED)
-def delete_voice(request: Request, voice_id: str) -> dict:
+def delete_voice(registry: VoicesDep, voice_id: str) -> dict[str, str]:
     """Delete an added voice (premade voices stay)."""
-    _service(request).delete_voice(voice_id)
+    registry.delete_voice(voice_id)
     return OK
 
 
 @router.get("/v1/voices/{voice_id}/preview", response_class=FileResponse)
-def voice_preview(request: Request, voice_id: str) -> FileResponse:
+def voice_preview(registry: VoicesDep, voice_id: str) -> FileResponse:
     """A short MP3 of the voice in its language (synthesized once, then cached)."""
-    path = _service(request).preview(voice_id)
-    # Previews are encoded in the history's format (SpeechService.preview).
+    path = registry.preview(voice_id)
+    # Previews are encoded in the history's format (VoiceRegistry.preview).
     return FileResponse(path, media_type=HISTORY_CONTENT_TYPE)
 
 
 @router.get("/v1/voices/{voice_id}", dependencies=API_KEY_REQUIRED)
-def get_voice(request: Request, voice_id: str, with_settings: bool = True) -> dict:
+def get_voice(
+    request: Request, registry: VoicesDep, voice_id: str, with_settings: bool = True
+) -> dict[str, Any]:
     """One voice."""
-    service = _service(request)
-    return service.voice_json(service.voice(voice_id), _base_url(request))
+    voice = registry.voice(voice_id)
+    return voice_response(voice, registry.settings_of(voice), str(request.base_url))
 

@@ -51,9 +51,16 @@ def show_studio(page: Any, width: int) -> None:
 
 
 def screenshot(page: Any, name: str) -> None:
+    """The whole Studio in test-artifacts/: the window is made tall enough to hold all of it."""
     ARTIFACTS_DIR.mkdir(exist_ok=True)
+    width = page.viewport_size["width"]
+    height = page.locator(STUDIO).evaluate("(element) => element.scrollHeight")
+    page.set_viewport_size({"width": width, "height": height + 400})
+    page.wait_for_timeout(300)
+    page.locator(STUDIO).scroll_into_view_if_needed()
     page.locator(f"{STUDIO} .xi-text textarea").evaluate("(element) => { element.scrollTop = 0; }")
     page.locator(STUDIO).screenshot(path=str(ARTIFACTS_DIR / f"studio-{name}.png"))
+    page.set_viewport_size({"width": width, "height": 1000})
 
 
 def test_one_audio_element_per_take(studio_page: Any) -> None:

@@ -9,6 +9,7 @@ from jupyterlab_harness import kernel_execute
 STUDIO = ".xi-studio"
 STUDIO_AUDIO = ".xi-studio > .xi-player-box .xi-player-audio"
 HISTORY_ROW = ".xi-studio .xi-history-row"
+SETTINGS_HEADER = ".xi-studio .xi-settings-section .jupyter-widget-Collapse-header"
 
 # Finds the notebook's Studio without assuming the variable name the notebook gives it.
 FIND_STUDIO = """
@@ -76,6 +77,14 @@ def select_voice(page: Any, name: str) -> None:
     )
     index = next(i for i, label in enumerate(labels) if label.split(" — ")[0] == name)
     select.select_option(index=index)
+
+
+def open_settings(page: Any) -> None:
+    """Open the Studio's settings section (closed, it shows a one-line summary) as a user does."""
+    speed = page.locator(f"{STUDIO} .xi-speed .widget-readout")
+    if not speed.is_visible():
+        page.locator(SETTINGS_HEADER).click()
+        speed.wait_for(state="visible")
 
 
 def kernel_value(page: Any, expression: str) -> str:

@@ -21,6 +21,7 @@ from studio_page import (
     STUDIO,
     STUDIO_AUDIO,
     kernel_value,
+    open_settings,
     select_voice,
     speak_watch,
     wait_audio_advances,
@@ -68,6 +69,7 @@ def test_quickstart_studio_speaks_while_generating_and_keeps_history(page, jupyt
         select_voice(page, name)
         wait_kernel_value(page, "_xi_studio.voice_picker.voice.name", name)
 
+    open_settings(page)
     speed = page.locator(f"{STUDIO} .xi-speed .widget-readout")
     speed.fill("1.1")
     speed.press("Enter")

@@ -89,11 +89,11 @@ def test_text_over_the_models_request_limit_is_flagged(frontend: Any, client: An
     frontend.set_state(model_dropdown, index=option_index(model_dropdown, smallest.model_id))
 
     frontend.set_state(frontend.find(studio, "xi-text"), value="y" * limit)
-    assert 'color:#d32f2f">' not in frontend.find(studio, "xi-count").value
+    assert 'class="xi-over"' not in frontend.find(studio, "xi-count").value
     frontend.set_state(frontend.find(studio, "xi-text"), value="y" * (limit + 1))
 
     line = frontend.find(studio, "xi-count").value
-    assert f'color:#d32f2f">{limit + 1:,} / {limit:,} characters per request' in line
+    assert f'class="xi-over">{limit + 1:,} / {limit:,} characters per request' in line
 
 
 def test_quota_error_card_says_needed_left_and_reset(frontend: Any,

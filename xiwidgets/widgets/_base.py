@@ -60,9 +60,9 @@ class ErrorCard(widgets.HTML):  # type: ignore[misc]  # ipywidgets has no annota
         """
         line = message or describe_error(error)
         self.value = (
-            f'<div class="xi-error" role="alert" title="{html.escape(type(error).__name__)}" '
-            'style="border-left:4px solid #d32f2f;background:#fdecea;color:#611a15;'
-            f'padding:4px 8px;margin:4px 0;">{html.escape(line)}</div>'
+            # Styled by xiwidgets.css with the theme's colours.
+            f'<div class="xi-error" role="alert" title="{html.escape(type(error).__name__)}">'
+            f'{html.escape(line)}</div>'
         )
         self.layout.display = None
 
@@ -134,7 +134,6 @@ class ClientWidgetMixin:
     def _clear_error(self) -> None:
         self.last_error = None
         self.error_card.clear()
-
 
 
 class _Reporting:

@@ -22,6 +22,7 @@ from ipywidgets.widgets.widget import CallbackDispatcher
 
 from xiwidgets.formats import HISTORY_OUTPUT_FORMAT, OutputFormat, codec_of_media_type
 from xiwidgets.widgets._base import ClientWidgetMixin
+from xiwidgets.widgets._frontend import styled
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,7 +35,6 @@ ALL_VOICES = ""
 _TEXT_PREVIEW_CHARS = 80
 # Audio of a type the server did not name (or one unknown here) is taken to be the history's.
 _STORED = OutputFormat.parse(HISTORY_OUTPUT_FORMAT)
-_CELL_STYLE = "overflow:hidden;text-overflow:ellipsis;white-space:nowrap;padding-right:8px;"
 
 
 def item_characters(item: HistoryItem) -> int:
@@ -119,20 +119,27 @@ class _Filters(TypedDict, total=False):
 
 
 def _cells(cells: Iterable[tuple[HistoryColumn, str, str | None]]) -> str:
-    """``(column, text, tooltip)`` cells as one row of HTML (one widget per row, not per cell)."""
+    """``(column, text, tooltip)`` cells as one row of HTML (one widget per row, not per cell).
+
+    A column's width is where its cells start; they shrink on a narrow cell, and a cell cut
+    short ends in an ellipsis, with the whole value as its tooltip (xiwidgets.css).
+    """
     spans = []
     for column, text, title in cells:
-        tooltip = f' title="{html.escape(title)}"' if title else ""
-        style = f"{_CELL_STYLE}width:{column.width};flex:none"
-        spans.append(f'<span style="{style}"{tooltip}>{html.escape(text)}</span>')
-    return f'<div style="display:flex">{"".join(spans)}</div>'
+        tooltip = title or text
+        attribute = f' title="{html.escape(tooltip)}"' if tooltip else ""
+        spans.append(
+            f'<span class="xi-history-cell xi-history-cell-{html.escape(column.name)}" '
+            f'style="flex:0 1 {column.width}"{attribute}>{html.escape(text)}</span>'
+        )
+    return f'<div class="xi-history-cells-row">{"".join(spans)}</div>'
 
 
 def _button(description: str, css_class: str, tooltip: str, **kwargs: str) -> widgets.Button:
     button = widgets.Button(
         description=description,
         tooltip=tooltip,
-        layout=widgets.Layout(width="auto", padding="0 6px"),
+        layout=widgets.Layout(width="auto"),
         **kwargs,
     )
     button.add_class(css_class)
@@ -146,17 +153,20 @@ class _HistoryRow:
         self.item: HistoryItem | None = None
         self._table = table
         self.select = widgets.Checkbox(
-            value=False, indent=False, layout=widgets.Layout(width="24px")
+            value=False, indent=False, layout=widgets.Layout(width="24px"),
+            tooltip="Select this take for the zip download",
         )
         self.select.add_class("xi-history-select")
         self.cells = widgets.HTML()
         self.cells.add_class("xi-history-cells")
-        self.play_button = _button("", "xi-history-play", "Play this take", icon="play")
+        self.play_button = _button("Play", "xi-history-play", "Play this take", icon="play")
         self.download_button = _button(
-            "", "xi-history-download", "Download this take", icon="download"
+            "Save", "xi-history-download", "Download this take", icon="download"
         )
         self.open_button = _button("Open", "xi-history-open", "Open in Studio", icon="edit")
-        self.delete_button = _button("", "xi-history-delete", "Delete this take", icon="trash")
+        self.delete_button = _button(
+            "Delete", "xi-history-delete", "Delete this take", icon="trash"
+        )
         self.confirm_button = _button(
             "Yes, delete", "xi-history-confirm", "Delete for good", button_style="danger"
         )
@@ -174,11 +184,12 @@ class _HistoryRow:
                 self.confirm_box,
             ]
         )
+        self.actions.add_class("xi-history-actions")
         self.audio = widgets.Output()
         self.audio.add_class("xi-history-audio")
-        self.box = widgets.VBox(
-            [widgets.HBox([self.select, self.cells, self.actions]), self.audio]
-        )
+        line = widgets.HBox([self.select, self.cells, self.actions])
+        line.add_class("xi-history-line")
+        self.box = widgets.VBox([line, self.audio])
         self.box.add_class("xi-history-row")
         self.select.observe(self._on_select, names="value")
         self.play_button.on_click(lambda _: self._act(table.play))
@@ -266,11 +277,12 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # un
         self._rows: list[_HistoryRow] = []
 
         self.search_box = widgets.Text(
-            placeholder="Search text…", continuous_update=False, description="Search"
+            placeholder="Search text…", continuous_update=False, description="Search",
+            layout={"width": "260px"},
         )
         self.search_box.add_class("xi-history-search")
         self.voice_filter = widgets.Dropdown(
-            options=[("All voices", ALL_VOICES)], description="Voice"
+            options=[("All voices", ALL_VOICES)], description="Voice", layout={"width": "260px"}
         )
         self.voice_filter.add_class("xi-history-voice")
         sizes = sorted({*PAGE_SIZES, int(page_size)})
@@ -292,11 +304,11 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # un
         self.status.add_class("xi-history-status")
         self.rows_box = widgets.VBox()
         self.rows_box.add_class("xi-history-rows")
+        header_cells = widgets.HTML(_cells((c, c.header or "", None) for c in _SHOWN_COLUMNS))
+        header_cells.add_class("xi-history-cells")
+        # The actions column has no header: its buttons carry their own labels.
         self._header = widgets.HBox(
-            [
-                widgets.Label(layout=widgets.Layout(width="24px")),
-                widgets.HTML(f"<b>{_cells((c, c.header or '', None) for c in _SHOWN_COLUMNS)}</b>"),
-            ]
+            [widgets.Label(layout=widgets.Layout(width="24px")), header_cells]
         )
         self._header.add_class("xi-history-header")
 
@@ -317,6 +329,7 @@ class HistoryTable(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # un
             widgets.HBox([self.back_button, self.page_label, self.next_button, self.zip_button]),
             self.status,
         ]
+        styled(self)
         with self._reporting():
             self._load_voice_options()
         self._show_page(0, [None])

@@ -15,6 +15,7 @@ import ipywidgets as widgets
 from ipywidgets.widgets.widget import CallbackDispatcher
 
 from xiwidgets.widgets._base import ClientWidgetMixin
+from xiwidgets.widgets._frontend import styled
 from xiwidgets.widgets.voices import notify_voices_changed
 
 if TYPE_CHECKING:
@@ -167,6 +168,7 @@ class VoiceMaker(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # unty
             widgets.HTML("<b>Delete a voice</b> (premade voices cannot be deleted)"),
             widgets.HBox([self.delete_picker, self.delete_button, self.confirm_box]),
         ]
+        styled(self)
         self._show_samples()
         with self._reporting():
             self._load_own_voices()

@@ -10,6 +10,7 @@ import traitlets
 from ipywidgets.widgets.widget import CallbackDispatcher
 
 from xiwidgets.widgets._base import ClientWidgetMixin
+from xiwidgets.widgets._frontend import styled
 
 if TYPE_CHECKING:
     from xiwidgets.client import Client
@@ -78,6 +79,7 @@ class ModelPicker(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # unt
         super().__init__(**kwargs)
         self.add_class("xi-model-picker")
         self.children = [self._dropdown, self._info, self.error_card]
+        styled(self)
         self._dropdown.observe(self._on_dropdown, names="value")
         self._load(model_id)
 

@@ -17,7 +17,7 @@ import uuid
 import weakref
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import anywidget
 import ipywidgets as widgets
@@ -31,6 +31,11 @@ from xiwidgets.widgets._base import ClientWidgetMixin
 
 if TYPE_CHECKING:
     from xiwidgets.client import Client
+    from xiwidgets.client.types import Alignment, TimedChunk
+
+# What a player streams: audio bytes, or timed chunks whose character timings the browser uses
+# to mark the word being spoken.
+StreamItem: TypeAlias = "bytes | TimedChunk"
 
 _STATIC = Path(__file__).parent / "static"
 POLICIES = ("embed", "link", "none")
@@ -142,7 +147,7 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
         self.cell_key: str | None = None
         self._stop_requested = threading.Event()
         self._take_lock = threading.Lock()
-        self._current_chunks: Iterable[bytes] | None = None
+        self._current_chunks: Iterable[StreamItem] | None = None
         self._view: widgets.VBox | None = None
         super().__init__(policy=policy, **kwargs)
         self.add_class("xi-player")
@@ -163,7 +168,7 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
 
     # -- playing ------------------------------------------------------------------------------
 
-    def play_stream(self, chunks: Iterable[bytes], *, content_type: str = _DEFAULT_MEDIA_TYPE,
+    def play_stream(self, chunks: Iterable[StreamItem], *, content_type: str = _DEFAULT_MEDIA_TYPE,
                     text: str | None = None, raise_errors: bool = False) -> bytes | None:
         """Play audio chunks as they arrive; return the whole take when the stream ends.
 
@@ -172,8 +177,9 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
 
         Parameters
         ----------
-        chunks : iterable of bytes
-            The audio, e.g. ``client.tts.stream(...)``.
+        chunks : iterable of bytes or TimedChunk
+            The audio, e.g. ``client.tts.stream(...)``; with
+            ``client.tts.stream_with_timestamps(...)`` the caption marks the word being spoken.
         content_type : str, default "audio/mpeg"
             Media type of the audio (that of ``DEFAULT_OUTPUT_FORMAT`` by default).
         text : str, optional
@@ -233,7 +239,7 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _play(self, chunks: Iterable[bytes], content_type: str, text: str | None,
+    def _play(self, chunks: Iterable[StreamItem], content_type: str, text: str | None,
               raise_errors: bool) -> bytes | None:
         self._stop_requested.clear()
         self._clear_error()
@@ -254,16 +260,20 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
             return self._finish(b"".join(parts), content_type)
         return None
 
-    def _forward(self, chunks: Iterable[bytes], parts: list[bytes]) -> None:
+    def _forward(self, chunks: Iterable[StreamItem], parts: list[bytes]) -> None:
         """Send each chunk to the browser as it arrives, collecting them in ``parts``.
 
         A failure after a stop is the stream being closed under it, not an error; any other
         failure keeps what arrived, tells the browser and propagates.
         """
         try:
-            for chunk in chunks:
+            for item in chunks:
                 if self._stop_requested.is_set():
                     break
+                chunk = item if isinstance(item, (bytes, bytearray, memoryview)) else item.audio
+                alignment = None if chunk is item else item.alignment  # type: ignore[union-attr]
+                if alignment is not None:
+                    self.send(_alignment_message(alignment))
                 if not chunk:
                     continue
                 self.send({"type": "chunk", "index": len(parts)}, buffers=[chunk])
@@ -291,20 +301,24 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
         if self._stop_requested.is_set():
             self.status = "stopped"
             return take
-        self.send({"type": "end", "bytes": len(take)})
+        take_id = uuid.uuid4().hex
+        # The browser's live player becomes the take's one control: it hides the saved
+        # card's own <audio> (marked with this id) while it holds the same take.
+        self.send({"type": "end", "bytes": len(take), "take": take_id})
         self.status = "done"
-        self._keep(take, content_type)
+        self._keep(take, content_type, take_id)
         return take
 
-    def _keep(self, take: bytes, content_type: str) -> None:
+    def _keep(self, take: bytes, content_type: str, take_id: str) -> None:
         if self.policy == "none" or not take:
             return
         if self.policy == "embed":
             audio = Audio(data=take)
             audio.mimetype = content_type  # IPython assumes WAV for raw bytes
-            entry = {"text/html": audio._repr_html_(), "text/plain": f"<audio: {self.text!r}>"}
+            entry = {"text/html": _take_card(audio._repr_html_(), take_id),
+                     "text/plain": f"<audio: {self.text!r}>"}
         else:
-            entry = self._link_output(self._write_take(take, content_type))
+            entry = self._link_output(self._write_take(take, content_type), take_id)
         running = executing_cell()
         if running is not None:
             self._show_in_cell(entry, *running)
@@ -343,7 +357,7 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
         path.write_bytes(take)
         return path
 
-    def _link_output(self, path: Path) -> dict[str, str]:
+    def _link_output(self, path: Path, take_id: str) -> dict[str, str]:
         try:
             # Relative to the kernel's directory, which is the notebook's: JupyterLab resolves
             # relative links in outputs against the notebook, so the file plays from there.
@@ -351,8 +365,18 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
         except ValueError:  # another drive on Windows
             href = path.as_uri()
         link = html.escape(href, quote=True)
-        return {
-            "text/html": f'<audio controls class="xi-take-audio" src="{link}"></audio> '
-                         f'<a href="{link}" download>{html.escape(path.name)}</a>',
-            "text/plain": str(path),
-        }
+        card = (f'<audio controls class="xi-take-audio" src="{link}"></audio> '
+                f'<a href="{link}" download>{html.escape(path.name)}</a>')
+        return {"text/html": _take_card(card, take_id), "text/plain": str(path)}
+
+
+def _alignment_message(alignment: Alignment) -> dict[str, object]:
+    """The characters a chunk covers and their take-relative times, for the caption."""
+    return {"type": "alignment", "characters": list(alignment.characters),
+            "starts": list(alignment.character_start_times_seconds),
+            "ends": list(alignment.character_end_times_seconds)}
+
+
+def _take_card(inner_html: str, take_id: str) -> str:
+    """The saved take's HTML, marked so that the live player showing it can find it."""
+    return f'<div class="xi-take-card" data-xi-take="{html.escape(take_id)}">{inner_html}</div>'

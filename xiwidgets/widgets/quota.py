@@ -9,6 +9,7 @@ import ipywidgets as widgets
 import traitlets
 
 from xiwidgets.widgets._base import ClientWidgetMixin
+from xiwidgets.widgets._frontend import styled
 
 if TYPE_CHECKING:
     from xiwidgets.client import Client
@@ -54,6 +55,7 @@ class QuotaMeter(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # unty
         super().__init__(**kwargs)
         self.add_class("xi-quota")
         self.children = [widgets.HBox([self._bar, self._label]), self.error_card]
+        styled(self)
         self.refresh()
 
     @property

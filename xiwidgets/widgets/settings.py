@@ -11,6 +11,7 @@ import traitlets
 from xiwidgets import voice_settings_rules as rules
 from xiwidgets.client.types import VoiceSettings as SettingsValues
 from xiwidgets.widgets._base import ClientWidgetMixin
+from xiwidgets.widgets._frontend import styled
 from xiwidgets.widgets.models import ModelPicker
 
 if TYPE_CHECKING:
@@ -104,6 +105,7 @@ class VoiceSettings(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # u
             widgets.HBox([self._reset_button, self._save_button, self._status]),
             self.error_card,
         ]
+        styled(self)
         for name, slider in self.sliders.items():
             traitlets.link((self, name), (slider, "value"))
         traitlets.link((self, "use_speaker_boost"), (self.speaker_boost_toggle, "value"))

@@ -17,10 +17,12 @@ from xiwidgets.client.media import AudioFormat, audio_format, caption_line
 from xiwidgets.client.types import PlayableAudio
 from xiwidgets.formats import CODECS, NOTEBOOK_OUTPUT_FORMAT, codec_of_format
 from xiwidgets.widgets._base import ClientWidgetMixin
+from xiwidgets.widgets._frontend import Frontend, styled
 from xiwidgets.widgets.history import HistoryTable
 from xiwidgets.widgets.models import ModelPicker
 from xiwidgets.widgets.player import Player, current_cell_key
 from xiwidgets.widgets.quota import QuotaMeter
+from xiwidgets.widgets.settings import RANGES as SLIDER_RANGES
 from xiwidgets.widgets.settings import VoiceSettings
 from xiwidgets.widgets.voices import VoicePicker
 
@@ -62,6 +64,29 @@ class StudioTake(PlayableAudio):
         return (f"StudioTake({len(self.audio)} bytes, {self.duration:.1f} s, voice_id="
                 f"{self.voice_id!r}, model_id={self.model_id!r}, "
                 f"history_item_id={self.history_item_id!r})")
+
+
+SLIDER_NAMES = tuple(SLIDER_RANGES)
+
+
+def section(title: str, *children: widgets.Widget) -> widgets.VBox:
+    """A titled part of the Studio (voice, model, text, quota, history)."""
+    heading = widgets.HTML(html.escape(title))
+    heading.add_class("xi-section-title")
+    box = widgets.VBox([heading, *children])
+    box.add_class("xi-section")
+    return box
+
+
+def settings_summary(settings: VoiceSettings) -> str:
+    """The settings section's title when closed: every value on one line."""
+    parts = [f"stability {settings.stability:.2f}", f"similarity {settings.similarity_boost:.2f}"]
+    if settings.style_enabled:
+        parts.append(f"style {settings.style:.2f}")
+    parts.append(f"speed {settings.speed:.2f}")
+    if settings.speaker_boost_enabled:
+        parts.append(f"speaker boost {'on' if settings.use_speaker_boost else 'off'}")
+    return "Settings · " + " · ".join(parts)
 
 
 def quota_message(needed: int, left: int, reset: str) -> str:
@@ -136,8 +161,8 @@ class Studio(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped 
         self.history = HistoryTable(client=shared, page_size=10)
         self.history.on_open(self.restore)
         self._text_area = widgets.Textarea(placeholder="Type what to say…", rows=4,
-                                           continuous_update=True,
-                                           layout=widgets.Layout(width="100%"))
+                                           tooltip="Text to speak (Ctrl+Enter speaks)",
+                                           continuous_update=True)
         self._text_area.add_class("xi-text")
         self._count = widgets.HTML()
         self._count.add_class("xi-count")
@@ -148,28 +173,38 @@ class Studio(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped 
         self._stop_button.add_class("xi-stop")
         self._status_line = widgets.HTML()
         self._status_line.add_class("xi-status")
+        self._settings_section = widgets.Accordion(children=[self.voice_settings])
+        self._settings_section.add_class("xi-settings-section")
+        self._keys_hint = widgets.HTML("Ctrl+Enter speaks · Esc stops")
+        self._keys_hint.add_class("xi-hint")
         super().__init__(**kwargs)
         self.add_class("xi-studio")
         self.children = [
-            widgets.HBox([self.voice_picker, self.model_picker]),
-            self.voice_settings,
-            self._text_area,
-            self._count,
-            widgets.HBox([self._speak_button, self._stop_button, self._status_line]),
+            section("Voice", self.voice_picker),
+            section("Model", self.model_picker),
+            self._settings_section,
+            section("Text", self._text_area, self._count),
+            widgets.HBox([self._speak_button, self._stop_button, self._status_line,
+                          self._keys_hint]),
             self.error_card,
             self.player.view,
-            self.quota,
-            self.history,
+            section("Quota", self.quota),
+            section("History", self.history),
         ]
+        self._frontend = styled(self, Frontend(on_key=self._on_key))
         traitlets.link((self, "text"), (self._text_area, "value"))
         self.voice_picker.observe(self._on_voice, names="voice_id")
         self.model_picker.observe(self._update_count, names="selected_model_id")
         self.quota.observe(self._update_count, names=["character_count", "character_limit"])
         self._speak_button.on_click(lambda _button: self.speak())
         self._stop_button.on_click(lambda _button: self.stop())
+        self.voice_settings.observe(self._summarize_settings,
+                                    names=[*SLIDER_NAMES, "use_speaker_boost", "style_enabled",
+                                           "speaker_boost_enabled"])
         self.text = text
         self._update_count()
         self._show_status()
+        self._summarize_settings()
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -282,9 +317,10 @@ class Studio(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped 
 
     def _take(self, text: str, voice_id: str, model_id: str, settings: SettingsValues) -> None:
         with self._reporting(explain=lambda error: self._explain_failure(error, text)):
-            stream = self.client.tts.stream(text, voice_id, model_id=model_id,
-                                            voice_settings=settings,
-                                            output_format=self.output_format)
+            # With timestamps: the player marks each word in the caption as it is spoken.
+            stream = self.client.tts.stream_with_timestamps(text, voice_id, model_id=model_id,
+                                                            voice_settings=settings,
+                                                            output_format=self.output_format)
             if self._stop_requested.is_set():
                 # Stop was pressed while the request was still being answered.
                 stream.close()
@@ -339,12 +375,22 @@ class Studio(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped 
             self.estimated_cost = cost
         over_limit = bool(limit) and count > limit
         over_quota = bool(self.quota.character_limit) and cost > left
-        style = ' style="color:#d32f2f"'
+        over = ' class="xi-over"'
         self._count.value = (
-            f"<span{style if over_limit else ''}>{count:,} / {limit:,} characters per request"
-            f"</span> · <span{style if over_quota else ''}>{left:,} left in quota</span>"
+            f"<span{over if over_limit else ''}>{count:,} / {limit:,} characters per request"
+            f"</span> · <span{over if over_quota else ''}>{left:,} left in quota</span>"
             f" · estimated cost {cost:,} credits"
         )
+
+    def _summarize_settings(self, _change: traitlets.Bunch | None = None) -> None:
+        self._settings_section.set_title(0, settings_summary(self.voice_settings))
+
+    def _on_key(self, action: str, text: str | None) -> None:
+        """Ctrl/Cmd+Enter in the text box (``speak``, with the box's text) or Esc (``stop``)."""
+        if action == "stop":
+            self.stop()
+        elif not self.busy:
+            self.speak(text)
 
     @traitlets.observe("status", "busy")
     def _show_status(self, _change: traitlets.Bunch | None = None) -> None:

@@ -12,6 +12,7 @@ import traitlets
 from ipywidgets.widgets.widget import CallbackDispatcher
 
 from xiwidgets.widgets._base import ClientWidgetMixin
+from xiwidgets.widgets._frontend import styled
 from xiwidgets.widgets.player import Player
 
 if TYPE_CHECKING:
@@ -115,13 +116,15 @@ class VoicePicker(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # unt
         self._voice_dropdown = widgets.Dropdown(description="Voice", options=[])
         self._voice_dropdown.add_class("xi-voice-select")
         self._search_box = widgets.Text(placeholder="search voices", continuous_update=True,
+                                        tooltip="Search voices by name, description or label",
                                         layout=widgets.Layout(width="150px"))
         self._search_box.add_class("xi-voice-search")
         self._filter_dropdowns = {name: widgets.Dropdown(options=[(f"any {name}", _ANY)])
                                   for name in FILTERS}
         for name, dropdown in self._filter_dropdowns.items():
             dropdown.add_class(f"xi-voice-{name}")
-            dropdown.layout.width = "120px"
+            dropdown.layout.width = "140px"
+            dropdown.tooltip = f"Show only voices of this {name}"
         self._preview_button = widgets.Button(description="Preview", icon="play",
                                               tooltip="Play this voice's sample")
         self._preview_button.add_class("xi-preview")
@@ -138,6 +141,7 @@ class VoicePicker(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # unt
             self.error_card,
             self._preview_box,
         ]
+        styled(self)
         traitlets.link((self, "search"), (self._search_box, "value"))
         for name, dropdown in self._filter_dropdowns.items():
             traitlets.link((self, name), (dropdown, "value"))

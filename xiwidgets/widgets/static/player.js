@@ -5,6 +5,12 @@
 // (or "stop" / "error"). Chunks feed a MediaSource attached to an <audio> element, so playback
 // starts with the first chunk and `currentTime` is observable; where MediaSource cannot take
 // the type, the chunks are collected and played as one blob when the take ends.
+//
+// One control per take: when the take ends, the kernel saves it as a card in the notebook
+// (marked with data-xi-take=<id>); while this player holds the same take, the card's own
+// <audio> is taken out of the page, so the user sees one player. Reopened without the kernel,
+// the card plays on its own. The finished take's waveform is drawn with a playhead; a click
+// (or the arrow keys) on it seeks.
 
 function asBytes(buffer) {
   if (buffer instanceof ArrayBuffer) return new Uint8Array(buffer);
@@ -51,6 +57,202 @@ function pump(take) {
   }
 }
 
+const WAVE_BARS = 400;
+
+// Peak level of each of WAVE_BARS slices of the take, from its decoded samples.
+async function peaksOf(blob) {
+  const Context = window.OfflineAudioContext || window.webkitOfflineAudioContext;
+  if (!Context) return null;
+  const context = new Context(1, 1, 44100);
+  const decoded = await context.decodeAudioData(await blob.arrayBuffer());
+  const samples = decoded.getChannelData(0);
+  const step = Math.max(1, Math.floor(samples.length / WAVE_BARS));
+  const peaks = new Float32Array(WAVE_BARS);
+  for (let bar = 0; bar < WAVE_BARS; bar++) {
+    let peak = 0;
+    const end = Math.min(samples.length, (bar + 1) * step);
+    for (let i = bar * step; i < end; i++) peak = Math.max(peak, Math.abs(samples[i]));
+    peaks[bar] = peak;
+  }
+  const loudest = Math.max(...peaks) || 1;
+  return { peaks: peaks.map((peak) => peak / loudest), duration: decoded.duration };
+}
+
+function createWave(audio) {
+  const canvas = document.createElement("canvas");
+  canvas.className = "xi-player-wave";
+  canvas.tabIndex = 0;
+  canvas.setAttribute("role", "slider");
+  canvas.setAttribute("aria-label", "Waveform: click or use the arrow keys to seek");
+  canvas.setAttribute("aria-valuemin", "0");
+  canvas.hidden = true;
+  let peaks = null;
+  let frame = 0;
+
+  const length = () => (Number.isFinite(audio.duration) ? audio.duration : 0);
+  function draw() {
+    frame = 0;
+    if (!peaks) return;
+    const ratio = window.devicePixelRatio || 1;
+    const width = Math.max(1, Math.round(canvas.clientWidth * ratio));
+    const height = Math.max(1, Math.round(canvas.clientHeight * ratio));
+    if (canvas.width !== width || canvas.height !== height) {
+      canvas.width = width;
+      canvas.height = height;
+    }
+    const context = canvas.getContext("2d");
+    const style = getComputedStyle(canvas);
+    const played = length() > 0 ? audio.currentTime / length() : 0;
+    context.clearRect(0, 0, width, height);
+    const barWidth = width / peaks.length;
+    for (let bar = 0; bar < peaks.length; bar++) {
+      const barHeight = Math.max(ratio, peaks[bar] * (height - 2 * ratio));
+      context.globalAlpha = bar / peaks.length <= played ? 1 : 0.4;
+      context.fillStyle = style.color;
+      context.fillRect(bar * barWidth, (height - barHeight) / 2, Math.max(ratio, barWidth - ratio),
+        barHeight);
+    }
+    context.globalAlpha = 1;
+    context.fillStyle = style.getPropertyValue("--xi-playhead").trim() || style.color;
+    context.fillRect(Math.min(width - 2 * ratio, played * width), 0, 2 * ratio, height);
+    canvas.setAttribute("aria-valuemax", length().toFixed(1));
+    canvas.setAttribute("aria-valuenow", audio.currentTime.toFixed(1));
+  }
+  const redraw = () => {
+    if (!frame) frame = requestAnimationFrame(draw);
+  };
+  const loop = () => {
+    draw();
+    if (!audio.paused) frame = requestAnimationFrame(loop);
+  };
+  const seekTo = (seconds) => {
+    if (length() > 0) audio.currentTime = Math.min(Math.max(0, seconds), length());
+    redraw();
+  };
+  canvas.addEventListener("click", (event) => {
+    const box = canvas.getBoundingClientRect();
+    seekTo(((event.clientX - box.left) / box.width) * length());
+  });
+  canvas.addEventListener("keydown", (event) => {
+    const moves = { ArrowLeft: -5, ArrowRight: 5, Home: -Infinity, End: Infinity };
+    if (!(event.key in moves)) return;
+    event.preventDefault();
+    event.stopPropagation();
+    seekTo(audio.currentTime + moves[event.key]);
+  });
+  audio.addEventListener("play", () => requestAnimationFrame(loop));
+  audio.addEventListener("seeked", redraw);
+  audio.addEventListener("timeupdate", redraw);
+  const resize = typeof ResizeObserver !== "undefined" ? new ResizeObserver(redraw) : null;
+  if (resize) resize.observe(canvas);
+
+  return {
+    canvas,
+    clear() {
+      peaks = null;
+      canvas.hidden = true;
+    },
+    async show(blob) {
+      try {
+        const result = await peaksOf(blob);
+        if (!result) return;
+        peaks = result.peaks;
+        canvas.hidden = false;
+        redraw();
+      } catch (error) {
+        console.warn("xiwidgets player: could not draw the waveform", error);
+      }
+    },
+    close() {
+      if (resize) resize.disconnect();
+      if (frame) cancelAnimationFrame(frame);
+    },
+  };
+}
+
+// While this player holds take `id`, the saved card's own <audio> leaves the page; the returned
+// function puts it back (the player moved on to another take, or was closed).
+function adoptSavedCard(id, timeoutMs = 30000) {
+  const selector = `[data-xi-take="${CSS.escape(id)}"]`;
+  const removed = [];
+  const hide = () => {
+    let found = false;
+    for (const card of document.querySelectorAll(selector)) {
+      found = true;
+      card.classList.add("xi-take-card-live");
+      for (const duplicate of card.querySelectorAll("audio")) {
+        removed.push({ element: duplicate, parent: duplicate.parentNode,
+          next: duplicate.nextSibling, card });
+        duplicate.remove();
+      }
+      // An embedded take's card held only its <audio>; a linked one keeps its link.
+      card.hidden = card.children.length === 0;
+    }
+    return found;
+  };
+  const observer = new MutationObserver(() => {
+    if (hide()) observer.disconnect();
+  });
+  let timer = null;
+  if (!hide()) {
+    observer.observe(document.body, { childList: true, subtree: true });
+    timer = setTimeout(() => observer.disconnect(), timeoutMs);
+  }
+  return () => {
+    clearTimeout(timer);
+    observer.disconnect();
+    for (const { element, parent, next, card } of removed) {
+      card.classList.remove("xi-take-card-live");
+      card.hidden = false;
+      if (parent.isConnected) parent.insertBefore(element, next && next.parentNode === parent ? next : null);
+    }
+    removed.length = 0;
+  };
+}
+
+// The caption of a timed take: the spoken text, with the word being spoken marked.
+function createCaption(caption) {
+  let characters = "";
+  let starts = [];
+  let shown = -1;
+  const show = (text) => {
+    shown = -1;
+    caption.replaceChildren(text);
+  };
+  return {
+    reset(text) {
+      characters = "";
+      starts = [];
+      show(text);
+    },
+    add(message) {
+      characters += message.characters.join("");
+      starts = starts.concat(message.starts);
+    },
+    at(seconds) {
+      if (!starts.length) return;
+      let index = -1;
+      for (let i = 0; i < starts.length && starts[i] <= seconds; i++) index = i;
+      if (index < 0 || /\s/.test(characters[index])) return;
+      let begin = index;
+      while (begin > 0 && !/\s/.test(characters[begin - 1])) begin--;
+      if (begin === shown) return;
+      let end = index;
+      while (end < characters.length && !/\s/.test(characters[end])) end++;
+      shown = begin;
+      const word = document.createElement("mark");
+      word.className = "xi-word";
+      word.textContent = characters.slice(begin, end);
+      caption.replaceChildren(characters.slice(0, begin), word, characters.slice(end));
+      // Keep the word in view inside the caption without scrolling the notebook.
+      const top = word.offsetTop - caption.offsetTop;
+      if (top < caption.scrollTop || top > caption.scrollTop + caption.clientHeight - 16) {
+        caption.scrollTop = Math.max(0, top - 4);
+      }
+    },
+  };
+}
+
 function render({ model, el }) {
   const root = document.createElement("div");
   root.className = "xi-player-root";
@@ -60,6 +262,7 @@ function render({ model, el }) {
   audio.className = "xi-player-audio";
   audio.controls = true;
   audio.preload = "auto";
+  audio.setAttribute("aria-label", "The take");
   const footer = document.createElement("div");
   footer.className = "xi-player-footer";
   const state = document.createElement("span");
@@ -69,11 +272,14 @@ function render({ model, el }) {
   download.textContent = "Download take";
   download.hidden = true;
   footer.append(state, download);
-  root.append(caption, audio, footer);
+  const wave = createWave(audio);
+  const spoken = createCaption(caption);
+  root.append(caption, wave.canvas, audio, footer);
   el.append(root);
 
   let take = null;
   let lastReported = -1;
+  let stopAdopting = () => {};
   const objectUrls = [];
 
   function keepUrl(url) {
@@ -88,7 +294,8 @@ function render({ model, el }) {
     state.textContent =
       status === "idle" ? "" : `${status} · ${model.get("chunks_received")} chunks · ${kb} kB` +
       (seconds > 0 ? ` · ${seconds.toFixed(1)} s` : "");
-    caption.textContent = model.get("text");
+    if (caption.title !== model.get("text")) spoken.reset(model.get("text"));
+    caption.title = model.get("text");
   }
 
   function report(name, value) {
@@ -98,14 +305,16 @@ function render({ model, el }) {
     }
   }
 
-  function finish() {
+  function finish(takeId) {
     if (!take) return;
+    if (takeId) stopAdopting = adoptSavedCard(takeId);
     take.ended = true;
     const blob = new Blob(take.parts, { type: take.contentType });
     const url = keepUrl(URL.createObjectURL(blob));
     download.href = url;
     download.download = `take${take.extension}`;
     download.hidden = false;
+    wave.show(blob);
     if (take.source) {
       pump(take);
     } else {
@@ -119,7 +328,10 @@ function render({ model, el }) {
     if (msg.type === "start") {
       audio.pause();
       download.hidden = true;
+      stopAdopting();
+      wave.clear();
       take = createTake(audio, msg.content_type, msg.extension);
+      spoken.reset(msg.text || "");
       if (take.source) keepUrl(audio.src);
     } else if (msg.type === "chunk" && take && buffers && buffers.length > 0) {
       const bytes = asBytes(buffers[0]);
@@ -128,8 +340,10 @@ function render({ model, el }) {
         take.pending.push(bytes);
         pump(take);
       }
+    } else if (msg.type === "alignment" && Array.isArray(msg.characters)) {
+      spoken.add(msg);
     } else if (msg.type === "end") {
-      finish();
+      finish(msg.take);
     } else if (msg.type === "stop" || msg.type === "error") {
       audio.pause();
       if (take && take.source && take.source.readyState === "open" && !take.buffer?.updating) {
@@ -142,6 +356,7 @@ function render({ model, el }) {
   const onPlaying = () => report("playing", true);
   const onPaused = () => report("playing", false);
   const onTime = () => {
+    spoken.at(audio.currentTime);
     // Report the position a few times a second, not on every frame.
     if (Math.abs(audio.currentTime - lastReported) >= 0.25 || audio.ended) {
       lastReported = audio.currentTime;
@@ -162,6 +377,8 @@ function render({ model, el }) {
     model.off("msg:custom", onMessage);
     model.off(stateEvents, showState);
     audio.pause();
+    stopAdopting();
+    wave.close();
     objectUrls.forEach((url) => URL.revokeObjectURL(url));
   };
 }

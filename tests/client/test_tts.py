@@ -116,4 +116,15 @@ def test_quota_exceeded_on_the_local_server_gives_the_numbers(server_factory):
     err = caught.value
     assert (err.status_code, err.code) == (401, "quota_exceeded")
     assert (err.needed, err.left) == (len("This text is longer than the ten left."), 10)
+    assert err.reset_unix == client.user.subscription().next_character_count_reset_unix
     assert "quota" in str(err)
+
+
+def test_quota_numbers_come_from_the_errors_fields_not_its_sentence():
+    # The client reads detail.needed/left/reset_unix: rewording the server's sentence (here
+    # simulated by a client that would have parsed it) cannot change what it reports.
+    from xiwidgets.client.errors import _quota_numbers
+
+    detail = {"needed": 27, "left": 10, "reset_unix": 1767225600,
+              "message": "Some other wording entirely: 99 of 12."}
+    assert _quota_numbers(detail["message"], detail) == (27, 10, 1767225600)

@@ -93,13 +93,16 @@ class QuotaExceeded(XIError):  # noqa: N818 - the public API's names
         Credits the request needed, when the API said so.
     left : int or None
         Credits left on the account, when the API said so.
+    reset_unix : int or None
+        When the quota resets (unix seconds), when the API said so.
     """
 
     def __init__(self, sentence: str, *, needed: int | None = None, left: int | None = None,
-                 **kwargs: Unpack[ErrorFields]) -> None:
+                 reset_unix: int | None = None, **kwargs: Unpack[ErrorFields]) -> None:
         super().__init__(sentence, **kwargs)
         self.needed = needed
         self.left = left
+        self.reset_unix = reset_unix
 
 
 class RateLimited(XIError):  # noqa: N818 - the public API's names
@@ -251,18 +254,28 @@ def _first_number(text: str, patterns: Sequence[str]) -> int | None:
     return None
 
 
-def _quota_numbers(message: str, detail: Mapping[str, Any]) -> tuple[int | None, int | None]:
-    """Credits needed and left, from the detail fields or the hosted API's message text."""
-    # Hosted: "You have 23 credits remaining, while 145 credits are required".
-    # Local server: "This request needs 145 characters but only 23 are left".
-    needed_n = _first_number(message, (r"([\d,]+) (?:credits|characters) (?:are )?required",
-                                       r"needs ([\d,]+) (?:credits|characters)"))
-    left_n = _first_number(message, (r"([\d,]+) (?:credits|characters) remaining",
-                                     r"only ([\d,]+) (?:credits |characters )?(?:are )?left"))
-    used, limit = detail.get("character_used"), detail.get("character_limit")
-    if left_n is None and isinstance(used, int) and isinstance(limit, int):
-        left_n = max(0, limit - used)
-    return needed_n, left_n
+def _int_field(detail: Mapping[str, Any], name: str) -> int | None:
+    value = detail.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _quota_numbers(message: str, detail: Mapping[str, Any]
+                   ) -> tuple[int | None, int | None, int | None]:
+    """Credits needed and left and the reset time, from the fields of ``detail``.
+
+    The local server sends ``needed``, ``left`` and ``reset_unix``; the hosted API sends at most
+    ``character_used``/``character_limit``, and otherwise only its English sentence ("You have
+    23 credits remaining, while 145 credits are required"), read as the last resort.
+    """
+    needed, left = _int_field(detail, "needed"), _int_field(detail, "left")
+    used, limit = _int_field(detail, "character_used"), _int_field(detail, "character_limit")
+    if left is None and used is not None and limit is not None:
+        left = max(0, limit - used)
+    if needed is None:
+        needed = _first_number(message, (r"([\d,]+) credits are required",))
+    if left is None:
+        left = _first_number(message, (r"([\d,]+) credits remaining",))
+    return needed, left, _int_field(detail, "reset_unix")
 
 
 def _read_body(response: requests.Response) -> tuple[str | None, str, Any]:
@@ -321,12 +334,13 @@ def error_from_response(
     said = f": {message.rstrip('.')}" if message else ""
 
     if code == "quota_exceeded" or status == 402:
-        needed, left = _quota_numbers(message, detail if isinstance(detail, Mapping) else {})
+        needed, left, reset_unix = _quota_numbers(
+            message, detail if isinstance(detail, Mapping) else {})
         return QuotaExceeded(
             f"Your character quota is used up{tag}{said}."
             + ("" if "shorten" in message.lower()
                else " Shorten the text or wait for the quota to reset."),
-            needed=needed, left=left, **common,
+            needed=needed, left=left, reset_unix=reset_unix, **common,
         )
     if status in (401, 403):
         if status == 401 and not key_is_set:

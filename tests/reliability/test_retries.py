@@ -249,6 +249,37 @@ def test_a_take_whose_whole_answer_was_lost_is_found_by_its_text_and_returned(
 
 
 @pytest.mark.timeout(60)
+def test_a_lost_take_is_not_confused_with_another_take_of_the_same_text(
+        proxy_factory, direct, voice_id, monkeypatch):
+    monkeypatch.setattr("xiwidgets.client.recovery._sleep", lambda seconds: None)
+    text = "The same words, asked for twice at once."
+    other = direct.tts.convert(text, voice_id)  # someone else's take of the same text
+    proxy = proxy_factory(tts_answer=LOST)
+    client = Client(base_url=proxy.base_url, max_retries=3)
+
+    with pytest.raises(ConnectionFailed) as caught:
+        client.tts.convert(text, voice_id)
+
+    assert len(_items_for(direct, text)) == 2 and proxy.tts_posts() == 1
+    assert "could not be found in the history" in str(caught.value)
+    assert other.history_item_id not in str(caught.value)
+
+
+@pytest.mark.timeout(60)
+def test_a_take_this_client_already_received_is_never_returned_for_a_lost_one(
+        proxy_factory, voice_id):
+    text = "Asked for once, then again with its answer lost."
+    client = Client(base_url=proxy_factory(tts_answer=WHOLE).base_url)
+    first = client.tts.convert(text, voice_id)
+    lossy = proxy_factory(tts_answer=LOST)
+    client._transport.base_url = lossy.base_url  # same client, same ledger, a lossy network
+
+    second = client.tts.convert(text, voice_id)
+
+    assert second.history_item_id != first.history_item_id and lossy.tts_posts() == 1
+
+
+@pytest.mark.timeout(60)
 def test_a_lost_request_the_server_never_saw_says_it_is_not_in_the_history(
         proxy_factory, direct, voice_id, monkeypatch):
     monkeypatch.setattr("xiwidgets.client.recovery._sleep", lambda seconds: None)
@@ -263,7 +294,7 @@ def test_a_lost_request_the_server_never_saw_says_it_is_not_in_the_history(
     err = caught.value
     assert err.code == "connection_lost" and err.history_item_id is None
     assert "may have been made and billed" in str(err)
-    assert "It is not in the history now" in str(err)
+    assert "could not be found in the history" in str(err)
     assert f"client.history.list(voice_id={voice_id!r})" in str(err)
 
 
@@ -387,7 +418,7 @@ def test_a_5xx_on_a_take_is_sent_once_and_names_the_take(status, headers, path, 
     err = caught.value
     assert _posts(api) == 1 and no_sleep == []
     if path in ("", "/with-timestamps"):
-        assert "It is not in the history now" in str(err)
+        assert "could not be found in the history" in str(err)
     assert (err.status_code, err.request_id, err.history_item_id) == (status, "req-5xx",
                                                                       "hist-5xx")
     assert "client.history.get('hist-5xx')" in str(err) and "Try again later" not in str(err)
@@ -518,7 +549,7 @@ def test_a_take_that_may_have_reached_the_server_is_not_resent(failure, hosted, 
     assert _posts(api) == 1 and no_sleep == []
     assert caught.value.code in ("connection_lost", "read_timeout")
     assert "may have been made and billed" in str(caught.value)
-    assert "It is not in the history now" in str(caught.value)
+    assert "could not be found in the history" in str(caught.value)
     _no_key_in(caught.value)
 
 

@@ -35,6 +35,11 @@ class Ledger:
             while len(self._entries) > _MAX_ENTRIES:
                 self._entries.popitem(last=False)
 
+    def __contains__(self, history_item_id: object) -> bool:
+        """Whether this client already received the take ``history_item_id``."""
+        with self._lock:
+            return history_item_id in self._entries
+
     def get(self, history_item_id: str | None) -> dict[str, Any]:
         """What is known of one history item: the :data:`LEDGER_COLUMNS`, ``None`` if not."""
         with self._lock:

@@ -9,7 +9,7 @@ voice, text and time — and returns it. Only when it is not there does the erro
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
@@ -38,6 +38,9 @@ class LostTake:
     text: str
     model_id: str | None
     sent_unix: float
+    # History items this client already received: never the lost take (a best-of or sweep
+    # sends the same text several times at once).
+    received: Container[str] = frozenset()
 
 
 def may_have_been_made(error: XIError) -> bool:
@@ -89,20 +92,23 @@ def _look(transport: Transport, lost: LostTake, error: XIError) -> HistoryItem |
     page = HistoryPage.from_dict(transport.json(
         "GET", endpoints.HISTORY, params={"page_size": _NEWEST_ITEMS, "voice_id": lost.voice_id},
         idempotent=False))
+    if error.request_id:
+        return next((item for item in page.items if item.request_id == error.request_id), None)
     # One second of slack: the server's date_unix is whole seconds.
     since = int(lost.sent_unix) - 1
-    for item in page.items:
-        if error.request_id and item.request_id == error.request_id:
-            return item
-        if (item.text == lost.text and (item.date_unix or 0) >= since
-                and (lost.model_id is None or item.model_id == lost.model_id)):
-            return item
-    return None
+    candidates = [item for item in page.items
+                  if item.text == lost.text and (item.date_unix or 0) >= since
+                  and (lost.model_id is None or item.model_id == lost.model_id)
+                  and item.history_item_id not in lost.received]
+    # Several unclaimed takes of the same text (requests sent at once): no way to tell which
+    # is this one, so none is returned rather than a sibling made with another seed.
+    return candidates[0] if len(candidates) == 1 else None
 
 
 def not_found_sentence(error: XIError, lost: LostTake) -> str:
     """What to add to ``error`` when the take is not in the history (yet)."""
-    return (f"{error} It is not in the history now; if it was made it will appear there: "
+    return (f"{error} It could not be found in the history as this request's take (not there "
+            "yet, or several takes of the same text); if it was made it is there: "
             f"client.history.list(voice_id={lost.voice_id!r}) and look for its text.")
 
 

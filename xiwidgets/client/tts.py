@@ -119,7 +119,8 @@ class TextToSpeech:
                       body: dict[str, Any], params: dict[str, Any], started: float,
                       sent: float, *, timed: bool) -> Take:
         """The take a failed request may still have made, from the history; else ``error``."""
-        lost = LostTake(voice_id, body["text"], body.get("model_id"), sent)
+        lost = LostTake(voice_id, body["text"], body.get("model_id"), sent,
+                        received=self._ledger)
         history = History(self._transport, self._ledger)
 
         def build(item: HistoryItem) -> Take:

@@ -11,7 +11,7 @@ PIP     := $(PY) -m pip --disable-pip-version-check -q
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
-	$(PIP) install -e '.[local,dev,eval]'
+	$(PIP) install -e '.[local,dev,eval,dask]'
 	touch $(STAMP)
 
 # Debian's Chromium drives the browser tests; `playwright install` cannot download here.

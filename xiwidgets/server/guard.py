@@ -98,7 +98,7 @@ class BrowserGuardMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        headers = {}
+        headers: dict[bytes, str] = {}
         for name, value in scope.get("headers", []):
             headers.setdefault(name, value.decode("latin-1"))
         refusal = self._refusal(headers.get(b"host"), headers.get(b"origin"), scope["scheme"])

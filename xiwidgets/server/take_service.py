@@ -40,6 +40,7 @@ from xiwidgets.server.voices import VoiceRegistry
 
 if TYPE_CHECKING:
     from xiwidgets.server.engines import Synthesizer
+    from xiwidgets.server.lexicon import Lexicon
 
 logger = logging.getLogger("xiwidgets.server")
 
@@ -99,8 +100,13 @@ class TakeService:
         streaming: bool,
         enable_logging: bool = True,
         websocket: bool = False,
+        lexicon: Lexicon | None = None,
     ) -> TakePlan:
         """Validate a take and reserve its characters; nothing else is stored yet.
+
+        ``lexicon`` holds the request's pronunciation rules (resolved from its locators
+        beforehand, so an unknown dictionary is refused before anything is reserved); the
+        characters billed are those of ``text`` as sent.
 
         Raises
         ------
@@ -143,6 +149,7 @@ class TakeService:
             synthesis_settings=synthesis_settings,
             reservation=reservation,
             history_item_id=new_id() if enable_logging else None,
+            lexicon=lexicon,
         )
 
     def produce(
@@ -170,7 +177,7 @@ class TakeService:
         try:
             with self._concurrency.synthesis_slots:
                 for chunk in self._synthesizer.synthesize(
-                    plan.text, plan.spec, plan.synthesis_settings
+                    plan.text, plan.spec, plan.synthesis_settings, plan.lexicon
                 ):
                     if cancelled.is_set():
                         raise TakeCancelledError

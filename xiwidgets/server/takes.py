@@ -15,6 +15,7 @@ from xiwidgets.formats import HISTORY_OUTPUT_FORMAT, OutputFormat
 
 if TYPE_CHECKING:
     from xiwidgets.server.audio import StreamEncoder
+    from xiwidgets.server.lexicon import Lexicon
     from xiwidgets.server.store import Reservation
     from xiwidgets.server.voices import VoiceRecord
 
@@ -35,6 +36,7 @@ class TakePlan:
     synthesis_settings: Any  # engines.SynthesisSettings
     reservation: Reservation
     history_item_id: str | None
+    lexicon: Lexicon | None = None  # the request's pronunciation rules
 
     @property
     def character_cost(self) -> int:

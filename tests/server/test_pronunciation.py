@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import soxr
 from jsonschema import Draft202012Validator
+from websockets.exceptions import ConnectionClosed
 
 from tests.server.helpers import character_count, decode_audio, get, history_count, post
 
@@ -246,3 +247,29 @@ def test_a_locator_with_an_old_version_keeps_the_old_rules(server, joe):
 
     assert "green" in say(created["version_id"])
     assert "red" in say(None)
+
+
+@pytest.mark.parametrize("endpoint", ["stream-input", "multi-stream-input"])
+def test_the_websockets_say_their_text_with_the_rules(server, joe, endpoint):
+    from websockets.sync.client import connect
+
+    rules = [{"string_to_replace": "Zqx", "type": "alias", "alias": "London"}]
+    created = post(server, f"{BASE}/add-from-rules", json={"name": "w", "rules": rules}).json()
+    locator = {"pronunciation_dictionary_id": created["id"], "version_id": created["version_id"]}
+    text = "We flew to Zqx today. "
+    url = f"ws{server.base_url[4:]}/v1/text-to-speech/{joe}/{endpoint}"
+    with connect(url) as socket:
+        socket.send(json.dumps({"text": " ", "pronunciation_dictionary_locators": [locator]}))
+        socket.send(json.dumps({"text": text, "flush": True}))
+        end = {"text": ""} if endpoint == "stream-input" else {"close_socket": True}
+        socket.send(json.dumps(end))
+        messages = []
+        while True:
+            try:
+                messages.append(json.loads(socket.recv(timeout=60)))
+            except ConnectionClosed:
+                break
+    audio = b"".join(base64.b64decode(m["audio"]) for m in messages if m.get("audio"))
+    assert "london" in _hear(audio)
+    spoken = "".join("".join(m["alignment"]["chars"]) for m in messages if m.get("alignment"))
+    assert spoken == text

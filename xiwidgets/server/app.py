@@ -146,6 +146,7 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
     from xiwidgets.server.routes import (
         history,
         models,
+        multi_stream_input,
         pronunciation,
         stream_input,
         tts,
@@ -195,7 +196,9 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
     app.add_exception_handler(RequestValidationError, handle_request_validation)
     app.add_exception_handler(ClientDisconnect, handle_client_disconnect)
     app.add_exception_handler(Exception, handle_unexpected)
-    for module in (voices, models, tts, stream_input, history, user, pronunciation):
+    for module in (
+        voices, models, tts, stream_input, multi_stream_input, history, user, pronunciation
+    ):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimitMiddleware, config=config)
     if config.allowed_origins:

@@ -227,6 +227,48 @@ class TakeService:
         self._store.settle_take(plan.reservation, usage, item, audio, "mp3")
 
 
+    def record_stream(
+        self, plans: list[TakePlan], audio: bytes, alignment: dict[str, Any]
+    ) -> str | None:
+        """Keep a websocket stream's takes (already billed one by one) as one history item.
+
+        Parameters
+        ----------
+        plans : list of TakePlan
+            The stream's takes, in order (all of one voice, model and settings).
+        audio : bytes
+            The stream's whole audio as MP3.
+        alignment : dict
+            Its character times over the whole stream.
+
+        Returns
+        -------
+        str or None
+            The history item's id; ``None`` when the stream said nothing.
+        """
+        if not plans or not audio:
+            return None
+        first, last = plans[0], plans[-1]
+        item = HistoryRecord(
+            history_item_id=new_id(),
+            request_id=first.request_id,
+            voice_id=first.voice.voice_id,
+            voice_name=first.voice.name,
+            voice_category=first.voice.category,
+            model_id=first.model_id,
+            text="".join(plan.text for plan in plans),
+            date_unix=int(time.time()),
+            character_count_change_from=first.reservation.count_from,
+            character_count_change_to=last.reservation.count_to,
+            content_type=HISTORY_CONTENT_TYPE,
+            output_format=first.output_format.name,
+            settings=first.settings,
+            alignments={"alignment": alignment, "normalized_alignment": alignment},
+        )
+        self._store.add_history_item(item, audio, "mp3")
+        return item.history_item_id
+
+
 def parse_output_format(name: str | None, streaming: bool) -> OutputFormat:
     """Parse an ``output_format`` (``None`` → the default).
 

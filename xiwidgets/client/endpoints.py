@@ -65,6 +65,11 @@ def tts_stream_input(voice_id: str) -> str:
     return f"{tts(voice_id)}/stream-input"
 
 
+def tts_multi_stream_input(voice_id: str) -> str:
+    """``/v1/text-to-speech/{voice_id}/multi-stream-input`` (WebSocket)."""
+    return f"{tts(voice_id)}/multi-stream-input"
+
+
 def history_item(history_item_id: str) -> str:
     """``/v1/history/{history_item_id}``."""
     return f"/v1/history/{_id(history_item_id)}"

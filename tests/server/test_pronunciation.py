@@ -273,3 +273,17 @@ def test_the_websockets_say_their_text_with_the_rules(server, joe, endpoint):
     assert "london" in _hear(audio)
     spoken = "".join("".join(m["alignment"]["chars"]) for m in messages if m.get("alignment"))
     assert spoken == text
+
+
+def test_aliases_that_would_say_far_more_than_was_sent_are_refused_before_billing(server, joe):
+    rules = [{"string_to_replace": "a", "type": "alias", "alias": "word " * 99}]
+    created = post(server, f"{BASE}/add-from-rules", json={"name": "big", "rules": rules}).json()
+    locators = [{"pronunciation_dictionary_id": created["id"]}]
+    used, taken = character_count(server), history_count(server)
+    for text, says in [("a " * 200, "over the model's limit"), ("a " * 3, "one clause")]:
+        response = post(server, f"/v1/text-to-speech/{joe}", json={
+            "text": text, "pronunciation_dictionary_locators": locators
+        })
+        assert response.status_code == 400
+        assert says in response.json()["detail"]["message"]
+    assert character_count(server) == used and history_count(server) == taken

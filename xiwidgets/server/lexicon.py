@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from xiwidgets.server.engines.base import PhonemeWord
 from xiwidgets.server.phonemes import to_ipa
-from xiwidgets.server.text import speakable_text
+from xiwidgets.server.text import speakable_text, split_clauses
 
 RuleType = Literal["alias", "phoneme"]
 
@@ -189,6 +189,15 @@ class Lexicon:
             position = match.end
         pieces.append(clause[position:])
         return Rendering("".join(pieces), phonemes, len(clause), aliases)
+
+    def said_lengths(self, text: str) -> tuple[int, int]:
+        """Characters the engines would be given for ``text``: in all, and in its longest clause.
+
+        Aliases can make the text an engine says much longer than the text sent (and billed);
+        a take checks these against its limits before anything is reserved.
+        """
+        lengths = [len(self.render(clause.speakable).text) for clause in split_clauses(text)]
+        return sum(lengths), max(lengths, default=0)
 
     def _matches(self, clause: str) -> list[_Match]:
         """Non-overlapping matches, earliest first (then the earlier rule)."""

@@ -10,6 +10,7 @@ reserved.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -26,6 +27,8 @@ from xiwidgets.server.store import Store
 MAX_RULES = 10_000
 MAX_RULE_CHARACTERS = 500
 MAX_LOCATORS = 3
+# Compiled lexicons kept (the oldest made is dropped first).
+LEXICONS_KEPT = 16
 
 
 class PronunciationDictionaries:
@@ -38,6 +41,8 @@ class PronunciationDictionaries:
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        self._lexicons: dict[tuple[tuple[str, str], ...], Lexicon] = {}
+        self._lock = threading.Lock()
 
     def create(
         self, name: str, description: str | None, rules: Sequence[PronunciationRule]
@@ -152,10 +157,33 @@ class PronunciationDictionaries:
                 f"{len(locators)} pronunciation dictionaries were named; a request may use at "
                 f"most {MAX_LOCATORS}."
             )
-        return Lexicon(
-            rule for dictionary_id, version_id in locators
-            for rule in self.rules(dictionary_id, version_id)
+        versions = tuple(
+            (dictionary_id, version_id or self._latest_version(dictionary_id))
+            for dictionary_id, version_id in locators
         )
+        return self._lexicon_of_versions(versions)
+
+    def _latest_version(self, dictionary_id: str) -> str:
+        row = self._store.pronunciation_dictionary(dictionary_id)
+        if row is None:
+            raise PronunciationDictionaryNotFoundError(dictionary_id)
+        version_id: str = row["latest_version_id"]
+        return version_id
+
+    def _lexicon_of_versions(self, versions: tuple[tuple[str, str], ...]) -> Lexicon:
+        # A version never changes, so its compiled rules (the costly part, ~1 s for the most
+        # rules three dictionaries hold) are kept for the next request that names it.
+        lexicon = self._lexicons.get(versions)
+        if lexicon is None:
+            lexicon = Lexicon(
+                rule for dictionary_id, version_id in versions
+                for rule in self.rules(dictionary_id, version_id)
+            )
+            with self._lock:
+                self._lexicons[versions] = lexicon
+                while len(self._lexicons) > LEXICONS_KEPT:
+                    self._lexicons.pop(next(iter(self._lexicons)))
+        return lexicon
 
 
 def check_rules(rules: Sequence[PronunciationRule]) -> list[dict[str, Any]]:

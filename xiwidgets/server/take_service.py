@@ -19,6 +19,7 @@ from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT, OutputFormat
 from xiwidgets.server.concurrency import Concurrency
 from xiwidgets.server.domain_errors import (
     InvalidOutputFormatError,
+    InvalidPronunciationRulesError,
     InvalidTextError,
     QuotaExceededError,
     TextTooLongError,
@@ -46,6 +47,9 @@ logger = logging.getLogger("xiwidgets.server")
 
 # Audio of the first chunk encoded and sent before the rest of that chunk (see ``produce``).
 FIRST_PIECE_SECONDS = 0.25
+# Most characters of one clause, aliases applied, an engine is given in one piece (a clause as
+# sent is at most text.MAX_CHUNK_CHARS; aliases may lengthen it this far).
+MAX_SAID_CLAUSE_CHARACTERS = 1000
 
 
 class TakeService:
@@ -129,6 +133,8 @@ class TakeService:
             raise InvalidTextError(problem)
         if len(text) > model.max_characters:
             raise TextTooLongError(len(text), model.model_id, model.max_characters)
+        if lexicon:
+            _check_said_length(text, lexicon, model.max_characters)
         settings = {**self._voices.settings_of(voice), **(voice_settings or {})}
         synthesis_settings = model.effective_settings(SynthesisSettings(**settings, seed=seed))
         cost = max(1, round(len(text) * model.character_cost_multiplier))
@@ -267,6 +273,29 @@ class TakeService:
         )
         self._store.add_history_item(item, audio, "mp3")
         return item.history_item_id
+
+
+def _check_said_length(text: str, lexicon: Lexicon, max_characters: int) -> None:
+    """Refuse a text whose aliases would have the engines say far more than was sent.
+
+    Raises
+    ------
+    InvalidPronunciationRulesError
+        When the text as said passes the model's limit, or one clause of it passes
+        ``MAX_SAID_CLAUSE_CHARACTERS`` (an engine speaks a clause in one piece).
+    """
+    total, longest = lexicon.said_lengths(text)
+    if total > max_characters:
+        raise InvalidPronunciationRulesError(
+            f"With its pronunciation rules applied the text would be {total:,} characters, "
+            f"over the model's limit of {max_characters:,}; shorten the text or the aliases."
+        )
+    if longest > MAX_SAID_CLAUSE_CHARACTERS:
+        raise InvalidPronunciationRulesError(
+            f"With its pronunciation rules applied one clause of the text would be {longest:,} "
+            f"characters (at most {MAX_SAID_CLAUSE_CHARACTERS:,} are said in one piece); add "
+            "punctuation or shorten the aliases."
+        )
 
 
 def parse_output_format(name: str | None, streaming: bool) -> OutputFormat:

@@ -81,6 +81,14 @@ class MultiSession(Session):
             message["text"] = "" if text is None else check_text(text)
         return message, len(raw)
 
+    def _timeout_message(self, timeout: float, first: bool) -> str:
+        if first:
+            return super()._timeout_message(timeout, first)
+        return (
+            f"No message for {timeout:g} seconds and no context open; open a context with "
+            '{"text": " ", "context_id": ...} or end with {"close_socket": true}.'
+        )
+
     def open_context(self, context_id: str, message: dict[str, Any]) -> TextStream:
         if len(self.contexts) >= MAX_CONTEXTS:
             raise SessionError(
@@ -143,15 +151,23 @@ class MultiSession(Session):
             stream = self.open_context(context_id, message)
         else:
             stream.apply_settings(message)
-        self.deadlines[context_id] = time.monotonic() + self.options.inactivity_timeout
+        self._touch(context_id)
         if message["text"].strip() or message.get("flush"):
             await stream.add_text(message)
+            self._touch(context_id)  # speaking is activity: the clock starts after it
         return False
 
+    def _touch(self, context_id: str) -> None:
+        self.deadlines[context_id] = time.monotonic() + self.options.inactivity_timeout
+
     async def next_message(self, inbox: ReadAhead) -> dict[str, Any]:
-        """The next message; contexts whose time runs out meanwhile are closed."""
+        """The next message; contexts whose time runs out meanwhile are closed.
+
+        Messages that arrived while a context was speaking come first: a keep-alive sent in
+        time counts even when it is read late.
+        """
         while True:
-            if not self.deadlines:
+            if not self.deadlines or inbox.has_waiting():
                 return await self.receive_next(inbox)
             context_id, deadline = min(self.deadlines.items(), key=lambda item: item[1])
             try:

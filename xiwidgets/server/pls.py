@@ -72,14 +72,15 @@ def read_pls(data: bytes) -> list[PronunciationRule]:
             raise PLSError(f"Lexeme {number} has no <grapheme> with text.")
         alias = next(iter(_children(lexeme, "alias")), None)
         phoneme = next(iter(_children(lexeme, "phoneme")), None)
+        alias_text = (alias.text or "").strip() if alias is not None else ""
+        phoneme_text = (phoneme.text or "").strip() if phoneme is not None else ""
         for grapheme in graphemes:
-            if alias is not None and (alias.text or "").strip():
-                rules.append(PronunciationRule(grapheme, "alias", alias=alias.text.strip()))
-            elif phoneme is not None and (phoneme.text or "").strip():
+            if alias_text:
+                rules.append(PronunciationRule(grapheme, "alias", alias=alias_text))
+            elif phoneme is not None and phoneme_text:
                 alphabet = _alphabet(phoneme.get("alphabet", default_alphabet), number)
-                said = phoneme.text.strip()
                 rules.append(
-                    PronunciationRule(grapheme, "phoneme", phoneme=said, alphabet=alphabet)
+                    PronunciationRule(grapheme, "phoneme", phoneme=phoneme_text, alphabet=alphabet)
                 )
             else:
                 raise PLSError(f"Lexeme {number} ({grapheme!r}) has no <alias> or <phoneme>.")

@@ -118,7 +118,7 @@ class PronunciationDictionaries:
             raise PronunciationDictionaryNotFoundError(dictionary_id)
         return row
 
-    def list(
+    def page(
         self, by_name: bool, descending: bool, offset: int, limit: int
     ) -> tuple[list[dict[str, Any]], bool]:
         """One page of the dictionaries not archived, and whether more follow."""

@@ -208,7 +208,7 @@ def list_dictionaries(
             ["query", "cursor"], "cursor must be a next_cursor this server returned", "value_error"
         )
     offset = int(cursor or 0)
-    rows, more = books.list(sort == "name", direction == "descending", offset, page_size)
+    rows, more = books.page(sort == "name", direction == "descending", offset, page_size)
     return {
         "pronunciation_dictionaries": [_metadata(row) for row in rows],
         "next_cursor": str(offset + len(rows)) if more else None,

@@ -287,3 +287,20 @@ def test_aliases_that_would_say_far_more_than_was_sent_are_refused_before_billin
         assert response.status_code == 400
         assert says in response.json()["detail"]["message"]
     assert character_count(server) == used and history_count(server) == taken
+
+
+def test_rules_added_at_the_same_time_all_land_each_in_its_own_version(server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    created = post(server, f"{BASE}/add-from-rules", json={"name": "race", "rules": []}).json()
+
+    def add(number):
+        rule = {"string_to_replace": f"w{number}", "type": "alias", "alias": f"word {number}"}
+        return post(server, f"{BASE}/{created['id']}/add-rules", json={"rules": [rule]}).json()
+
+    with ThreadPoolExecutor(8) as pool:
+        versions = list(pool.map(add, range(8)))
+    assert len({v["version_id"] for v in versions}) == 8
+    assert sorted(v["version_rules_num"] for v in versions) == list(range(1, 9))
+    rules = get(server, f"{BASE}/{created['id']}").json()["rules"]
+    assert sorted(r["string_to_replace"] for r in rules) == sorted(f"w{n}" for n in range(8))

@@ -1102,8 +1102,8 @@ class Store:
                 (dictionary_id, name, description, created_by, now, version_id),
             )
             self._insert_dictionary_version(db, dictionary_id, version_id, rules, now)
-        found = self.pronunciation_dictionary(dictionary_id)
-        assert found is not None  # just committed
+            found = self._dictionary_row(db, dictionary_id)
+        assert found is not None  # just inserted
         return found
 
     @staticmethod
@@ -1152,17 +1152,23 @@ class Store:
                 "WHERE dictionary_id = ?",
                 (version_id, dictionary_id),
             )
-        return self.pronunciation_dictionary(dictionary_id)
+            # Read in the same transaction: a change made just after this one must not be
+            # reported as this one's version.
+            return self._dictionary_row(db, dictionary_id)
 
-    def pronunciation_dictionary(self, dictionary_id: str) -> dict[str, Any] | None:
-        """The dictionary's row (as ``add_pronunciation_dictionary``), or ``None``."""
-        rows = self._query(
+    def _dictionary_row(self, db: sqlite3.Connection, dictionary_id: str) -> dict[str, Any] | None:
+        row = db.execute(
             f"SELECT {self._DICTIONARY_COLUMNS} FROM pronunciation_dictionaries d JOIN "
             "pronunciation_dictionary_versions v ON v.version_id = d.latest_version_id "
             "WHERE d.dictionary_id = ?",
             (dictionary_id,),
-        )
-        return dict(rows[0]) if rows else None
+        ).fetchone()
+        return dict(row) if row is not None else None
+
+    def pronunciation_dictionary(self, dictionary_id: str) -> dict[str, Any] | None:
+        """The dictionary's row (as ``add_pronunciation_dictionary``), or ``None``."""
+        with self._lock:
+            return self._dictionary_row(self._db, dictionary_id)
 
     def pronunciation_rules(
         self, dictionary_id: str, version_id: str | None = None
@@ -1212,4 +1218,4 @@ class Store:
                     "WHERE dictionary_id = ?",
                     (archived, int(time.time()), dictionary_id),
                 )
-        return self.pronunciation_dictionary(dictionary_id)
+            return self._dictionary_row(db, dictionary_id)

@@ -89,7 +89,7 @@ class MultiSession(Session):
             '{"text": " ", "context_id": ...} or end with {"close_socket": true}.'
         )
 
-    def open_context(self, context_id: str, message: dict[str, Any]) -> TextStream:
+    async def open_context(self, context_id: str, message: dict[str, Any]) -> TextStream:
         if len(self.contexts) >= MAX_CONTEXTS:
             raise SessionError(
                 "max_active_conversations",
@@ -112,7 +112,8 @@ class MultiSession(Session):
             send,
             enable_logging=self.enable_logging,
         )
-        stream.apply_settings(message, first=True)
+        await stream.load_rules(message)
+        stream.apply_settings(message)
         self.contexts[context_id] = stream
         return stream
 
@@ -148,7 +149,7 @@ class MultiSession(Session):
                 await self.close_context(context_id, speak_rest=False)
             return False
         if stream is None:
-            stream = self.open_context(context_id, message)
+            stream = await self.open_context(context_id, message)
         else:
             stream.apply_settings(message)
         self._touch(context_id)

@@ -283,10 +283,12 @@ class TextStream:
         self.alignment = AlignmentBuilder()
         self.elapsed = 0.0
 
-    def apply_settings(self, message: dict[str, Any], first: bool = False) -> None:
-        """Take ``voice_settings``, ``generation_config`` and (first message) locators."""
-        if first:
-            self.lexicon = lexicon_of(self.running, message)
+    async def load_rules(self, message: dict[str, Any]) -> None:
+        """Take the first message's pronunciation dictionaries (compiled off the event loop)."""
+        self.lexicon = await asyncio.to_thread(lexicon_of, self.running, message)
+
+    def apply_settings(self, message: dict[str, Any]) -> None:
+        """Take the message's ``voice_settings`` and ``generation_config``."""
         if message.get("voice_settings") is not None:
             try:
                 given = VoiceSettingsBody.model_validate(message["voice_settings"]).given()
@@ -518,7 +520,8 @@ class Session:
 
     async def run(self) -> None:
         first = await self.open()
-        self.stream.apply_settings(first, first=True)
+        await self.stream.load_rules(first)
+        self.stream.apply_settings(first)
         if first["text"].strip():  # the first message only opens the stream, even when ""
             await self.stream.add_text(first)
         # From here on messages are read while the session speaks (see _read_ahead).

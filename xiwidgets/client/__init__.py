@@ -18,6 +18,8 @@ from xiwidgets.client.errors import (
     StreamInterrupted,
     XIError,
 )
+from xiwidgets.client.pronunciation import PronunciationDictionary, PronunciationRule
+from xiwidgets.client.realtime_multi import ContextChunk, MultiContextStream
 from xiwidgets.client.streaming import AudioStream, TimedAudioStream
 from xiwidgets.client.types import (
     Alignment,
@@ -49,13 +51,17 @@ __all__ = [
     "CharacterStats",
     "Client",
     "ConnectionFailed",
+    "ContextChunk",
     "HistoryItem",
     "HistoryPage",
     "InvalidRequest",
     "LocalServerUnavailable",
     "Model",
+    "MultiContextStream",
     "NoAlignmentError",
     "NotFound",
+    "PronunciationDictionary",
+    "PronunciationRule",
     "QuotaExceeded",
     "RateLimited",
     "RealtimeChunk",

@@ -14,6 +14,7 @@ from xiwidgets.client import endpoints
 from xiwidgets.client.batch import synthesize_many
 from xiwidgets.client.history import History
 from xiwidgets.client.ledger import Ledger
+from xiwidgets.client.pronunciation import Pronunciation
 from xiwidgets.client.transport import Transport
 from xiwidgets.client.tts import TextToSpeech
 from xiwidgets.client.types import BatchResult, CharacterStats, Model, Subscription, User
@@ -107,7 +108,7 @@ class Client:
 
     Attributes
     ----------
-    voices, models, tts, history, user, usage
+    voices, models, tts, history, user, usage, pronunciation
         The endpoints, grouped by topic.
 
     Examples
@@ -131,6 +132,7 @@ class Client:
         self.history = History(self._transport, ledger)
         self.user = Account(self._transport)
         self.usage = Usage(self._transport)
+        self.pronunciation = Pronunciation(self._transport)
 
     @property
     def base_url(self) -> str:

@@ -47,5 +47,6 @@ tts_stream = IdPath("/v1/text-to-speech/{voice_id}/stream")
 tts_with_timestamps = IdPath("/v1/text-to-speech/{voice_id}/with-timestamps")
 tts_stream_with_timestamps = IdPath("/v1/text-to-speech/{voice_id}/stream/with-timestamps")
 tts_stream_input = IdPath("/v1/text-to-speech/{voice_id}/stream-input")  # WebSocket
+tts_multi_stream_input = IdPath("/v1/text-to-speech/{voice_id}/multi-stream-input")  # WebSocket
 history_item = IdPath("/v1/history/{history_item_id}")
 history_audio = IdPath("/v1/history/{history_item_id}/audio")

@@ -14,6 +14,7 @@ from xiwidgets.client.errors import XIError, take_in_doubt
 from xiwidgets.client.history import History
 from xiwidgets.client.ledger import Ledger
 from xiwidgets.client.realtime import realtime_chunks
+from xiwidgets.client.realtime_multi import MultiContextStream, open_multi_stream
 from xiwidgets.client.recovery import LostTake, recovered_or_raise
 from xiwidgets.client.streaming import DEFAULT_CHUNK_SIZE, AudioStream, TimedAudioStream
 from xiwidgets.client.types import (
@@ -330,3 +331,42 @@ class TextToSpeech:
                  "sync_alignment": sync_alignment, **params}
         return realtime_chunks(self._transport, voice_id, text_chunks, init_message=init,
                                params=query, open_timeout=open_timeout)
+
+    def realtime_multi(self, voice: VoiceRef, model_id: str | None = None,
+                       output_format: str = DEFAULT_OUTPUT_FORMAT, sync_alignment: bool = True,
+                       open_timeout: float = 10.0, **params: Any) -> MultiContextStream:
+        """Open several streams of text on one socket (WebSocket ``multi-stream-input``).
+
+        Parameters
+        ----------
+        voice : Voice or str
+            A :class:`Voice`, a voice_id or a voice name (every context speaks with it).
+        model_id : str, optional
+            The server's default model when ``None``.
+        output_format : str
+            Audio encoding of the chunks.
+        sync_alignment : bool
+            Ask for character timings with every chunk.
+        open_timeout : float
+            Seconds to wait for the connection.
+        **params
+            Further query parameters (``inactivity_timeout``, ``enable_logging``, ``seed``…).
+
+        Returns
+        -------
+        MultiContextStream
+            Send with ``send(text, context_id, ...)``, ``flush``, ``keep_alive``,
+            ``close_context`` and ``close_socket``; iterate for :class:`ContextChunk` s.
+
+        Examples
+        --------
+        >>> with client.tts.realtime_multi("Joe") as stream:           # doctest: +SKIP
+        ...     stream.send("Hello.", "a", flush=True)
+        ...     stream.send("Hi!", "b", voice_settings={"speed": 1.2}, flush=True)
+        ...     stream.close_socket()
+        ...     chunks = list(stream)
+        """
+        voice_id = self._voices.resolve_id(voice)
+        query = {"model_id": model_id, "output_format": output_format,
+                 "sync_alignment": sync_alignment, **params}
+        return open_multi_stream(self._transport, voice_id, query, open_timeout)

@@ -144,7 +144,16 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
     fastapi.FastAPI
         The app; its lifespan opens the store and loads the voices.
     """
-    from xiwidgets.server.routes import history, models, stream_input, tts, user, voices
+    from xiwidgets.server.routes import (
+        history,
+        models,
+        multi_stream_input,
+        pronunciation,
+        stream_input,
+        tts,
+        user,
+        voices,
+    )
     from xiwidgets.server.services import Services
     from xiwidgets.server.store import Store
 
@@ -190,7 +199,9 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
             Exception: handle_unexpected,
         },
     )
-    for module in (voices, models, tts, stream_input, history, user):
+    for module in (
+        voices, models, tts, stream_input, multi_stream_input, history, user, pronunciation
+    ):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimitMiddleware, config=config)
     if config.allowed_origins:

@@ -13,6 +13,7 @@ from starlette.requests import HTTPConnection
 
 from xiwidgets.server.concurrency import Concurrency
 from xiwidgets.server.config import ServerConfig
+from xiwidgets.server.pronunciation import PronunciationDictionaries
 from xiwidgets.server.services import Services
 from xiwidgets.server.store import Store
 from xiwidgets.server.take_service import TakeService
@@ -50,8 +51,14 @@ def concurrency(connection: HTTPConnection) -> Concurrency:
     return services(connection).concurrency
 
 
+def pronunciation_dictionaries(connection: HTTPConnection) -> PronunciationDictionaries:
+    """The server's pronunciation dictionaries."""
+    return services(connection).pronunciation
+
+
 ConfigDep = Annotated[ServerConfig, Depends(config)]
 StoreDep = Annotated[Store, Depends(store)]
 VoicesDep = Annotated[VoiceRegistry, Depends(voice_registry)]
 TakesDep = Annotated[TakeService, Depends(take_service)]
 ConcurrencyDep = Annotated[Concurrency, Depends(concurrency)]
+PronunciationDep = Annotated[PronunciationDictionaries, Depends(pronunciation_dictionaries)]

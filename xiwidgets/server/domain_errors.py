@@ -171,3 +171,24 @@ class QuotaExceededError(DomainError):
     def fields(self) -> dict[str, Any]:
         """``needed``, ``left`` and ``reset_unix``."""
         return {"needed": self.needed, "left": self.left, "reset_unix": self.reset_unix}
+
+
+class PronunciationDictionaryNotFoundError(DomainError):
+    """No pronunciation dictionary (or no version of it) has this id."""
+
+    status = "pronunciation_dictionary_not_found"
+
+    def __init__(self, dictionary_id: str, version_id: str | None = None) -> None:
+        if version_id is None:
+            message = f"A pronunciation dictionary with id {dictionary_id!r} does not exist."
+        else:
+            message = (
+                f"The pronunciation dictionary {dictionary_id!r} has no version {version_id!r}."
+            )
+        super().__init__(message)
+
+
+class InvalidPronunciationRulesError(DomainError):
+    """Rules (or a PLS file) this server cannot use; the message says which and why."""
+
+    status = "invalid_pronunciation_rules"

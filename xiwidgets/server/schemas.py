@@ -43,7 +43,7 @@ class VoiceSettingsBody(BaseModel):
 
 
 class PronunciationDictionaryLocator(BaseModel):
-    """Accepted for compatibility; the local engines have no pronunciation dictionaries."""
+    """A dictionary a request's text is said with, at a version (its latest when omitted)."""
 
     model_config = _BODY_CONFIG
 

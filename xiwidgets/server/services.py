@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from xiwidgets.server.concurrency import Concurrency
 from xiwidgets.server.config import ServerConfig
+from xiwidgets.server.pronunciation import PronunciationDictionaries
 from xiwidgets.server.store import Store
 from xiwidgets.server.take_service import TakeService
 from xiwidgets.server.voices import VoiceRegistry
@@ -34,6 +35,8 @@ class Services:
         Plans, produces and bills takes.
     synthesizer : Synthesizer
         The engines.
+    pronunciation : PronunciationDictionaries
+        Pronunciation dictionaries and the lexicon of a request's locators.
     """
 
     config: ServerConfig
@@ -42,6 +45,7 @@ class Services:
     voices: VoiceRegistry
     takes: TakeService
     synthesizer: Synthesizer
+    pronunciation: PronunciationDictionaries
 
     @classmethod
     def build(cls, config: ServerConfig, store: Store) -> Services:
@@ -52,7 +56,10 @@ class Services:
         concurrency = Concurrency(config.max_concurrent_syntheses, config.max_websocket_sessions)
         voices = VoiceRegistry(config, store, synthesizer, concurrency.synthesis_slots)
         takes = TakeService(store, synthesizer, concurrency, voices)
-        return cls(config, store, concurrency, voices, takes, synthesizer)
+        pronunciation = PronunciationDictionaries(store)
+        return cls(
+            config, store, concurrency, voices, takes, synthesizer, pronunciation=pronunciation
+        )
 
     def warm_up(self) -> None:
         """Load the engines so the first request pays no model load."""

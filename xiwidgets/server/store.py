@@ -5,6 +5,7 @@ Layout of ``data_dir``::
     xiwidgets.sqlite3      voices, samples, settings overrides, history, api keys, usage, account,
                            reservations of takes in flight; its schema version is
                            ``PRAGMA user_version``, brought up to date at start (``MIGRATIONS``)
+                           pronunciation dictionaries with every version of their rules
     audio/<history_id>.mp3 one file per history item
     samples/<voice_id>/... uploaded samples of cloned voices
     previews/<voice_id>-<tag>.mp3 cached voice previews
@@ -28,7 +29,7 @@ import sqlite3
 import string
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import IO, Any
@@ -156,6 +157,34 @@ MIGRATIONS: tuple[Migration, ...] = (
                 created_ms INTEGER NOT NULL
             )
             """,
+        ),
+    ),
+    Migration(
+        "pronunciation dictionaries and their versions (every change of rules is a new version)",
+        (
+            """
+            CREATE TABLE pronunciation_dictionaries (
+                dictionary_id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                description TEXT,
+                created_by TEXT NOT NULL,
+                creation_time_unix INTEGER NOT NULL,
+                archived_time_unix INTEGER,
+                latest_version_id TEXT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE pronunciation_dictionary_versions (
+                version_id TEXT PRIMARY KEY,
+                dictionary_id TEXT NOT NULL
+                    REFERENCES pronunciation_dictionaries(dictionary_id) ON DELETE CASCADE,
+                rules_json TEXT NOT NULL,
+                rules_num INTEGER NOT NULL,
+                created_unix INTEGER NOT NULL
+            )
+            """,
+            "CREATE INDEX pronunciation_versions_of ON pronunciation_dictionary_versions "
+            "(dictionary_id)",
         ),
     ),
 )
@@ -1023,3 +1052,151 @@ class Store:
         for path in self.previews_dir.glob(".*.tmp"):
             path.unlink(missing_ok=True)
         return files_removed, rows_removed
+
+    # -- pronunciation dictionaries -------------------------------------------------------
+
+    _DICTIONARY_COLUMNS = (
+        "d.dictionary_id, d.name, d.description, d.created_by, d.creation_time_unix, "
+        "d.archived_time_unix, d.latest_version_id, v.rules_num AS latest_version_rules_num"
+    )
+
+    def add_pronunciation_dictionary(
+        self,
+        name: str,
+        description: str | None,
+        rules: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        """Store a new dictionary and its first version; return its row (see below).
+
+        Returns
+        -------
+        dict
+            ``dictionary_id``, ``name``, ``description``, ``created_by``,
+            ``creation_time_unix``, ``archived_time_unix``, ``latest_version_id``,
+            ``latest_version_rules_num``.
+        """
+        dictionary_id, version_id, now = new_id(), new_id(), int(time.time())
+        created_by = self.account()["user_id"]
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO pronunciation_dictionaries VALUES (?, ?, ?, ?, ?, NULL, ?)",
+                (dictionary_id, name, description, created_by, now, version_id),
+            )
+            self._insert_dictionary_version(db, dictionary_id, version_id, rules, now)
+            found = self._dictionary_row(db, dictionary_id)
+        assert found is not None  # just inserted
+        return found
+
+    @staticmethod
+    def _insert_dictionary_version(
+        db: sqlite3.Connection,
+        dictionary_id: str,
+        version_id: str,
+        rules: list[dict[str, Any]],
+        now: int,
+    ) -> None:
+        db.execute(
+            "INSERT INTO pronunciation_dictionary_versions VALUES (?, ?, ?, ?, ?)",
+            (version_id, dictionary_id, json.dumps(rules, ensure_ascii=False), len(rules), now),
+        )
+
+    def change_pronunciation_rules(
+        self,
+        dictionary_id: str,
+        change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
+    ) -> dict[str, Any] | None:
+        """Make a new latest version from ``change(latest rules)``, atomically.
+
+        The latest rules are read and the new version written in one transaction, so two
+        changes made at once both land (one after the other) and neither is lost.
+
+        Returns
+        -------
+        dict or None
+            The dictionary's row (as ``add_pronunciation_dictionary``), ``None`` when there is
+            no such dictionary.
+        """
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT v.rules_json FROM pronunciation_dictionaries d JOIN "
+                "pronunciation_dictionary_versions v ON v.version_id = d.latest_version_id "
+                "WHERE d.dictionary_id = ?",
+                (dictionary_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            rules = change(json.loads(row["rules_json"]))
+            version_id = new_id()
+            self._insert_dictionary_version(db, dictionary_id, version_id, rules, int(time.time()))
+            db.execute(
+                "UPDATE pronunciation_dictionaries SET latest_version_id = ? "
+                "WHERE dictionary_id = ?",
+                (version_id, dictionary_id),
+            )
+            # Read in the same transaction: a change made just after this one must not be
+            # reported as this one's version.
+            return self._dictionary_row(db, dictionary_id)
+
+    def _dictionary_row(self, db: sqlite3.Connection, dictionary_id: str) -> dict[str, Any] | None:
+        row = db.execute(
+            f"SELECT {self._DICTIONARY_COLUMNS} FROM pronunciation_dictionaries d JOIN "
+            "pronunciation_dictionary_versions v ON v.version_id = d.latest_version_id "
+            "WHERE d.dictionary_id = ?",
+            (dictionary_id,),
+        ).fetchone()
+        return dict(row) if row is not None else None
+
+    def pronunciation_dictionary(self, dictionary_id: str) -> dict[str, Any] | None:
+        """The dictionary's row (as ``add_pronunciation_dictionary``), or ``None``."""
+        with self._lock:
+            return self._dictionary_row(self._db, dictionary_id)
+
+    def pronunciation_rules(
+        self, dictionary_id: str, version_id: str | None = None
+    ) -> list[dict[str, Any]] | None:
+        """The rules of one version (the latest when ``version_id`` is ``None``), or ``None``."""
+        rows = self._query(
+            "SELECT v.rules_json FROM pronunciation_dictionaries d JOIN "
+            "pronunciation_dictionary_versions v ON v.dictionary_id = d.dictionary_id "
+            "WHERE d.dictionary_id = ? AND v.version_id = COALESCE(?, d.latest_version_id)",
+            (dictionary_id, version_id),
+        )
+        if not rows:
+            return None
+        rules: list[dict[str, Any]] = json.loads(rows[0]["rules_json"])
+        return rules
+
+    def list_pronunciation_dictionaries(
+        self, order_by_name: bool, descending: bool, offset: int, limit: int
+    ) -> list[dict[str, Any]]:
+        """Rows of the dictionaries not archived, in the order asked, one page."""
+        column = "d.name COLLATE NOCASE" if order_by_name else "d.creation_time_unix"
+        direction = "DESC" if descending else "ASC"
+        # The column and direction come from the two booleans above, never from the request.
+        rows = self._query(
+            f"SELECT {self._DICTIONARY_COLUMNS} FROM pronunciation_dictionaries d JOIN "
+            "pronunciation_dictionary_versions v ON v.version_id = d.latest_version_id "
+            "WHERE d.archived_time_unix IS NULL "
+            f"ORDER BY {column} {direction}, d.rowid {direction} LIMIT ? OFFSET ?",
+            (limit, offset),
+        )
+        return [dict(row) for row in rows]
+
+    def update_pronunciation_dictionary(
+        self, dictionary_id: str, name: str | None, archived: bool | None
+    ) -> dict[str, Any] | None:
+        """Rename and/or (un)archive a dictionary (no new version); its row, or ``None``."""
+        with self._transaction() as db:
+            if name is not None:
+                db.execute(
+                    "UPDATE pronunciation_dictionaries SET name = ? WHERE dictionary_id = ?",
+                    (name, dictionary_id),
+                )
+            if archived is not None:
+                db.execute(
+                    "UPDATE pronunciation_dictionaries SET archived_time_unix = "
+                    "CASE WHEN ? THEN COALESCE(archived_time_unix, ?) END "
+                    "WHERE dictionary_id = ?",
+                    (archived, int(time.time()), dictionary_id),
+                )
+            return self._dictionary_row(db, dictionary_id)

@@ -19,6 +19,7 @@ from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT, OutputFormat
 from xiwidgets.server.concurrency import Concurrency
 from xiwidgets.server.domain_errors import (
     InvalidOutputFormatError,
+    InvalidPronunciationRulesError,
     InvalidTextError,
     QuotaExceededError,
     TextTooLongError,
@@ -40,11 +41,15 @@ from xiwidgets.server.voices import VoiceRegistry
 
 if TYPE_CHECKING:
     from xiwidgets.server.engines import Synthesizer
+    from xiwidgets.server.lexicon import Lexicon
 
 logger = logging.getLogger("xiwidgets.server")
 
 # Audio of the first chunk encoded and sent before the rest of that chunk (see ``produce``).
 FIRST_PIECE_SECONDS = 0.25
+# Most characters of one clause, aliases applied, an engine is given in one piece (a clause as
+# sent is at most text.MAX_CHUNK_CHARS; aliases may lengthen it this far).
+MAX_SAID_CLAUSE_CHARACTERS = 1000
 
 
 class TakeService:
@@ -99,8 +104,13 @@ class TakeService:
         streaming: bool,
         enable_logging: bool = True,
         websocket: bool = False,
+        lexicon: Lexicon | None = None,
     ) -> TakePlan:
         """Validate a take and reserve its characters; nothing else is stored yet.
+
+        ``lexicon`` holds the request's pronunciation rules (resolved from its locators
+        beforehand, so an unknown dictionary is refused before anything is reserved); the
+        characters billed are those of ``text`` as sent.
 
         Raises
         ------
@@ -123,6 +133,8 @@ class TakeService:
             raise InvalidTextError(problem)
         if len(text) > model.max_characters:
             raise TextTooLongError(len(text), model.model_id, model.max_characters)
+        if lexicon:
+            _check_said_length(text, lexicon, model.max_characters)
         settings = {**self._voices.settings_of(voice), **(voice_settings or {})}
         synthesis_settings = model.effective_settings(SynthesisSettings(**settings, seed=seed))
         cost = max(1, round(len(text) * model.character_cost_multiplier))
@@ -143,6 +155,7 @@ class TakeService:
             synthesis_settings=synthesis_settings,
             reservation=reservation,
             history_item_id=new_id() if enable_logging else None,
+            lexicon=lexicon,
         )
 
     def produce(
@@ -170,7 +183,7 @@ class TakeService:
         try:
             with self._concurrency.synthesis_slots:
                 for chunk in self._synthesizer.synthesize(
-                    plan.text, plan.spec, plan.synthesis_settings
+                    plan.text, plan.spec, plan.synthesis_settings, plan.lexicon
                 ):
                     if cancelled.is_set():
                         raise TakeCancelledError
@@ -218,6 +231,71 @@ class TakeService:
             alignments={"alignment": alignment, "normalized_alignment": alignment},
         )
         self._store.settle_take(plan.reservation, usage, item, audio, "mp3")
+
+
+    def record_stream(
+        self, plans: list[TakePlan], audio: bytes, alignment: dict[str, Any]
+    ) -> str | None:
+        """Keep a websocket stream's takes (already billed one by one) as one history item.
+
+        Parameters
+        ----------
+        plans : list of TakePlan
+            The stream's takes, in order (all of one voice, model and settings).
+        audio : bytes
+            The stream's whole audio as MP3.
+        alignment : dict
+            Its character times over the whole stream.
+
+        Returns
+        -------
+        str or None
+            The history item's id; ``None`` when the stream said nothing.
+        """
+        if not plans or not audio:
+            return None
+        first, last = plans[0], plans[-1]
+        item = HistoryRecord(
+            history_item_id=new_id(),
+            request_id=first.request_id,
+            voice_id=first.voice.voice_id,
+            voice_name=first.voice.name,
+            voice_category=first.voice.category,
+            model_id=first.model_id,
+            text="".join(plan.text for plan in plans),
+            date_unix=int(time.time()),
+            character_count_change_from=first.reservation.count_from,
+            character_count_change_to=last.reservation.count_to,
+            content_type=HISTORY_CONTENT_TYPE,
+            output_format=first.output_format.name,
+            settings=first.settings,
+            alignments={"alignment": alignment, "normalized_alignment": alignment},
+        )
+        self._store.add_history_item(item, audio, "mp3")
+        return item.history_item_id
+
+
+def _check_said_length(text: str, lexicon: Lexicon, max_characters: int) -> None:
+    """Refuse a text whose aliases would have the engines say far more than was sent.
+
+    Raises
+    ------
+    InvalidPronunciationRulesError
+        When the text as said passes the model's limit, or one clause of it passes
+        ``MAX_SAID_CLAUSE_CHARACTERS`` (an engine speaks a clause in one piece).
+    """
+    total, longest = lexicon.said_lengths(text)
+    if total > max_characters:
+        raise InvalidPronunciationRulesError(
+            f"With its pronunciation rules applied the text would be {total:,} characters, "
+            f"over the model's limit of {max_characters:,}; shorten the text or the aliases."
+        )
+    if longest > MAX_SAID_CLAUSE_CHARACTERS:
+        raise InvalidPronunciationRulesError(
+            f"With its pronunciation rules applied one clause of the text would be {longest:,} "
+            f"characters (at most {MAX_SAID_CLAUSE_CHARACTERS:,} are said in one piece); add "
+            "punctuation or shorten the aliases."
+        )
 
 
 def parse_output_format(name: str | None, streaming: bool) -> OutputFormat:

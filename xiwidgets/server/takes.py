@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import av
@@ -15,6 +15,7 @@ from xiwidgets.wav import wav_bytes
 
 if TYPE_CHECKING:
     from xiwidgets.server.audio import StreamEncoder
+    from xiwidgets.server.lexicon import Lexicon
     from xiwidgets.server.store import Reservation
     from xiwidgets.server.voices import VoiceRecord
 
@@ -35,6 +36,7 @@ class TakePlan:
     synthesis_settings: Any  # engines.SynthesisSettings
     reservation: Reservation
     history_item_id: str | None
+    lexicon: Lexicon | None = None  # the request's pronunciation rules
 
     @property
     def character_cost(self) -> int:
@@ -62,14 +64,25 @@ class SharedEncoder:
     """One encoder for several takes that form one stream (a websocket session).
 
     Takes using it leave the final flush to the owner, so the joins between them are as
-    seamless as within one take.
+    seamless as within one take. With ``keep_history`` the stream's audio is also kept as one
+    MP3 (``history_audio``), for the history item of the whole stream.
     """
 
     encoder: StreamEncoder | None = None
+    keep_history: bool = False
+    history: StreamEncoder | None = None
+    history_audio: bytearray = field(default_factory=bytearray)
+    client_is_mp3: bool = False
 
     def finish(self) -> bytes:
-        """Flush the encoder at the end of the stream."""
-        return self.encoder.finish() if self.encoder is not None else b""
+        """Flush the encoder(s) at the end of the stream."""
+        tail = self.encoder.finish() if self.encoder is not None else b""
+        if self.keep_history:
+            if self.client_is_mp3:
+                self.history_audio += tail
+            elif self.history is not None:
+                self.history_audio += self.history.finish()
+        return tail
 
 
 class TakeCancelledError(Exception):
@@ -95,7 +108,10 @@ class TakeAudio:
             self.client = make_encoder(self.format, sample_rate)
             if self.shared is not None:
                 self.shared.encoder = self.client
+                self.shared.client_is_mp3 = self.format.codec == "mp3"
         encoded = self.client.encode(pcm)
+        if self.shared is not None and self.shared.keep_history:
+            self._keep_in_stream(self.shared, encoded, pcm, sample_rate)
         if self.keep_history:
             if self.format.codec == "mp3":
                 self.history_audio += encoded  # the client's bytes are the history file
@@ -105,6 +121,19 @@ class TakeAudio:
                     self.history = make_encoder(mp3, sample_rate)
                 self.history_audio += self.history.encode(pcm)
         return encoded
+
+    def _keep_in_stream(
+        self, shared: SharedEncoder, encoded: bytes, pcm: np.ndarray, sample_rate: int
+    ) -> None:
+        from xiwidgets.server.audio import make_encoder
+
+        if shared.client_is_mp3:
+            shared.history_audio += encoded  # the client's bytes are the history file
+            return
+        if shared.history is None:
+            mp3 = OutputFormat.parse(HISTORY_OUTPUT_FORMAT, streaming=True)
+            shared.history = make_encoder(mp3, sample_rate)
+        shared.history_audio += shared.history.encode(pcm)
 
     def finish(self) -> bytes:
         """The client encoder's flush (left to the owner of a shared encoder)."""

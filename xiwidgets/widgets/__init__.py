@@ -20,6 +20,7 @@ _LAZY_NAMES = {
     "HistoryTable": "xiwidgets.widgets.history",
     "QuotaMeter": "xiwidgets.widgets.quota",
     "VoiceMaker": "xiwidgets.widgets.maker",
+    "PronunciationEditor": "xiwidgets.widgets.pronunciation",
 }
 
 __all__ = sorted(_LAZY_NAMES)
@@ -29,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs only (`
     from xiwidgets.widgets.maker import VoiceMaker as VoiceMaker
     from xiwidgets.widgets.models import ModelPicker as ModelPicker
     from xiwidgets.widgets.player import Player as Player
+    from xiwidgets.widgets.pronunciation import PronunciationEditor as PronunciationEditor
     from xiwidgets.widgets.quota import QuotaMeter as QuotaMeter
     from xiwidgets.widgets.settings import VoiceSettings as VoiceSettings
     from xiwidgets.widgets.studio import Studio as Studio

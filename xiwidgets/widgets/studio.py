@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from xiwidgets.client.types import HistoryItem
     from xiwidgets.client.types import VoiceSettings as SettingsValues
     from xiwidgets.client.voices import VoiceRef
+    from xiwidgets.widgets.pronunciation import PronunciationEditor
 
 
 @dataclass(frozen=True, repr=False)
@@ -129,6 +130,7 @@ class Studio(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped 
         sync=True
     )
     busy = traitlets.Bool(False, help="A take is being generated.").tag(sync=True)
+    _pronunciation: PronunciationEditor | None = None
     character_count = traitlets.Int(0, help="Characters in the text.").tag(sync=True)
     estimated_cost = traitlets.Int(0, help="Credits the text would cost with this model.").tag(
         sync=True
@@ -288,6 +290,26 @@ class Studio(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped 
         """
         self._take_callbacks.register_callback(callback, remove=remove)
 
+    def attach_pronunciation(self, editor: PronunciationEditor) -> None:
+        """Say every take with ``editor``'s rules, show it below the text, lend it the voice.
+
+        Parameters
+        ----------
+        editor : PronunciationEditor
+            Its latest version is used by each take made after an edit.
+        """
+        self._pronunciation = editor
+        editor.voice = self.voice_picker.voice_id or None
+        self.voice_picker.observe(lambda change: setattr(editor, "voice", change["new"] or None),
+                                  names="voice_id")
+        text_section = 4  # after Voice, Model, Settings and Text
+        self.children = [*self.children[:text_section], section("Pronunciation", editor),
+                         *self.children[text_section:]]
+
+    def _pronunciation_fields(self) -> dict[str, Any]:
+        locators = self._pronunciation.locators if self._pronunciation is not None else []
+        return {"pronunciation_dictionary_locators": locators} if locators else {}
+
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, object] | None:
         # The cell that shows the studio is the cell its embedded takes belong to.
         self.player.cell_key = current_cell_key()
@@ -320,7 +342,8 @@ class Studio(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped 
             # With timestamps: the player marks each word in the caption as it is spoken.
             stream = self.client.tts.stream_with_timestamps(voice_id, text=text, model_id=model_id,
                                                             voice_settings=settings,
-                                                            output_format=self.output_format)
+                                                            output_format=self.output_format,
+                                                            **self._pronunciation_fields())
             if self._stop_requested.is_set():
                 # Stop was pressed while the request was still being answered.
                 stream.close()

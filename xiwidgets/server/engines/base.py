@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -66,6 +67,24 @@ class VoiceSpec:
     variant: str | None = None
 
 
+@dataclass(frozen=True)
+class PhonemeWord:
+    """A word of a clause that the engine must say with these phonemes, not its own reading.
+
+    Parameters
+    ----------
+    start, end : int
+        The word's span in the clause text (the text keeps the word, so the engine's word
+        count and the alignment stay those of the text).
+    ipa : str
+        Its pronunciation in IPA, without slashes or syllable dots (see ``server.phonemes``).
+    """
+
+    start: int
+    end: int
+    ipa: str
+
+
 @dataclass
 class AudioChunk:
     """One synthesized clause.
@@ -115,7 +134,12 @@ class ClauseSpeaker(Protocol):
     """Anything that speaks one clause: an engine, or a session of one."""
 
     def synthesize_clause(
-        self, text: str, voice: VoiceSpec, settings: SynthesisSettings, seed: int
+        self,
+        text: str,
+        voice: VoiceSpec,
+        settings: SynthesisSettings,
+        seed: int,
+        phonemes: Sequence[PhonemeWord] = (),
     ) -> ClauseAudio:
         """Synthesize one clause.
 
@@ -131,6 +155,8 @@ class ClauseSpeaker(Protocol):
             The take's voice settings.
         seed : int
             The clause's seed, drawn from the take's seed and the clause's index.
+        phonemes : sequence of PhonemeWord
+            Words said with these IPA phonemes instead of the engine's own reading.
 
         Returns
         -------

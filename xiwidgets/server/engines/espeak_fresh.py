@@ -14,10 +14,11 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import threading
+from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext
 
-from .base import ClauseAudio, SynthesisSettings, VoiceSpec
+from .base import ClauseAudio, PhonemeWord, SynthesisSettings, VoiceSpec
 
 _context_lock = threading.Lock()
 _context: ForkServerContext | None = None
@@ -72,11 +73,16 @@ class FreshEspeakSession:
         child_end.close()
 
     def synthesize_clause(
-        self, text: str, voice: VoiceSpec, settings: SynthesisSettings, seed: int
+        self,
+        text: str,
+        voice: VoiceSpec,
+        settings: SynthesisSettings,
+        seed: int,
+        phonemes: Sequence[PhonemeWord] = (),
     ) -> ClauseAudio:
         """Synthesize one clause in the child (see ``EspeakEngine.synthesize_clause``)."""
         try:
-            self._connection.send((text, voice, settings, seed))
+            self._connection.send((text, voice, settings, seed, tuple(phonemes)))
             reply: tuple[str, ClauseAudio | Exception] = self._connection.recv()
         except (EOFError, OSError) as error:
             raise RuntimeError(

@@ -27,6 +27,7 @@ import logging
 import re
 import threading
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .alignment import WORD_PATTERN, CharTimes, times_for_words
-from .base import ClauseAudio, SynthesisSettings, VoiceSpec
+from .base import ClauseAudio, PhonemeWord, SynthesisSettings, VoiceSpec
 from .kokoro_assets import AssetError, KokoroAssets, check_assets
 from .registry import EngineInfo
 
@@ -281,26 +282,32 @@ class KokoroEngine:
         )
 
     def synthesize_clause(
-        self, text: str, voice: VoiceSpec, settings: SynthesisSettings, seed: int
+        self,
+        text: str,
+        voice: VoiceSpec,
+        settings: SynthesisSettings,
+        seed: int,
+        phonemes: Sequence[PhonemeWord] = (),
     ) -> ClauseAudio:
         """Synthesize one clause (see ``ClauseSpeaker.synthesize_clause``).
 
         ``voice.engine_voice`` is a Kokoro voice name or blend and ``voice.language`` picks the
         G2P; ``settings.speed`` (times ``voice.rate_factor``) is the model's speed, clipped to
         0.5–2. ``seed`` is unused: the model is deterministic. Character times come from the
-        model's phoneme durations.
+        model's phoneme durations. ``phonemes`` (IPA,
+        which the model reads) are spliced into the G2P's output in place of the word's own.
         """
         runtime = self._loaded()
         style = self.style_vector(voice.engine_voice)
         speed = float(np.clip(settings.speed * voice.rate_factor, _MIN_SPEED, _MAX_SPEED))
-        phonemes = _PHONEMIZERS.phonemize(text, espeak_language(voice))
-        phonemes = "".join(p for p in " ".join(phonemes.split()) if p in runtime.vocab)
+        said = _phonemes_with_words(text, phonemes, espeak_language(voice))
+        said = "".join(p for p in " ".join(said.split()) if p in runtime.vocab)
         from kokoro_onnx.chunker import pause_after, split_phonemes
 
         pieces: list[np.ndarray] = []
         spans: list[tuple[str, int, int]] = []  # (phoneme, start sample, end sample)
         offset = 0
-        for batch in split_phonemes(phonemes, _MAX_PHONEMES) if phonemes else []:
+        for batch in split_phonemes(said, _MAX_PHONEMES) if said else []:
             audio, edges = self._run(runtime, batch, style, speed)
             spans += [(p, offset + edges[i], offset + edges[i + 1]) for i, p in enumerate(batch)]
             pause = np.zeros(
@@ -335,6 +342,19 @@ class KokoroEngine:
         trimmed, (head, _) = trim(audio)
         edges = np.clip(edges - head, 0, len(trimmed))
         return trimmed, [int(edge) for edge in edges]
+
+
+def _phonemes_with_words(text: str, words: Sequence[PhonemeWord], language: str) -> str:
+    """The G2P's phonemes of ``text``, with each phoneme word's own IPA in its place."""
+    pieces = []
+    position = 0
+    for word in [*words, PhonemeWord(len(text), len(text), "")]:
+        between = text[position : word.start]
+        if between.strip():
+            pieces.append(_PHONEMIZERS.phonemize(between, language))
+        pieces.append(word.ipa)
+        position = word.end
+    return " ".join(piece for piece in pieces if piece)
 
 
 def _is_word_phoneme(phoneme: str) -> bool:

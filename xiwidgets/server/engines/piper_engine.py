@@ -16,6 +16,7 @@ import contextlib
 import json
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,7 +33,7 @@ from piper.patch_voice_with_alignment import add_alignment_output
 from piper.voice import PiperVoice
 
 from .alignment import WORD_PATTERN, CharTimes, is_sound, phoneme_words, times_for_words
-from .base import ClauseAudio, SynthesisSettings, VoiceSpec
+from .base import ClauseAudio, PhonemeWord, SynthesisSettings, VoiceSpec
 from .dsp import varispeed
 from .registry import EngineInfo
 
@@ -127,13 +128,19 @@ class PiperEngine:
         return contextlib.nullcontext(self)
 
     def synthesize_clause(
-        self, text: str, voice: VoiceSpec, settings: SynthesisSettings, seed: int
+        self,
+        text: str,
+        voice: VoiceSpec,
+        settings: SynthesisSettings,
+        seed: int,
+        phonemes: Sequence[PhonemeWord] = (),
     ) -> ClauseAudio:
         """Synthesize one clause (see ``ClauseSpeaker.synthesize_clause``).
 
         ``voice.pitch_factor`` and ``voice.rate_factor`` are applied by varispeed (see
         ``dsp``); ``settings.speed`` sets length_scale, ``settings.stability`` noise_scale and
         noise_w, ``settings.style`` noise_w too. ``seed`` seeds both noise tensors.
+        ``phonemes`` go in as piper's own raw-phoneme blocks.
         """
         if voice.engine_voice != self.voice_key:
             raise ValueError(
@@ -158,11 +165,12 @@ class PiperEngine:
         )
         rng = np.random.default_rng(seed)
         pieces: list[FloatAudio] = []
-        phonemes: list[tuple[str, int, int]] = []  # (phoneme, start sample, end sample)
+        spans: list[tuple[str, int, int]] = []  # (phoneme, start sample, end sample)
         offset = 0
-        # piper reads "[[ ... ]]" as raw phonemes; request text is never phoneme markup.
+        # piper reads "[[ ... ]]" as raw phonemes; request text is never phoneme markup, only
+        # the phoneme words of pronunciation rules are.
         text = text.translate(_NO_PHONEME_MARKUP)
-        for sentence in piper.phonemize(text):
+        for sentence in piper.phonemize(_with_phoneme_blocks(text, phonemes)):
             # Phonemes the voice has no id for would be skipped by piper (with a warning per
             # phoneme) and shift the alignment: drop them here, where the spans are built.
             sentence = [p for p in sentence if p in config.phoneme_id_map]
@@ -171,11 +179,11 @@ class PiperEngine:
             ids = piper.phonemes_to_ids(sentence)
             audio, id_samples = self._run(loaded, ids, scales, rng)
             for phoneme, start, end in _phoneme_spans(piper, sentence, id_samples):
-                phonemes.append((phoneme, offset + start, offset + end))
+                spans.append((phoneme, offset + start, offset + end))
             pieces.append(audio)
             offset += len(audio)
         samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
-        times = self._char_times(text, phonemes, len(samples))
+        times = self._char_times(text, spans, len(samples))
         if voice.pitch_factor != 1.0:
             samples = varispeed(samples, self.sample_rate, voice.pitch_factor)
             times = times.scaled(1.0 / voice.pitch_factor)
@@ -213,6 +221,17 @@ class PiperEngine:
         rate = float(self.sample_rate)
         word_times = [(start / rate, end / rate) for start, end in words]
         return times_for_words(len(text), text_words, word_times, total_samples / rate)
+
+
+def _with_phoneme_blocks(text: str, phonemes: Sequence[PhonemeWord]) -> str:
+    """``text`` with each phoneme word replaced by piper's ``[[ipa]]`` block."""
+    pieces = []
+    position = 0
+    for word in phonemes:
+        pieces += [text[position : word.start], f"[[{word.ipa.translate(_NO_PHONEME_MARKUP)}]]"]
+        position = word.end
+    pieces.append(text[position:])
+    return "".join(pieces)
 
 
 def _phoneme_spans(

@@ -7,6 +7,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -14,6 +15,9 @@ from ..audio import float_to_int16, normalize_loudness
 from ..text import split_clauses
 from . import registry
 from .base import AudioChunk, ClauseAudio, ClauseSpeaker, Engine, SynthesisSettings, VoiceSpec
+
+if TYPE_CHECKING:
+    from ..lexicon import Lexicon
 
 # Text with nothing speakable (only emoji, say) still gets a valid, short, silent take.
 _SILENCE_SECONDS = 0.25
@@ -55,7 +59,11 @@ class Synthesizer:
             raise registry.UnknownEngineError(voice.engine) from None
 
     def synthesize(
-        self, text: str, voice: VoiceSpec, settings: SynthesisSettings | None = None
+        self,
+        text: str,
+        voice: VoiceSpec,
+        settings: SynthesisSettings | None = None,
+        lexicon: Lexicon | None = None,
     ) -> Iterator[AudioChunk]:
         """Yield one ``AudioChunk`` per clause of ``text``, each as soon as it is ready.
 
@@ -69,6 +77,9 @@ class Synthesizer:
             Defaults to ``SynthesisSettings()``. With a ``seed`` the take is byte-for-byte
             repeatable (it is spoken by the engine's ``seeded_session``); without one every
             take draws a fresh seed.
+        lexicon : Lexicon, optional
+            Pronunciation rules: aliases are said instead of their words, phoneme rules'
+            words with their phonemes. The chunks' text and times stay those of ``text``.
 
         Yields
         ------
@@ -91,10 +102,36 @@ class Synthesizer:
                 speaker = stack.enter_context(engine.seeded_session())
             for index, clause in enumerate(clauses):
                 seed = int(np.random.SeedSequence([base_seed, index]).generate_state(1)[0])
-                audio = speaker.synthesize_clause(
-                    _engine_text(clause.speakable), voice, settings, seed
-                )
+                if lexicon:
+                    audio = _say_with_rules(
+                        speaker, lexicon, clause.speakable, voice, settings, seed
+                    )
+                else:
+                    audio = speaker.synthesize_clause(
+                        _engine_text(clause.speakable), voice, settings, seed
+                    )
                 yield _to_chunk(audio, clause.start, clause.text, settings.use_speaker_boost)
+
+
+def _say_with_rules(
+    speaker: ClauseSpeaker,
+    lexicon: Lexicon,
+    speakable: str,
+    voice: VoiceSpec,
+    settings: SynthesisSettings,
+    seed: int,
+) -> ClauseAudio:
+    """One clause said with the lexicon's rules, its times brought back to the text as sent."""
+    rendering = lexicon.render(speakable)
+    if rendering.phonemes:
+        audio = speaker.synthesize_clause(
+            _engine_text(rendering.text), voice, settings, seed, rendering.phonemes
+        )
+    else:
+        audio = speaker.synthesize_clause(_engine_text(rendering.text), voice, settings, seed)
+    count = len(rendering.text)
+    starts, ends = rendering.times_as_sent(audio.char_starts[:count], audio.char_ends[:count])
+    return replace(audio, char_starts=starts, char_ends=ends)
 
 
 def _engine_text(speakable: str) -> str:

@@ -60,6 +60,10 @@ class ReadAhead:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    def has_waiting(self) -> bool:
+        """Whether a message (or what reading one raised) is already held."""
+        return not self._queue.empty()
+
     async def get(self, timeout: float) -> Message:
         """The next message, waiting at most ``timeout`` seconds.
 

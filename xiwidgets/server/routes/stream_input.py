@@ -26,25 +26,27 @@ import contextlib
 import json
 import logging
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT
 from xiwidgets.server.auth import key_is_accepted
 from xiwidgets.server.catalog import Model
 from xiwidgets.server.dependencies import services
 from xiwidgets.server.domain_errors import DomainError
+from xiwidgets.server.lexicon import Lexicon
 from xiwidgets.server.model_lookup import tts_model
 from xiwidgets.server.routes._read_ahead import ReadAhead
 from xiwidgets.server.routes._takes import TakeRun
 from xiwidgets.server.routes._text_buffer import TextBuffer
-from xiwidgets.server.schemas import MAX_SEED, VoiceSettingsBody
+from xiwidgets.server.schemas import MAX_SEED, PronunciationDictionaryLocator, VoiceSettingsBody
 from xiwidgets.server.services import Services
 from xiwidgets.server.take_service import parse_output_format
-from xiwidgets.server.takes import SharedEncoder, TakePiece
+from xiwidgets.server.takes import AlignmentBuilder, SharedEncoder, TakePiece, TakePlan
 from xiwidgets.server.text import has_speech, is_valid_unicode, text_problem
 
 router = APIRouter(tags=["text-to-speech"])
@@ -148,17 +150,14 @@ def _finite_float(literal: str) -> float:
     return value
 
 
-def parse_message(raw: str, max_chars: int) -> dict[str, Any]:
-    """Read one client message: a JSON object with a ``text`` string of valid Unicode.
-
-    ``{"close_socket": true}`` (the multi-stream endpoint's way to end) means end of input.
+def decode_message(raw: str, max_chars: int) -> dict[str, Any]:
+    """Read one client message as a JSON object (its fields are checked by the caller).
 
     Raises
     ------
     SessionError
-        For a message over ``max_chars``, one that is not a JSON object (NaN, infinite numbers
-        and integers of thousands of digits included), a ``text`` that is missing or not a
-        string, or text that is not valid Unicode (``invalid_text``).
+        For a message over ``max_chars``, or one that is not a JSON object (NaN, infinite
+        numbers and integers of thousands of digits included).
     """
     if len(raw) > max_chars:
         raise SessionError("message_too_large", "A message may hold at most 1 MB of text.")
@@ -168,35 +167,239 @@ def parse_message(raw: str, max_chars: int) -> dict[str, Any]:
         raise SessionError("invalid_request", NOT_JSON) from None
     if not isinstance(message, dict):
         raise SessionError("invalid_request", NOT_JSON)
-    if message.get("close_socket") is True:
-        message["text"] = ""
-    text = message.get("text")
+    return message
+
+
+def check_text(text: Any) -> str:
+    """A message's ``text``, once known to be a string of valid Unicode.
+
+    Raises
+    ------
+    SessionError
+        For a ``text`` that is missing or not a string, or not valid Unicode (``invalid_text``).
+    """
     if not isinstance(text, str):
         raise SessionError(
             "invalid_request", 'Every message needs a "text" string (" " to start, "" to end).'
         )
     if not is_valid_unicode(text):
         raise SessionError("invalid_text", text_problem(text) or "The text is not valid Unicode.")
+    return text
+
+
+def parse_message(raw: str, max_chars: int) -> dict[str, Any]:
+    """Read one client message: a JSON object with a ``text`` string of valid Unicode.
+
+    ``{"close_socket": true}`` (the multi-stream endpoint's way to end) means end of input.
+
+    Raises
+    ------
+    SessionError
+        See ``decode_message`` and ``check_text``.
+    """
+    message = decode_message(raw, max_chars)
+    if message.get("close_socket") is True:
+        message["text"] = ""
+    check_text(message.get("text"))
     return message
 
 
+def lexicon_of(running: Services, message: dict[str, Any]) -> Lexicon | None:
+    """The rules of a first message's ``pronunciation_dictionary_locators``.
+
+    Raises
+    ------
+    SessionError
+        For locators that are not a list of ``{pronunciation_dictionary_id, version_id}``,
+        more than three, or an unknown dictionary or version.
+    """
+    given = message.get("pronunciation_dictionary_locators")
+    if given is None:
+        return None
+    try:
+        locators = _LOCATORS.validate_python(given)
+    except ValidationError:
+        raise SessionError(
+            "invalid_request",
+            "pronunciation_dictionary_locators must be a list of at most 3 objects with a "
+            "pronunciation_dictionary_id (and a version_id).",
+        ) from None
+    try:
+        return running.pronunciation.lexicon(
+            [(locator.pronunciation_dictionary_id, locator.version_id) for locator in locators]
+        )
+    except DomainError as exc:
+        raise SessionError(exc.status, exc.message) from None
+
+
+_LOCATORS = TypeAdapter(list[PronunciationDictionaryLocator])
+
+
+class TextStream:
+    """One stream of text becoming audio: the buffer, settings, encoder and rules of one
+    stream-input session, or of one context of a multi-stream session.
+
+    Parameters
+    ----------
+    running : Services
+        The server's services.
+    voice_id : str
+        The voice (already checked).
+    model : Model
+        The model (already checked).
+    options : SessionOptions
+        The connection's query parameters.
+    request_id : str
+        The connection's request id (its takes carry it).
+    send : callable
+        ``async (message dict) -> None``: sends one JSON message to the client.
+    enable_logging : bool
+        Whether the stream's generations are kept (``log_history`` collects them).
+    """
+
+    def __init__(
+        self,
+        running: Services,
+        voice_id: str,
+        model: Model,
+        options: SessionOptions,
+        request_id: str,
+        send: Callable[[dict[str, Any]], Awaitable[None]],
+        enable_logging: bool = False,
+    ) -> None:
+        self.running = running
+        self.voice_id = voice_id
+        self.model = model
+        self.options = options
+        self.request_id = request_id
+        self.send = send
+        self.voice_settings: dict[str, Any] | None = None
+        self.lexicon: Lexicon | None = None
+        self.buffer = TextBuffer(limit=model.max_characters)
+        # One encoder for the whole stream: the audio of all its messages is one stream.
+        self.encoder = SharedEncoder(keep_history=enable_logging)
+        # What the stream said, for its history item: the takes and their alignment.
+        self.spoken: list[TakePlan] = []
+        self.alignment = AlignmentBuilder()
+        self.elapsed = 0.0
+
+    async def load_rules(self, message: dict[str, Any]) -> None:
+        """Take the first message's pronunciation dictionaries (compiled off the event loop)."""
+        self.lexicon = await asyncio.to_thread(lexicon_of, self.running, message)
+
+    def apply_settings(self, message: dict[str, Any]) -> None:
+        """Take the message's ``voice_settings`` and ``generation_config``."""
+        if message.get("voice_settings") is not None:
+            try:
+                given = VoiceSettingsBody.model_validate(message["voice_settings"]).given()
+            except ValidationError as exc:
+                problem = exc.errors()[0]
+                where = "".join(f".{part}" for part in problem["loc"])
+                raise SessionError(
+                    "invalid_request", f"voice_settings{where}: {problem['msg']}"
+                ) from None
+            if self.voice_settings is not None and given != self.voice_settings:
+                raise SessionError(
+                    "invalid_request", "voice_settings may only be set in the first message."
+                )
+            self.voice_settings = given
+        config = message.get("generation_config") or message.get("generator_config")
+        schedule = _parse_schedule(config)
+        if schedule:
+            self.buffer.schedule = schedule
+
+    async def add_text(self, message: dict[str, Any]) -> None:
+        """Buffer the message's text and speak what the schedule (or auto_mode) releases."""
+        buffer, options = self.buffer, self.options
+        text = message.get("text") or ""
+        if len(text) > buffer.limit:
+            raise SessionError(
+                "max_character_limit_exceeded",
+                f"A message has {len(text):,} characters but model {self.model.model_id} "
+                f"speaks at most {buffer.limit:,} at a time; send the text in smaller messages.",
+            )
+        buffer.append(text)
+        while len(buffer) > buffer.limit:
+            await self.speak(buffer.take(everything=False))
+        if message.get("flush") or (options.auto_mode and buffer.ends_sentence):
+            await self.speak_all()
+        elif not options.auto_mode:
+            pending = len(buffer)
+            triggered = message.get("try_trigger_generation") and pending >= MIN_TRIGGER_CHARS
+            if triggered or pending >= buffer.threshold():
+                await self.speak(buffer.take(everything=False))
+
+    async def speak_all(self) -> None:
+        while len(self.buffer):
+            await self.speak(self.buffer.take(everything=True))
+
+    async def speak(self, text: str) -> None:
+        if not has_speech(text):
+            return  # nothing to say in this piece (emoji, punctuation): skipped, not billed
+        self.buffer.generations += 1
+        try:
+            plan = self.running.takes.plan_take(
+                request_id=self.request_id,
+                voice_id=self.voice_id,
+                text=text,
+                model_id=self.model.model_id,
+                voice_settings=self.voice_settings,
+                output_format=self.options.output_format,
+                seed=self.options.seed,
+                streaming=True,
+                enable_logging=False,
+                websocket=True,
+                lexicon=self.lexicon,
+            )
+        except DomainError as exc:
+            raise SessionError(exc.status, exc.message) from None
+        async for piece in TakeRun(self.running.takes, plan, self.encoder).pieces():
+            if piece.audio or piece.chunk is not None:
+                await self.send_audio(piece.audio, _alignment_ms(piece))
+            if piece.chunk is not None:
+                self.alignment.add(piece.chunk, self.elapsed + piece.offset_s)
+            if piece.final:
+                self.elapsed += piece.offset_s
+        self.spoken.append(plan)
+
+    async def send_audio(self, audio: bytes, alignment: dict[str, Any] | None) -> None:
+        await self.send(
+            {
+                "audio": base64.b64encode(audio).decode(),
+                "isFinal": False,
+                "normalizedAlignment": alignment,
+                "alignment": alignment,
+            }
+        )
+
+    async def finish_audio(self) -> None:
+        """Speak what is left and send the encoder's last bytes."""
+        await self.speak_all()
+        tail = self.encoder.finish()
+        if tail:
+            await self.send_audio(tail, None)
+
+
 class Session:
-    """One stream-input connection."""
+    """One stream-input connection: the socket's checks, and one ``TextStream``."""
 
     def __init__(self, websocket: WebSocket, voice_id: str, running: Services) -> None:
         self.websocket = websocket
         self.voice_id = voice_id
         self.running = running
         self.config = running.config
-        self.voice_settings: dict[str, Any] | None = None
-        # One encoder for the whole session: the audio of all messages is one continuous stream.
-        self.encoder = SharedEncoder()
         self.authorized = key_is_accepted(running, websocket.headers.get("xi-api-key"))
         self.counted = False
         # Known once the query, the voice and the model have been checked (in run()).
         self.options: SessionOptions
         self.model: Model
-        self.buffer: TextBuffer
+        self.stream: TextStream
+
+    @property
+    def request_id(self) -> str:
+        """The connection's request id."""
+        request_id: str = self.websocket.scope["state"]["request_id"]
+        return request_id
 
     def admit(self) -> None:
         """Count this (authenticated) session against ``max_websocket_sessions``."""
@@ -220,10 +423,22 @@ class Session:
             parse_output_format(self.options.output_format, streaming=True)
         except DomainError as exc:
             raise SessionError(exc.status, exc.message) from None
-        self.buffer = TextBuffer(limit=self.model.max_characters)
+        self.stream = TextStream(
+            self.running,
+            self.voice_id,
+            self.model,
+            self.options,
+            self.request_id,
+            self.websocket.send_json,
+        )
 
     async def read(self) -> tuple[dict[str, Any], int]:
         """The next message, parsed, with its size as sent (in characters)."""
+        raw = await self.read_raw()
+        return parse_message(raw, self.config.websocket_max_message_bytes), len(raw)
+
+    async def read_raw(self) -> str:
+        """The next text frame as it came."""
         event = await self.websocket.receive()
         if event["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(event.get("code", 1000), event.get("reason"))
@@ -233,7 +448,8 @@ class Session:
                 "invalid_request",
                 "Messages must be JSON text frames; this server does not read binary frames.",
             )
-        return parse_message(raw, self.config.websocket_max_message_bytes), len(raw)
+        text: str = raw
+        return text
 
     async def receive_first(self, timeout: float) -> dict[str, Any]:
         try:
@@ -244,8 +460,8 @@ class Session:
             ) from None
         return message
 
-    async def receive_next(self, inbox: ReadAhead) -> dict[str, Any]:
-        timeout = self.options.inactivity_timeout
+    async def receive_next(self, inbox: ReadAhead, timeout: float | None = None) -> dict[str, Any]:
+        timeout = timeout or self.options.inactivity_timeout
         try:
             return await inbox.get(timeout)
         except asyncio.TimeoutError:
@@ -276,93 +492,8 @@ class Session:
                 "first message.",
             )
 
-    def apply_settings(self, message: dict[str, Any]) -> None:
-        if message.get("voice_settings") is not None:
-            try:
-                given = VoiceSettingsBody.model_validate(message["voice_settings"]).given()
-            except ValidationError as exc:
-                problem = exc.errors()[0]
-                where = "".join(f".{part}" for part in problem["loc"])
-                raise SessionError(
-                    "invalid_request", f"voice_settings{where}: {problem['msg']}"
-                ) from None
-            if self.voice_settings is not None and given != self.voice_settings:
-                raise SessionError(
-                    "invalid_request", "voice_settings may only be set in the first message."
-                )
-            self.voice_settings = given
-        config = message.get("generation_config") or message.get("generator_config")
-        schedule = _parse_schedule(config)
-        if schedule:
-            self.buffer.schedule = schedule
-
-    async def add_text(self, message: dict[str, Any]) -> None:
-        """Buffer the message's text and speak what the schedule (or auto_mode) releases."""
-        buffer, options = self.buffer, self.options
-        text = message["text"]
-        if len(text) > buffer.limit:
-            raise SessionError(
-                "max_character_limit_exceeded",
-                f"A message has {len(text):,} characters but model {self.model.model_id} "
-                f"speaks at most {buffer.limit:,} at a time; send the text in smaller messages.",
-            )
-        buffer.append(text)
-        while len(buffer) > buffer.limit:
-            await self.speak(buffer.take(everything=False))
-        if message.get("flush") or (options.auto_mode and buffer.ends_sentence):
-            await self.speak_all()
-        elif not options.auto_mode:
-            pending = len(buffer)
-            triggered = message.get("try_trigger_generation") and pending >= MIN_TRIGGER_CHARS
-            if triggered or pending >= buffer.threshold():
-                await self.speak(buffer.take(everything=False))
-
-    async def speak_all(self) -> None:
-        while len(self.buffer):
-            await self.speak(self.buffer.take(everything=True))
-
-    async def speak(self, text: str) -> None:
-        if not has_speech(text):
-            return  # nothing to say in this piece (emoji, punctuation): skipped, not billed
-        self.buffer.generations += 1
-        try:
-            plan = self.running.takes.plan_take(
-                request_id=self.websocket.scope["state"]["request_id"],
-                voice_id=self.voice_id,
-                text=text,
-                model_id=self.model.model_id,
-                voice_settings=self.voice_settings,
-                output_format=self.options.output_format,
-                seed=self.options.seed,
-                streaming=True,
-                enable_logging=False,
-                websocket=True,
-            )
-        except DomainError as exc:
-            raise SessionError(exc.status, exc.message) from None
-        async for piece in TakeRun(self.running.takes, plan, self.encoder).pieces():
-            if piece.audio or piece.chunk is not None:
-                await self.send_audio(piece.audio, _alignment_ms(piece))
-
-    async def send_audio(self, audio: bytes, alignment: dict[str, Any] | None) -> None:
-        await self.websocket.send_json(
-            {
-                "audio": base64.b64encode(audio).decode(),
-                "isFinal": False,
-                "normalizedAlignment": alignment,
-                "alignment": alignment,
-            }
-        )
-
-    async def finish(self) -> None:
-        await self.speak_all()
-        tail = self.encoder.finish()
-        if tail:
-            await self.send_audio(tail, None)
-        await self.websocket.send_json({"isFinal": True})
-        await self.websocket.close(code=1000)
-
-    async def run(self) -> None:
+    async def open(self) -> dict[str, Any]:
+        """Check the query, authenticate and admit the session; return its first message."""
         self.options = SessionOptions.from_query(
             self.websocket.query_params,
             self.config.max_inactivity_timeout_s,
@@ -380,24 +511,34 @@ class Session:
             self.authenticate(first)
             self.admit()
             self.check_voice_model_format()
-        self.apply_settings(first)
+        return first
+
+    async def finish(self) -> None:
+        await self.stream.finish_audio()
+        await self.websocket.send_json({"isFinal": True})
+        await self.websocket.close(code=1000)
+
+    async def run(self) -> None:
+        first = await self.open()
+        await self.stream.load_rules(first)
+        self.stream.apply_settings(first)
         if first["text"].strip():  # the first message only opens the stream, even when ""
-            await self.add_text(first)
+            await self.stream.add_text(first)
         # From here on messages are read while the session speaks (see _read_ahead).
         inbox = ReadAhead(
             self.read,
-            READ_AHEAD_GENERATIONS * self.buffer.limit,
+            READ_AHEAD_GENERATIONS * self.stream.buffer.limit,
             is_last=lambda message: message["text"] == "",
         )
         inbox.start()
         try:
             while True:
                 message = await self.receive_next(inbox)
-                self.apply_settings(message)
+                self.stream.apply_settings(message)
                 if message["text"] == "":
                     await self.finish()
                     return
-                await self.add_text(message)
+                await self.stream.add_text(message)
         finally:
             await inbox.stop()
 
@@ -408,7 +549,11 @@ async def stream_input(
 ) -> None:
     """Speak text sent over a websocket while it is being written."""
     await websocket.accept()
-    session = Session(websocket, voice_id, running)
+    await serve_session(websocket, Session(websocket, voice_id, running))
+
+
+async def serve_session(websocket: WebSocket, session: Session) -> None:
+    """Run a session, ending it with an error frame and close code for whatever stops it."""
     try:
         await session.run()
     except SessionError as exc:

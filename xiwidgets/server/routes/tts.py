@@ -20,7 +20,8 @@ from starlette.background import BackgroundTask
 from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT
 from xiwidgets.server.auth import API_KEY_REQUIRED
 from xiwidgets.server.concurrency import Concurrency
-from xiwidgets.server.dependencies import ConcurrencyDep, TakesDep
+from xiwidgets.server.dependencies import ConcurrencyDep, PronunciationDep, TakesDep
+from xiwidgets.server.lexicon import Lexicon
 from xiwidgets.server.routes._takes import TakeRun, connection_of, whole_take
 from xiwidgets.server.schemas import TextToSpeechBody
 from xiwidgets.server.take_service import TakeService
@@ -47,6 +48,7 @@ class TakeRequest:
     body: TextToSpeechBody
     output_format: str
     enable_logging: bool
+    lexicon: Lexicon | None = None
 
     def plan(self, takes: TakeService, streaming: bool) -> TakePlan:
         """Validate the take and reserve its characters (see ``TakeService.plan_take``)."""
@@ -61,6 +63,7 @@ class TakeRequest:
             seed=body.seed,
             streaming=streaming,
             enable_logging=self.enable_logging,
+            lexicon=self.lexicon,
         )
 
 
@@ -68,17 +71,27 @@ def take_request(
     request: Request,
     voice_id: str,
     body: TextToSpeechBody,
+    dictionaries: PronunciationDep,
     output_format: OutputFormatQuery = DEFAULT_OUTPUT_FORMAT,
     enable_logging: bool = True,
     optimize_streaming_latency: LatencyQuery = None,
 ) -> TakeRequest:
-    """FastAPI dependency: the path, body and query parameters the four routes share."""
+    """FastAPI dependency: the path, body and query parameters the four routes share.
+
+    The pronunciation dictionaries the body names are looked up here, before any route
+    reserves characters: an unknown one is a 404 that costs nothing.
+    """
+    locators = [
+        (locator.pronunciation_dictionary_id, locator.version_id)
+        for locator in body.pronunciation_dictionary_locators or []
+    ]
     return TakeRequest(
         request_id=request.state.request_id,
         voice_id=voice_id,
         body=body,
         output_format=output_format,
         enable_logging=enable_logging,
+        lexicon=dictionaries.lexicon(locators),
     )
 
 

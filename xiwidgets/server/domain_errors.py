@@ -90,6 +90,18 @@ class SampleLimitReachedError(DomainError):
         )
 
 
+class SampleNotFoundError(DomainError):
+    """The voice has no sample with this id (a sample belongs to exactly one voice)."""
+
+    status = "sample_not_found"
+
+    def __init__(self, voice_id: str, sample_id: str) -> None:
+        super().__init__(
+            f"Voice {voice_id!r} has no sample with sample_id {sample_id!r}; "
+            f"GET /v1/voices/{voice_id} lists its samples."
+        )
+
+
 class InvalidSampleError(DomainError):
     """An uploaded sample is not audio the server can read."""
 

@@ -21,6 +21,7 @@ HTTP_STATUS: dict[type[errors.DomainError], int] = {
     errors.VoiceLimitReachedError: 400,
     errors.SampleLimitReachedError: 400,
     errors.InvalidSampleError: 400,
+    errors.SampleNotFoundError: 404,
     errors.ModelNotFoundError: 400,
     errors.UnsupportedModelError: 400,
     errors.InvalidTextError: 400,

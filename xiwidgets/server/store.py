@@ -859,6 +859,33 @@ class Store:
             ],
         )
 
+    def delete_sample(
+        self, voice_id: str, sample_id: str, profile: dict[str, Any] | None = None
+    ) -> bool:
+        """Delete one sample of a voice (and set its new ``profile``), then its file.
+
+        The row is matched on both ids, so a sample is only ever deleted through its own
+        voice. Returns whether there was such a sample; without one nothing changes.
+        """
+        with self._transaction() as db:
+            rows = db.execute(
+                "SELECT path FROM samples WHERE voice_id = ? AND sample_id = ?",
+                (voice_id, sample_id),
+            ).fetchall()
+            if not rows:
+                return False
+            db.execute(
+                "DELETE FROM samples WHERE voice_id = ? AND sample_id = ?", (voice_id, sample_id)
+            )
+            if profile is not None:
+                db.execute(
+                    "UPDATE voices SET profile = ? WHERE voice_id = ?",
+                    (json.dumps(profile), voice_id),
+                )
+        (self.data_dir / str(rows[0]["path"])).unlink(missing_ok=True)
+        self.drop_previews(voice_id)
+        return True
+
     def remove_orphan_samples(self) -> int:
         """Delete sample files no row points at (left by a crash before their voice was
         committed) and the folders of voices that no longer exist; return the files removed.

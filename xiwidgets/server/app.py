@@ -144,6 +144,7 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
         The app; its lifespan opens the store and loads the voices.
     """
     from xiwidgets.server.routes import (
+        dialogue,
         history,
         models,
         stream_input,
@@ -197,6 +198,7 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
     app.add_exception_handler(Exception, handle_unexpected)
     for module in (voices, models, tts, stream_input, history, user):
         app.include_router(module.router)
+    app.include_router(dialogue.router)
     app.include_router(unsupported.router)
     app.add_middleware(BodySizeLimitMiddleware, config=config)
     if config.allowed_origins:

@@ -156,6 +156,35 @@ class TextTooLongError(DomainError):
         )
 
 
+class DialogueTooLongError(TextTooLongError):
+    """The lines of a dialogue together pass its per-request character limit."""
+
+    def __init__(self, length: int, limit: int) -> None:
+        DomainError.__init__(
+            self,
+            f"The dialogue's lines have {length:,} characters together; one request accepts "
+            f"at most {limit:,}. Split the dialogue into several requests.",
+        )
+
+
+class TooManyDialogueVoicesError(DomainError):
+    """A dialogue with more distinct voices than one request may use."""
+
+    status = "too_many_voices"
+
+    def __init__(self, count: int, limit: int) -> None:
+        super().__init__(
+            f"The dialogue uses {count} distinct voices; one request may use at most {limit}."
+        )
+
+
+class InvalidDialogueLineError(InvalidTextError):
+    """One line of a dialogue has nothing to say (or is not valid Unicode)."""
+
+    def __init__(self, index: int, problem: str) -> None:
+        super().__init__(f"inputs[{index}]: {problem}")
+
+
 class QuotaExceededError(DomainError):
     """The take would pass the character quota; nothing was charged.
 

@@ -26,6 +26,7 @@ HTTP_STATUS: dict[type[errors.DomainError], int] = {
     errors.UnsupportedModelError: 400,
     errors.InvalidTextError: 400,
     errors.TextTooLongError: 400,
+    errors.TooManyDialogueVoicesError: 400,
     errors.QuotaExceededError: 401,
 }
 # Where an invalid output_format was given, for the 422 list.

@@ -157,6 +157,10 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        "history items of text-to-dialogue takes list their lines (text, voice id and name)",
+        ("ALTER TABLE history ADD COLUMN dialogue TEXT",),
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -357,6 +361,8 @@ class HistoryRecord:
     settings: dict[str, Any] | None = field(metadata=_JSON_COLUMN)
     alignments: dict[str, Any] | None = field(metadata=_JSON_COLUMN)
     audio_file: str = ""
+    # A dialogue's lines, ``[{"text", "voice_id", "voice_name"}]``; None for other takes.
+    dialogue: list[dict[str, Any]] | None = field(default=None, metadata=_JSON_COLUMN)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> HistoryRecord:
@@ -587,12 +593,14 @@ class Store:
     def settle_take(
         self,
         reservation: Reservation,
-        usage: Usage,
+        usage: Usage | Sequence[Usage],
         history_item: HistoryRecord | None = None,
         audio: bytes = b"",
         extension: str = "mp3",
     ) -> None:
         """Bill a finished take, storing it when it is logged.
+
+        ``usage`` is one event, or one per voice of a dialogue.
 
         Its usage event, its history row (with ``history_item``) and the end of its
         reservation commit in one transaction, after the audio file is written; a crash
@@ -618,9 +626,13 @@ class Store:
                         f"reservation {reservation.reservation_id} was refunded before the "
                         "take was settled"
                     )
-                db.execute(
+                now_ms = int(time.time() * 1000)
+                db.executemany(
                     "INSERT INTO usage_events VALUES (?, ?, ?, ?)",
-                    (int(time.time() * 1000), usage.voice_id, usage.model_id, usage.characters),
+                    [
+                        (now_ms, each.voice_id, each.model_id, each.characters)
+                        for each in ([usage] if isinstance(usage, Usage) else usage)
+                    ],
                 )
                 if history_item is not None and file_name is not None:
                     self._insert_history_row(db, history_item, file_name)

@@ -11,23 +11,27 @@ import base64
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from starlette.background import BackgroundTask
 
 from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT
 from xiwidgets.server.auth import API_KEY_REQUIRED
-from xiwidgets.server.concurrency import Concurrency
 from xiwidgets.server.dependencies import ConcurrencyDep, TakesDep
-from xiwidgets.server.routes._takes import TakeRun, connection_of, whole_take
+from xiwidgets.server.routes._takes import (
+    TakeRun,
+    audio_bytes_settled_last,
+    connection_of,
+    stop_if_unfinished,
+    take_headers,
+    timed_alignment,
+    whole_take,
+)
 from xiwidgets.server.schemas import TextToSpeechBody
 from xiwidgets.server.take_service import TakeService
 from xiwidgets.server.takes import (
-    TakePiece,
     TakePlan,
-    chunk_alignment,
     piece_alignment,
 )
 
@@ -85,37 +89,13 @@ def take_request(
 TakeRequestDep = Annotated[TakeRequest, Depends(take_request)]
 
 
-def _take_headers(concurrency: Concurrency, plan: TakePlan) -> dict[str, str]:
-    headers = {"character-cost": str(plan.character_cost), **concurrency.headers()}
-    if plan.history_item_id:
-        headers["history-item-id"] = plan.history_item_id
-    return headers
-
-
-def _stop_if_unfinished(run: TakeRun) -> BackgroundTask:
-    # Runs once the response is over, also after a disconnect cancelled it while the body
-    # iterator was suspended (and so could not notice): the take must not wait to settle.
-    return BackgroundTask(run.stop)
-
-
-def _timed_alignment(pieces: list[TakePiece]) -> dict[str, list[Any]] | None:
-    parts = [part for part in map(piece_alignment, pieces) if part]
-    if not parts:
-        return None
-    return chunk_alignment(
-        [c for part in parts for c in part["characters"]],
-        [t for part in parts for t in part["character_start_times_seconds"]],
-        [t for part in parts for t in part["character_end_times_seconds"]],
-    )
-
-
 @router.post("/{voice_id}", dependencies=API_KEY_REQUIRED, response_class=Response)
 async def convert(
     request: Request, take: TakeRequestDep, takes: TakesDep, concurrency: ConcurrencyDep
 ) -> Response:
     """The whole take as one audio file."""
     plan = take.plan(takes, streaming=False)
-    headers = _take_headers(concurrency, plan)
+    headers = take_headers(concurrency, plan)
     pieces = await whole_take(takes, plan, request)
     audio = b"".join(piece.audio for piece in pieces)
     return Response(audio, media_type=plan.output_format.media_type, headers=headers)
@@ -128,26 +108,11 @@ async def stream(
     """Audio bytes as each clause is synthesized (chunked transfer)."""
     plan = take.plan(takes, streaming=True)
     run = TakeRun(takes, plan, connected=connection_of(request))
-
-    async def audio_bytes() -> AsyncIterator[bytes]:
-        # The last two bytes of each piece wait for the next one, so the response's final
-        # bytes leave only after the take has been settled (billed and in the history).
-        carry = b""
-        async for piece in run.pieces():
-            data = carry + piece.audio
-            if piece.final:
-                if data:
-                    yield data
-                return
-            carry, data = data[-2:], data[:-2]
-            if data:
-                yield data
-
     return StreamingResponse(
-        audio_bytes(),
+        audio_bytes_settled_last(run),
         media_type=plan.output_format.media_type,
-        headers=_take_headers(concurrency, plan),
-        background=_stop_if_unfinished(run),
+        headers=take_headers(concurrency, plan),
+        background=stop_if_unfinished(run),
     )
 
 
@@ -157,9 +122,9 @@ async def convert_with_timestamps(
 ) -> JSONResponse:
     """The whole take as base64 plus per-character start/end times (seconds from the start)."""
     plan = take.plan(takes, streaming=False)
-    headers = _take_headers(concurrency, plan)
+    headers = take_headers(concurrency, plan)
     pieces = await whole_take(takes, plan, request)
-    alignment = _timed_alignment(pieces)
+    alignment = timed_alignment(pieces)
     return JSONResponse(
         {
             "audio_base64": base64.b64encode(b"".join(p.audio for p in pieces)).decode(),
@@ -195,6 +160,6 @@ async def stream_with_timestamps(
     return StreamingResponse(
         lines(),
         media_type="application/json",
-        headers=_take_headers(concurrency, plan),
-        background=_stop_if_unfinished(run),
+        headers=take_headers(concurrency, plan),
+        background=stop_if_unfinished(run),
     )

@@ -12,6 +12,7 @@ import requests
 
 from xiwidgets.client import endpoints
 from xiwidgets.client.batch import synthesize_many
+from xiwidgets.client.dialogue import TextToDialogue
 from xiwidgets.client.history import History
 from xiwidgets.client.ledger import Ledger
 from xiwidgets.client.transport import Transport
@@ -107,7 +108,7 @@ class Client:
 
     Attributes
     ----------
-    voices, models, tts, history, user, usage
+    voices, models, tts, dialogue, history, user, usage
         The endpoints, grouped by topic.
 
     Examples
@@ -128,6 +129,7 @@ class Client:
         self.models = Models(self._transport)
         ledger = Ledger()  # what the client remembers of its takes, for history.to_dataframe()
         self.tts = TextToSpeech(self._transport, self.voices, ledger)
+        self.dialogue = TextToDialogue(self._transport, self.voices)
         self.history = History(self._transport, ledger)
         self.user = Account(self._transport)
         self.usage = Usage(self._transport)

@@ -147,6 +147,7 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
         dialogue,
         history,
         models,
+        openai_speech,
         stream_input,
         tts,
         unsupported,
@@ -199,6 +200,7 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
     for module in (voices, models, tts, stream_input, history, user):
         app.include_router(module.router)
     app.include_router(dialogue.router)
+    app.include_router(openai_speech.router)
     app.include_router(unsupported.router)
     app.add_middleware(BodySizeLimitMiddleware, config=config)
     if config.allowed_origins:

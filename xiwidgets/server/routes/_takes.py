@@ -206,13 +206,19 @@ def timed_alignment(pieces: list[TakePiece]) -> dict[str, list[Any]] | None:
     )
 
 
-async def audio_bytes_settled_last(run: TakeRun) -> AsyncIterator[bytes]:
-    """A take's audio bytes as they are encoded, the last ones only once it is settled."""
+async def audio_bytes_settled_last(
+    run: TakeRun, transform: Callable[[TakePiece], bytes] | None = None
+) -> AsyncIterator[bytes]:
+    """A take's audio bytes as they are encoded, the last ones only once it is settled.
+
+    ``transform`` turns each piece into the bytes to send (a second encoder); by default they
+    are the piece's audio.
+    """
     # The last two bytes of each piece wait for the next one, so the response's final
     # bytes leave only after the take has been settled (billed and in the history).
     carry = b""
     async for piece in run.pieces():
-        data = carry + piece.audio
+        data = carry + (transform(piece) if transform is not None else piece.audio)
         if piece.final:
             if data:
                 yield data

@@ -17,7 +17,9 @@ def test_convert_makes_one_billed_take_of_every_line(client):
     assert take.character_cost == sum(len(text) for text, _ in LINES)
     assert take.text == " ".join(text for text, _ in LINES)
     item = client.history.get(take.history_item_id)
-    assert [line["voice_name"] for line in item.extra["dialogue"]] == ["Joe", "Amelia"]
+    assert [line["voice_name"] for line in item.dialogue] == ["Joe", "Amelia"]
+    assert item.text is None and item.spoken_text == take.text
+    assert item.speakers == "Joe / Amelia"
 
 
 def test_lines_may_be_mappings_objects_or_pairs_with_voice_names_or_ids(client):

@@ -9,6 +9,7 @@ import ipywidgets as widgets
 import pytest
 
 from xiwidgets.widgets.dialogue import DialogueEditor
+from xiwidgets.widgets.history import HistoryTable
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -52,9 +53,13 @@ def test_rows_are_added_reordered_removed_and_spoken_as_one_take(frontend, clien
     streamed = b"".join(b[0] for c, b in frontend.custom(editor.player) if c["type"] == "chunk")
     assert streamed == take.audio  # played while it was generated, chunk by chunk
     item = client.history.get(take.history_item_id)
-    assert [(line["text"], line["voice_id"]) for line in item.extra["dialogue"]] == editor.lines
+    assert [(line["text"], line["voice_id"]) for line in item.dialogue] == editor.lines
     assert f"{take.character_cost:,} characters billed" in editor.status
     assert frontend.render(editor) > 0
+    history = HistoryTable(client=client, page_size=5)
+    row = history.to_dataframe().set_index("history_item_id").loc[take.history_item_id]
+    assert row["text"] == "On the kitchen table. Where are my keys?"
+    assert row["voice_name"] == "Amelia / Joe"
 
 
 def test_speak_without_any_line_shows_why_on_the_card(frontend, client):

@@ -144,9 +144,10 @@ def test_a_dialogue_is_billed_its_lines_characters_and_is_one_history_item(serve
 
 def test_a_seed_repeats_the_dialogue(server, voices):
     body = {"inputs": _inputs(voices), "seed": 42}
-    first = post(server, "/v1/text-to-dialogue?output_format=pcm_22050", json=body).content
-    again = post(server, "/v1/text-to-dialogue?output_format=pcm_22050", json=body).content
-    assert first == again and len(first) > 0
+    first = post(server, "/v1/text-to-dialogue?output_format=pcm_22050", json=body)
+    again = post(server, "/v1/text-to-dialogue?output_format=pcm_22050", json=body)
+    assert first.status_code == again.status_code == 200
+    assert first.content == again.content and len(first.content) > 22_050 * 2
 
 
 def _joe_says(text: str = "Hi.", **more) -> dict:

@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT, OutputFormat
+from xiwidgets.server import dialogue
 from xiwidgets.server.concurrency import Concurrency
-from xiwidgets.server.dialogue import dialogue_record
 from xiwidgets.server.domain_errors import (
     DialogueTooLongError,
     InvalidDialogueLineError,
@@ -176,7 +176,6 @@ class TakeService:
         QuotaExceededError
             When the take would pass the character quota.
         """
-        from xiwidgets.server import dialogue
         from xiwidgets.server.engines import SynthesisSettings
 
         voice_ids = list(dict.fromkeys(voice_id for _, voice_id in lines))
@@ -238,9 +237,7 @@ class TakeService:
 
     def _chunks(self, plan: TakePlan) -> Iterator[AudioChunk]:
         if plan.lines:
-            from xiwidgets.server.dialogue import dialogue_chunks
-
-            return dialogue_chunks(self._synthesizer, plan.lines)
+            return dialogue.dialogue_chunks(self._synthesizer, plan.lines)
         return self._synthesizer.synthesize(plan.text, plan.spec, plan.synthesis_settings)
 
     def produce(
@@ -313,7 +310,7 @@ class TakeService:
             output_format=plan.output_format.name,
             settings=plan.settings,
             alignments={"alignment": alignment, "normalized_alignment": alignment},
-            dialogue=dialogue_record(plan.lines) if plan.lines else None,
+            dialogue=dialogue.dialogue_record(plan.lines) if plan.lines else None,
         )
         self._store.settle_take(plan.reservation, usage, item, audio, "mp3")
 

@@ -27,6 +27,7 @@ _LAZY_NAMES = {
     "HistoryTable": "xiwidgets.widgets",
     "QuotaMeter": "xiwidgets.widgets",
     "VoiceMaker": "xiwidgets.widgets",
+    "DialogueEditor": "xiwidgets.widgets",
     "evaluate": "xiwidgets.experiments",
     "plot_compare": "xiwidgets.experiments",
     "sweep": "xiwidgets.experiments",
@@ -46,6 +47,7 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs only
     from xiwidgets.experiments import evaluate as evaluate
     from xiwidgets.experiments import plot_compare as plot_compare
     from xiwidgets.experiments.sweep import sweep as sweep
+    from xiwidgets.widgets import DialogueEditor as DialogueEditor
     from xiwidgets.widgets import HistoryTable as HistoryTable
     from xiwidgets.widgets import ModelPicker as ModelPicker
     from xiwidgets.widgets import Player as Player

@@ -12,6 +12,7 @@ import requests
 
 from xiwidgets.client import endpoints
 from xiwidgets.client.batch import synthesize_many
+from xiwidgets.client.dialogue import TextToDialogue
 from xiwidgets.client.history import History
 from xiwidgets.client.ledger import Ledger
 from xiwidgets.client.pronunciation import Pronunciation
@@ -108,7 +109,7 @@ class Client:
 
     Attributes
     ----------
-    voices, models, tts, history, user, usage, pronunciation
+    voices, models, tts, dialogue, history, user, usage, pronunciation
         The endpoints, grouped by topic.
 
     Examples
@@ -129,6 +130,7 @@ class Client:
         self.models = Models(self._transport)
         ledger = Ledger()  # what the client remembers of its takes, for history.to_dataframe()
         self.tts = TextToSpeech(self._transport, self.voices, ledger)
+        self.dialogue = TextToDialogue(self._transport, self.voices)
         self.history = History(self._transport, ledger)
         self.user = Account(self._transport)
         self.usage = Usage(self._transport)

@@ -19,6 +19,10 @@ HISTORY_DOWNLOAD = "/v1/history/download"
 USER = "/v1/user"
 SUBSCRIPTION = "/v1/user/subscription"
 CHARACTER_STATS = "/v1/usage/character-stats"
+DIALOGUE = "/v1/text-to-dialogue"
+DIALOGUE_STREAM = "/v1/text-to-dialogue/stream"
+DIALOGUE_WITH_TIMESTAMPS = "/v1/text-to-dialogue/with-timestamps"
+DIALOGUE_STREAM_WITH_TIMESTAMPS = "/v1/text-to-dialogue/stream/with-timestamps"
 
 
 def _id(value: str) -> str:

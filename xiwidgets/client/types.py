@@ -471,12 +471,30 @@ class HistoryItem:
     settings: Mapping[str, Any] | None = None
     source: str | None = None
     output_format: str | None = None
+    # A text-to-dialogue take's lines ({"text", "voice_id", "voice_name"}); its text and
+    # voice fields are then empty.
+    dialogue: tuple[Mapping[str, Any], ...] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HistoryItem:
         """Parse an API history item."""
-        return _parse(cls, data)
+        return _parse(cls, data, {"dialogue": _tuple})
+
+    @property
+    def spoken_text(self) -> str | None:
+        """What was said: the text, or a dialogue's lines joined by a space."""
+        if self.text is None and self.dialogue:
+            return " ".join(str(line.get("text") or "") for line in self.dialogue)
+        return self.text
+
+    @property
+    def speakers(self) -> str | None:
+        """Who said it: the voice name, or a dialogue's voice names in order of appearance."""
+        if self.voice_name is None and self.dialogue:
+            names = (str(line.get("voice_name") or line.get("voice_id")) for line in self.dialogue)
+            return " / ".join(dict.fromkeys(names))
+        return self.voice_name
 
     @property
     def date(self) -> dt.datetime | None:

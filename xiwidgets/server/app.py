@@ -145,12 +145,15 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
         The app; its lifespan opens the store and loads the voices.
     """
     from xiwidgets.server.routes import (
+        dialogue,
         history,
         models,
         multi_stream_input,
+        openai_speech,
         pronunciation,
         stream_input,
         tts,
+        unsupported,
         user,
         voices,
     )
@@ -203,6 +206,9 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
         voices, models, tts, stream_input, multi_stream_input, history, user, pronunciation
     ):
         app.include_router(module.router)
+    app.include_router(dialogue.router)
+    app.include_router(openai_speech.router)
+    app.include_router(unsupported.router)
     app.add_middleware(BodySizeLimitMiddleware, config=config)
     if config.allowed_origins:
         # Only the origins the user named; every other page is refused by the guard first.

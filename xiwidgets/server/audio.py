@@ -60,7 +60,7 @@ def make_encoder(fmt: OutputFormat, input_rate: int) -> StreamEncoder:
     if fmt.codec == "mp3":
         return _Mp3Encoder(resampler, fmt)
     if fmt.codec == "opus":
-        return _OpusEncoder(resampler, fmt)
+        return _opus_encoder(resampler, fmt)
     if fmt.codec == "wav":
         return _WavEncoder(resampler, fmt.sample_rate)
     return _SampleEncoder(resampler, _SAMPLE_CODECS[fmt.codec])
@@ -145,24 +145,33 @@ class _ByteSink(io.RawIOBase):
         return data
 
 
-class _OpusEncoder:
-    """Ogg/Opus through PyAV (libopus), muxed as it goes: short Ogg pages stream promptly."""
+class _MuxedEncoder:
+    """A PyAV (FFmpeg) codec in a container, muxed as it goes (Ogg/Opus, ADTS/AAC, FLAC)."""
 
-    def __init__(self, resampler: _Resampler, fmt: OutputFormat) -> None:
-        # Imported here: PyAV takes about a tenth of a second to import, and only Opus needs it.
+    def __init__(
+        self,
+        resampler: _Resampler,
+        rate: int,
+        container: str,
+        codec: str,
+        bit_rate: int | None = None,
+        options: dict[str, str] | None = None,
+    ) -> None:
+        # Imported here: PyAV takes about a tenth of a second to import, and only these need it.
         import av
 
         self._frame_class: type[AudioFrame] = av.AudioFrame
         self._resampler = resampler
         self._sink = _ByteSink()
-        # 60 ms pages: the muxer's default (1 s) would hold the first audio back.
         self._container: OutputContainer = av.open(
-            self._sink, mode="w", format="ogg", options={"page_duration": "60000"}
+            self._sink, mode="w", format=container, options=options or {}
         )
-        self._stream: AudioStream = self._container.add_stream(
-            "libopus", rate=fmt.sample_rate, layout="mono")
-        self._stream.bit_rate = _bitrate(fmt) * 1000
-        self._rate = fmt.sample_rate
+        stream = self._container.add_stream(codec, rate=rate, layout="mono")
+        assert isinstance(stream, av.audio.stream.AudioStream)  # an audio codec was named
+        self._stream: AudioStream = stream
+        if bit_rate is not None:
+            self._stream.bit_rate = bit_rate
+        self._rate = rate
         self._pts = 0
 
     def _mux(self, pcm: Int16Audio | None) -> bytes:
@@ -187,6 +196,36 @@ class _OpusEncoder:
         data += self._mux(None)
         self._container.close()
         return data + self._sink.take()
+
+
+def _opus_encoder(resampler: _Resampler, fmt: OutputFormat) -> _MuxedEncoder:
+    # 60 ms pages: the muxer's default (1 s) would hold the first audio back.
+    return _MuxedEncoder(
+        resampler, fmt.sample_rate, "ogg", "libopus", _bitrate(fmt) * 1000,
+        {"page_duration": "60000"},
+    )
+
+
+# Codecs only the OpenAI-compatible route offers: (container, FFmpeg encoder, bit/s).
+CONTAINER_CODECS: dict[str, tuple[str, str, int | None]] = {
+    "aac": ("adts", "aac", 96_000),
+    "flac": ("flac", "flac", None),
+}
+
+
+def make_container_encoder(codec: str, input_rate: int, output_rate: int) -> StreamEncoder:
+    """An encoder for a codec of ``CONTAINER_CODECS`` (``"aac"``: ADTS AAC, ``"flac"``).
+
+    Parameters
+    ----------
+    codec : str
+        A key of ``CONTAINER_CODECS``.
+    input_rate, output_rate : int
+        Sample rate of the chunks given to ``encode``, and of the file.
+    """
+    container, encoder, bit_rate = CONTAINER_CODECS[codec]
+    return _MuxedEncoder(_Resampler(input_rate, output_rate), output_rate, container, encoder,
+                         bit_rate)
 
 
 class _WavEncoder:

@@ -90,6 +90,18 @@ class SampleLimitReachedError(DomainError):
         )
 
 
+class SampleNotFoundError(DomainError):
+    """The voice has no sample with this id (a sample belongs to exactly one voice)."""
+
+    status = "sample_not_found"
+
+    def __init__(self, voice_id: str, sample_id: str) -> None:
+        super().__init__(
+            f"Voice {voice_id!r} has no sample with sample_id {sample_id!r}; "
+            f"GET /v1/voices/{voice_id} lists its samples."
+        )
+
+
 class InvalidSampleError(DomainError):
     """An uploaded sample is not audio the server can read."""
 
@@ -142,6 +154,35 @@ class TextTooLongError(DomainError):
             f"The text has {length:,} characters but model {model_id} accepts at most "
             f"{limit:,} per request; split it into several requests."
         )
+
+
+class DialogueTooLongError(TextTooLongError):
+    """The lines of a dialogue together pass its per-request character limit."""
+
+    def __init__(self, length: int, limit: int) -> None:
+        DomainError.__init__(
+            self,
+            f"The dialogue's lines have {length:,} characters together; one request accepts "
+            f"at most {limit:,}. Split the dialogue into several requests.",
+        )
+
+
+class TooManyDialogueVoicesError(DomainError):
+    """A dialogue with more distinct voices than one request may use."""
+
+    status = "too_many_voices"
+
+    def __init__(self, count: int, limit: int) -> None:
+        super().__init__(
+            f"The dialogue uses {count} distinct voices; one request may use at most {limit}."
+        )
+
+
+class InvalidDialogueLineError(InvalidTextError):
+    """One line of a dialogue has nothing to say (or is not valid Unicode)."""
+
+    def __init__(self, index: int, problem: str) -> None:
+        super().__init__(f"inputs[{index}]: {problem}")
 
 
 class QuotaExceededError(DomainError):

@@ -93,3 +93,52 @@ class HistoryDownloadBody(BaseModel):
 
     history_item_ids: Annotated[list[str], Field(min_length=1), AfterValidator(_distinct_ids)]
     output_format: str | None = None
+
+
+class DialogueInputBody(BaseModel):
+    """One line of a dialogue: its text and the voice that speaks it."""
+
+    model_config = _BODY_CONFIG
+
+    text: str
+    voice_id: str
+
+
+class DialogueSettingsBody(BaseModel):
+    """``settings`` of a dialogue; the SDK's ``similarity`` is the voices' ``similarity_boost``."""
+
+    model_config = _BODY_CONFIG
+
+    stability: float | None = _in_range("stability")
+    use_speaker_boost: bool | None = None
+    similarity: float | None = _in_range("similarity_boost")
+
+    def given(self) -> dict[str, Any]:
+        """The voice settings the client set to a value, by their voice-settings names."""
+        named = {
+            "stability": self.stability,
+            "use_speaker_boost": self.use_speaker_boost,
+            "similarity_boost": self.similarity,
+        }
+        return {key: value for key, value in named.items() if value is not None}
+
+
+class TextToDialogueBody(BaseModel):
+    """Body shared by the four text-to-dialogue endpoints."""
+
+    model_config = _BODY_CONFIG
+
+    inputs: list[DialogueInputBody] = Field(min_length=1)
+    model_id: str | None = None
+    language_code: str | None = None
+    settings: DialogueSettingsBody | None = None
+    pronunciation_dictionary_locators: list[PronunciationDictionaryLocator] | None = Field(
+        None, max_length=3
+    )
+    seed: int | None = Field(None, ge=0, le=MAX_SEED)
+    apply_text_normalization: Literal["auto", "on", "off"] | None = None
+    use_pvc_as_ivc: bool | None = None
+    previous_text: str | None = None
+    future_text: str | None = None
+    previous_request_ids: list[str] | None = Field(None, max_length=3)
+    next_request_ids: list[str] | None = Field(None, max_length=3)

@@ -187,6 +187,10 @@ MIGRATIONS: tuple[Migration, ...] = (
             "(dictionary_id)",
         ),
     ),
+    Migration(
+        "history items of text-to-dialogue takes list their lines (text, voice id and name)",
+        ("ALTER TABLE history ADD COLUMN dialogue TEXT",),
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -376,6 +380,8 @@ class HistoryRecord:
     settings: dict[str, Any] | None = field(metadata=_JSON_COLUMN)
     alignments: dict[str, Any] | None = field(metadata=_JSON_COLUMN)
     audio_file: str = ""
+    # A dialogue's lines, ``[{"text", "voice_id", "voice_name"}]``; None for other takes.
+    dialogue: list[dict[str, Any]] | None = field(default=None, metadata=_JSON_COLUMN)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> HistoryRecord:
@@ -606,12 +612,14 @@ class Store:
     def settle_take(
         self,
         reservation: Reservation,
-        usage: Usage,
+        usage: Usage | Sequence[Usage],
         history_item: HistoryRecord | None = None,
         audio: bytes = b"",
         extension: str = "mp3",
     ) -> None:
         """Bill a finished take, storing it when it is logged.
+
+        ``usage`` is one event, or one per voice of a dialogue.
 
         Its usage event, its history row (with ``history_item``) and the end of its
         reservation commit in one transaction, after the audio file is written; a crash
@@ -637,9 +645,13 @@ class Store:
                         f"reservation {reservation.reservation_id} was refunded before the "
                         "take was settled"
                     )
-                db.execute(
+                now_ms = int(time.time() * 1000)
+                db.executemany(
                     "INSERT INTO usage_events VALUES (?, ?, ?, ?)",
-                    (int(time.time() * 1000), usage.voice_id, usage.model_id, usage.characters),
+                    [
+                        (now_ms, each.voice_id, each.model_id, each.characters)
+                        for each in ([usage] if isinstance(usage, Usage) else usage)
+                    ],
                 )
                 if history_item is not None and file_name is not None:
                     self._insert_history_row(db, history_item, file_name)
@@ -868,6 +880,33 @@ class Store:
                 for sample in samples
             ],
         )
+
+    def delete_sample(
+        self, voice_id: str, sample_id: str, profile: dict[str, Any] | None = None
+    ) -> bool:
+        """Delete one sample of a voice (and set its new ``profile``), then its file.
+
+        The row is matched on both ids, so a sample is only ever deleted through its own
+        voice. Returns whether there was such a sample; without one nothing changes.
+        """
+        with self._transaction() as db:
+            rows = db.execute(
+                "SELECT path FROM samples WHERE voice_id = ? AND sample_id = ?",
+                (voice_id, sample_id),
+            ).fetchall()
+            if not rows:
+                return False
+            db.execute(
+                "DELETE FROM samples WHERE voice_id = ? AND sample_id = ?", (voice_id, sample_id)
+            )
+            if profile is not None:
+                db.execute(
+                    "UPDATE voices SET profile = ? WHERE voice_id = ?",
+                    (json.dumps(profile), voice_id),
+                )
+        (self.data_dir / str(rows[0]["path"])).unlink(missing_ok=True)
+        self.drop_previews(voice_id)
+        return True
 
     def remove_orphan_samples(self) -> int:
         """Delete sample files no row points at (left by a crash before their voice was

@@ -12,20 +12,24 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT, OutputFormat
+from xiwidgets.server import dialogue
 from xiwidgets.server.concurrency import Concurrency
 from xiwidgets.server.domain_errors import (
+    DialogueTooLongError,
+    InvalidDialogueLineError,
     InvalidOutputFormatError,
     InvalidPronunciationRulesError,
     InvalidTextError,
     QuotaExceededError,
     TextTooLongError,
+    TooManyDialogueVoicesError,
 )
 from xiwidgets.server.model_lookup import tts_model
-from xiwidgets.server.store import HistoryRecord, Store, Usage, new_id
+from xiwidgets.server.store import HistoryRecord, Reservation, Store, Usage, new_id
 from xiwidgets.server.store import QuotaExceededError as QuotaRefusedError
 from xiwidgets.server.takes import (
     HISTORY_CONTENT_TYPE,
@@ -33,6 +37,7 @@ from xiwidgets.server.takes import (
     SharedEncoder,
     TakeAudio,
     TakeCancelledError,
+    TakeLine,
     TakePiece,
     TakePlan,
 )
@@ -40,7 +45,8 @@ from xiwidgets.server.text import text_problem
 from xiwidgets.server.voices import VoiceRegistry
 
 if TYPE_CHECKING:
-    from xiwidgets.server.engines import Synthesizer
+    from xiwidgets.server.catalog import Model
+    from xiwidgets.server.engines import AudioChunk, Synthesizer
     from xiwidgets.server.lexicon import Lexicon
 
 logger = logging.getLogger("xiwidgets.server")
@@ -137,13 +143,7 @@ class TakeService:
             _check_said_length(text, lexicon, model.max_characters)
         settings = {**self._voices.settings_of(voice), **(voice_settings or {})}
         synthesis_settings = model.effective_settings(SynthesisSettings(**settings, seed=seed))
-        cost = max(1, round(len(text) * model.character_cost_multiplier))
-        try:
-            reservation = self._store.reserve_characters(cost, request_id)
-        except QuotaRefusedError as exc:
-            reset_unix = self._store.account()["next_reset_unix"]
-            raise QuotaExceededError(exc.needed, exc.left, reset_unix) from None
-        self._concurrency.change_in_flight(+1)
+        reservation = self._reserve(_cost(model, len(text)), request_id)
         return TakePlan(
             request_id=request_id,
             voice=voice,
@@ -156,6 +156,103 @@ class TakeService:
             reservation=reservation,
             history_item_id=new_id() if enable_logging else None,
             lexicon=lexicon,
+        )
+
+    def plan_dialogue(
+        self,
+        *,
+        request_id: str,
+        lines: Sequence[tuple[str, str]],
+        model_id: str | None,
+        voice_settings: dict[str, Any] | None,
+        output_format: str | None,
+        seed: int | None,
+        streaming: bool,
+        enable_logging: bool = True,
+    ) -> TakePlan:
+        """Validate a dialogue of ``(text, voice_id)`` lines and reserve their characters.
+
+        Like ``plan_take``, one take: each line is spoken with its voice's stored settings
+        under ``voice_settings``, the seed applies to every line, and the take costs the
+        characters of all lines together.
+
+        Raises
+        ------
+        VoiceNotFoundError, ModelNotFoundError, InvalidOutputFormatError
+            For a voice, model or format the server does not have.
+        TooManyDialogueVoicesError
+            For more distinct voices than ``dialogue.MAX_DIALOGUE_VOICES``.
+        InvalidDialogueLineError
+            For a line with nothing to say (naming the line).
+        DialogueTooLongError
+            When the lines pass the model's or the dialogue's character limit.
+        QuotaExceededError
+            When the take would pass the character quota.
+        """
+        from xiwidgets.server.engines import SynthesisSettings
+
+        voice_ids = list(dict.fromkeys(voice_id for _, voice_id in lines))
+        if len(voice_ids) > dialogue.MAX_DIALOGUE_VOICES:
+            raise TooManyDialogueVoicesError(len(voice_ids), dialogue.MAX_DIALOGUE_VOICES)
+        voices = {voice_id: self._voices.voice(voice_id) for voice_id in voice_ids}
+        model = tts_model(model_id)
+        fmt = parse_output_format(output_format, streaming)
+        for index, (text, _) in enumerate(lines):
+            problem = text_problem(text)
+            if problem is not None:
+                raise InvalidDialogueLineError(index, problem)
+        length = sum(len(text) for text, _ in lines)
+        limit = min(model.max_characters, dialogue.MAX_DIALOGUE_CHARACTERS)
+        if length > limit:
+            raise DialogueTooLongError(length, limit)
+        starts = dialogue.line_starts([text for text, _ in lines])
+        take_lines = []
+        for (text, voice_id), start in zip(lines, starts, strict=True):
+            voice = voices[voice_id]
+            settings = {**self._voices.settings_of(voice), **(voice_settings or {})}
+            take_lines.append(
+                TakeLine(
+                    voice=voice,
+                    spec=model.voice_spec_for(voice.spec),
+                    text=text,
+                    text_start=start,
+                    settings=settings,
+                    synthesis_settings=model.effective_settings(
+                        SynthesisSettings(**settings, seed=seed)
+                    ),
+                )
+            )
+        reservation = self._reserve(_cost(model, length), request_id)
+        first = take_lines[0]
+        return TakePlan(
+            request_id=request_id,
+            voice=first.voice,
+            spec=first.spec,
+            model_id=model.model_id,
+            text=dialogue.dialogue_text([text for text, _ in lines]),
+            output_format=fmt,
+            settings=dict(voice_settings or {}),
+            synthesis_settings=first.synthesis_settings,
+            reservation=reservation,
+            history_item_id=new_id() if enable_logging else None,
+            lines=tuple(take_lines),
+        )
+
+    def _reserve(self, cost: int, request_id: str) -> Reservation:
+        """Take ``cost`` characters from the quota for a take now in flight."""
+        try:
+            reservation = self._store.reserve_characters(cost, request_id)
+        except QuotaRefusedError as exc:
+            reset_unix = self._store.account()["next_reset_unix"]
+            raise QuotaExceededError(exc.needed, exc.left, reset_unix) from None
+        self._concurrency.change_in_flight(+1)
+        return reservation
+
+    def _chunks(self, plan: TakePlan) -> Iterator[AudioChunk]:
+        if plan.lines:
+            return dialogue.dialogue_chunks(self._synthesizer, plan.lines)
+        return self._synthesizer.synthesize(
+            plan.text, plan.spec, plan.synthesis_settings, plan.lexicon
         )
 
     def produce(
@@ -182,9 +279,7 @@ class TakeService:
         counted = True
         try:
             with self._concurrency.synthesis_slots:
-                for chunk in self._synthesizer.synthesize(
-                    plan.text, plan.spec, plan.synthesis_settings, plan.lexicon
-                ):
+                for chunk in self._chunks(plan):
                     if cancelled.is_set():
                         raise TakeCancelledError
                     for pcm, owner in _split_for_sending(chunk, first=offset == 0.0):
@@ -210,16 +305,17 @@ class TakeService:
 
     def _settle(self, plan: TakePlan, audio: bytes, alignment: dict[str, Any]) -> None:
         """Bill the take and, when it is logged, store it: one transaction."""
-        usage = Usage(plan.voice.voice_id, plan.model_id, plan.character_cost)
+        usage = _usage(plan)
         if plan.history_item_id is None:
             self._store.settle_take(plan.reservation, usage)
             return
+        one_voice = plan.voice if not plan.lines else None
         item = HistoryRecord(
             history_item_id=plan.history_item_id,
             request_id=plan.request_id,
-            voice_id=plan.voice.voice_id,
-            voice_name=plan.voice.name,
-            voice_category=plan.voice.category,
+            voice_id=one_voice.voice_id if one_voice else None,
+            voice_name=one_voice.name if one_voice else None,
+            voice_category=one_voice.category if one_voice else None,
             model_id=plan.model_id,
             text=plan.text,
             date_unix=int(time.time()),
@@ -229,6 +325,7 @@ class TakeService:
             output_format=plan.output_format.name,
             settings=plan.settings,
             alignments={"alignment": alignment, "normalized_alignment": alignment},
+            dialogue=dialogue.dialogue_record(plan.lines) if plan.lines else None,
         )
         self._store.settle_take(plan.reservation, usage, item, audio, "mp3")
 
@@ -296,6 +393,25 @@ def _check_said_length(text: str, lexicon: Lexicon, max_characters: int) -> None
             f"characters (at most {MAX_SAID_CLAUSE_CHARACTERS:,} are said in one piece); add "
             "punctuation or shorten the aliases."
         )
+def _cost(model: Model, characters: int) -> int:
+    """Characters billed for a take of ``characters`` characters with ``model``."""
+    return max(1, round(characters * model.character_cost_multiplier))
+
+
+def _usage(plan: TakePlan) -> list[Usage]:
+    """The take's usage events: one per voice, a dialogue's cost shared by its voices'
+    characters (the first voice takes the rounding, so they sum to the cost billed)."""
+    if not plan.lines:
+        return [Usage(plan.voice.voice_id, plan.model_id, plan.character_cost)]
+    characters: dict[str, int] = {}
+    for line in plan.lines:
+        characters[line.voice.voice_id] = characters.get(line.voice.voice_id, 0) + len(line.text)
+    total = sum(characters.values())
+    cost = plan.character_cost
+    shares = {voice_id: cost * count // total for voice_id, count in characters.items()}
+    first = next(iter(shares))
+    shares[first] += cost - sum(shares.values())
+    return [Usage(voice_id, plan.model_id, share) for voice_id, share in shares.items()]
 
 
 def parse_output_format(name: str | None, streaming: bool) -> OutputFormat:

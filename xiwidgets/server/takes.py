@@ -22,9 +22,33 @@ if TYPE_CHECKING:
 HISTORY_CONTENT_TYPE = OutputFormat.parse(HISTORY_OUTPUT_FORMAT).media_type
 
 
+@dataclass(frozen=True)
+class TakeLine:
+    """One line of a take spoken in its own voice (a line of a dialogue).
+
+    ``text_start`` is where the line's text starts in the take's text.
+    """
+
+    voice: VoiceRecord
+    spec: Any  # engines.VoiceSpec, as the model speaks it
+    text: str
+    text_start: int
+    settings: dict[str, Any]
+    synthesis_settings: Any  # engines.SynthesisSettings
+
+    @property
+    def text_end(self) -> int:
+        """Where the line's text ends in the take's text (exclusive)."""
+        return self.text_start + len(self.text)
+
+
 @dataclass
 class TakePlan:
-    """A validated, paid-for take, ready to synthesize."""
+    """A validated, paid-for take, ready to synthesize.
+
+    A dialogue has ``lines`` (each in its voice; ``text`` holds them all, ``voice`` and
+    ``spec`` are its first line's); a single-voice take has none.
+    """
 
     request_id: str
     voice: VoiceRecord
@@ -37,6 +61,7 @@ class TakePlan:
     reservation: Reservation
     history_item_id: str | None
     lexicon: Lexicon | None = None  # the request's pronunciation rules
+    lines: tuple[TakeLine, ...] = ()
 
     @property
     def character_cost(self) -> int:

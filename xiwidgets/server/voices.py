@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from xiwidgets.formats import HISTORY_OUTPUT_FORMAT, OutputFormat
+from xiwidgets.formats import HISTORY_OUTPUT_FORMAT, OutputFormat, codec_of_extension
 from xiwidgets.server import catalog
 from xiwidgets.server.concurrency import SynthesisSlots
 from xiwidgets.server.config import ServerConfig
 from xiwidgets.server.domain_errors import (
     InvalidSampleError,
     SampleLimitReachedError,
+    SampleNotFoundError,
     VoiceLimitReachedError,
     VoiceNotDeletableError,
     VoiceNotEditableError,
@@ -289,6 +290,53 @@ class VoiceRegistry:
             raise VoiceNotDeletableError(voice.name)
         self._store.delete_voice(voice_id)
 
+    def sample(self, voice_id: str, sample_id: str) -> tuple[Path, str]:
+        """The file of one of a voice's samples and its media type.
+
+        The media type is the one uploaded when it names audio; otherwise (a client that
+        sent none, or a non-audio type) the file's extension decides, so a sample is never
+        served as a page a browser would run.
+
+        Raises
+        ------
+        VoiceNotFoundError
+            For an unknown voice.
+        SampleNotFoundError
+            When that voice has no sample with this id.
+        """
+        voice = self.voice(voice_id)
+        sample = next((s for s in voice.samples if s["sample_id"] == sample_id), None)
+        path = self._store.sample_path(sample) if sample is not None else None
+        if sample is None or path is None or not path.is_file():
+            raise SampleNotFoundError(voice_id, sample_id)
+        return path, _sample_media_type(str(sample["mime_type"]), path)
+
+    def delete_sample(self, voice_id: str, sample_id: str) -> None:
+        """Remove one sample of a voice; a cloned voice is measured again on those left.
+
+        With no sample left the voice keeps the pitch and rate it was measured with.
+
+        Raises
+        ------
+        VoiceNotFoundError
+            For an unknown voice.
+        SampleNotFoundError
+            When that voice has no sample with this id (also one deleted meanwhile).
+        InvalidSampleError
+            When a remaining sample can no longer be read; nothing is deleted.
+        """
+        with self._voice_edit_locks.setdefault(voice_id, threading.Lock()):
+            voice = self.voice(voice_id)
+            kept = [s for s in voice.samples if s["sample_id"] != sample_id]
+            if len(kept) == len(voice.samples):
+                raise SampleNotFoundError(voice_id, sample_id)
+            profile = None
+            if kept and voice.category == "cloned":
+                sources = [(s["file_name"], self._store.sample_path(s)) for s in kept]
+                profile = _analyse(sources).to_dict()
+            if not self._store.delete_sample(voice_id, sample_id, profile):
+                raise SampleNotFoundError(voice_id, sample_id)
+
     def preview(self, voice_id: str) -> Path:
         """Path of the voice's preview MP3, synthesized on first use and cached.
 
@@ -342,6 +390,13 @@ def _premade_voices() -> list[VoiceRecord]:
         )
         for voice in catalog.premade_voices()
     ]
+
+
+def _sample_media_type(uploaded: str, path: Path) -> str:
+    if uploaded.lower().startswith("audio/") and uploaded.isascii() and ";" not in uploaded:
+        return uploaded
+    codec = codec_of_extension(path.suffix)
+    return codec.media_type if codec is not None else "application/octet-stream"
 
 
 def _analyse(files: list[tuple[str, Any]]) -> VoiceProfile:

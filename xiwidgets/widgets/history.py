@@ -40,7 +40,7 @@ _STORED = OutputFormat.parse(HISTORY_OUTPUT_FORMAT)
 def item_characters(item: HistoryItem) -> int:
     """Characters billed for ``item``: the counter change if the API reports one, else its text."""
     cost = item.character_cost
-    return cost if cost else len(item.text or "")
+    return cost if cost else len(item.spoken_text or "")
 
 
 def item_date(item: HistoryItem) -> dt.datetime:
@@ -49,7 +49,7 @@ def item_date(item: HistoryItem) -> dt.datetime:
 
 
 def _text_preview(item: HistoryItem) -> str:
-    text = item.text or ""
+    text = item.spoken_text or ""
     return text if len(text) <= _TEXT_PREVIEW_CHARS else text[:_TEXT_PREVIEW_CHARS] + "…"
 
 
@@ -98,14 +98,14 @@ HISTORY_COLUMNS = (
     HistoryColumn("history_item_id", lambda item: item.history_item_id),
     HistoryColumn("date", item_date, "Date", "125px",
                   cell=lambda item: item_date(item).strftime("%Y-%m-%d %H:%M")),
-    HistoryColumn("voice_name", lambda item: item.voice_name, "Voice", "110px",
-                  cell=lambda item: item.voice_name or item.voice_id or "",
+    HistoryColumn("voice_name", lambda item: item.speakers, "Voice", "110px",
+                  cell=lambda item: item.speakers or item.voice_id or "",
                   tooltip=lambda item: item.voice_id),
     HistoryColumn("voice_id", lambda item: item.voice_id),
     HistoryColumn("model_id", lambda item: item.model_id, "Model", "150px"),
     HistoryColumn("characters", item_characters, "Chars", "50px"),
-    HistoryColumn("text", lambda item: item.text, "Text", "320px", cell=_text_preview,
-                  tooltip=lambda item: item.text),
+    HistoryColumn("text", lambda item: item.spoken_text, "Text", "320px", cell=_text_preview,
+                  tooltip=lambda item: item.spoken_text),
 )
 _SHOWN_COLUMNS = tuple(column for column in HISTORY_COLUMNS if column.header is not None)
 

@@ -14,15 +14,20 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
+from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
 
+from xiwidgets.server.concurrency import Concurrency
 from xiwidgets.server.take_service import TakeService
 from xiwidgets.server.takes import (
     SharedEncoder,
     TakeCancelledError,
     TakePiece,
     TakePlan,
+    chunk_alignment,
+    piece_alignment,
 )
 
 # Turns of the event loop that let a disconnect which has already reached the socket be seen:
@@ -172,3 +177,52 @@ async def whole_take(takes: TakeService, plan: TakePlan, request: Request) -> li
     if not pieces or not pieces[-1].final:
         raise ClientDisconnect
     return pieces
+
+
+def take_headers(concurrency: Concurrency, plan: TakePlan) -> dict[str, str]:
+    """The headers of a take's response: its cost, history item and the concurrency counts."""
+    headers = {"character-cost": str(plan.character_cost), **concurrency.headers()}
+    if plan.history_item_id:
+        headers["history-item-id"] = plan.history_item_id
+    return headers
+
+
+def stop_if_unfinished(run: TakeRun) -> BackgroundTask:
+    """The streaming response's background task that stops a take it did not finish."""
+    # Runs once the response is over, also after a disconnect cancelled it while the body
+    # iterator was suspended (and so could not notice): the take must not wait to settle.
+    return BackgroundTask(run.stop)
+
+
+def timed_alignment(pieces: list[TakePiece]) -> dict[str, list[Any]] | None:
+    """The alignment of a whole take from its pieces (take-relative times)."""
+    parts = [part for part in map(piece_alignment, pieces) if part]
+    if not parts:
+        return None
+    return chunk_alignment(
+        [c for part in parts for c in part["characters"]],
+        [t for part in parts for t in part["character_start_times_seconds"]],
+        [t for part in parts for t in part["character_end_times_seconds"]],
+    )
+
+
+async def audio_bytes_settled_last(
+    run: TakeRun, transform: Callable[[TakePiece], bytes] | None = None
+) -> AsyncIterator[bytes]:
+    """A take's audio bytes as they are encoded, the last ones only once it is settled.
+
+    ``transform`` turns each piece into the bytes to send (a second encoder); by default they
+    are the piece's audio.
+    """
+    # The last two bytes of each piece wait for the next one, so the response's final
+    # bytes leave only after the take has been settled (billed and in the history).
+    carry = b""
+    async for piece in run.pieces():
+        data = carry + (transform(piece) if transform is not None else piece.audio)
+        if piece.final:
+            if data:
+                yield data
+            return
+        carry, data = data[-2:], data[:-2]
+        if data:
+            yield data

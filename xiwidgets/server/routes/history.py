@@ -31,7 +31,12 @@ DOWNLOAD_FORMATS: dict[str | None, Codec] = {
 
 
 def history_item_response(item: HistoryRecord) -> dict[str, Any]:
-    """The API's ``SpeechHistoryItemResponseModel`` for a stored history record."""
+    """The API's ``SpeechHistoryItemResponseModel`` for a stored history record.
+
+    A dialogue's lines are in ``dialogue``; its top-level text and voice are empty, as the
+    hosted API sends them (the stored text still serves ``search``).
+    """
+    spoken_by_one_voice = item.dialogue is None
     return {
         "history_item_id": item.history_item_id,
         "request_id": item.request_id,
@@ -39,7 +44,7 @@ def history_item_response(item: HistoryRecord) -> dict[str, Any]:
         "model_id": item.model_id,
         "voice_name": item.voice_name,
         "voice_category": item.voice_category,
-        "text": item.text,
+        "text": item.text if spoken_by_one_voice else None,
         "date_unix": item.date_unix,
         "character_count_change_from": item.character_count_change_from,
         "character_count_change_to": item.character_count_change_to,
@@ -50,7 +55,7 @@ def history_item_response(item: HistoryRecord) -> dict[str, Any]:
         "share_link_id": None,
         "source": "TTS",
         "alignments": item.alignments,
-        "dialogue": None,
+        "dialogue": item.dialogue,
         "output_format": item.output_format,
     }
 

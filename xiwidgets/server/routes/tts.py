@@ -15,20 +15,26 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from starlette.background import BackgroundTask
 
 from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT
 from xiwidgets.server.auth import API_KEY_REQUIRED
 from xiwidgets.server.concurrency import Concurrency
 from xiwidgets.server.dependencies import ConcurrencyDep, PronunciationDep, TakesDep
 from xiwidgets.server.lexicon import Lexicon
-from xiwidgets.server.routes._takes import TakeRun, connection_of, whole_take
+from xiwidgets.server.routes._takes import (
+    TakeRun,
+    audio_bytes_settled_last,
+    connection_of,
+    stop_if_unfinished,
+    take_headers,
+    timed_alignment,
+    whole_take,
+)
 from xiwidgets.server.schemas import TextToSpeechBody
 from xiwidgets.server.take_service import TakeService
 from xiwidgets.server.takes import (
     TakePiece,
     TakePlan,
-    chunk_alignment,
     piece_alignment,
 )
 
@@ -98,30 +104,6 @@ def take_request(
 TakeRequestDep = Annotated[TakeRequest, Depends(take_request)]
 
 
-def _take_headers(concurrency: Concurrency, plan: TakePlan) -> dict[str, str]:
-    headers = {"character-cost": str(plan.character_cost), **concurrency.headers()}
-    if plan.history_item_id:
-        headers["history-item-id"] = plan.history_item_id
-    return headers
-
-
-def _stop_if_unfinished(run: TakeRun) -> BackgroundTask:
-    # Runs once the response is over, also after a disconnect cancelled it while the body
-    # iterator was suspended (and so could not notice): the take must not wait to settle.
-    return BackgroundTask(run.stop)
-
-
-def _timed_alignment(pieces: list[TakePiece]) -> dict[str, list[Any]] | None:
-    parts = [part for part in map(piece_alignment, pieces) if part]
-    if not parts:
-        return None
-    return chunk_alignment(
-        [c for part in parts for c in part["characters"]],
-        [t for part in parts for t in part["character_start_times_seconds"]],
-        [t for part in parts for t in part["character_end_times_seconds"]],
-    )
-
-
 def _timed_json(audio: bytes, alignment: dict[str, list[Any]] | None) -> dict[str, Any]:
     """The ``audio_base64`` / ``alignment`` object of the with-timestamps routes."""
     return {
@@ -136,7 +118,7 @@ async def _whole_take(
 ) -> tuple[list[TakePiece], dict[str, str], TakePlan]:
     """Plan and produce a take sent whole: its pieces, response headers and plan."""
     plan = take.plan(takes, streaming=False)
-    headers = _take_headers(concurrency, plan)
+    headers = take_headers(concurrency, plan)
     return await whole_take(takes, plan, request), headers, plan
 
 
@@ -154,24 +136,9 @@ def _streamed_take(
     return StreamingResponse(
         body(run),
         media_type=media_type or plan.output_format.media_type,
-        headers=_take_headers(concurrency, plan),
-        background=_stop_if_unfinished(run),
+        headers=take_headers(concurrency, plan),
+        background=stop_if_unfinished(run),
     )
-
-
-async def _audio_bytes(run: TakeRun) -> AsyncIterator[bytes]:
-    # The last two bytes of each piece wait for the next one, so the response's final
-    # bytes leave only after the take has been settled (billed and in the history).
-    carry = b""
-    async for piece in run.pieces():
-        data = carry + piece.audio
-        if piece.final:
-            if data:
-                yield data
-            return
-        carry, data = data[-2:], data[:-2]
-        if data:
-            yield data
 
 
 async def _timed_lines(run: TakeRun) -> AsyncIterator[bytes]:
@@ -197,7 +164,7 @@ async def stream(
     request: Request, take: TakeRequestDep, takes: TakesDep, concurrency: ConcurrencyDep
 ) -> StreamingResponse:
     """Audio bytes as each clause is synthesized (chunked transfer)."""
-    return _streamed_take(request, take, takes, concurrency, _audio_bytes)
+    return _streamed_take(request, take, takes, concurrency, audio_bytes_settled_last)
 
 
 @router.post("/{voice_id}/with-timestamps", dependencies=API_KEY_REQUIRED)
@@ -207,7 +174,7 @@ async def convert_with_timestamps(
     """The whole take as base64 plus per-character start/end times (seconds from the start)."""
     pieces, headers, _ = await _whole_take(request, take, takes, concurrency)
     audio = b"".join(piece.audio for piece in pieces)
-    return JSONResponse(_timed_json(audio, _timed_alignment(pieces)), headers=headers)
+    return JSONResponse(_timed_json(audio, timed_alignment(pieces)), headers=headers)
 
 
 @router.post(

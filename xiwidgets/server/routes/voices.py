@@ -1,4 +1,4 @@
-"""Voices: list (v1, v2), get, settings, add from samples, edit, delete, preview."""
+"""Voices: list (v1, v2), get, settings, add from samples, edit, delete, preview, samples."""
 
 from __future__ import annotations
 
@@ -327,6 +327,24 @@ def voice_preview(registry: VoicesDep, voice_id: str) -> FileResponse:
     path = registry.preview(voice_id)
     # Previews are encoded in the history's format (VoiceRegistry.preview).
     return FileResponse(path, media_type=HISTORY_CONTENT_TYPE)
+
+
+@router.get(
+    "/v1/voices/{voice_id}/samples/{sample_id}/audio",
+    dependencies=API_KEY_REQUIRED,
+    response_class=FileResponse,
+)
+def sample_audio(registry: VoicesDep, voice_id: str, sample_id: str) -> FileResponse:
+    """The audio file of one of a voice's samples, as it was uploaded."""
+    path, media_type = registry.sample(voice_id, sample_id)
+    return FileResponse(path, media_type=media_type, headers={"x-content-type-options": "nosniff"})
+
+
+@router.delete("/v1/voices/{voice_id}/samples/{sample_id}", dependencies=API_KEY_REQUIRED)
+async def delete_sample(registry: VoicesDep, voice_id: str, sample_id: str) -> dict[str, str]:
+    """Remove a sample from a voice (a cloned voice is measured again on the others)."""
+    await asyncio.to_thread(registry.delete_sample, voice_id, sample_id)
+    return OK
 
 
 @router.get("/v1/voices/{voice_id}", dependencies=API_KEY_REQUIRED)

@@ -14,6 +14,7 @@ from xiwidgets.client import endpoints
 from xiwidgets.client.batch import synthesize_many
 from xiwidgets.client.history import History
 from xiwidgets.client.ledger import Ledger
+from xiwidgets.client.speech import ForcedAlignmentAPI, SpeechToText
 from xiwidgets.client.transport import Transport
 from xiwidgets.client.tts import TextToSpeech
 from xiwidgets.client.types import BatchResult, CharacterStats, Model, Subscription, User
@@ -107,7 +108,7 @@ class Client:
 
     Attributes
     ----------
-    voices, models, tts, history, user, usage
+    voices, models, tts, history, user, usage, forced_alignment, speech_to_text
         The endpoints, grouped by topic.
 
     Examples
@@ -131,6 +132,8 @@ class Client:
         self.history = History(self._transport, ledger)
         self.user = Account(self._transport)
         self.usage = Usage(self._transport)
+        self.forced_alignment = ForcedAlignmentAPI(self._transport)
+        self.speech_to_text = SpeechToText(self._transport)
 
     @property
     def base_url(self) -> str:

@@ -14,6 +14,8 @@ HISTORY_DOWNLOAD = "/v1/history/download"
 USER = "/v1/user"
 SUBSCRIPTION = "/v1/user/subscription"
 CHARACTER_STATS = "/v1/usage/character-stats"
+FORCED_ALIGNMENT = "/v1/forced-alignment"
+SPEECH_TO_TEXT = "/v1/speech-to-text"
 
 
 def _id(value: str) -> str:

@@ -64,6 +64,10 @@ class ServerConfig:
     max_connections_per_client : int
         Connections one client address may hold open; past it the oldest connection that is
         waiting for a request is closed to make room.
+    max_recording_seconds : float
+        Longest recording speech to text and forced alignment accept (413 past it).
+    max_alignment_text_characters : int
+        Longest transcript forced alignment accepts.
     """
 
     host: str = "127.0.0.1"
@@ -87,6 +91,10 @@ class ServerConfig:
     websocket_init_timeout_s: float = 5.0
     websocket_max_message_bytes: int = 1_000_000
     max_cloned_voices: int = 200
+    # Speech to text and forced alignment: the longest recording decoded (16 kHz float, 64 kB
+    # a second: 77 MB at the limit) and the longest transcript aligned, per request.
+    max_recording_seconds: float = 1200.0
+    max_alignment_text_characters: int = 100_000
     # Exposure: who may reach the server and how long a connection may stay silent.
     allowed_origins: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()

@@ -14,6 +14,7 @@ from starlette.requests import HTTPConnection
 from xiwidgets.server.concurrency import Concurrency
 from xiwidgets.server.config import ServerConfig
 from xiwidgets.server.services import Services
+from xiwidgets.server.speech_service import SpeechService
 from xiwidgets.server.store import Store
 from xiwidgets.server.take_service import TakeService
 from xiwidgets.server.voices import VoiceRegistry
@@ -50,8 +51,14 @@ def concurrency(connection: HTTPConnection) -> Concurrency:
     return services(connection).concurrency
 
 
+def speech_service(connection: HTTPConnection) -> SpeechService:
+    """Speech to text and forced alignment."""
+    return services(connection).speech
+
+
 ConfigDep = Annotated[ServerConfig, Depends(config)]
 StoreDep = Annotated[Store, Depends(store)]
 VoicesDep = Annotated[VoiceRegistry, Depends(voice_registry)]
 TakesDep = Annotated[TakeService, Depends(take_service)]
 ConcurrencyDep = Annotated[Concurrency, Depends(concurrency)]
+SpeechDep = Annotated[SpeechService, Depends(speech_service)]

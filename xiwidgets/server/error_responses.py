@@ -26,6 +26,11 @@ HTTP_STATUS: dict[type[errors.DomainError], int] = {
     errors.InvalidTextError: 400,
     errors.TextTooLongError: 400,
     errors.QuotaExceededError: 401,
+    errors.InvalidAudioError: 400,
+    errors.AudioTooLongError: 413,
+    errors.SpeechModelUnavailableError: 501,
+    errors.UnsupportedOptionError: 400,
+    errors.InvalidAlignmentTextError: 400,
 }
 # Where an invalid output_format was given, for the 422 list.
 OUTPUT_FORMAT_LOCATION = ["query", "output_format"]

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from xiwidgets.server.concurrency import Concurrency
 from xiwidgets.server.config import ServerConfig
+from xiwidgets.server.speech_recognition import SpeechRecognizer
+from xiwidgets.server.speech_service import SpeechService
 from xiwidgets.server.store import Store
 from xiwidgets.server.take_service import TakeService
 from xiwidgets.server.voices import VoiceRegistry
@@ -34,6 +36,8 @@ class Services:
         Plans, produces and bills takes.
     synthesizer : Synthesizer
         The engines.
+    speech : SpeechService
+        Speech to text and forced alignment (Whisper, loaded on first use).
     """
 
     config: ServerConfig
@@ -42,6 +46,7 @@ class Services:
     voices: VoiceRegistry
     takes: TakeService
     synthesizer: Synthesizer
+    speech: SpeechService
 
     @classmethod
     def build(cls, config: ServerConfig, store: Store) -> Services:
@@ -52,7 +57,8 @@ class Services:
         concurrency = Concurrency(config.max_concurrent_syntheses, config.max_websocket_sessions)
         voices = VoiceRegistry(config, store, synthesizer, concurrency.synthesis_slots)
         takes = TakeService(store, synthesizer, concurrency, voices)
-        return cls(config, store, concurrency, voices, takes, synthesizer)
+        speech = SpeechService(config, SpeechRecognizer())
+        return cls(config, store, concurrency, voices, takes, synthesizer, speech)
 
     def warm_up(self) -> None:
         """Load the engines so the first request pays no model load."""

@@ -11,21 +11,35 @@ from tests.server.helpers import SPEC_PATH, post, voice_id_named
 from xiwidgets.client.captions import Word, words_from_alignment
 from xiwidgets.client.types import Alignment
 
-# ../shared beside the checkout (a worktree sits one level deeper than the main checkout).
-SPEC2_PATH = next(
-    (found for parent in SPEC_PATH.parents
-     if (found := parent / "shared" / "reference" / "elevenlabs-openapi-subset-2.json").exists()),
-    None,
-)
-SPEC2 = json.loads(SPEC2_PATH.read_text()) if SPEC2_PATH is not None else None
+
+def _spec(name: str) -> dict | None:
+    """A spec file of ../shared/reference beside the checkout (or a worktree's checkout)."""
+    for parent in SPEC_PATH.parents:
+        found = parent / "shared" / "reference" / name
+        if found.exists():
+            return json.loads(found.read_text())
+    return None
+
+
+SPEC = _spec("elevenlabs-openapi-subset.json")
+SPEC2 = _spec("elevenlabs-openapi-subset-2.json")
+
+
+def _errors(spec: dict | None, payload, path: str, method: str) -> list[str]:
+    assert spec is not None
+    schema = spec["paths"][path][method]["responses"]["200"]["content"]["application/json"]
+    validator = Draft202012Validator({**schema["schema"], "components": spec["components"]})
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(payload)]
+
+
+def spec_errors(payload, path: str, method: str = "post") -> list[str]:
+    """Where ``payload`` breaks the 200 response schema of ``path`` in the first spec file."""
+    return _errors(SPEC, payload, path, method)
 
 
 def spec2_errors(payload, path: str, method: str = "post") -> list[str]:
     """Where ``payload`` breaks the 200 response schema of ``path`` in the second spec file."""
-    assert SPEC2 is not None
-    schema = SPEC2["paths"][path][method]["responses"]["200"]["content"]["application/json"]
-    validator = Draft202012Validator({**schema["schema"], "components": SPEC2["components"]})
-    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(payload)]
+    return _errors(SPEC2, payload, path, method)
 
 
 def joe_take(server, text: str, output_format: str = "mp3_44100_128") -> tuple[bytes, list[Word]]:

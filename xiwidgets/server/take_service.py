@@ -24,6 +24,8 @@ from xiwidgets.server.domain_errors import (
     TextTooLongError,
 )
 from xiwidgets.server.model_lookup import tts_model
+from xiwidgets.server.normalization import normalize
+from xiwidgets.server.spoken_text import SpokenText
 from xiwidgets.server.store import HistoryRecord, Store, Usage, new_id
 from xiwidgets.server.store import QuotaExceededError as QuotaRefusedError
 from xiwidgets.server.takes import (
@@ -99,8 +101,13 @@ class TakeService:
         streaming: bool,
         enable_logging: bool = True,
         websocket: bool = False,
+        text_normalization: str | None = None,
     ) -> TakePlan:
         """Validate a take and reserve its characters; nothing else is stored yet.
+
+        ``text_normalization`` is the request's ``apply_text_normalization`` (``None`` is
+        ``auto``, which the model decides: see ``catalog.Model.normalizes``); the characters
+        billed are those of the text as sent.
 
         Raises
         ------
@@ -123,6 +130,9 @@ class TakeService:
             raise InvalidTextError(problem)
         if len(text) > model.max_characters:
             raise TextTooLongError(len(text), model.model_id, model.max_characters)
+        spec = model.voice_spec_for(voice.spec)
+        spoken = (normalize(text, spec.language) if model.normalizes(text_normalization)
+                  else SpokenText.unchanged(text))
         settings = {**self._voices.settings_of(voice), **(voice_settings or {})}
         synthesis_settings = model.effective_settings(SynthesisSettings(**settings, seed=seed))
         cost = max(1, round(len(text) * model.character_cost_multiplier))
@@ -135,7 +145,7 @@ class TakeService:
         return TakePlan(
             request_id=request_id,
             voice=voice,
-            spec=model.voice_spec_for(voice.spec),
+            spec=spec,
             model_id=model.model_id,
             text=text,
             output_format=fmt,
@@ -143,6 +153,7 @@ class TakeService:
             synthesis_settings=synthesis_settings,
             reservation=reservation,
             history_item_id=new_id() if enable_logging else None,
+            spoken=spoken,
         )
 
     def produce(
@@ -164,13 +175,13 @@ class TakeService:
         the final flush is left to its owner.
         """
         take_audio = TakeAudio(plan, shared)
-        alignment = AlignmentBuilder()
+        alignment = AlignmentBuilder(plan.spoken_text)
         offset = 0.0
         counted = True
         try:
             with self._concurrency.synthesis_slots:
                 for chunk in self._synthesizer.synthesize(
-                    plan.text, plan.spec, plan.synthesis_settings
+                    plan.spoken_text.spoken, plan.spec, plan.synthesis_settings
                 ):
                     if cancelled.is_set():
                         raise TakeCancelledError
@@ -182,7 +193,7 @@ class TakeService:
             tail = take_audio.finish()
             if cancelled.is_set() or not may_settle():
                 raise TakeCancelledError
-            self._settle(plan, bytes(take_audio.history_audio), alignment.as_dict())
+            self._settle(plan, bytes(take_audio.history_audio), alignment.alignments())
             # Count the take out before its last bytes leave: a client that sends its next
             # request as soon as it has them must not see this one still in flight.
             self._concurrency.change_in_flight(-1)
@@ -195,7 +206,9 @@ class TakeService:
             if counted:
                 self._concurrency.change_in_flight(-1)
 
-    def _settle(self, plan: TakePlan, audio: bytes, alignment: dict[str, Any]) -> None:
+    def _settle(
+        self, plan: TakePlan, audio: bytes, alignments: dict[str, dict[str, Any]]
+    ) -> None:
         """Bill the take and, when it is logged, store it: one transaction."""
         usage = Usage(plan.voice.voice_id, plan.model_id, plan.character_cost)
         if plan.history_item_id is None:
@@ -215,7 +228,7 @@ class TakeService:
             content_type=HISTORY_CONTENT_TYPE,
             output_format=plan.output_format.name,
             settings=plan.settings,
-            alignments={"alignment": alignment, "normalized_alignment": alignment},
+            alignments=alignments,
         )
         self._store.settle_take(plan.reservation, usage, item, audio, "mp3")
 

@@ -12,6 +12,7 @@ import av
 import numpy as np
 
 from xiwidgets.formats import HISTORY_OUTPUT_FORMAT, OutputFormat
+from xiwidgets.server.spoken_text import SpokenText
 
 if TYPE_CHECKING:
     from xiwidgets.server.audio import StreamEncoder
@@ -35,6 +36,18 @@ class TakePlan:
     synthesis_settings: Any  # engines.SynthesisSettings
     reservation: Reservation
     history_item_id: str | None
+    # The text as the engine speaks it (normalized) and the way back to ``text``.
+    spoken: SpokenText | None = None
+
+    def __post_init__(self) -> None:
+        if self.spoken is None:
+            self.spoken = SpokenText.unchanged(self.text)
+
+    @property
+    def spoken_text(self) -> SpokenText:
+        """How ``text`` is spoken (``text`` itself when it is not normalized)."""
+        assert self.spoken is not None  # set by __post_init__
+        return self.spoken
 
     @property
     def character_cost(self) -> int:
@@ -120,9 +133,14 @@ class TakeAudio:
 
 
 class AlignmentBuilder:
-    """Character times over a whole take, from the chunk-relative times of each chunk."""
+    """Character times over a whole take, from the chunk-relative times of each chunk.
 
-    def __init__(self) -> None:
+    Chunks follow the spoken text; :meth:`alignments` also carries the times back onto the
+    text as sent.
+    """
+
+    def __init__(self, spoken: SpokenText) -> None:
+        self.spoken = spoken
         self.characters: list[str] = []
         self.starts: list[float] = []
         self.ends: list[float] = []
@@ -132,8 +150,12 @@ class AlignmentBuilder:
         self.starts.extend(round(offset + t, 3) for t in chunk.char_starts)
         self.ends.extend(round(offset + t, 3) for t in chunk.char_ends)
 
-    def as_dict(self) -> dict[str, list[Any]]:
-        return chunk_alignment(self.characters, self.starts, self.ends)
+    def alignments(self) -> dict[str, dict[str, list[Any]]]:
+        """``{"alignment": ..., "normalized_alignment": ...}`` of the whole take."""
+        return {
+            "alignment": chunk_alignment(*self.spoken.source_times(0, self.starts, self.ends)),
+            "normalized_alignment": chunk_alignment(self.characters, self.starts, self.ends),
+        }
 
 
 def chunk_alignment(
@@ -148,7 +170,7 @@ def chunk_alignment(
 
 
 def piece_alignment(piece: TakePiece) -> dict[str, list[Any]] | None:
-    """Alignment of one streamed piece, in seconds from the start of the take."""
+    """Alignment of one streamed piece over the spoken text, in seconds from the take's start."""
     if piece.chunk is None:
         return None
     chunk = piece.chunk
@@ -157,6 +179,21 @@ def piece_alignment(piece: TakePiece) -> dict[str, list[Any]] | None:
         [round(piece.offset_s + t, 3) for t in chunk.char_starts],
         [round(piece.offset_s + t, 3) for t in chunk.char_ends],
     )
+
+
+def piece_alignments(
+    piece: TakePiece, spoken: SpokenText
+) -> tuple[dict[str, list[Any]] | None, dict[str, list[Any]] | None]:
+    """``(alignment, normalized_alignment)`` of one piece: the text as sent, and as spoken."""
+    normalized = piece_alignment(piece)
+    if normalized is None or piece.chunk is None:
+        return None, None
+    source = spoken.source_times(
+        piece.chunk.text_start,
+        normalized["character_start_times_seconds"],
+        normalized["character_end_times_seconds"],
+    )
+    return chunk_alignment(*source), normalized
 
 
 def mp3_to_wav(mp3: bytes) -> bytes:

@@ -44,7 +44,7 @@ from xiwidgets.server.routes._text_buffer import TextBuffer
 from xiwidgets.server.schemas import MAX_SEED, VoiceSettingsBody
 from xiwidgets.server.services import Services
 from xiwidgets.server.take_service import parse_output_format
-from xiwidgets.server.takes import SharedEncoder, TakePiece
+from xiwidgets.server.takes import SharedEncoder, TakePiece, TakePlan, piece_alignments
 from xiwidgets.server.text import has_speech, is_valid_unicode, text_problem
 
 router = APIRouter(tags=["text-to-speech"])
@@ -82,6 +82,7 @@ class SessionOptions:
     auto_mode: bool
     seed: int | None
     language_code: str | None
+    text_normalization: str | None = None
 
     @classmethod
     def from_query(cls, query: Any, max_timeout: int, default_timeout: int) -> SessionOptions:
@@ -98,6 +99,11 @@ class SessionOptions:
             return int(raw)
 
         timeout = integer("inactivity_timeout", 1, max_timeout)
+        normalization = query.get("apply_text_normalization") or None
+        if normalization not in (None, "auto", "on", "off"):
+            raise SessionError(
+                "invalid_request", "apply_text_normalization must be auto, on or off."
+            )
         return cls(
             model_id=query.get("model_id") or None,
             output_format=query.get("output_format") or DEFAULT_OUTPUT_FORMAT,
@@ -105,6 +111,7 @@ class SessionOptions:
             auto_mode=flag("auto_mode"),
             seed=integer("seed", 0, MAX_SEED),
             language_code=query.get("language_code") or None,
+            text_normalization=normalization,
         )
 
 
@@ -123,18 +130,30 @@ def _parse_schedule(config: Any) -> tuple[int, ...] | None:
     return tuple(schedule)
 
 
-def _alignment_ms(piece: TakePiece) -> dict[str, Any] | None:
-    if piece.chunk is None:
+def _websocket_alignment(alignment: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The websocket's alignment shape (milliseconds, durations) of a REST alignment."""
+    if alignment is None:
         return None
-    chunk = piece.chunk
+    starts = alignment["character_start_times_seconds"]
+    ends = alignment["character_end_times_seconds"]
     return {
-        "chars": list(chunk.text),
-        "charStartTimesMs": [round(start * 1000) for start in chunk.char_starts],
+        "chars": list(alignment["characters"]),
+        "charStartTimesMs": [round(start * 1000) for start in starts],
         "charsDurationsMs": [
-            max(0, round((end - start) * 1000))
-            for start, end in zip(chunk.char_starts, chunk.char_ends, strict=False)
+            max(0, round((end - start) * 1000)) for start, end in zip(starts, ends, strict=False)
         ],
     }
+
+
+def _alignments_ms(
+    piece: TakePiece, plan: TakePlan
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """``(alignment, normalizedAlignment)`` of a piece, times relative to its chunk."""
+    if piece.chunk is None:
+        return None, None
+    local = TakePiece(piece.audio, piece.chunk, 0.0)
+    alignment, normalized = piece_alignments(local, plan.spoken_text)
+    return _websocket_alignment(alignment), _websocket_alignment(normalized)
 
 
 def _not_a_json_number(name: str) -> float:
@@ -337,19 +356,25 @@ class Session:
                 streaming=True,
                 enable_logging=False,
                 websocket=True,
+                text_normalization=self.options.text_normalization,
             )
         except DomainError as exc:
             raise SessionError(exc.status, exc.message) from None
         async for piece in TakeRun(self.running.takes, plan, self.encoder).pieces():
             if piece.audio or piece.chunk is not None:
-                await self.send_audio(piece.audio, _alignment_ms(piece))
+                await self.send_audio(piece.audio, *_alignments_ms(piece, plan))
 
-    async def send_audio(self, audio: bytes, alignment: dict[str, Any] | None) -> None:
+    async def send_audio(
+        self,
+        audio: bytes,
+        alignment: dict[str, Any] | None,
+        normalized: dict[str, Any] | None = None,
+    ) -> None:
         await self.websocket.send_json(
             {
                 "audio": base64.b64encode(audio).decode(),
                 "isFinal": False,
-                "normalizedAlignment": alignment,
+                "normalizedAlignment": normalized,
                 "alignment": alignment,
             }
         )

@@ -28,7 +28,7 @@ from xiwidgets.server.takes import (
     TakePiece,
     TakePlan,
     chunk_alignment,
-    piece_alignment,
+    piece_alignments,
 )
 
 router = APIRouter(prefix="/v1/text-to-speech", tags=["text-to-speech"])
@@ -61,6 +61,7 @@ class TakeRequest:
             seed=body.seed,
             streaming=streaming,
             enable_logging=self.enable_logging,
+            text_normalization=body.apply_text_normalization,
         )
 
 
@@ -98,8 +99,7 @@ def _stop_if_unfinished(run: TakeRun) -> BackgroundTask:
     return BackgroundTask(run.stop)
 
 
-def _timed_alignment(pieces: list[TakePiece]) -> dict[str, list[Any]] | None:
-    parts = [part for part in map(piece_alignment, pieces) if part]
+def _joined(parts: list[dict[str, list[Any]]]) -> dict[str, list[Any]] | None:
     if not parts:
         return None
     return chunk_alignment(
@@ -107,6 +107,14 @@ def _timed_alignment(pieces: list[TakePiece]) -> dict[str, list[Any]] | None:
         [t for part in parts for t in part["character_start_times_seconds"]],
         [t for part in parts for t in part["character_end_times_seconds"]],
     )
+
+
+def _timed_alignments(
+    plan: TakePlan, pieces: list[TakePiece]
+) -> tuple[dict[str, list[Any]] | None, dict[str, list[Any]] | None]:
+    """The whole take's ``alignment`` (text as sent) and ``normalized_alignment`` (as spoken)."""
+    both = [piece_alignments(piece, plan.spoken_text) for piece in pieces]
+    return (_joined([a for a, _ in both if a]), _joined([n for _, n in both if n]))
 
 
 @router.post("/{voice_id}", dependencies=API_KEY_REQUIRED, response_class=Response)
@@ -159,12 +167,12 @@ async def convert_with_timestamps(
     plan = take.plan(takes, streaming=False)
     headers = _take_headers(concurrency, plan)
     pieces = await whole_take(takes, plan, request)
-    alignment = _timed_alignment(pieces)
+    alignment, normalized = _timed_alignments(plan, pieces)
     return JSONResponse(
         {
             "audio_base64": base64.b64encode(b"".join(p.audio for p in pieces)).decode(),
             "alignment": alignment,
-            "normalized_alignment": alignment,
+            "normalized_alignment": normalized,
         },
         headers=headers,
     )
@@ -184,11 +192,11 @@ async def stream_with_timestamps(
         async for piece in run.pieces():
             if piece.final and not piece.audio:
                 return
-            alignment = piece_alignment(piece)
+            alignment, normalized = piece_alignments(piece, plan.spoken_text)
             line = {
                 "audio_base64": base64.b64encode(piece.audio).decode(),
                 "alignment": alignment,
-                "normalized_alignment": alignment,
+                "normalized_alignment": normalized,
             }
             yield (json.dumps(line, ensure_ascii=False) + "\n").encode()
 

@@ -49,7 +49,7 @@ def test_words_land_where_the_engine_spoke_them_in_mp3_and_wav(server, take):
         assert "".join(c["text"] for c in body["characters"]) == TEXT
         errors = [abs(w["start"] - e.start) for w, e in zip(body["words"], engine_words,
                                                              strict=True)]
-        assert statistics.median(errors) < 0.1, errors
+        assert statistics.median(errors) < 0.08, errors
         assert 0 <= body["loss"] < 0.5
 
 

@@ -1,4 +1,5 @@
-"""What the offline Whisper model hears in a recording, word by word, with times.
+"""What the offline Whisper model hears in a recording, word by word, with times (moved
+onto the recording's pauses by :mod:`~xiwidgets.server.word_boundaries`).
 
 The model (see :mod:`xiwidgets.whisper_model`) is loaded on the first request that needs it and
 kept for the life of the server process; the first speech-to-text or forced-alignment request
@@ -117,9 +118,11 @@ class SpeechRecognizer:
                 for word in segment.words or ()
                 if word.word.strip()
             ]
+        from xiwidgets.server.word_boundaries import snap_to_pauses
+
         return Transcript(
             language=info.language,
             language_probability=round(float(info.language_probability), 4),
-            words=words,
+            words=snap_to_pauses(words, samples, WHISPER_RATE),
             duration=len(samples) / WHISPER_RATE,
         )

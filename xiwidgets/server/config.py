@@ -94,7 +94,7 @@ class ServerConfig:
     # Speech to text and forced alignment: the longest recording decoded (16 kHz float, 64 kB
     # a second: 77 MB at the limit) and the longest transcript aligned, per request.
     max_recording_seconds: float = 1200.0
-    max_alignment_text_characters: int = 100_000
+    max_alignment_text_characters: int = 50_000
     # Exposure: who may reach the server and how long a connection may stay silent.
     allowed_origins: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()

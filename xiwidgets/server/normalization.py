@@ -156,7 +156,7 @@ def _read_number(integer: str, fraction: str | None, negative: bool, source: str
     """A number as read: a year after "in"/"since"/..., a code with a leading zero digit by
     digit, otherwise its cardinal (with "point" and digits for a fraction)."""
     if fraction is None and integer.isdigit() and len(integer) == 4 and 1100 <= int(integer) < 2100:
-        before = source[:start].split()
+        before = _words_before(source, start)
         if before and before[-1].lower().strip("(\"'") in _YEAR_CUES:
             return _year(integer)
     if integer.isdigit() and len(integer) > 1 and integer.startswith("0"):
@@ -179,8 +179,8 @@ def _unit(match: re.Match[str], source: str) -> str:
 def _abbreviation(match: re.Match[str], source: str) -> str | None:
     word = match["aword"]
     key = word.lower()
-    rest = source[match.end():]
-    before = source[: match.start()].split()
+    rest = source[match.end() : match.end() + 64]
+    before = _words_before(source, match.start())
     named = len(before) >= 2 and before[-1][:1].isupper() and before[-2][-1:] not in ".!?"
     if key == "st" and named:
         expansion = "Street"  # "on Main St." (a name before it); "St. Mary" is a saint
@@ -195,11 +195,20 @@ def _abbreviation(match: re.Match[str], source: str) -> str | None:
         expansion = found
     if word[:1].isupper():
         expansion = expansion[:1].upper() + expansion[1:]
-    return expansion + ("." if _ends_sentence(rest) else "")
+    return expansion + ("." if _ends_sentence(source, match.end()) else "")
 
 
-def _ends_sentence(rest: str) -> bool:
-    return not rest.strip() or re.match(r"\s+[A-Z\"“]", rest) is not None
+def _words_before(source: str, offset: int) -> list[str]:
+    """The words just before ``offset`` (a bounded look back: normalizing stays linear)."""
+    return source[max(0, offset - 64) : offset].split()
+
+
+def _ends_sentence(source: str, offset: int) -> bool:
+    """Whether the text after ``offset`` starts a new sentence (or there is none)."""
+    rest = source[offset : offset + 64]
+    if not rest.strip():
+        return not source[offset:].strip()
+    return re.match(r"\s+[A-Z\"“]", rest) is not None
 
 
 def _said(match: re.Match[str], source: str) -> str | None:
@@ -226,7 +235,7 @@ def _said(match: re.Match[str], source: str) -> str | None:
     said = handlers[kind]() if kind in handlers else None
     if said is not None and kind in ("time", "hour") and match.group().endswith("."):
         # "p.m." ending a sentence: its stop is also the sentence's.
-        said += "." if _ends_sentence(source[match.end():]) else ""
+        said += "." if _ends_sentence(source, match.end()) else ""
     return said
 
 

@@ -43,9 +43,11 @@ class SpokenText:
     spoken: str
     replacements: tuple[Replacement, ...] = ()
     _spoken_starts: list[int] = field(init=False, repr=False, compare=False)
+    _source_starts: list[int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_spoken_starts", [r.spoken_start for r in self.replacements])
+        object.__setattr__(self, "_source_starts", [r.source_start for r in self.replacements])
 
     @classmethod
     def unchanged(cls, text: str) -> SpokenText:
@@ -119,7 +121,7 @@ class SpokenText:
         out_starts: list[float] = []
         out_ends: list[float] = []
         position = first
-        index = bisect.bisect_left([r.source_start for r in self.replacements], first)
+        index = bisect.bisect_left(self._source_starts, first)
         while position < last:
             replaced = self.replacements[index] if index < len(self.replacements) else None
             if replaced is None or position < replaced.source_start:
@@ -145,7 +147,7 @@ class SpokenText:
 
     def _spoken_of(self, source_offset: int) -> int:
         """The spoken offset of a source character outside every replaced span."""
-        index = bisect.bisect_right([r.source_start for r in self.replacements], source_offset)
+        index = bisect.bisect_right(self._source_starts, source_offset)
         if index == 0:
             return source_offset
         before = self.replacements[index - 1]

@@ -5,6 +5,7 @@ follows the text spoken."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 
@@ -130,12 +131,23 @@ def test_the_websocket_normalizes_when_asked(server):
         assert sent.strip() == PRICE and said in spoken
 
 
-def test_a_mode_outside_auto_on_off_is_refused(server):
+def test_the_websocket_refuses_a_mode_outside_auto_on_off(server):
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
     joe = voice_id_named(server, "Joe")
-    response = post(server, f"/v1/text-to-speech/{joe}",
-                    json={"text": PRICE, "apply_text_normalization": "sometimes"})
-    assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"][-1] == "apply_text_normalization"
+    url = (f"ws{server.base_url[4:]}/v1/text-to-speech/{joe}/stream-input"
+           "?apply_text_normalization=sometimes")
+    messages = []
+    with connect(url) as socket:
+        with contextlib.suppress(ConnectionClosed):  # the server may refuse before reading
+            socket.send(json.dumps({"text": " "}))
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                messages.append(json.loads(socket.recv(timeout=60)))
+        assert socket.close_code == 1008
+    assert messages[-1]["error"] == "invalid_request"
+    assert "apply_text_normalization" in messages[-1]["message"]
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +185,12 @@ def test_whisper_hears_dollars_and_cents_only_with_normalization_on(server,
         heard[mode] = re.sub(r"[^a-z ]+", " ", " ".join(s.text for s in segments).lower())
     assert "dollars and fifty cents" in " ".join(heard["on"].split()), heard
     assert "cents" not in heard["off"] and "point" in heard["off"], heard
+
+
+def test_official_sdk_gets_both_alignments(server):
+    elevenlabs = pytest.importorskip("elevenlabs.client")
+    sdk = elevenlabs.ElevenLabs(api_key="x", base_url=server.base_url)
+    result = sdk.text_to_speech.convert_with_timestamps(
+        voice_id=voice_id_named(server, "Joe"), text=PRICE, apply_text_normalization="on")
+    assert "".join(result.alignment.characters) == PRICE
+    assert "".join(result.normalized_alignment.characters).startswith("It costs forty-two")

@@ -126,3 +126,23 @@ def test_a_recording_past_the_length_limit_gets_413(server_factory):
     silence = (np.zeros(16000, "<i2")).tobytes()
     response = transcribe(limited, silence, "s.pcm", file_format="pcm_s16le_16")
     assert response.status_code == 413 and "0.5 seconds" in response.json()["detail"]["message"]
+
+
+def test_requests_past_the_speech_limit_get_429_at_once(server_factory, take):
+    import threading
+    import time
+
+    limited = server_factory(max_speech_requests=1, warm_up=False)
+    samples, rate = decode_audio(take[0])
+    long_pcm = (np.tile(soxr.resample(samples, rate, 16000), 8) * 32767).astype("<i2").tobytes()
+    first: dict = {}
+    worker = threading.Thread(target=lambda: first.update(response=transcribe(
+        limited, long_pcm, "long.pcm", file_format="pcm_s16le_16")))
+    worker.start()
+    time.sleep(1.0)  # the first request is being decoded (about 40 s of speech)
+    refused = transcribe(limited, take[0])
+    worker.join()
+    assert first["response"].status_code == 200
+    assert refused.status_code == 429
+    assert refused.json()["detail"]["status"] == "too_many_concurrent_requests"
+    assert transcribe(limited, take[0]).status_code == 200  # the place is free again

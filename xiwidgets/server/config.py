@@ -68,6 +68,8 @@ class ServerConfig:
         Longest recording speech to text and forced alignment accept (413 past it).
     max_alignment_text_characters : int
         Longest transcript forced alignment accepts.
+    max_speech_requests : int
+        Speech-to-text and forced-alignment requests running or waiting at once (429 past it).
     """
 
     host: str = "127.0.0.1"
@@ -95,6 +97,9 @@ class ServerConfig:
     # a second: 77 MB at the limit) and the longest transcript aligned, per request.
     max_recording_seconds: float = 1200.0
     max_alignment_text_characters: int = 50_000
+    # Speech requests running or waiting for the one Whisper model; more get a 429 at once
+    # rather than each holding a worker thread while it waits.
+    max_speech_requests: int = 4
     # Exposure: who may reach the server and how long a connection may stay silent.
     allowed_origins: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()

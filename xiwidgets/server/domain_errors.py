@@ -224,3 +224,15 @@ class SpeechToTextModelNotFoundError(ModelNotFoundError):
             f"A speech-to-text model with model_id {model_id!r} does not exist; use one of "
             f"{', '.join(accepted)} (all are served by the offline Whisper model).",
         )
+
+
+class SpeechBusyError(DomainError):
+    """As many speech-to-text and alignment requests are running or waiting as the server takes."""
+
+    status = "too_many_concurrent_requests"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"This server already has {limit} speech-to-text or forced-alignment requests "
+            "running or waiting (one recording is decoded at a time); retry in a moment."
+        )

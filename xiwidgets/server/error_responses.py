@@ -31,6 +31,7 @@ HTTP_STATUS: dict[type[errors.DomainError], int] = {
     errors.SpeechModelUnavailableError: 501,
     errors.UnsupportedOptionError: 400,
     errors.InvalidAlignmentTextError: 400,
+    errors.SpeechBusyError: 429,
 }
 # Where an invalid output_format was given, for the 422 list.
 OUTPUT_FORMAT_LOCATION = ["query", "output_format"]

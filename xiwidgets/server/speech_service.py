@@ -10,12 +10,16 @@ than answered with a guess.
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
 from xiwidgets.server.config import ServerConfig
 from xiwidgets.server.domain_errors import (
     InvalidAudioError,
+    SpeechBusyError,
     SpeechToTextModelNotFoundError,
     UnsupportedOptionError,
 )
@@ -57,6 +61,17 @@ class SpeechService:
     def __init__(self, config: ServerConfig, recognizer: SpeechRecognizer) -> None:
         self._config = config
         self._recognizer = recognizer
+        self._admitted = threading.BoundedSemaphore(config.max_speech_requests)
+
+    @contextlib.contextmanager
+    def _admission(self) -> Iterator[None]:
+        """Hold one of the ``max_speech_requests`` places, or refuse at once."""
+        if not self._admitted.acquire(blocking=False):
+            raise SpeechBusyError(self._config.max_speech_requests)
+        try:
+            yield
+        finally:
+            self._admitted.release()
 
     def align(self, file: IO[bytes] | None, text: str | None) -> ForcedAlignment:
         """Time every word and character of ``text`` in the recording ``file`` (blocking).
@@ -65,13 +80,16 @@ class SpeechService:
         ------
         InvalidAudioError, AudioTooLongError, InvalidAlignmentTextError
             No file, undecodable or empty audio, too long a recording; no text or too long.
+        SpeechBusyError
+            ``max_speech_requests`` are already running or waiting.
         SpeechModelUnavailableError
             Whisper is not installed.
         """
         check_alignment_text(text or "", self._config.max_alignment_text_characters)
-        samples = decode_recording(_required(file), self._config.max_recording_seconds)
-        heard = self._recognizer.transcribe(samples)
-        return align_text(text or "", heard.words, heard.duration)
+        with self._admission():
+            samples = decode_recording(_required(file), self._config.max_recording_seconds)
+            heard = self._recognizer.transcribe(samples)
+            return align_text(text or "", heard.words, heard.duration)
 
     def transcribe(self, file: IO[bytes] | None, options: TranscriptionOptions) -> Transcript:
         """What is said in ``file``, word by word (blocking).
@@ -84,17 +102,20 @@ class SpeechService:
             An option only the hosted API can honour, or a language the model does not know.
         InvalidAudioError, AudioTooLongError
             No file, undecodable or empty audio, too long a recording.
+        SpeechBusyError
+            ``max_speech_requests`` are already running or waiting.
         SpeechModelUnavailableError
             Whisper is not installed.
         """
         if options.model_id not in SPEECH_TO_TEXT_MODELS:
             raise SpeechToTextModelNotFoundError(options.model_id, SPEECH_TO_TEXT_MODELS)
         _refuse_hosted_only(options, file is not None)
-        samples = decode_recording(
-            _required(file), self._config.max_recording_seconds, raw_pcm=options.raw_pcm
-        )
-        language = self._recognizer.language_of(options.language_code)
-        return self._recognizer.transcribe(samples, language, options.temperature or 0.0)
+        with self._admission():
+            samples = decode_recording(
+                _required(file), self._config.max_recording_seconds, raw_pcm=options.raw_pcm
+            )
+            language = self._recognizer.language_of(options.language_code)
+            return self._recognizer.transcribe(samples, language, options.temperature or 0.0)
 
 
 def _required(file: IO[bytes] | None) -> IO[bytes]:

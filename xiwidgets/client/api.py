@@ -16,6 +16,7 @@ from xiwidgets.client.dialogue import TextToDialogue
 from xiwidgets.client.history import History
 from xiwidgets.client.ledger import Ledger
 from xiwidgets.client.pronunciation import Pronunciation
+from xiwidgets.client.speech import ForcedAlignmentAPI, SpeechToText
 from xiwidgets.client.transport import Transport
 from xiwidgets.client.tts import TextToSpeech
 from xiwidgets.client.types import BatchResult, CharacterStats, Model, Subscription, User
@@ -109,7 +110,8 @@ class Client:
 
     Attributes
     ----------
-    voices, models, tts, dialogue, history, user, usage, pronunciation
+    voices, models, tts, dialogue, history, user, usage, pronunciation, forced_alignment,
+    speech_to_text
         The endpoints, grouped by topic.
 
     Examples
@@ -135,6 +137,8 @@ class Client:
         self.user = Account(self._transport)
         self.usage = Usage(self._transport)
         self.pronunciation = Pronunciation(self._transport)
+        self.forced_alignment = ForcedAlignmentAPI(self._transport)
+        self.speech_to_text = SpeechToText(self._transport)
 
     @property
     def base_url(self) -> str:

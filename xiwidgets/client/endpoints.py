@@ -23,6 +23,8 @@ DIALOGUE = "/v1/text-to-dialogue"
 DIALOGUE_STREAM = "/v1/text-to-dialogue/stream"
 DIALOGUE_WITH_TIMESTAMPS = "/v1/text-to-dialogue/with-timestamps"
 DIALOGUE_STREAM_WITH_TIMESTAMPS = "/v1/text-to-dialogue/stream/with-timestamps"
+FORCED_ALIGNMENT = "/v1/forced-alignment"
+SPEECH_TO_TEXT = "/v1/speech-to-text"
 
 
 def _id(value: str) -> str:

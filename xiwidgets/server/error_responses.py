@@ -30,6 +30,12 @@ HTTP_STATUS: dict[type[errors.DomainError], int] = {
     errors.QuotaExceededError: 401,
     errors.PronunciationDictionaryNotFoundError: 404,
     errors.InvalidPronunciationRulesError: 400,
+    errors.InvalidAudioError: 400,
+    errors.AudioTooLongError: 413,
+    errors.SpeechModelUnavailableError: 501,
+    errors.UnsupportedOptionError: 400,
+    errors.InvalidAlignmentTextError: 400,
+    errors.SpeechBusyError: 429,
 }
 # Where an invalid output_format was given, for the 422 list.
 OUTPUT_FORMAT_LOCATION = ["query", "output_format"]

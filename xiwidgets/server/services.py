@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from xiwidgets.server.concurrency import Concurrency
 from xiwidgets.server.config import ServerConfig
 from xiwidgets.server.pronunciation import PronunciationDictionaries
+from xiwidgets.server.speech_recognition import SpeechRecognizer
+from xiwidgets.server.speech_service import SpeechService
 from xiwidgets.server.store import Store
 from xiwidgets.server.take_service import TakeService
 from xiwidgets.server.voices import VoiceRegistry
@@ -37,6 +39,8 @@ class Services:
         The engines.
     pronunciation : PronunciationDictionaries
         Pronunciation dictionaries and the lexicon of a request's locators.
+    speech : SpeechService
+        Speech to text and forced alignment (Whisper, loaded on first use).
     """
 
     config: ServerConfig
@@ -46,6 +50,7 @@ class Services:
     takes: TakeService
     synthesizer: Synthesizer
     pronunciation: PronunciationDictionaries
+    speech: SpeechService
 
     @classmethod
     def build(cls, config: ServerConfig, store: Store) -> Services:
@@ -57,8 +62,16 @@ class Services:
         voices = VoiceRegistry(config, store, synthesizer, concurrency.synthesis_slots)
         takes = TakeService(store, synthesizer, concurrency, voices)
         pronunciation = PronunciationDictionaries(store)
+        speech = SpeechService(config, SpeechRecognizer())
         return cls(
-            config, store, concurrency, voices, takes, synthesizer, pronunciation=pronunciation
+            config,
+            store,
+            concurrency,
+            voices,
+            takes,
+            synthesizer,
+            pronunciation=pronunciation,
+            speech=speech,
         )
 
     def warm_up(self) -> None:

@@ -29,6 +29,8 @@ from xiwidgets.server.domain_errors import (
     TooManyDialogueVoicesError,
 )
 from xiwidgets.server.model_lookup import tts_model
+from xiwidgets.server.normalization import normalize
+from xiwidgets.server.spoken_text import SpokenText
 from xiwidgets.server.store import HistoryRecord, Reservation, Store, Usage, new_id
 from xiwidgets.server.store import QuotaExceededError as QuotaRefusedError
 from xiwidgets.server.takes import (
@@ -111,12 +113,15 @@ class TakeService:
         enable_logging: bool = True,
         websocket: bool = False,
         lexicon: Lexicon | None = None,
+        text_normalization: str | None = None,
     ) -> TakePlan:
         """Validate a take and reserve its characters; nothing else is stored yet.
 
         ``lexicon`` holds the request's pronunciation rules (resolved from its locators
-        beforehand, so an unknown dictionary is refused before anything is reserved); the
-        characters billed are those of ``text`` as sent.
+        beforehand, so an unknown dictionary is refused before anything is reserved).
+        ``text_normalization`` is the request's ``apply_text_normalization`` (``None`` is
+        ``auto``, which the model decides: see ``catalog.Model.normalizes``); the rules apply
+        to the text as normalized. The characters billed are those of ``text`` as sent.
 
         Raises
         ------
@@ -139,15 +144,18 @@ class TakeService:
             raise InvalidTextError(problem)
         if len(text) > model.max_characters:
             raise TextTooLongError(len(text), model.model_id, model.max_characters)
+        spec = model.voice_spec_for(voice.spec)
+        spoken = (normalize(text, spec.language) if model.normalizes(text_normalization)
+                  else SpokenText.unchanged(text))
         if lexicon:
-            _check_said_length(text, lexicon, model.max_characters)
+            _check_said_length(spoken.spoken, lexicon, model.max_characters)
         settings = {**self._voices.settings_of(voice), **(voice_settings or {})}
         synthesis_settings = model.effective_settings(SynthesisSettings(**settings, seed=seed))
         reservation = self._reserve(_cost(model, len(text)), request_id)
         return TakePlan(
             request_id=request_id,
             voice=voice,
-            spec=model.voice_spec_for(voice.spec),
+            spec=spec,
             model_id=model.model_id,
             text=text,
             output_format=fmt,
@@ -156,6 +164,7 @@ class TakeService:
             reservation=reservation,
             history_item_id=new_id() if enable_logging else None,
             lexicon=lexicon,
+            spoken=spoken,
         )
 
     def plan_dialogue(
@@ -252,7 +261,7 @@ class TakeService:
         if plan.lines:
             return dialogue.dialogue_chunks(self._synthesizer, plan.lines)
         return self._synthesizer.synthesize(
-            plan.text, plan.spec, plan.synthesis_settings, plan.lexicon
+            plan.spoken_text.spoken, plan.spec, plan.synthesis_settings, plan.lexicon
         )
 
     def produce(
@@ -274,7 +283,7 @@ class TakeService:
         the final flush is left to its owner.
         """
         take_audio = TakeAudio(plan, shared)
-        alignment = AlignmentBuilder()
+        alignment = AlignmentBuilder(plan.spoken_text)
         offset = 0.0
         counted = True
         try:
@@ -290,7 +299,7 @@ class TakeService:
             tail = take_audio.finish()
             if cancelled.is_set() or not may_settle():
                 raise TakeCancelledError
-            self._settle(plan, bytes(take_audio.history_audio), alignment.as_dict())
+            self._settle(plan, bytes(take_audio.history_audio), alignment.alignments())
             # Count the take out before its last bytes leave: a client that sends its next
             # request as soon as it has them must not see this one still in flight.
             self._concurrency.change_in_flight(-1)
@@ -303,7 +312,9 @@ class TakeService:
             if counted:
                 self._concurrency.change_in_flight(-1)
 
-    def _settle(self, plan: TakePlan, audio: bytes, alignment: dict[str, Any]) -> None:
+    def _settle(
+        self, plan: TakePlan, audio: bytes, alignments: dict[str, dict[str, Any]]
+    ) -> None:
         """Bill the take and, when it is logged, store it: one transaction."""
         usage = _usage(plan)
         if plan.history_item_id is None:
@@ -324,14 +335,14 @@ class TakeService:
             content_type=HISTORY_CONTENT_TYPE,
             output_format=plan.output_format.name,
             settings=plan.settings,
-            alignments={"alignment": alignment, "normalized_alignment": alignment},
+            alignments=alignments,
             dialogue=dialogue.dialogue_record(plan.lines) if plan.lines else None,
         )
         self._store.settle_take(plan.reservation, usage, item, audio, "mp3")
 
 
     def record_stream(
-        self, plans: list[TakePlan], audio: bytes, alignment: dict[str, Any]
+        self, plans: list[TakePlan], audio: bytes, alignments: dict[str, dict[str, Any]]
     ) -> str | None:
         """Keep a websocket stream's takes (already billed one by one) as one history item.
 
@@ -341,8 +352,8 @@ class TakeService:
             The stream's takes, in order (all of one voice, model and settings).
         audio : bytes
             The stream's whole audio as MP3.
-        alignment : dict
-            Its character times over the whole stream.
+        alignments : dict
+            ``{"alignment": ..., "normalized_alignment": ...}`` over the whole stream.
 
         Returns
         -------
@@ -366,7 +377,7 @@ class TakeService:
             content_type=HISTORY_CONTENT_TYPE,
             output_format=first.output_format.name,
             settings=first.settings,
-            alignments={"alignment": alignment, "normalized_alignment": alignment},
+            alignments=alignments,
         )
         self._store.add_history_item(item, audio, "mp3")
         return item.history_item_id

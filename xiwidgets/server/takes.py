@@ -11,6 +11,7 @@ import av
 import numpy as np
 
 from xiwidgets.formats import HISTORY_OUTPUT_FORMAT, OutputFormat
+from xiwidgets.server.spoken_text import SpokenText
 from xiwidgets.wav import wav_bytes
 
 if TYPE_CHECKING:
@@ -62,6 +63,18 @@ class TakePlan:
     history_item_id: str | None
     lexicon: Lexicon | None = None  # the request's pronunciation rules
     lines: tuple[TakeLine, ...] = ()
+    # The text as the engine speaks it (normalized) and the way back to ``text``.
+    spoken: SpokenText | None = None
+
+    def __post_init__(self) -> None:
+        if self.spoken is None:
+            self.spoken = SpokenText.unchanged(self.text)
+
+    @property
+    def spoken_text(self) -> SpokenText:
+        """How ``text`` is spoken (``text`` itself when it is not normalized)."""
+        assert self.spoken is not None  # set by __post_init__
+        return self.spoken
 
     @property
     def character_cost(self) -> int:
@@ -174,9 +187,14 @@ class TakeAudio:
 
 
 class AlignmentBuilder:
-    """Character times over a whole take, from the chunk-relative times of each chunk."""
+    """Character times over a whole take, from the chunk-relative times of each chunk.
 
-    def __init__(self) -> None:
+    Chunks follow the spoken text; :meth:`alignments` also carries the times back onto the
+    text as sent.
+    """
+
+    def __init__(self, spoken: SpokenText) -> None:
+        self.spoken = spoken
         self.characters: list[str] = []
         self.starts: list[float] = []
         self.ends: list[float] = []
@@ -186,8 +204,37 @@ class AlignmentBuilder:
         self.starts.extend(round(offset + t, 3) for t in chunk.char_starts)
         self.ends.extend(round(offset + t, 3) for t in chunk.char_ends)
 
-    def as_dict(self) -> dict[str, list[Any]]:
-        return chunk_alignment(self.characters, self.starts, self.ends)
+    def alignments(self) -> dict[str, dict[str, list[Any]]]:
+        """``{"alignment": ..., "normalized_alignment": ...}`` of the whole take."""
+        return {
+            "alignment": chunk_alignment(*self.spoken.source_times(0, self.starts, self.ends)),
+            "normalized_alignment": chunk_alignment(self.characters, self.starts, self.ends),
+        }
+
+
+class StreamAlignment:
+    """Character times over a stream of several takes, as sent and as spoken."""
+
+    def __init__(self) -> None:
+        self.sent: tuple[list[str], list[float], list[float]] = ([], [], [])
+        self.said: tuple[list[str], list[float], list[float]] = ([], [], [])
+
+    def add(self, piece: TakePiece, spoken: SpokenText, offset: float) -> None:
+        """Add one piece of a take whose text is ``spoken``, ``offset`` s into the stream."""
+        sent, said = piece_alignments(TakePiece(piece.audio, piece.chunk, offset), spoken)
+        for into, alignment in ((self.sent, sent), (self.said, said)):
+            if alignment is None:
+                continue
+            into[0].extend(alignment["characters"])
+            into[1].extend(alignment["character_start_times_seconds"])
+            into[2].extend(alignment["character_end_times_seconds"])
+
+    def alignments(self) -> dict[str, dict[str, list[Any]]]:
+        """``{"alignment": ..., "normalized_alignment": ...}`` of the whole stream."""
+        return {
+            "alignment": chunk_alignment(*self.sent),
+            "normalized_alignment": chunk_alignment(*self.said),
+        }
 
 
 def chunk_alignment(
@@ -202,7 +249,7 @@ def chunk_alignment(
 
 
 def piece_alignment(piece: TakePiece) -> dict[str, list[Any]] | None:
-    """Alignment of one streamed piece, in seconds from the start of the take."""
+    """Alignment of one streamed piece over the spoken text, in seconds from the take's start."""
     if piece.chunk is None:
         return None
     chunk = piece.chunk
@@ -211,6 +258,21 @@ def piece_alignment(piece: TakePiece) -> dict[str, list[Any]] | None:
         [round(piece.offset_s + t, 3) for t in chunk.char_starts],
         [round(piece.offset_s + t, 3) for t in chunk.char_ends],
     )
+
+
+def piece_alignments(
+    piece: TakePiece, spoken: SpokenText
+) -> tuple[dict[str, list[Any]] | None, dict[str, list[Any]] | None]:
+    """``(alignment, normalized_alignment)`` of one piece: the text as sent, and as spoken."""
+    normalized = piece_alignment(piece)
+    if normalized is None or piece.chunk is None:
+        return None, None
+    source = spoken.source_times(
+        piece.chunk.text_start,
+        normalized["character_start_times_seconds"],
+        normalized["character_end_times_seconds"],
+    )
+    return chunk_alignment(*source), normalized
 
 
 def mp3_to_wav(mp3: bytes) -> bytes:

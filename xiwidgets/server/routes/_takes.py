@@ -72,7 +72,7 @@ class TakeRun:
         self._answered = threading.Event()
         self._settle = False
         self._takes = takes
-        self._plan = plan
+        self.plan = plan  # read by the routes (its text, for the alignments)
         self._shared = shared
         self._connected = connected
         threading.Thread(target=self._work, name=f"take-{plan.request_id}", daemon=True).start()
@@ -105,7 +105,7 @@ class TakeRun:
     def _work(self) -> None:
         try:
             self._takes.produce(
-                self._plan, self._hand_over, self._cancelled, self._shared, self._may_settle
+                self.plan, self._hand_over, self._cancelled, self._shared, self._may_settle
             )
         except TakeCancelledError as exc:
             self._hand_over(exc)  # ends ``pieces`` if it is still being read

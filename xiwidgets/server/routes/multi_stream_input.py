@@ -132,7 +132,7 @@ class MultiSession(Session):
                 self.running.takes.record_stream,
                 stream.spoken,
                 bytes(stream.encoder.history_audio),
-                stream.alignment.as_dict(),
+                stream.alignment.alignments(),
             )
 
     async def handle(self, message: dict[str, Any]) -> bool:

@@ -46,7 +46,13 @@ from xiwidgets.server.routes._text_buffer import TextBuffer
 from xiwidgets.server.schemas import MAX_SEED, PronunciationDictionaryLocator, VoiceSettingsBody
 from xiwidgets.server.services import Services
 from xiwidgets.server.take_service import parse_output_format
-from xiwidgets.server.takes import AlignmentBuilder, SharedEncoder, TakePiece, TakePlan
+from xiwidgets.server.takes import (
+    SharedEncoder,
+    StreamAlignment,
+    TakePiece,
+    TakePlan,
+    piece_alignments,
+)
 from xiwidgets.server.text import has_speech, is_valid_unicode, text_problem
 
 router = APIRouter(tags=["text-to-speech"])
@@ -84,6 +90,7 @@ class SessionOptions:
     auto_mode: bool
     seed: int | None
     language_code: str | None
+    text_normalization: str | None = None
 
     @classmethod
     def from_query(cls, query: Any, max_timeout: int, default_timeout: int) -> SessionOptions:
@@ -100,6 +107,11 @@ class SessionOptions:
             return int(raw)
 
         timeout = integer("inactivity_timeout", 1, max_timeout)
+        normalization = query.get("apply_text_normalization") or None
+        if normalization not in (None, "auto", "on", "off"):
+            raise SessionError(
+                "invalid_request", "apply_text_normalization must be auto, on or off."
+            )
         return cls(
             model_id=query.get("model_id") or None,
             output_format=query.get("output_format") or DEFAULT_OUTPUT_FORMAT,
@@ -107,6 +119,7 @@ class SessionOptions:
             auto_mode=flag("auto_mode"),
             seed=integer("seed", 0, MAX_SEED),
             language_code=query.get("language_code") or None,
+            text_normalization=normalization,
         )
 
 
@@ -125,18 +138,30 @@ def _parse_schedule(config: Any) -> tuple[int, ...] | None:
     return tuple(schedule)
 
 
-def _alignment_ms(piece: TakePiece) -> dict[str, Any] | None:
-    if piece.chunk is None:
+def _websocket_alignment(alignment: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The websocket's alignment shape (milliseconds, durations) of a REST alignment."""
+    if alignment is None:
         return None
-    chunk = piece.chunk
+    starts = alignment["character_start_times_seconds"]
+    ends = alignment["character_end_times_seconds"]
     return {
-        "chars": list(chunk.text),
-        "charStartTimesMs": [round(start * 1000) for start in chunk.char_starts],
+        "chars": list(alignment["characters"]),
+        "charStartTimesMs": [round(start * 1000) for start in starts],
         "charsDurationsMs": [
-            max(0, round((end - start) * 1000))
-            for start, end in zip(chunk.char_starts, chunk.char_ends, strict=False)
+            max(0, round((end - start) * 1000)) for start, end in zip(starts, ends, strict=False)
         ],
     }
+
+
+def _alignments_ms(
+    piece: TakePiece, plan: TakePlan
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """``(alignment, normalizedAlignment)`` of a piece, times relative to its chunk."""
+    if piece.chunk is None:
+        return None, None
+    local = TakePiece(piece.audio, piece.chunk, 0.0)
+    alignment, normalized = piece_alignments(local, plan.spoken_text)
+    return _websocket_alignment(alignment), _websocket_alignment(normalized)
 
 
 def _not_a_json_number(name: str) -> float:
@@ -280,7 +305,7 @@ class TextStream:
         self.encoder = SharedEncoder(keep_history=enable_logging)
         # What the stream said, for its history item: the takes and their alignment.
         self.spoken: list[TakePlan] = []
-        self.alignment = AlignmentBuilder()
+        self.alignment = StreamAlignment()
         self.elapsed = 0.0
 
     async def load_rules(self, message: dict[str, Any]) -> None:
@@ -350,24 +375,30 @@ class TextStream:
                 enable_logging=False,
                 websocket=True,
                 lexicon=self.lexicon,
+                text_normalization=self.options.text_normalization,
             )
         except DomainError as exc:
             raise SessionError(exc.status, exc.message) from None
         async for piece in TakeRun(self.running.takes, plan, self.encoder).pieces():
             if piece.audio or piece.chunk is not None:
-                await self.send_audio(piece.audio, _alignment_ms(piece))
+                await self.send_audio(piece.audio, *_alignments_ms(piece, plan))
             if piece.chunk is not None:
-                self.alignment.add(piece.chunk, self.elapsed + piece.offset_s)
+                self.alignment.add(piece, plan.spoken_text, self.elapsed + piece.offset_s)
             if piece.final:
                 self.elapsed += piece.offset_s
         self.spoken.append(plan)
 
-    async def send_audio(self, audio: bytes, alignment: dict[str, Any] | None) -> None:
+    async def send_audio(
+        self,
+        audio: bytes,
+        alignment: dict[str, Any] | None,
+        normalized: dict[str, Any] | None = None,
+    ) -> None:
         await self.send(
             {
                 "audio": base64.b64encode(audio).decode(),
                 "isFinal": False,
-                "normalizedAlignment": alignment,
+                "normalizedAlignment": normalized,
                 "alignment": alignment,
             }
         )

@@ -27,7 +27,6 @@ from xiwidgets.server.routes._takes import (
     connection_of,
     stop_if_unfinished,
     take_headers,
-    timed_alignment,
     whole_take,
 )
 from xiwidgets.server.schemas import TextToSpeechBody
@@ -35,7 +34,8 @@ from xiwidgets.server.take_service import TakeService
 from xiwidgets.server.takes import (
     TakePiece,
     TakePlan,
-    piece_alignment,
+    chunk_alignment,
+    piece_alignments,
 )
 
 router = APIRouter(prefix="/v1/text-to-speech", tags=["text-to-speech"])
@@ -70,6 +70,7 @@ class TakeRequest:
             streaming=streaming,
             enable_logging=self.enable_logging,
             lexicon=self.lexicon,
+            text_normalization=body.apply_text_normalization,
         )
 
 
@@ -104,12 +105,17 @@ def take_request(
 TakeRequestDep = Annotated[TakeRequest, Depends(take_request)]
 
 
-def _timed_json(audio: bytes, alignment: dict[str, list[Any]] | None) -> dict[str, Any]:
-    """The ``audio_base64`` / ``alignment`` object of the with-timestamps routes."""
+def _timed_json(
+    audio: bytes,
+    alignment: dict[str, list[Any]] | None,
+    normalized: dict[str, list[Any]] | None,
+) -> dict[str, Any]:
+    """The ``audio_base64`` / ``alignment`` / ``normalized_alignment`` object of the
+    with-timestamps routes: times of the text as sent, and of the text as spoken."""
     return {
         "audio_base64": base64.b64encode(audio).decode(),
         "alignment": alignment,
-        "normalized_alignment": alignment,
+        "normalized_alignment": normalized,
     }
 
 
@@ -120,6 +126,24 @@ async def _whole_take(
     plan = take.plan(takes, streaming=False)
     headers = take_headers(concurrency, plan)
     return await whole_take(takes, plan, request), headers, plan
+
+
+def _joined(parts: list[dict[str, list[Any]]]) -> dict[str, list[Any]] | None:
+    if not parts:
+        return None
+    return chunk_alignment(
+        [c for part in parts for c in part["characters"]],
+        [t for part in parts for t in part["character_start_times_seconds"]],
+        [t for part in parts for t in part["character_end_times_seconds"]],
+    )
+
+
+def _timed_alignments(
+    plan: TakePlan, pieces: list[TakePiece]
+) -> tuple[dict[str, list[Any]] | None, dict[str, list[Any]] | None]:
+    """The whole take's ``alignment`` (text as sent) and ``normalized_alignment`` (as spoken)."""
+    both = [piece_alignments(piece, plan.spoken_text) for piece in pieces]
+    return (_joined([a for a, _ in both if a]), _joined([n for _, n in both if n]))
 
 
 def _streamed_take(
@@ -145,7 +169,7 @@ async def _timed_lines(run: TakeRun) -> AsyncIterator[bytes]:
     async for piece in run.pieces():
         if piece.final and not piece.audio:
             return
-        line = _timed_json(piece.audio, piece_alignment(piece))
+        line = _timed_json(piece.audio, *piece_alignments(piece, run.plan.spoken_text))
         yield (json.dumps(line, ensure_ascii=False) + "\n").encode()
 
 
@@ -172,9 +196,9 @@ async def convert_with_timestamps(
     request: Request, take: TakeRequestDep, takes: TakesDep, concurrency: ConcurrencyDep
 ) -> JSONResponse:
     """The whole take as base64 plus per-character start/end times (seconds from the start)."""
-    pieces, headers, _ = await _whole_take(request, take, takes, concurrency)
+    pieces, headers, plan = await _whole_take(request, take, takes, concurrency)
     audio = b"".join(piece.audio for piece in pieces)
-    return JSONResponse(_timed_json(audio, timed_alignment(pieces)), headers=headers)
+    return JSONResponse(_timed_json(audio, *_timed_alignments(plan, pieces)), headers=headers)
 
 
 @router.post(

@@ -91,6 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="takes synthesized at once; others wait (default: one per two cores)",
     )
     serve.add_argument(
+        "--max-concurrent-requests",
+        type=int,
+        default=None,
+        metavar="N",
+        help="takes in flight at once; past it a take is refused with the hosted API's 429 "
+        "too_many_concurrent_requests (default: no limit, takes wait their turn)",
+    )
+    serve.add_argument(
         "--log-level",
         default="warning",
         choices=["critical", "error", "warning", "info", "debug"],
@@ -218,6 +226,7 @@ def serve(options: argparse.Namespace) -> int:
     optional = {
         "character_limit": options.character_limit,
         "max_concurrent_syntheses": options.max_concurrent_syntheses,
+        "max_concurrent_requests": options.max_concurrent_requests,
         "header_timeout_s": options.header_timeout,
         "max_connections_per_client": options.max_connections_per_client,
     }

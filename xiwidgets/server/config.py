@@ -48,6 +48,11 @@ class ServerConfig:
         Characters per monthly period before requests get ``quota_exceeded``.
     max_concurrent_syntheses : int
         Takes synthesized at once; further requests wait their turn.
+    max_concurrent_requests : int or None
+        Takes in flight at once (synthesizing, waiting or being sent); past it a take is
+        refused as the hosted API refuses one past its plan's limit: 429
+        ``too_many_concurrent_requests`` with ``Retry-After``, nothing charged. ``None`` (the
+        default): no refusals, takes past the synthesis slots wait their turn.
     warm_up : bool
         Load the voice models before the server reports ready, so the first take pays no load.
     allowed_origins : tuple of str
@@ -72,6 +77,7 @@ class ServerConfig:
     api_keys: tuple[str, ...] = ()
     character_limit: int = DEFAULT_CHARACTER_LIMIT
     max_concurrent_syntheses: int = field(default_factory=default_max_concurrent_syntheses)
+    max_concurrent_requests: int | None = None
     warm_up: bool = True
     log_level: str = "warning"
     # Request limits: each is enforced with a readable error naming the limit.
@@ -116,6 +122,8 @@ class ServerConfig:
             raise ValueError("character_limit must be >= 0")
         if self.max_concurrent_syntheses < 1:
             raise ValueError("max_concurrent_syntheses must be >= 1")
+        if self.max_concurrent_requests is not None and self.max_concurrent_requests < 1:
+            raise ValueError("max_concurrent_requests must be >= 1 (or None for no limit)")
 
     @property
     def binds_beyond_loopback(self) -> bool:
@@ -148,6 +156,7 @@ class ServerConfig:
             f"ServerConfig(host={self.host!r}, port={self.port}, data_dir={str(self.data_dir)!r}, "
             f"api_keys=<{len(self.api_keys)} hidden>, character_limit={self.character_limit}, "
             f"max_concurrent_syntheses={self.max_concurrent_syntheses}, "
+            f"max_concurrent_requests={self.max_concurrent_requests}, "
             f"allowed_origins={self.allowed_origins!r}, allowed_hosts={self.allowed_hosts!r})"
         )
 

@@ -30,6 +30,10 @@ class DomainError(Exception):
         """Data a client may act on, sent beside ``status`` and ``message``."""
         return {}
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries (``Retry-After``)."""
+        return {}
+
 
 class VoiceNotFoundError(DomainError):
     """No voice has this id."""
@@ -171,3 +175,28 @@ class QuotaExceededError(DomainError):
     def fields(self) -> dict[str, Any]:
         """``needed``, ``left`` and ``reset_unix``."""
         return {"needed": self.needed, "left": self.left, "reset_unix": self.reset_unix}
+
+
+class TooManyConcurrentRequestsError(DomainError):
+    """As many takes as the server allows are in flight; this one was refused, not billed.
+
+    Parameters
+    ----------
+    limit : int
+        The server's ``max_concurrent_requests``.
+    """
+
+    status = "too_many_concurrent_requests"
+    # Seconds a client should wait before sending again: about one short take.
+    RETRY_AFTER_S = 1
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"Too many concurrent requests: this server runs at most {limit} at once. "
+            "Wait for one to finish, or lower your client's concurrency; nothing was charged."
+        )
+        self.limit = limit
+
+    def headers(self) -> dict[str, str]:
+        """``Retry-After``: when to try again."""
+        return {"Retry-After": str(self.RETRY_AFTER_S)}

@@ -49,7 +49,8 @@ class Services:
         from xiwidgets.server.engines import Synthesizer
 
         synthesizer = Synthesizer()
-        concurrency = Concurrency(config.max_concurrent_syntheses, config.max_websocket_sessions)
+        concurrency = Concurrency(config.max_concurrent_syntheses, config.max_websocket_sessions,
+                                  config.max_concurrent_requests)
         voices = VoiceRegistry(config, store, synthesizer, concurrency.synthesis_slots)
         takes = TakeService(store, synthesizer, concurrency, voices)
         return cls(config, store, concurrency, voices, takes, synthesizer)

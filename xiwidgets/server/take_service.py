@@ -112,7 +112,25 @@ class TakeService:
             Text over the model's limit.
         QuotaExceededError
             When the take would pass the character quota.
+        TooManyConcurrentRequestsError
+            When ``max_concurrent_requests`` takes are already in flight.
         """
+        # Admitted first, before anything is checked or reserved: a refused take costs nothing
+        # and a burst of them cannot get past the limit.
+        self._concurrency.admit()
+        try:
+            return self._plan_admitted(
+                request_id=request_id, voice_id=voice_id, text=text, model_id=model_id,
+                voice_settings=voice_settings, output_format=output_format, seed=seed,
+                streaming=streaming, enable_logging=enable_logging, websocket=websocket)
+        except BaseException:
+            self._concurrency.change_in_flight(-1)
+            raise
+
+    def _plan_admitted(self, *, request_id: str, voice_id: str, text: str,
+                       model_id: str | None, voice_settings: dict[str, Any] | None,
+                       output_format: str | None, seed: int | None, streaming: bool,
+                       enable_logging: bool, websocket: bool) -> TakePlan:
         from xiwidgets.server.engines import SynthesisSettings
 
         voice = self._voices.voice(voice_id)
@@ -131,7 +149,6 @@ class TakeService:
         except QuotaRefusedError as exc:
             reset_unix = self._store.account()["next_reset_unix"]
             raise QuotaExceededError(exc.needed, exc.left, reset_unix) from None
-        self._concurrency.change_in_flight(+1)
         return TakePlan(
             request_id=request_id,
             voice=voice,

@@ -150,7 +150,8 @@ class Client:
     def synthesize_many(self, items: Iterable[str | Mapping[str, Any]], *,
                         voice: VoiceRef | None = None, model_id: str | None = None,
                         settings: SettingsLike | None = None, out_dir: str | Path = "takes",
-                        output_format: str = DEFAULT_OUTPUT_FORMAT, max_concurrency: int = 4,
+                        output_format: str = DEFAULT_OUTPUT_FORMAT,
+                        max_concurrency: int | None = None,
                         progress: bool = True, captions: str | None = None) -> BatchResult:
         """Synthesize many texts into ``out_dir``, with a manifest, resumably.
 
@@ -172,8 +173,15 @@ class Client:
             status, error, seed, options, captions, time_to_first_byte, total_time).
         output_format : str
             Audio encoding; it also sets the files' extension.
-        max_concurrency : int
-            Most requests in flight at once.
+        max_concurrency : int, optional
+            Most requests in flight at once. ``None``: the server's advertised maximum
+            (``GET /v1/user``: the plan's concurrency; else 4 until a take's
+            ``maximum-concurrent-requests`` header says). A server that refuses past its
+            maximum (the hosted API; a local server with ``max_concurrent_requests``) is
+            never sent more, whatever is given here. After a 429 the batch sends fewer at
+            once, waits its ``Retry-After`` and sends the refused take again (it was not
+            made); successes raise the concurrency back. The progress bar shows it
+            (``concurrency=now/most``).
         progress : bool
             Show a progress bar (a notebook bar in Jupyter, text in a terminal).
         captions : {"srt", "vtt"}, optional
@@ -188,9 +196,10 @@ class Client:
             failed item is never synthesized twice in one run; if the server may have made its
             take, its ``request_id``/``history_item_id`` are kept to find it in the history.
         """
-        return synthesize_many(self.tts, self.voices, items, voice=voice, model_id=model_id,
-                               settings=settings, out_dir=out_dir, output_format=output_format,
-                               max_concurrency=max_concurrency, progress=progress,
+        return synthesize_many(self.tts, self.voices, self._transport, items, voice=voice,
+                               model_id=model_id, settings=settings, out_dir=out_dir,
+                               output_format=output_format, max_concurrency=max_concurrency,
+                               progress=progress,
                                captions=captions)
 
     def close(self) -> None:

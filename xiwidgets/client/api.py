@@ -12,6 +12,7 @@ import requests
 
 from xiwidgets.client import endpoints
 from xiwidgets.client.batch import synthesize_many
+from xiwidgets.client.distributed import WorkerConnection, connection_for
 from xiwidgets.client.history import History
 from xiwidgets.client.ledger import Ledger
 from xiwidgets.client.transport import Transport
@@ -152,7 +153,10 @@ class Client:
                         settings: SettingsLike | None = None, out_dir: str | Path = "takes",
                         output_format: str = DEFAULT_OUTPUT_FORMAT,
                         max_concurrency: int | None = None,
-                        progress: bool = True, captions: str | None = None) -> BatchResult:
+                        progress: bool = True, captions: str | None = None,
+                        executor: object = None,
+                        worker_connection: WorkerConnection | None = None,
+                        write_files: str = "client") -> BatchResult:
         """Synthesize many texts into ``out_dir``, with a manifest, resumably.
 
         Parameters
@@ -187,6 +191,21 @@ class Client:
         captions : {"srt", "vtt"}, optional
             Also write captions beside each audio file (``0001.srt``…); the takes are then
             made with timestamps.
+        executor : dask.distributed.Client or concurrent.futures.Executor, optional
+            Make the takes there instead of in threads of this process (e.g. on a Dask
+            cluster). Each task builds its own client on its worker from
+            ``worker_connection``, which carries no key: the worker reads
+            ``ELEVENLABS_API_KEY`` from its own environment. The manifest and resume work as
+            without; a task that fails (even a lost worker) is a failed row.
+        worker_connection : WorkerConnection, optional
+            Where the workers send their takes (``WorkerConnection.hosted()``,
+            ``.server(url)``, ``.local()``: each worker process its own embedded server).
+            Default: where this client goes, or ``local()`` for the embedded server (its key
+            stays in this process).
+        write_files : {"client", "workers"}
+            With an executor: the workers return the audio and it is written here
+            (``"client"``), or they write into ``out_dir`` themselves (``"workers"``, which
+            must then be a folder every worker sees; checked before anything is sent).
 
         Returns
         -------
@@ -199,8 +218,10 @@ class Client:
         return synthesize_many(self.tts, self.voices, self._transport, items, voice=voice,
                                model_id=model_id, settings=settings, out_dir=out_dir,
                                output_format=output_format, max_concurrency=max_concurrency,
-                               progress=progress,
-                               captions=captions)
+                               progress=progress, captions=captions, executor=executor,
+                               worker_connection=worker_connection or (
+                                   connection_for(self) if executor is not None else None),
+                               write_files=write_files)
 
     def close(self) -> None:
         """Release the HTTP connections (the embedded server keeps running)."""

@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,14 @@ from xiwidgets.client.batch_tasks import (
     TakeTask,
     failed_item,
     make_take,
+    write_atomically,
+)
+from xiwidgets.client.distributed import (
+    WRITE_FILES,
+    TaskRunner,
+    WorkerConnection,
+    run_on_worker,
+    task_runner,
 )
 from xiwidgets.client.errors import RateLimited, XIError
 from xiwidgets.client.pacing import DEFAULT_CONCURRENCY, AdaptiveLimit, advertised_maximum
@@ -177,8 +185,17 @@ def synthesize_many(tts: TextToSpeech, voices: Voices, transport: Transport,
                     items: Iterable[str | Mapping[str, Any]], *, voice: VoiceRef | None,
                     model_id: str | None, settings: SettingsLike | None, out_dir: str | Path,
                     output_format: str, max_concurrency: int | None, progress: bool,
-                    captions: str | None = None) -> BatchResult:
+                    captions: str | None = None, executor: object = None,
+                    worker_connection: WorkerConnection | None = None,
+                    write_files: str = "client") -> BatchResult:
     """See :meth:`xiwidgets.client.Client.synthesize_many`."""
+    runner = task_runner(executor) if executor is not None else None
+    if write_files not in WRITE_FILES:
+        raise ValueError(f"write_files must be one of {', '.join(WRITE_FILES)}, "
+                         f"not {write_files!r}")
+    if runner is not None and not isinstance(worker_connection, WorkerConnection):
+        raise TypeError("worker_connection must be a WorkerConnection (hosted(), server(url) "
+                        f"or local()), not {type(worker_connection).__name__}")
     if max_concurrency is not None and (
             not isinstance(max_concurrency, int) or isinstance(max_concurrency, bool)
             or max_concurrency < 1):
@@ -189,6 +206,8 @@ def synthesize_many(tts: TextToSpeech, voices: Voices, transport: Transport,
                          f"not {captions!r}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if runner is not None:
+        out = out.resolve()  # the same place for a worker whatever its working directory
     manifest = out / MANIFEST_NAME
     jobs = _jobs(items, voice, settings, audio_extension(output_format), model_id)
     previous = _read_manifest(manifest)
@@ -212,21 +231,41 @@ def synthesize_many(tts: TextToSpeech, voices: Voices, transport: Transport,
                 settings=job.settings, seed=job.seed, options=job.options, file=job.file,
                 output_format=output_format, captions=captions, out_dir=str(out)))
 
-    limit = AdaptiveLimit(_ceiling(transport, max_concurrency) if pending else 1)
+    if runner is not None and write_files == "workers" and pending:
+        blind = runner.blind_workers(str(out))
+        if blind:
+            raise ValueError(
+                f"out_dir {out} is not visible on {len(blind)} worker(s) ({', '.join(blind)}): "
+                "give a folder every worker sees (a shared file system), or "
+                "write_files='client' to have the audio returned and written here. Nothing "
+                "was sent.")
 
     from tqdm.auto import tqdm
 
     with tqdm(total=len(jobs), initial=len(results), disable=not progress,
               desc="synthesizing", unit="take") as bar:
         _write_manifest(manifest, results.values())
-        bar.set_postfix(concurrency=limit.describe())
-        with ThreadPoolExecutor(max_workers=limit.ceiling,
-                                thread_name_prefix="xiwidgets-batch") as pool:
-            for item in _dispatch(pending, lambda task: pool.submit(make_take, task, tts),
-                                  limit, bar):
+
+        def run(submit: Callable[[TakeTask], Future[TakeOutcome]], ceiling: int) -> None:
+            limit = AdaptiveLimit(ceiling)
+            bar.set_postfix(concurrency=limit.describe())
+            for item in _dispatch(pending, submit, limit, bar):
                 results[item.index] = item
                 _write_manifest(manifest, results.values())
                 bar.update(1)
+
+        if runner is None:
+            ceiling = _ceiling(transport, max_concurrency) if pending else 1
+            with ThreadPoolExecutor(max_workers=ceiling,
+                                    thread_name_prefix="xiwidgets-batch") as pool:
+                run(lambda task: pool.submit(make_take, task, tts), ceiling)
+        else:
+            assert worker_connection is not None
+            connection = worker_connection
+            here = write_files == "workers"
+            run(lambda task: runner.executor.submit(
+                run_on_worker, connection, replace(task, write_here=here)),
+                _worker_ceiling(runner, connection, transport, max_concurrency, bool(pending)))
     ordered = tuple(results[i] for i in sorted(results))
     return BatchResult(out_dir=out, manifest_path=manifest, items=ordered)
 
@@ -243,6 +282,22 @@ def _ceiling(transport: Transport, max_concurrency: int | None) -> int:
     if maximum is not None and refuses:
         return min(max_concurrency, maximum)
     return max_concurrency
+
+
+def _worker_ceiling(runner: TaskRunner, connection: WorkerConnection, transport: Transport,
+                    max_concurrency: int | None, any_pending: bool) -> int:
+    """Tasks in flight on an executor: no more than it runs at once, nor than the server takes.
+
+    Workers with their own local servers share no limit; workers of one server or the hosted
+    API share that server's (read here, then from the takes' headers).
+    """
+    if not any_pending:
+        return 1
+    if connection.kind == "local":
+        wanted = max_concurrency or runner.capacity or DEFAULT_CONCURRENCY
+    else:
+        wanted = _ceiling(transport, max_concurrency)
+    return min(wanted, runner.capacity) if runner.capacity else wanted
 
 
 def _dispatch(tasks: Iterable[TakeTask], submit: Callable[[TakeTask], Future[TakeOutcome]],
@@ -284,8 +339,24 @@ def _dispatch(tasks: Iterable[TakeTask], submit: Callable[[TakeTask], Future[Tak
                 continue
             limit.succeeded(outcome.maximum)
             bar.set_postfix(concurrency=limit.describe())
-            assert outcome.item is not None
-            yield outcome.item
+            yield _written_here(task, outcome)
+
+
+def _written_here(task: TakeTask, outcome: TakeOutcome) -> BatchItem:
+    """The row of a finished take, its files written here when a worker returned them."""
+    item = outcome.item
+    assert item is not None
+    if outcome.audio is None or item.path is None:
+        return item
+    try:
+        if item.captions and outcome.caption_text is not None:
+            write_atomically(item.path.with_name(item.captions),
+                             outcome.caption_text.encode("utf-8"))
+        write_atomically(item.path, outcome.audio)
+    except OSError as exc:
+        # Made and billed, only not saved: the row keeps its ids to find it in the history.
+        return replace(item, status="failed", file=None, path=None, error=str(exc))
+    return item
 
 
 def _failed(job: _Job, voice_id: str | None, exc: BaseException) -> BatchItem:

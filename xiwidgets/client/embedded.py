@@ -74,6 +74,18 @@ def connect(api_key: str | None = None, base_url: str | None = None,
     return _local(data_dir, {})
 
 
+def local_client(data_dir: str | os.PathLike[str] | None = None) -> Client:
+    """The client of this process's embedded server, started now if needed, whatever key or
+    base URL the environment sets (a batch's worker uses it for ``WorkerConnection.local()``).
+
+    Parameters
+    ----------
+    data_dir : path-like, optional
+        Where the server keeps its data if it starts now (see :func:`connect`).
+    """
+    return _local(data_dir, {})
+
+
 def _local(data_dir: str | os.PathLike[str] | None, client_options: dict[str, Any]) -> Client:
     global _server, _local_client
     with _lock:

@@ -102,7 +102,8 @@ def start_in_thread(
         0 picks a free port.
     **config
         Other :class:`ServerConfig` fields: ``api_keys``, ``character_limit``,
-        ``max_concurrent_syntheses``, ``allowed_origins``, ``allowed_hosts``, ...
+        ``max_concurrent_syntheses``, ``workers`` (synthesis processes),
+        ``max_concurrent_requests``, ``allowed_origins``, ``allowed_hosts``, ...
 
     Returns
     -------
@@ -112,7 +113,8 @@ def start_in_thread(
     Raises
     ------
     ValueError
-        For a setting out of range, or a bind beyond loopback without a key.
+        For a setting out of range, more workers than free memory holds, or a bind beyond
+        loopback without a key.
     xiwidgets.server.store.SchemaVersionError
         When a newer xiwidgets wrote the data directory (it is left unchanged).
     RuntimeError
@@ -120,8 +122,10 @@ def start_in_thread(
     """
     from xiwidgets.server.serving import build_server
     from xiwidgets.server.store import check_schema_version
+    from xiwidgets.server.workers import check_workers_fit
 
     settings = ServerConfig.from_options(data_dir=data_dir, host=host, port=port, **config)
+    check_workers_fit(settings.workers)
     check_schema_version(settings.data_dir)
     server = build_server(settings)
     # Signal handlers can only be installed from the main thread.

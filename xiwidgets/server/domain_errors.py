@@ -200,3 +200,15 @@ class TooManyConcurrentRequestsError(DomainError):
     def headers(self) -> dict[str, str]:
         """``Retry-After``: when to try again."""
         return {"Retry-After": str(self.RETRY_AFTER_S)}
+
+
+class SynthesisWorkerLostError(DomainError):
+    """The worker process making the take died (killed, out of memory); nothing was kept."""
+
+    status = "synthesis_worker_lost"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The synthesis worker making this take stopped before it was done (it has been "
+            "replaced); nothing was charged and nothing was stored. Send the request again."
+        )

@@ -27,6 +27,7 @@ HTTP_STATUS: dict[type[errors.DomainError], int] = {
     errors.TextTooLongError: 400,
     errors.QuotaExceededError: 401,
     errors.TooManyConcurrentRequestsError: 429,
+    errors.SynthesisWorkerLostError: 503,
 }
 # Where an invalid output_format was given, for the 422 list.
 OUTPUT_FORMAT_LOCATION = ["query", "output_format"]

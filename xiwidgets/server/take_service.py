@@ -39,7 +39,7 @@ from xiwidgets.server.text import text_problem
 from xiwidgets.server.voices import VoiceRegistry
 
 if TYPE_CHECKING:
-    from xiwidgets.server.engines import Synthesizer
+    from xiwidgets.server.workers import SpeechMaker
 
 logger = logging.getLogger("xiwidgets.server")
 
@@ -54,8 +54,8 @@ class TakeService:
     ----------
     store : Store
         The quota, its reservations and the history.
-    synthesizer : Synthesizer
-        The engines.
+    synthesizer : Synthesizer or WorkerPool
+        The engines (here or in worker processes).
     concurrency : Concurrency
         Synthesis slots and the in-flight count.
     voices : VoiceRegistry
@@ -65,7 +65,7 @@ class TakeService:
     def __init__(
         self,
         store: Store,
-        synthesizer: Synthesizer,
+        synthesizer: SpeechMaker,
         concurrency: Concurrency,
         voices: VoiceRegistry,
     ) -> None:

@@ -1,0 +1,106 @@
+"""Synthesis workers: N processes with their own engines behind one HTTP process, which keeps
+the store, billing and history. A worker killed mid-take fails only that take and is replaced."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+import requests
+
+from tests.reliability.harness import audio_files, wait_until
+from tests.server.helpers import character_count, history_count
+from xiwidgets.client import Client, ServerError
+
+SEEDED = "Seeded takes sound the same. Whichever worker makes them."
+LONG_TEXT = " ".join(f"Sentence {n} of a long reading, spoken slowly and with care."
+                     for n in range(40))
+
+
+@pytest.fixture(scope="module")
+def workers_server(tmp_path_factory):
+    from xiwidgets.server import start_in_thread
+
+    handle = start_in_thread(data_dir=tmp_path_factory.mktemp("workers"), workers=2)
+    yield handle
+    handle.stop()
+
+
+def test_a_seeded_take_is_the_same_from_every_worker_and_from_a_single_process_server(
+        workers_server, server):
+    client = Client(base_url=workers_server.base_url)
+    takes: list[bytes] = []
+
+    def make() -> None:
+        takes.append(client.tts.convert(SEEDED, "Joe", seed=11).audio)
+
+    for _ in range(2):  # two at once: each of the two idle workers takes one
+        threads = [threading.Thread(target=make) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    pool = workers_server.services.synthesizer
+    assert len(pool.served) == 2 and all(count >= 1 for count in pool.served.values())
+    in_process = Client(base_url=server.base_url).tts.convert(SEEDED, "Joe", seed=11).audio
+    assert set(takes) == {in_process}
+
+    # Streaming goes clause by clause through the worker's pipe.
+    pieces = list(client.tts.stream_with_timestamps(SEEDED, "Joe", seed=11))
+    assert len([p for p in pieces if p.audio]) >= 2
+    subscription = requests.get(workers_server.base_url + "/v1/user/subscription",
+                                timeout=10).json()
+    assert subscription["max_concurrent_syntheses"] == 2
+
+
+def test_a_worker_killed_mid_take_fails_only_that_take_refunds_it_and_is_replaced(
+        workers_server):
+    pool = workers_server.services.synthesizer
+    client = Client(base_url=workers_server.base_url)
+    characters, items = character_count(workers_server), history_count(workers_server)
+    files = len(audio_files(workers_server.data_dir))
+    outcome: list[BaseException | str] = []
+
+    def long_take() -> None:
+        try:
+            client.tts.convert(LONG_TEXT, "Joe")
+            outcome.append("made")
+        except ServerError as exc:
+            outcome.append(exc)
+
+    taker = threading.Thread(target=long_take)
+    taker.start()
+    assert wait_until(lambda: pool.busy_pids(), timeout=120)
+    [busy] = pool.busy_pids()
+    os.kill(busy, signal.SIGKILL)
+    other = client.tts.convert("The other worker carries on.", "Joe")  # not this take's fate
+    taker.join(120)
+
+    [error] = outcome
+    assert isinstance(error, ServerError) and error.status_code == 503
+    assert "synthesis worker" in str(error) and "nothing was charged" in str(error)
+    assert character_count(workers_server) == characters + other.character_cost
+    assert history_count(workers_server) == items + 1
+    assert len(audio_files(workers_server.data_dir)) == files + 1
+    assert wait_until(lambda: pool.alive() == 2 and not pool.busy_pids(), timeout=180)
+    assert pool.replaced == 1
+    assert client.tts.convert("A new worker took its place.", "Joe").audio
+
+
+@pytest.mark.parametrize(("workers", "message"), [
+    ("0", "workers must be a whole number >= 1"),
+    ("100000", "synthesis workers need about"),
+    ("many", "expected a whole number or 'auto'"),
+])
+def test_bad_worker_counts_are_refused_before_the_server_starts(tmp_path, workers, message):
+    result = subprocess.run(
+        [sys.executable, "-m", "xiwidgets.cli", "serve", "--port", "0", "--data-dir",
+         str(tmp_path), "--workers", workers],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert not list(tmp_path.iterdir())  # nothing created, nothing billed

@@ -57,6 +57,19 @@ def test_a_seeded_take_is_the_same_from_every_worker_and_from_a_single_process_s
     assert subscription["max_concurrent_syntheses"] == 2
 
 
+def test_a_take_whose_client_leaves_is_not_billed_and_its_worker_serves_again(workers_server):
+    pool = workers_server.services.synthesizer
+    voice_id = Client(base_url=workers_server.base_url).voices.find("Joe").voice_id
+    characters, items = character_count(workers_server), history_count(workers_server)
+    with requests.post(f"{workers_server.base_url}/v1/text-to-speech/{voice_id}/stream",
+                       json={"text": LONG_TEXT}, stream=True, timeout=120) as response:
+        next(response.iter_content(1024))  # audio is flowing; then the client goes
+    assert wait_until(lambda: not pool.busy_pids(), timeout=120)
+    assert pool.alive() == 2 and pool.replaced == 0
+    assert character_count(workers_server) == characters
+    assert history_count(workers_server) == items
+
+
 def test_a_worker_killed_mid_take_fails_only_that_take_refunds_it_and_is_replaced(
         workers_server):
     pool = workers_server.services.synthesizer

@@ -274,11 +274,13 @@ def _ceiling(transport: Transport, max_concurrency: int | None) -> int:
     """The most takes in flight: the caller's limit, never above a maximum the server enforces.
 
     A server that lets extra takes wait (a local server without ``max_concurrent_requests``)
-    is held to its maximum only when the caller gave no limit of their own.
+    is held near its maximum only when the caller gave no limit of their own.
     """
     maximum, refuses = advertised_maximum(transport)
     if max_concurrency is None:
-        return maximum or DEFAULT_CONCURRENCY
+        # A server that queues rather than refuses gets one more than it runs at once, so
+        # none of its syntheses waits for the next request to arrive.
+        return maximum + (0 if refuses else 1) if maximum else DEFAULT_CONCURRENCY
     if maximum is not None and refuses:
         return min(max_concurrency, maximum)
     return max_concurrency

@@ -98,6 +98,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="takes synthesized at once; others wait (default: one per two cores)",
     )
     serve.add_argument(
+        "--workers",
+        type=_workers_option,
+        default=None,
+        metavar="N|auto",
+        help="synthesis processes: 1 synthesizes in the server's process (default; one copy "
+        "of the voices in memory); N >= 2 starts N worker processes, each with its own voices "
+        "(300 MB each, 700 MB with Kokoro) for N takes at once; auto: one per core as memory "
+        "allows",
+    )
+    serve.add_argument(
+        "--max-concurrent-requests",
+        type=int,
+        default=None,
+        metavar="N",
+        help="takes in flight at once; past it a take is refused with the hosted API's 429 "
+        "too_many_concurrent_requests (default: no limit, takes wait their turn)",
+    )
+    serve.add_argument(
         "--log-level",
         default="warning",
         choices=["critical", "error", "warning", "info", "debug"],
@@ -105,6 +123,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_voices_parser(commands)
     return parser
+
+
+def _workers_option(value: str) -> int | str:
+    """``--workers``: a whole number or ``auto`` (range checked with the other settings)."""
+    if value == "auto":
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number or 'auto', not {value!r}") from None
 
 
 def _add_voices_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -213,6 +242,7 @@ def serve(options: argparse.Namespace) -> int:
     from xiwidgets.server import ServerConfig
     from xiwidgets.server.serving import build_server
     from xiwidgets.server.store import SchemaVersionError, check_schema_version
+    from xiwidgets.server.workers import check_workers_fit
 
     config_options = {
         "host": options.host,
@@ -227,12 +257,15 @@ def serve(options: argparse.Namespace) -> int:
     optional = {
         "character_limit": options.character_limit,
         "max_concurrent_syntheses": options.max_concurrent_syntheses,
+        "max_concurrent_requests": options.max_concurrent_requests,
+        "workers": options.workers,
         "header_timeout_s": options.header_timeout,
         "max_connections_per_client": options.max_connections_per_client,
     }
     config_options.update({name: value for name, value in optional.items() if value is not None})
     try:
         config = ServerConfig.from_options(**config_options)
+        check_workers_fit(config.workers)
         check_schema_version(config.data_dir)
     except (TypeError, ValueError, SchemaVersionError) as exc:
         print(f"xiwidgets serve: {exc}", file=sys.stderr)

@@ -125,7 +125,8 @@ def test_the_websocket_normalizes_when_asked(server):
 
     client = Client(api_key="x", base_url=server.base_url)
     for mode, said in [("on", "forty-two dollars"), ("off", "$42.50")]:
-        chunks = list(client.tts.realtime("Joe", text_chunks=[PRICE], apply_text_normalization=mode))
+        chunks = list(client.tts.realtime("Joe", text_chunks=[PRICE],
+                                          apply_text_normalization=mode))
         sent = "".join(c.alignment.text for c in chunks if c.alignment)
         spoken = "".join(c.normalized_alignment.text for c in chunks if c.normalized_alignment)
         assert sent.strip() == PRICE and said in spoken

@@ -6,6 +6,7 @@ local voice server, started in the background on first use.
 
 from xiwidgets.client.api import Client
 from xiwidgets.client.captions import Word
+from xiwidgets.client.distributed import WorkerConnection
 from xiwidgets.client.embedded import LocalServerUnavailable, connect
 from xiwidgets.client.errors import (
     AuthenticationError,
@@ -82,6 +83,7 @@ __all__ = [
     "VoicePage",
     "VoiceSettings",
     "Word",
+    "WorkerConnection",
     "XIError",
     "connect",
 ]

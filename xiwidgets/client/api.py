@@ -13,6 +13,7 @@ import requests
 from xiwidgets.client import endpoints
 from xiwidgets.client.batch import synthesize_many
 from xiwidgets.client.dialogue import TextToDialogue
+from xiwidgets.client.distributed import WorkerConnection, connection_for
 from xiwidgets.client.history import History
 from xiwidgets.client.ledger import Ledger
 from xiwidgets.client.pronunciation import Pronunciation
@@ -158,8 +159,12 @@ class Client:
     def synthesize_many(self, items: Iterable[str | Mapping[str, Any]], *,
                         voice: VoiceRef | None = None, model_id: str | None = None,
                         settings: SettingsLike | None = None, out_dir: str | Path = "takes",
-                        output_format: str = DEFAULT_OUTPUT_FORMAT, max_concurrency: int = 4,
-                        progress: bool = True, captions: str | None = None) -> BatchResult:
+                        output_format: str = DEFAULT_OUTPUT_FORMAT,
+                        max_concurrency: int | None = None,
+                        progress: bool = True, captions: str | None = None,
+                        executor: object = None,
+                        worker_connection: WorkerConnection | None = None,
+                        write_files: str = "client") -> BatchResult:
         """Synthesize many texts into ``out_dir``, with a manifest, resumably.
 
         Parameters
@@ -180,13 +185,35 @@ class Client:
             status, error, seed, options, captions, time_to_first_byte, total_time).
         output_format : str
             Audio encoding; it also sets the files' extension.
-        max_concurrency : int
-            Most requests in flight at once.
+        max_concurrency : int, optional
+            Most requests in flight at once. ``None``: the server's advertised maximum
+            (``GET /v1/user``: the plan's concurrency; else 4 until a take's
+            ``maximum-concurrent-requests`` header says). A server that refuses past its
+            maximum (the hosted API; a local server with ``max_concurrent_requests``) is
+            never sent more, whatever is given here. After a 429 the batch sends fewer at
+            once, waits its ``Retry-After`` and sends the refused take again (it was not
+            made); successes raise the concurrency back. The progress bar shows it
+            (``concurrency=now/most``).
         progress : bool
             Show a progress bar (a notebook bar in Jupyter, text in a terminal).
         captions : {"srt", "vtt"}, optional
             Also write captions beside each audio file (``0001.srt``…); the takes are then
             made with timestamps.
+        executor : dask.distributed.Client or concurrent.futures.Executor, optional
+            Make the takes there instead of in threads of this process (e.g. on a Dask
+            cluster). Each task builds its own client on its worker from
+            ``worker_connection``, which carries no key: the worker reads
+            ``ELEVENLABS_API_KEY`` from its own environment. The manifest and resume work as
+            without; a task that fails (even a lost worker) is a failed row.
+        worker_connection : WorkerConnection, optional
+            Where the workers send their takes (``WorkerConnection.hosted()``,
+            ``.server(url)``, ``.local()``: each worker process its own embedded server).
+            Default: where this client goes, or ``local()`` for the embedded server (its key
+            stays in this process).
+        write_files : {"client", "workers"}
+            With an executor: the workers return the audio and it is written here
+            (``"client"``), or they write into ``out_dir`` themselves (``"workers"``, which
+            must then be a folder every worker sees; checked before anything is sent).
 
         Returns
         -------
@@ -196,10 +223,13 @@ class Client:
             failed item is never synthesized twice in one run; if the server may have made its
             take, its ``request_id``/``history_item_id`` are kept to find it in the history.
         """
-        return synthesize_many(self.tts, self.voices, items, voice=voice, model_id=model_id,
-                               settings=settings, out_dir=out_dir, output_format=output_format,
-                               max_concurrency=max_concurrency, progress=progress,
-                               captions=captions)
+        return synthesize_many(self.tts, self.voices, self._transport, items, voice=voice,
+                               model_id=model_id, settings=settings, out_dir=out_dir,
+                               output_format=output_format, max_concurrency=max_concurrency,
+                               progress=progress, captions=captions, executor=executor,
+                               worker_connection=worker_connection or (
+                                   connection_for(self) if executor is not None else None),
+                               write_files=write_files)
 
     def close(self) -> None:
         """Release the HTTP connections (the embedded server keeps running)."""

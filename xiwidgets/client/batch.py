@@ -10,19 +10,37 @@ from __future__ import annotations
 import csv
 import json
 import os
-import threading
-from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from xiwidgets.client.errors import XIError
+from xiwidgets.client.batch_tasks import (
+    CAPTION_SUFFIXES,
+    TakeOutcome,
+    TakeTask,
+    failed_item,
+    make_take,
+    write_atomically,
+)
+from xiwidgets.client.distributed import (
+    WRITE_FILES,
+    TaskRunner,
+    WorkerConnection,
+    run_on_worker,
+    task_runner,
+)
+from xiwidgets.client.errors import RateLimited, XIError
+from xiwidgets.client.pacing import DEFAULT_CONCURRENCY, AdaptiveLimit, advertised_maximum
 from xiwidgets.client.types import BatchItem, BatchResult
 from xiwidgets.client.voices import SettingsLike, VoiceRef, settings_dict
 from xiwidgets.formats import codec_of_extension, codec_of_format
 
 if TYPE_CHECKING:
+    from xiwidgets.client.transport import Transport
     from xiwidgets.client.tts import TextToSpeech
     from xiwidgets.client.voices import Voices
 
@@ -30,7 +48,8 @@ MANIFEST_NAME = "manifest.csv"
 MANIFEST_COLUMNS = ("index", "text", "file", "voice_id", "model_id", "settings", "output_format",
                     "character_cost", "request_id", "history_item_id", "status", "error",
                     "seed", "options", "captions", "time_to_first_byte", "total_time")
-CAPTION_SUFFIXES = {"srt": ".srt", "vtt": ".vtt"}
+# A take refused (429) this many times becomes a failed row instead of waiting on.
+MAX_REFUSALS = 8
 
 
 @dataclass(frozen=True)
@@ -162,24 +181,38 @@ def _float_or_none(value: str | None) -> float | None:
         return None
 
 
-def synthesize_many(tts: TextToSpeech, voices: Voices,
+def synthesize_many(tts: TextToSpeech, voices: Voices, transport: Transport,
                     items: Iterable[str | Mapping[str, Any]], *, voice: VoiceRef | None,
                     model_id: str | None, settings: SettingsLike | None, out_dir: str | Path,
-                    output_format: str, max_concurrency: int, progress: bool,
-                    captions: str | None = None) -> BatchResult:
+                    output_format: str, max_concurrency: int | None, progress: bool,
+                    captions: str | None = None, executor: object = None,
+                    worker_connection: WorkerConnection | None = None,
+                    write_files: str = "client") -> BatchResult:
     """See :meth:`xiwidgets.client.Client.synthesize_many`."""
-    if not isinstance(max_concurrency, int) or max_concurrency < 1:
-        raise ValueError(f"max_concurrency must be a positive integer, not {max_concurrency!r}")
+    runner = task_runner(executor) if executor is not None else None
+    if write_files not in WRITE_FILES:
+        raise ValueError(f"write_files must be one of {', '.join(WRITE_FILES)}, "
+                         f"not {write_files!r}")
+    if runner is not None and not isinstance(worker_connection, WorkerConnection):
+        raise TypeError("worker_connection must be a WorkerConnection (hosted(), server(url) "
+                        f"or local()), not {type(worker_connection).__name__}")
+    if max_concurrency is not None and (
+            not isinstance(max_concurrency, int) or isinstance(max_concurrency, bool)
+            or max_concurrency < 1):
+        raise ValueError(f"max_concurrency must be a positive integer (or None for the "
+                         f"server's maximum), not {max_concurrency!r}")
     if captions is not None and captions not in CAPTION_SUFFIXES:
         raise ValueError(f"captions must be one of {', '.join(CAPTION_SUFFIXES)} (or None), "
                          f"not {captions!r}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if runner is not None:
+        out = out.resolve()  # the same place for a worker whatever its working directory
     manifest = out / MANIFEST_NAME
     jobs = _jobs(items, voice, settings, audio_extension(output_format), model_id)
     previous = _read_manifest(manifest)
     results: dict[int, BatchItem] = {}
-    pending: list[tuple[_Job, str]] = []
+    pending: list[TakeTask] = []
     for job in jobs:
         try:
             if job.voice is None:
@@ -193,70 +226,142 @@ def synthesize_many(tts: TextToSpeech, voices: Voices,
         if done is not None:
             results[job.index] = done
         else:
-            pending.append((job, voice_id))
+            pending.append(TakeTask(
+                index=job.index, text=job.text, voice_id=voice_id, model_id=job.model_id,
+                settings=job.settings, seed=job.seed, options=job.options, file=job.file,
+                output_format=output_format, captions=captions, out_dir=str(out)))
 
-    lock = threading.Lock()
-
-    def record(item: BatchItem) -> None:
-        with lock:
-            results[item.index] = item
-            _write_manifest(manifest, results.values())
-
-    def run(job: _Job, voice_id: str) -> BatchItem:
-        caption_file = None
-        try:
-            # Captions need the character timings, which only /with-timestamps returns.
-            convert = tts.convert_with_timestamps if captions else tts.convert
-            take = convert(voice_id, text=job.text, model_id=job.model_id,
-                           voice_settings=json.loads(job.settings) if job.settings else None,
-                           output_format=output_format, seed=job.seed,
-                           **(json.loads(job.options) if job.options else {}))
-            target = out / job.file
-            if captions:
-                caption_file = target.with_suffix(CAPTION_SUFFIXES[captions]).name
-                _write_atomically(out / caption_file, (
-                    take.to_srt() if captions == "srt" else take.to_vtt()).encode("utf-8"))
-            _write_atomically(target, take.audio)
-        except (XIError, OSError, ValueError) as exc:
-            return _failed(job, voice_id, exc)
-        return BatchItem(index=job.index, text=job.text, file=job.file, voice_id=voice_id,
-                         model_id=job.model_id, settings=job.settings, status="ok",
-                         output_format=output_format,
-                         character_cost=take.character_cost, request_id=take.request_id,
-                         history_item_id=take.history_item_id,
-                         current_concurrent_requests=take.info.current_concurrent_requests,
-                         seed=job.seed, options=job.options, captions=caption_file,
-                         time_to_first_byte=take.time_to_first_byte,
-                         total_time=take.total_time, path=target)
+    if runner is not None and write_files == "workers" and pending:
+        blind = runner.blind_workers(str(out))
+        if blind:
+            raise ValueError(
+                f"out_dir {out} is not visible on {len(blind)} worker(s) ({', '.join(blind)}): "
+                "give a folder every worker sees (a shared file system), or "
+                "write_files='client' to have the audio returned and written here. Nothing "
+                "was sent.")
 
     from tqdm.auto import tqdm
 
     with tqdm(total=len(jobs), initial=len(results), disable=not progress,
               desc="synthesizing", unit="take") as bar:
         _write_manifest(manifest, results.values())
-        with ThreadPoolExecutor(max_workers=max_concurrency,
-                                thread_name_prefix="xiwidgets-batch") as pool:
-            futures = [pool.submit(run, job, voice_id) for job, voice_id in pending]
-            for future in as_completed(futures):
-                record(future.result())
+
+        def run(submit: Callable[[TakeTask], Future[TakeOutcome]], ceiling: int) -> None:
+            limit = AdaptiveLimit(ceiling)
+            bar.set_postfix(concurrency=limit.describe())
+            for item in _dispatch(pending, submit, limit, bar):
+                results[item.index] = item
+                _write_manifest(manifest, results.values())
                 bar.update(1)
+
+        if runner is None:
+            ceiling = _ceiling(transport, max_concurrency) if pending else 1
+            with ThreadPoolExecutor(max_workers=ceiling,
+                                    thread_name_prefix="xiwidgets-batch") as pool:
+                run(lambda task: pool.submit(make_take, task, tts), ceiling)
+        else:
+            assert worker_connection is not None
+            connection = worker_connection
+            here = write_files == "workers"
+            run(lambda task: runner.executor.submit(
+                run_on_worker, connection, replace(task, write_here=here)),
+                _worker_ceiling(runner, connection, transport, max_concurrency, bool(pending)))
     ordered = tuple(results[i] for i in sorted(results))
     return BatchResult(out_dir=out, manifest_path=manifest, items=ordered)
 
 
-def _write_atomically(target: Path, data: bytes) -> None:
-    partial = target.with_name(target.name + ".part")
-    partial.write_bytes(data)
-    os.replace(partial, target)
+def _ceiling(transport: Transport, max_concurrency: int | None) -> int:
+    """The most takes in flight: the caller's limit, never above a maximum the server enforces.
+
+    A server that lets extra takes wait (a local server without ``max_concurrent_requests``)
+    is held near its maximum only when the caller gave no limit of their own.
+    """
+    maximum, refuses = advertised_maximum(transport)
+    if max_concurrency is None:
+        # A server that queues rather than refuses gets one more than it runs at once, so
+        # none of its syntheses waits for the next request to arrive.
+        return maximum + (0 if refuses else 1) if maximum else DEFAULT_CONCURRENCY
+    if maximum is not None and refuses:
+        return min(max_concurrency, maximum)
+    return max_concurrency
+
+
+def _worker_ceiling(runner: TaskRunner, connection: WorkerConnection, transport: Transport,
+                    max_concurrency: int | None, any_pending: bool) -> int:
+    """Tasks in flight on an executor: no more than it runs at once, nor than the server takes.
+
+    Workers with their own local servers share no limit; workers of one server or the hosted
+    API share that server's (read here, then from the takes' headers).
+    """
+    if not any_pending:
+        return 1
+    if connection.kind == "local":
+        wanted = max_concurrency or runner.capacity or DEFAULT_CONCURRENCY
+    else:
+        wanted = _ceiling(transport, max_concurrency)
+    return min(wanted, runner.capacity) if runner.capacity else wanted
+
+
+def _dispatch(tasks: Iterable[TakeTask], submit: Callable[[TakeTask], Future[TakeOutcome]],
+              limit: AdaptiveLimit, bar: Any) -> Iterator[BatchItem]:
+    """Run ``tasks`` with at most ``limit.current`` in flight; yield each finished row.
+
+    A refused take goes back to the front of the queue (it was not made, so sending it again
+    makes nothing twice) until it has been refused :data:`MAX_REFUSALS` times.
+    """
+    queue: deque[TakeTask] = deque(tasks)
+    refusals: dict[int, int] = {}
+    running: dict[Future[TakeOutcome], TakeTask] = {}
+    while queue or running:
+        while queue and len(running) < limit.current and limit.wait_s() == 0:
+            task = queue.popleft()
+            running[submit(task)] = task
+        timeout = limit.wait_s() if queue and len(running) < limit.current else None
+        if not running:
+            time.sleep(timeout or 0)
+            continue
+        done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
+        for future in done:
+            task = running.pop(future)
+            try:
+                outcome = future.result()
+            except Exception as exc:  # a task that raised (a worker lost) is a failed row
+                yield failed_item(task, exc)
+                continue
+            if outcome.refused:
+                limit.refused(outcome.retry_after, in_flight=len(running) + 1)
+                bar.set_postfix(concurrency=limit.describe())
+                refusals[task.index] = refusals.get(task.index, 0) + 1
+                if refusals[task.index] < MAX_REFUSALS:
+                    queue.appendleft(task)
+                    continue
+                yield failed_item(task, RateLimited(
+                    f"The server refused this take {MAX_REFUSALS} times (too many concurrent "
+                    "requests); nothing was made. Run the batch again to resume."))
+                continue
+            limit.succeeded(outcome.maximum)
+            bar.set_postfix(concurrency=limit.describe())
+            yield _written_here(task, outcome)
+
+
+def _written_here(task: TakeTask, outcome: TakeOutcome) -> BatchItem:
+    """The row of a finished take, its files written here when a worker returned them."""
+    item = outcome.item
+    assert item is not None
+    if outcome.audio is None or item.path is None:
+        return item
+    try:
+        if item.captions and outcome.caption_text is not None:
+            write_atomically(item.path.with_name(item.captions),
+                             outcome.caption_text.encode("utf-8"))
+        write_atomically(item.path, outcome.audio)
+    except OSError as exc:
+        # Made and billed, only not saved: the row keeps its ids to find it in the history.
+        return replace(item, status="failed", file=None, path=None, error=str(exc))
+    return item
 
 
 def _failed(job: _Job, voice_id: str | None, exc: BaseException) -> BatchItem:
-    # A take that failed after the server may have made it keeps its ids in the manifest, so
-    # it can be found in the history instead of being paid for again.
     return BatchItem(index=job.index, text=job.text, file=None, voice_id=voice_id,
                      model_id=job.model_id, settings=job.settings, status="failed",
-                     seed=job.seed, options=job.options,
-                     request_id=getattr(exc, "request_id", None),
-                     history_item_id=getattr(exc, "history_item_id", None),
-                     error=str(exc) or type(exc).__name__)
-
+                     seed=job.seed, options=job.options, error=str(exc) or type(exc).__name__)

@@ -33,7 +33,8 @@ class LocalServerUnavailable(ImportError):  # noqa: N818 - reads as a state
 
 
 def connect(api_key: str | None = None, base_url: str | None = None,
-            data_dir: str | os.PathLike[str] | None = None, **client_options: Any) -> Client:
+            data_dir: str | os.PathLike[str] | None = None, workers: int | str = 1,
+            **client_options: Any) -> Client:
     """Return a ready client: the hosted API with a key, else the embedded local server.
 
     Parameters
@@ -45,6 +46,12 @@ def connect(api_key: str | None = None, base_url: str | None = None,
     data_dir : path-like, optional
         Where the embedded server keeps voices and history (else ``$XIWIDGETS_DATA_DIR``, else
         the user data directory). Only used when the embedded server starts.
+    workers : int or "auto"
+        Synthesis processes of the embedded server, if it starts now. 1 (the default)
+        synthesizes in this kernel's process: one copy of the voices in memory, which is all a
+        notebook speaking one take at a time needs. N >= 2 starts N worker processes (300 MB
+        each, 700 MB with Kokoro) so N takes are made at once, for batches; ``"auto"`` one
+        per core as memory allows.
     **client_options
         Passed to :class:`Client` (``timeout``, ``max_retries``…).
 
@@ -61,7 +68,7 @@ def connect(api_key: str | None = None, base_url: str | None = None,
     """
     if api_key or base_url or client_options:
         if not (api_key or resolve_api_key() or configured_base_url(base_url)):
-            return _local(data_dir, client_options)
+            return _local(data_dir, client_options, workers)
         return Client(api_key=api_key, base_url=base_url, **client_options)
     remote_url = configured_base_url()
     if resolve_api_key() or remote_url:
@@ -71,10 +78,23 @@ def connect(api_key: str | None = None, base_url: str | None = None,
             if url not in _default_remote:
                 _default_remote[url] = Client(base_url=remote_url)
             return _default_remote[url]
+    return _local(data_dir, {}, workers)
+
+
+def local_client(data_dir: str | os.PathLike[str] | None = None) -> Client:
+    """The client of this process's embedded server, started now if needed, whatever key or
+    base URL the environment sets (a batch's worker uses it for ``WorkerConnection.local()``).
+
+    Parameters
+    ----------
+    data_dir : path-like, optional
+        Where the server keeps its data if it starts now (see :func:`connect`).
+    """
     return _local(data_dir, {})
 
 
-def _local(data_dir: str | os.PathLike[str] | None, client_options: dict[str, Any]) -> Client:
+def _local(data_dir: str | os.PathLike[str] | None, client_options: dict[str, Any],
+           workers: int | str = 1) -> Client:
     global _server, _local_client
     with _lock:
         if _server is None:
@@ -86,7 +106,7 @@ def _local(data_dir: str | os.PathLike[str] | None, client_options: dict[str, An
                     f"({exc.name or exc}); run {LOCAL_EXTRA_HINT}, or set ELEVENLABS_API_KEY."
                 ) from None
             _server = start_in_thread(data_dir=local_data_dir(data_dir),
-                                      api_keys=(secrets.token_urlsafe(32),))
+                                      api_keys=(secrets.token_urlsafe(32),), workers=workers)
             atexit.register(shutdown)
             print(f"xiwidgets: no API key set — using the local voice server at "
                   f"{_server.base_url} (offline voices)")

@@ -19,10 +19,12 @@ close still in flight.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -57,6 +59,23 @@ _sleep = time.sleep
 CONNECTION_FAILED = "connection_failed"
 CONNECTION_LOST = "connection_lost"
 READ_TIMEOUT = "read_timeout"
+# Set by a caller that paces itself (the batch runner): a 429 is raised at once, not waited out.
+_refusals_to_caller: ContextVar[bool] = ContextVar("xiwidgets_refusals_to_caller",
+                                                   default=False)
+
+
+@contextlib.contextmanager
+def refusals_to_caller() -> Iterator[None]:
+    """Within this block (in this thread or task), a 429 raises :class:`RateLimited` at once.
+
+    For a caller that paces itself: the batch runner lowers its concurrency and waits the
+    ``Retry-After`` itself, instead of each request waiting it out while holding its place.
+    """
+    token = _refusals_to_caller.set(True)
+    try:
+        yield
+    finally:
+        _refusals_to_caller.reset(token)
 
 
 class _KeyAuth(requests.auth.AuthBase):
@@ -295,6 +314,7 @@ class Transport:
         """Seconds to wait before resending after ``response``, or None to raise ``error``."""
         if (response.status_code not in RETRY_STATUSES or attempt >= self.max_retries
                 or isinstance(error, QuotaExceeded)
+                or (response.status_code == 429 and _refusals_to_caller.get())
                 or not (safe or refused_before_work(response))):
             return None
         retry_after = parse_retry_after(response.headers.get("Retry-After"))

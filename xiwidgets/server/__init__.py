@@ -104,7 +104,8 @@ def start_in_thread(
         0 picks a free port.
     **config
         Other :class:`ServerConfig` fields: ``api_keys``, ``character_limit``,
-        ``max_concurrent_syntheses``, ``allowed_origins``, ``allowed_hosts``, ...
+        ``max_concurrent_syntheses``, ``workers`` (synthesis processes),
+        ``max_concurrent_requests``, ``allowed_origins``, ``allowed_hosts``, ...
 
     Returns
     -------
@@ -114,7 +115,8 @@ def start_in_thread(
     Raises
     ------
     ValueError
-        For a setting out of range, or a bind beyond loopback without a key.
+        For a setting out of range, more workers than free memory holds, or a bind beyond
+        loopback without a key.
     xiwidgets.server.store.SchemaVersionError
         When a newer xiwidgets wrote the data directory (it is left unchanged).
     RuntimeError
@@ -122,8 +124,10 @@ def start_in_thread(
     """
     from xiwidgets.server.serving import build_server
     from xiwidgets.server.store import check_schema_version
+    from xiwidgets.server.workers import check_workers_fit
 
     settings = ServerConfig.from_options(data_dir=data_dir, host=host, port=port, **config)
+    check_workers_fit(settings.workers)
     check_schema_version(settings.data_dir)
     server = build_server(settings)
     failure: list[BaseException] = []

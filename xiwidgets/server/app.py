@@ -179,13 +179,14 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
         if samples_removed:
             logger.warning("removed %d orphan voice sample file(s)", samples_removed)
         services = Services.build(config, store)
-        if config.warm_up:
-            services.warm_up()
-        # Read only through xiwidgets.server.dependencies.
-        app.state.services = services
         try:
+            if config.warm_up:
+                services.warm_up()
+            # Read only through xiwidgets.server.dependencies.
+            app.state.services = services
             yield
         finally:
+            services.close()
             store.close()
             uninstall_redaction()
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+from xiwidgets.server.domain_errors import TooManyConcurrentRequestsError
+
 
 class SynthesisSlots:
     """At most ``limit`` syntheses run at once; the others wait (queue, not thrash).
@@ -53,6 +55,10 @@ class Concurrency:
         Syntheses allowed at once (``max_concurrent_syntheses``).
     max_websocket_sessions : int
         Stream-input sessions allowed at once.
+    max_requests : int or None
+        Takes allowed in flight at once (``max_concurrent_requests``); past it a take is
+        refused with ``too_many_concurrent_requests``. ``None``: takes past the synthesis
+        slots wait their turn instead.
 
     Attributes
     ----------
@@ -60,19 +66,41 @@ class Concurrency:
         Held by every synthesis (takes and previews).
     """
 
-    def __init__(self, max_syntheses: int, max_websocket_sessions: int) -> None:
+    def __init__(self, max_syntheses: int, max_websocket_sessions: int,
+                 max_requests: int | None = None) -> None:
         self.synthesis_slots = SynthesisSlots(max_syntheses)
+        self.max_requests = max_requests
         self._max_websocket_sessions = max_websocket_sessions
         self._lock = threading.Lock()
         self._in_flight = 0
         self._websocket_sessions = 0
 
+    @property
+    def maximum(self) -> int:
+        """Requests that can run at once: the configured limit, else the synthesis slots."""
+        return self.max_requests if self.max_requests is not None else self.synthesis_slots.limit
+
     def headers(self) -> dict[str, str]:
         """``current-concurrent-requests`` / ``maximum-concurrent-requests``."""
         return {
             "current-concurrent-requests": str(self._in_flight),
-            "maximum-concurrent-requests": str(self.synthesis_slots.limit),
+            "maximum-concurrent-requests": str(self.maximum),
         }
+
+    def admit(self) -> None:
+        """Count a new take in, or refuse it when ``max_requests`` are already in flight.
+
+        Checked and counted under one lock, so a burst cannot slip past the limit.
+
+        Raises
+        ------
+        TooManyConcurrentRequestsError
+            At the limit; nothing was counted.
+        """
+        with self._lock:
+            if self.max_requests is not None and self._in_flight >= self.max_requests:
+                raise TooManyConcurrentRequestsError(self.max_requests)
+            self._in_flight += 1
 
     def change_in_flight(self, delta: int) -> None:
         """Count takes in (``+1``) or out (``-1``): planned and not yet over."""

@@ -48,6 +48,17 @@ class ServerConfig:
         Characters per monthly period before requests get ``quota_exceeded``.
     max_concurrent_syntheses : int
         Takes synthesized at once; further requests wait their turn.
+    workers : int
+        Synthesis processes. 1 (the default): synthesis runs in the server's own process, one
+        copy of the voices in memory, ``max_concurrent_syntheses`` at once. N >= 2: N worker
+        processes, each with its own engines (300 MB each, 700 MB with Kokoro), one synthesis
+        each at a time; the server's process keeps the store, billing and history.
+        ``"auto"``: one per core, as many as free memory holds.
+    max_concurrent_requests : int or None
+        Takes in flight at once (synthesizing, waiting or being sent); past it a take is
+        refused as the hosted API refuses one past its plan's limit: 429
+        ``too_many_concurrent_requests`` with ``Retry-After``, nothing charged. ``None`` (the
+        default): no refusals, takes past the synthesis slots wait their turn.
     warm_up : bool
         Load the voice models before the server reports ready, so the first take pays no load.
     allowed_origins : tuple of str
@@ -78,6 +89,8 @@ class ServerConfig:
     api_keys: tuple[str, ...] = ()
     character_limit: int = DEFAULT_CHARACTER_LIMIT
     max_concurrent_syntheses: int = field(default_factory=default_max_concurrent_syntheses)
+    max_concurrent_requests: int | None = None
+    workers: int = 1
     warm_up: bool = True
     log_level: str = "warning"
     # Request limits: each is enforced with a readable error naming the limit.
@@ -129,6 +142,19 @@ class ServerConfig:
             raise ValueError("character_limit must be >= 0")
         if self.max_concurrent_syntheses < 1:
             raise ValueError("max_concurrent_syntheses must be >= 1")
+        # Typed int, but a caller may pass "auto" (or anything): checked here at run time.
+        requested: object = self.workers
+        if requested == "auto":
+            from xiwidgets.server.workers import auto_workers
+
+            self.workers = auto_workers()
+        elif isinstance(requested, bool) or not isinstance(requested, int) or requested < 1:
+            raise ValueError(
+                f"workers must be a whole number >= 1 (or 'auto'), not {requested!r}: 1 "
+                "synthesizes in the server's own process, N >= 2 starts N worker processes"
+            )
+        if self.max_concurrent_requests is not None and self.max_concurrent_requests < 1:
+            raise ValueError("max_concurrent_requests must be >= 1 (or None for no limit)")
 
     @property
     def binds_beyond_loopback(self) -> bool:
@@ -161,6 +187,7 @@ class ServerConfig:
             f"ServerConfig(host={self.host!r}, port={self.port}, data_dir={str(self.data_dir)!r}, "
             f"api_keys=<{len(self.api_keys)} hidden>, character_limit={self.character_limit}, "
             f"max_concurrent_syntheses={self.max_concurrent_syntheses}, "
+            f"max_concurrent_requests={self.max_concurrent_requests}, workers={self.workers}, "
             f"allowed_origins={self.allowed_origins!r}, allowed_hosts={self.allowed_hosts!r})"
         )
 

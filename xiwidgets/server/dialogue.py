@@ -22,7 +22,8 @@ import soxr
 from xiwidgets.server.takes import TakeLine, TakePiece
 
 if TYPE_CHECKING:
-    from xiwidgets.server.engines import AudioChunk, Synthesizer
+    from xiwidgets.server.engines import AudioChunk
+    from xiwidgets.server.workers import SpeechMaker
 
 # The hosted API's documented limits (the SDK's ``inputs`` docstring): at most 10 distinct
 # voices, and 2,000 characters over all lines for a reliable take.
@@ -47,7 +48,7 @@ def dialogue_text(texts: Sequence[str]) -> str:
     return LINE_SEPARATOR.join(texts)
 
 
-def dialogue_chunks(synthesizer: Synthesizer, lines: Sequence[TakeLine]) -> Iterator[AudioChunk]:
+def dialogue_chunks(synthesizer: SpeechMaker, lines: Sequence[TakeLine]) -> Iterator[AudioChunk]:
     """The chunks of a dialogue take, each line in its voice, a pause between lines.
 
     Chunks partition the take's text (``AudioChunk``'s rule), their ``text_start`` in the

@@ -30,6 +30,10 @@ class DomainError(Exception):
         """Data a client may act on, sent beside ``status`` and ``message``."""
         return {}
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries (``Retry-After``)."""
+        return {}
+
 
 class VoiceNotFoundError(DomainError):
     """No voice has this id."""
@@ -233,6 +237,8 @@ class InvalidPronunciationRulesError(DomainError):
     """Rules (or a PLS file) this server cannot use; the message says which and why."""
 
     status = "invalid_pronunciation_rules"
+
+
 class InvalidAudioError(DomainError):
     """An uploaded recording is missing, empty or not audio the server can decode."""
 
@@ -295,4 +301,41 @@ class SpeechBusyError(DomainError):
         super().__init__(
             f"This server already has {limit} speech-to-text or forced-alignment requests "
             "running or waiting (one recording is decoded at a time); retry in a moment."
+        )
+
+
+class TooManyConcurrentRequestsError(DomainError):
+    """As many takes as the server allows are in flight; this one was refused, not billed.
+
+    Parameters
+    ----------
+    limit : int
+        The server's ``max_concurrent_requests``.
+    """
+
+    status = "too_many_concurrent_requests"
+    # Seconds a client should wait before sending again: about one short take.
+    RETRY_AFTER_S = 1
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"Too many concurrent requests: this server runs at most {limit} at once. "
+            "Wait for one to finish, or lower your client's concurrency; nothing was charged."
+        )
+        self.limit = limit
+
+    def headers(self) -> dict[str, str]:
+        """``Retry-After``: when to try again."""
+        return {"Retry-After": str(self.RETRY_AFTER_S)}
+
+
+class SynthesisWorkerLostError(DomainError):
+    """The worker process making the take died (killed, out of memory); nothing was kept."""
+
+    status = "synthesis_worker_lost"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The synthesis worker making this take stopped before it was done (it has been "
+            "replaced); nothing was charged and nothing was stored. Send the request again."
         )

@@ -36,6 +36,8 @@ HTTP_STATUS: dict[type[errors.DomainError], int] = {
     errors.UnsupportedOptionError: 400,
     errors.InvalidAlignmentTextError: 400,
     errors.SpeechBusyError: 429,
+    errors.TooManyConcurrentRequestsError: 429,
+    errors.SynthesisWorkerLostError: 503,
 }
 # Where an invalid output_format was given, for the 422 list.
 OUTPUT_FORMAT_LOCATION = ["query", "output_format"]
@@ -46,7 +48,8 @@ async def handle_domain_error(request: Request, exc: errors.DomainError) -> JSON
     if isinstance(exc, errors.InvalidOutputFormatError):
         return validation_error(OUTPUT_FORMAT_LOCATION, exc.message, "enum")
     detail = {"status": exc.status, "message": exc.message, **exc.fields()}
-    return JSONResponse(status_code=status_of(exc), content={"detail": detail})
+    return JSONResponse(status_code=status_of(exc), content={"detail": detail},
+                        headers=exc.headers())
 
 
 def status_of(exc: errors.DomainError) -> int:

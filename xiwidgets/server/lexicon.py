@@ -156,6 +156,11 @@ class Lexicon:
         self._ipa = {id(rule): rule.ipa() for rule in self.rules if rule.type == "phoneme"}
         self._patterns = _compile(self.rules)
 
+    def __reduce__(self) -> tuple[type[Lexicon], tuple[list[PronunciationRule]]]:
+        # Sent to a synthesis worker as its rules and compiled there: the tables built here
+        # are keyed by the identity of this process's rule objects.
+        return (Lexicon, (self.rules,))
+
     def __bool__(self) -> bool:
         return bool(self.rules)
 

@@ -15,7 +15,7 @@ from xiwidgets.server.take_service import TakeService
 from xiwidgets.server.voices import VoiceRegistry
 
 if TYPE_CHECKING:
-    from xiwidgets.server.engines import Synthesizer
+    from xiwidgets.server.workers import SpeechMaker
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,8 @@ class Services:
         Premade and added voices, cloning, previews.
     takes : TakeService
         Plans, produces and bills takes.
-    synthesizer : Synthesizer
-        The engines.
+    synthesizer : Synthesizer or WorkerPool
+        The engines: in this process (``workers=1``), or in worker processes.
     pronunciation : PronunciationDictionaries
         Pronunciation dictionaries and the lexicon of a request's locators.
     speech : SpeechService
@@ -48,17 +48,27 @@ class Services:
     concurrency: Concurrency
     voices: VoiceRegistry
     takes: TakeService
-    synthesizer: Synthesizer
+    synthesizer: SpeechMaker
     pronunciation: PronunciationDictionaries
     speech: SpeechService
 
     @classmethod
     def build(cls, config: ServerConfig, store: Store) -> Services:
         """Wire the services over an open store (refunds takes a killed run left reserved)."""
-        from xiwidgets.server.engines import Synthesizer
+        synthesizer: SpeechMaker
+        if config.workers >= 2:
+            from xiwidgets.server.workers import WorkerPool
 
-        synthesizer = Synthesizer()
-        concurrency = Concurrency(config.max_concurrent_syntheses, config.max_websocket_sessions)
+            synthesizer = WorkerPool(config.workers, config.warm_up)
+            # One synthesis per worker process at a time.
+            syntheses = config.workers
+        else:
+            from xiwidgets.server.engines import Synthesizer
+
+            synthesizer = Synthesizer()
+            syntheses = config.max_concurrent_syntheses
+        concurrency = Concurrency(syntheses, config.max_websocket_sessions,
+                                  config.max_concurrent_requests)
         voices = VoiceRegistry(config, store, synthesizer, concurrency.synthesis_slots)
         takes = TakeService(store, synthesizer, concurrency, voices)
         pronunciation = PronunciationDictionaries(store)
@@ -77,3 +87,10 @@ class Services:
     def warm_up(self) -> None:
         """Load the engines so the first request pays no model load."""
         self.synthesizer.warm_up()
+
+    def close(self) -> None:
+        """Stop the synthesis workers, if the engines run in any."""
+        from xiwidgets.server.workers import WorkerPool
+
+        if isinstance(self.synthesizer, WorkerPool):
+            self.synthesizer.close()

@@ -48,8 +48,9 @@ from xiwidgets.server.voices import VoiceRegistry
 
 if TYPE_CHECKING:
     from xiwidgets.server.catalog import Model
-    from xiwidgets.server.engines import AudioChunk, Synthesizer
+    from xiwidgets.server.engines import AudioChunk
     from xiwidgets.server.lexicon import Lexicon
+    from xiwidgets.server.workers import SpeechMaker
 
 logger = logging.getLogger("xiwidgets.server")
 
@@ -67,8 +68,8 @@ class TakeService:
     ----------
     store : Store
         The quota, its reservations and the history.
-    synthesizer : Synthesizer
-        The engines.
+    synthesizer : Synthesizer or WorkerPool
+        The engines (here or in worker processes).
     concurrency : Concurrency
         Synthesis slots and the in-flight count.
     voices : VoiceRegistry
@@ -78,7 +79,7 @@ class TakeService:
     def __init__(
         self,
         store: Store,
-        synthesizer: Synthesizer,
+        synthesizer: SpeechMaker,
         concurrency: Concurrency,
         voices: VoiceRegistry,
     ) -> None:
@@ -133,7 +134,27 @@ class TakeService:
             Text over the model's limit.
         QuotaExceededError
             When the take would pass the character quota.
+        TooManyConcurrentRequestsError
+            When ``max_concurrent_requests`` takes are already in flight.
         """
+        # Admitted first, before anything is checked or reserved: a refused take costs nothing
+        # and a burst of them cannot get past the limit.
+        self._concurrency.admit()
+        try:
+            return self._plan_admitted(
+                request_id=request_id, voice_id=voice_id, text=text, model_id=model_id,
+                voice_settings=voice_settings, output_format=output_format, seed=seed,
+                streaming=streaming, enable_logging=enable_logging, websocket=websocket,
+                lexicon=lexicon, text_normalization=text_normalization)
+        except BaseException:
+            self._concurrency.change_in_flight(-1)
+            raise
+
+    def _plan_admitted(self, *, request_id: str, voice_id: str, text: str,
+                       model_id: str | None, voice_settings: dict[str, Any] | None,
+                       output_format: str | None, seed: int | None, streaming: bool,
+                       enable_logging: bool, websocket: bool, lexicon: Lexicon | None,
+                       text_normalization: str | None) -> TakePlan:
         from xiwidgets.server.engines import SynthesisSettings
 
         voice = self._voices.voice(voice_id)
@@ -197,7 +218,31 @@ class TakeService:
             When the lines pass the model's or the dialogue's character limit.
         QuotaExceededError
             When the take would pass the character quota.
+        TooManyConcurrentRequestsError
+            When ``max_concurrent_requests`` takes are already in flight.
         """
+        self._concurrency.admit()
+        try:
+            return self._plan_dialogue_admitted(
+                request_id=request_id, lines=lines, model_id=model_id,
+                voice_settings=voice_settings, output_format=output_format, seed=seed,
+                streaming=streaming, enable_logging=enable_logging)
+        except BaseException:
+            self._concurrency.change_in_flight(-1)
+            raise
+
+    def _plan_dialogue_admitted(
+        self,
+        *,
+        request_id: str,
+        lines: Sequence[tuple[str, str]],
+        model_id: str | None,
+        voice_settings: dict[str, Any] | None,
+        output_format: str | None,
+        seed: int | None,
+        streaming: bool,
+        enable_logging: bool,
+    ) -> TakePlan:
         from xiwidgets.server.engines import SynthesisSettings
 
         voice_ids = list(dict.fromkeys(voice_id for _, voice_id in lines))
@@ -248,13 +293,12 @@ class TakeService:
         )
 
     def _reserve(self, cost: int, request_id: str) -> Reservation:
-        """Take ``cost`` characters from the quota for a take now in flight."""
+        """Take ``cost`` characters from the quota for a take already admitted (in flight)."""
         try:
             reservation = self._store.reserve_characters(cost, request_id)
         except QuotaRefusedError as exc:
             reset_unix = self._store.account()["next_reset_unix"]
             raise QuotaExceededError(exc.needed, exc.left, reset_unix) from None
-        self._concurrency.change_in_flight(+1)
         return reservation
 
     def _chunks(self, plan: TakePlan) -> Iterator[AudioChunk]:

@@ -39,7 +39,7 @@ from xiwidgets.voice_settings_rules import DEFAULTS
 
 if TYPE_CHECKING:
     from xiwidgets.server.cloning import VoiceProfile
-    from xiwidgets.server.engines import Synthesizer
+    from xiwidgets.server.workers import SpeechMaker
 
 
 @dataclass
@@ -88,7 +88,7 @@ class VoiceRegistry:
         The voice and sample limits.
     store : Store
         Added voices, their samples, settings and previews.
-    synthesizer : Synthesizer
+    synthesizer : Synthesizer or WorkerPool
         Speaks the previews.
     slots : SynthesisSlots
         Held while a preview is synthesized, like any take.
@@ -98,7 +98,7 @@ class VoiceRegistry:
         self,
         config: ServerConfig,
         store: Store,
-        synthesizer: Synthesizer,
+        synthesizer: SpeechMaker,
         slots: SynthesisSlots,
     ) -> None:
         self._config = config

@@ -12,8 +12,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from xiwidgets.server.auth import API_KEY_REQUIRED
+from xiwidgets.server.concurrency import Concurrency
 from xiwidgets.server.config import ServerConfig
-from xiwidgets.server.dependencies import ConfigDep, StoreDep
+from xiwidgets.server.dependencies import ConcurrencyDep, ConfigDep, StoreDep
 from xiwidgets.server.errors import APIError
 from xiwidgets.server.store import Store
 
@@ -36,9 +37,15 @@ Metric = Literal[
 ]
 
 
-def _subscription(store: Store, config: ServerConfig) -> dict[str, Any]:
+def _subscription(store: Store, config: ServerConfig,
+                  concurrency: Concurrency) -> dict[str, Any]:
     account = store.account()
     return {
+        # Local fields (the hosted API's say nothing of concurrency here): how many takes run at
+        # once and whether more are refused (429) or wait.
+        "max_concurrent_requests": concurrency.maximum,
+        "max_concurrent_syntheses": concurrency.synthesis_slots.limit,
+        "refuses_past_maximum": concurrency.max_requests is not None,
         "tier": "local",
         "character_count": account["character_count"],
         "character_limit": account["character_limit"],
@@ -63,10 +70,11 @@ def _subscription(store: Store, config: ServerConfig) -> dict[str, Any]:
 
 
 @router.get("/v1/user/subscription", dependencies=API_KEY_REQUIRED)
-def get_subscription(store: StoreDep, config: ConfigDep) -> dict[str, Any]:
-    """The character quota of this server's single account."""
+def get_subscription(store: StoreDep, config: ConfigDep,
+                     concurrency: ConcurrencyDep) -> dict[str, Any]:
+    """The character quota of this server's single account, and its concurrency."""
     return {
-        **_subscription(store, config),
+        **_subscription(store, config, concurrency),
         "next_invoice": None,
         "has_open_invoices": False,
         "pending_change": None,
@@ -74,13 +82,30 @@ def get_subscription(store: StoreDep, config: ConfigDep) -> dict[str, Any]:
 
 
 @router.get("/v1/user", dependencies=API_KEY_REQUIRED)
-def get_user(store: StoreDep, config: ConfigDep) -> dict[str, Any]:
+def get_user(store: StoreDep, config: ConfigDep, concurrency: ConcurrencyDep) -> dict[str, Any]:
     """This server's single user."""
     account = store.account()
     return {
         "user_id": account["user_id"],
-        "subscription": _subscription(store, config),
-        "subscription_extras": None,
+        "subscription": _subscription(store, config, concurrency),
+        "subscription_extras": {
+            "concurrency": concurrency.maximum,
+            "convai_concurrency": 0,
+            "force_logging_disabled": False,
+            "can_request_manual_pro_voice_verification": False,
+            "can_bypass_voice_captcha": False,
+            "moderation": {
+                "is_in_probation": False,
+                "enterprise_check_nogo_voice": False,
+                "enterprise_check_block_nogo_voice": False,
+                "never_live_moderate": False,
+                "nogo_voice_similar_voice_upload_count": 0,
+                "enterprise_background_moderation_enabled": False,
+                "safety_status": None,
+                "warning_status": None,
+                "on_watchlist": False,
+            },
+        },
         "is_new_user": False,
         "xi_api_key": None,
         "can_use_delayed_payment_methods": False,

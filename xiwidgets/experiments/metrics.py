@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from xiwidgets.experiments._deps import require
-from xiwidgets.experiments.whisper import WHISPER_RATE, transcribe, transcribe_many
+from xiwidgets.experiments.whisper import WHISPER_RATE, transcribe
 
 if TYPE_CHECKING:
     import numpy as np
@@ -25,8 +25,9 @@ if TYPE_CHECKING:
 class _Clip:
     """One take being measured: its samples (decoded once), text and what the models made of it.
 
-    ``transcript`` and ``dnsmos`` are filled for all clips at once by the metrics' ``prepare``
-    step (batched model calls); read alone, they are computed for this clip.
+    ``transcript`` and ``dnsmos`` are filled for all clips by the metrics' ``prepare`` steps
+    (each model on its own thread, DNSMOS's windows batched); read alone, they are computed
+    for this clip.
     """
 
     def __init__(self, take: Any, text: str | None, language: str | None) -> None:
@@ -73,7 +74,7 @@ class Metric:
     higher_is_better : bool or None
         Which way is better, for ``best_of`` and ``SweepGrid.best``; ``None`` when neither is.
     prepare : callable or None
-        ``list[_Clip]`` → ``None``: one batched model run over all the takes, whose results
+        ``list[_Clip]`` → ``None``: the metric's model run over all the takes, whose results
         ``measure`` then reads; the prepare steps of different metrics run at the same time.
     """
 
@@ -119,13 +120,10 @@ def _speaking_rate(clip: _Clip) -> dict[str, Any]:
 
 
 def _transcribe_all(clips: list[_Clip]) -> None:
-    by_language: dict[str | None, list[_Clip]] = {}
+    # Each take in its own Whisper window: packing several short takes into one window (a
+    # third of the encoder's work) lost and shifted words between them in trials.
     for clip in clips:
-        by_language.setdefault(clip.language, []).append(clip)
-    for language, group in by_language.items():
-        heard = transcribe_many([clip.at_16k for clip in group], language)
-        for clip, transcript in zip(group, heard, strict=True):
-            clip.__dict__["transcript"] = transcript  # fills the cached_property
+        clip.transcript  # noqa: B018 - cached for measure()
 
 
 def _wer(clip: _Clip) -> dict[str, Any]:

@@ -169,9 +169,12 @@ class TextToSpeech:
         """
         voice_id, body, params = self._request_parts(text, voice, model_id, voice_settings,
                                                      output_format, seed, extra)
+        started = time.perf_counter()
         response = self._transport.request("POST", endpoints.tts_stream(voice_id), json=body,
                                            params=params, stream=True, in_doubt=take_in_doubt)
-        return AudioStream(response, chunk_size=chunk_size)
+        return AudioStream(response, chunk_size=chunk_size,
+                           made_by=_ledger(voice, voice_id, body, params, response, started),
+                           started=started, on_take=self._ledger.record)
 
     def convert_with_timestamps(self, text: str, voice: VoiceRef, model_id: str | None = None,
                                 voice_settings: SettingsLike | None = None,
@@ -267,9 +270,13 @@ class TextToSpeech:
         """
         voice_id, body, params = self._request_parts(text, voice, model_id, voice_settings,
                                                      output_format, seed, extra)
-        return TimedAudioStream(self._transport.request(
+        started = time.perf_counter()
+        response = self._transport.request(
             "POST", endpoints.tts_stream_with_timestamps(voice_id), json=body, params=params,
-            stream=True, in_doubt=take_in_doubt))
+            stream=True, in_doubt=take_in_doubt)
+        return TimedAudioStream(
+            response, made_by=_ledger(voice, voice_id, body, params, response, started),
+            started=started, on_take=self._ledger.record)
 
     def realtime(self, text_chunks: Iterable[str] | str, voice: VoiceRef,
                  model_id: str | None = None, voice_settings: SettingsLike | None = None,

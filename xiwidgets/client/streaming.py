@@ -88,6 +88,19 @@ class AudioStream:
         """All audio received so far."""
         return bytes(self._received)
 
+    @property
+    def made_by(self) -> dict[str, Any]:
+        """What made the take (text, voice, model, settings, seed, format, options, time to
+        the response headers): the ``made_by`` the client gave, a copy."""
+        return dict(self._made_by)
+
+    @property
+    def total_time(self) -> float | None:
+        """Seconds from sending the request to the last byte; ``None`` until the stream ends."""
+        if self._started is None or self._finished is None:
+            return None
+        return self._finished - self._started
+
     def __iter__(self) -> AudioStream:
         return self
 
@@ -136,9 +149,7 @@ class AudioStream:
         headers and the total time to the last byte.
         """
         audio = self.read()
-        total = (None if self._started is None or self._finished is None
-                 else self._finished - self._started)
-        take = Take(audio, self.info, **{**self._made_by, "total_time": total})
+        take = Take(audio, self.info, **{**self._made_by, "total_time": self.total_time})
         if self._on_take is not None:
             self._on_take(take)
         return take

@@ -2,7 +2,7 @@
 
 1. ``evaluate()`` seconds per second of audio, all metrics, models already loaded (target
    ≤ 0.25 on 2 cores); the process's CPU seconds per audio second beside it, which a busy
-   machine does not inflate.
+   machine inflates less. Then each part alone: decoding, and each metric on decoded takes.
 2. A 12-cell sweep (``evaluate=False``, one request at a time so that each cell's own
    ``total_time`` is its synthesis time): wall time / sum of the cells' times (target ≤ 1.1);
    then the same sweep again: second wall time / first (target ≤ 0.05, resume).
@@ -21,7 +21,7 @@ from pathlib import Path
 from client import start_server  # benchmarks/client.py: a local server in its own process
 
 from xiwidgets.client import Client
-from xiwidgets.experiments import evaluate, sweep
+from xiwidgets.experiments import METRICS, evaluate, sweep
 
 # The paragraph of tests/engines/test_intelligibility.py, sentence by sentence.
 SENTENCES = [
@@ -47,7 +47,7 @@ def main() -> None:
 
 def run(client: Client, workdir: Path) -> None:
     takes = [client.tts.convert("Joe", text=text, seed=1) for text in SENTENCES]
-    evaluate(takes[:1])  # load Whisper, DNSMOS and the JIT-compiled feature code once
+    evaluate(takes[:2])  # load Whisper, DNSMOS and the JIT-compiled feature code once
     audio_seconds = sum(t.duration for t in takes)
     wall, cpu = time.perf_counter(), time.process_time()
     scores = evaluate(takes)
@@ -56,6 +56,7 @@ def run(client: Client, workdir: Path) -> None:
           f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}:")
     print(f"  {wall / audio_seconds:.3f} s per audio second (target <= 0.25); "
           f"CPU {cpu / audio_seconds:.3f} s per audio second")
+    per_metric(client)
     words = sum(len(t.split()) for t in SENTENCES)
     weighted = sum(w * len(t.split()) for w, t in zip(scores["wer"], SENTENCES, strict=True))
     print(f"Joe's WER on the project's sentences: {weighted / words:.3f} (target <= 0.05); "
@@ -75,6 +76,23 @@ def run(client: Client, workdir: Path) -> None:
     print(f"12-cell sweep: wall {first_wall:.2f} s / cells' own {own:.2f} s = "
           f"{first_wall / own:.3f} (target <= 1.1); second run {second_wall:.3f} s = "
           f"{second_wall / first_wall:.4f} of the first (target <= 0.05)")
+
+
+def per_metric(client: Client) -> None:
+    """Each part of ``evaluate()`` alone, on fresh takes (so nothing is decoded yet)."""
+    def timed(work) -> tuple[float, float]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        work()
+        return time.perf_counter() - wall, time.process_time() - cpu
+
+    takes = [client.tts.convert("Joe", text=text, seed=3) for text in SENTENCES]
+    wall, cpu = timed(lambda: [t.samples for t in takes])
+    audio_seconds = sum(t.duration for t in takes)
+    print(f"  decode: {wall / audio_seconds:.3f} s per audio second, CPU {cpu / audio_seconds:.3f}")
+    for metric in METRICS:
+        wall, cpu = timed(lambda metric=metric: evaluate(takes, metrics=metric))
+        print(f"  {metric}: {wall / audio_seconds:.3f} s per audio second, "
+              f"CPU {cpu / audio_seconds:.3f}")
 
 
 if __name__ == "__main__":

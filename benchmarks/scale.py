@@ -246,7 +246,7 @@ def bench_dask(root: Path) -> list[str]:
     texts = paragraphs(TAKES)
     with start_in_thread(data_dir=root / "one") as server:
         client = Client(base_url=server.base_url, timeout=600)
-        client.tts.convert("Warm.", "Joe")
+        client.tts.convert("Joe", text="Warm.")
         alone = batch_seconds(client, texts, root / "alone")
         connection = WorkerConnection.local(root / "nodes")
         with LocalCluster(n_workers=2, processes=True, threads_per_worker=1,

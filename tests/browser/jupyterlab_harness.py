@@ -118,31 +118,11 @@ def kernel_environment(scratch_dir: Path) -> dict[str, str | None]:
     }
 
 
-def start_jupyterlab(
-    root_dir: Path,
-    work_dir: Path,
-    kernel_env: Mapping[str, str | None] | None = None,
-    startup_timeout: float = 60.0,
-) -> JupyterLabServer:
-    """Start JupyterLab on 127.0.0.1 with a fixed token and isolated configuration.
-
-    Parameters
-    ----------
-    root_dir : Path
-        Directory the server shows (notebooks are opened relative to it).
-    work_dir : Path
-        Scratch directory for the ``JUPYTER_*`` directories and the server log.
-    kernel_env : mapping, optional
-        Environment changes for the server, inherited by its kernels; a ``None`` value removes
-        the variable.
-    startup_timeout : float
-        Seconds to wait for ``/api/status`` to answer.
-
-    Returns
-    -------
-    JupyterLabServer
-        The running server; call ``.stop()`` when done.
-    """
+def isolated_environment(
+    work_dir: Path, kernel_env: Mapping[str, str | None] | None = None
+) -> dict[str, str]:
+    """This process's environment with the ``JUPYTER_*`` directories under ``work_dir``, the
+    settings overrides written there and ``kernel_env`` applied (``None`` removes a variable)."""
     env = dict(os.environ)
     for name in ("config", "data", "runtime", "settings", "workspaces"):
         (work_dir / name).mkdir(parents=True, exist_ok=True)
@@ -162,17 +142,57 @@ def start_jupyterlab(
     labconfig = work_dir / "config" / "labconfig"
     labconfig.mkdir(parents=True, exist_ok=True)
     (labconfig / "default_setting_overrides.json").write_text(json.dumps(LAB_SETTING_OVERRIDES))
+    return env
 
-    port = free_port()
-    token = secrets.token_hex(16)
-    log_path = work_dir / "jupyterlab.log"
-    command = [
-        sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-        "--ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root_dir}",
-        "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
+
+# The options that differ between the front ends; the rest of the command is shared.
+_FRONT_END_OPTIONS = {
+    "lab": (
+        "jupyterlab", "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         "--LabApp.extension_manager=readonly",
+    ),
+    "notebook": ("notebook", "--JupyterNotebookApp.expose_app_in_browser=True"),
+}  # fmt: skip
+
+
+def start_jupyterlab(
+    root_dir: Path,
+    work_dir: Path,
+    kernel_env: Mapping[str, str | None] | None = None,
+    startup_timeout: float = 60.0,
+    front_end: str = "lab",
+) -> JupyterLabServer:
+    """Start JupyterLab (or Notebook 7) on 127.0.0.1 with a fixed token and isolated configuration.
+
+    Parameters
+    ----------
+    root_dir : Path
+        Directory the server shows (notebooks are opened relative to it).
+    work_dir : Path
+        Scratch directory for the ``JUPYTER_*`` directories and the server log.
+    kernel_env : mapping, optional
+        Environment changes for the server, inherited by its kernels; a ``None`` value removes
+        the variable.
+    startup_timeout : float
+        Seconds to wait for ``/api/status`` to answer.
+    front_end : {"lab", "notebook"}
+        JupyterLab, or Notebook 7 (same server, its own single-document pages).
+
+    Returns
+    -------
+    JupyterLabServer
+        The running server; call ``.stop()`` when done.
+    """
+    env = isolated_environment(work_dir, kernel_env)
+    port = free_port()
+    token = secrets.token_hex(16)
+    log_path = work_dir / f"{front_end}.log"
+    module, *options = _FRONT_END_OPTIONS[front_end]
+    command = [
+        sys.executable, "-m", module, "--no-browser", "--allow-root",
+        "--ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root_dir}", *options,
     ]  # fmt: skip
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -182,7 +202,7 @@ def start_jupyterlab(
     deadline = time.monotonic() + startup_timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"JupyterLab exited early:\n{server.log_tail()}")
+            raise RuntimeError(f"{module} exited early:\n{server.log_tail()}")
         try:
             status = requests.get(f"{server.base_url}/api/status?token={token}", timeout=2)
             if status.status_code == 200:
@@ -191,7 +211,7 @@ def start_jupyterlab(
             pass
         time.sleep(0.25)
     server.stop()
-    raise RuntimeError(f"JupyterLab did not answer within {startup_timeout}s:\n{server.log_tail()}")
+    raise RuntimeError(f"{module} did not answer within {startup_timeout}s:\n{server.log_tail()}")
 
 
 def launch_chromium(playwright: Any) -> Any:
@@ -332,3 +352,42 @@ def assert_widgets_rendered(page: Any) -> None:
     text = "\n".join(page.locator(".jp-NotebookPanel .jp-OutputArea").all_inner_texts())
     found = [marker for marker in BROKEN_WIDGET_MARKERS if marker in text]
     assert not found, f"widgets did not render, page shows {found}:\n{text[:2000]}"
+
+
+def start_voila(
+    notebook: Path,
+    work_dir: Path,
+    kernel_env: Mapping[str, str | None] | None = None,
+    startup_timeout: float = 60.0,
+) -> JupyterLabServer:
+    """Start ``voila <notebook>`` (a dashboard of one notebook) on 127.0.0.1 with a fixed token.
+
+    Each page load runs the notebook in a fresh kernel; the page is ``base_url/?token=...``.
+    Ready when the port accepts connections (asking for the page would run the notebook).
+    """
+    env = isolated_environment(work_dir, kernel_env)
+    port = free_port()
+    token = secrets.token_hex(16)
+    log_path = work_dir / "voila.log"
+    command = [
+        sys.executable, "-m", "voila", str(notebook), "--no-browser", "--Voila.ip=127.0.0.1",
+        f"--port={port}", "--Voila.port_retries=0", f"--token={token}",
+        "--show_tracebacks=True",
+    ]  # fmt: skip
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command, cwd=notebook.parent, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    server = JupyterLabServer(
+        f"http://127.0.0.1:{port}", token, notebook.parent, process, log_path
+    )
+    deadline = time.monotonic() + startup_timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"voila exited early:\n{server.log_tail()}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return server
+        time.sleep(0.25)
+    server.stop()
+    raise RuntimeError(f"voila did not listen within {startup_timeout}s:\n{server.log_tail()}")

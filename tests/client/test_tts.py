@@ -128,3 +128,30 @@ def test_quota_numbers_come_from_the_errors_fields_not_its_sentence():
     detail = {"needed": 27, "left": 10, "reset_unix": 1767225600,
               "message": "Some other wording entirely: 99 of 12."}
     assert _quota_numbers(detail["message"], detail) == (27, 10, 1767225600)
+
+
+def test_a_streamed_take_keeps_what_made_it_like_any_other_take(client, voice_id):
+    stream = client.tts.stream("Joe", text="Streamed for the ledger.", model_id="eleven_flash_v2_5", voice_settings={"stability": 0.3, "speed": 1.1}, seed=7, output_format="pcm_16000", language_code="en")
+    take = stream.to_take()
+    assert (take.text, take.voice_id, take.voice_name, take.model_id, take.seed,
+            take.output_format) == ("Streamed for the ledger.", voice_id, "Joe",
+                                    "eleven_flash_v2_5", 7, "pcm_16000")
+    assert take.voice_settings.stability == 0.3 and take.voice_settings.speed == 1.1
+    assert take.options == {"language_code": "en"}
+    assert take.request_id and take.history_item_id
+    billed = client.history.get(take.history_item_id)
+    assert take.character_cost == (billed.character_count_change_to
+                                   - billed.character_count_change_from) > 0
+    assert 0 < take.time_to_first_byte <= take.total_time
+    assert take.sample_rate == 16000 and take.duration > 0.5
+    # The client's ledger has it, as for convert(): history rows carry its seed and timings.
+    row = client.history.to_dataframe().set_index("history_item_id").loc[take.history_item_id]
+    assert row["seed"] == 7 and row["total_time"] == take.total_time
+
+
+def test_a_timed_stream_take_keeps_what_made_it(client, voice_id):
+    stream = client.tts.stream_with_timestamps(voice_id, text="Timed and kept.", seed=3)
+    take = stream.to_take()
+    assert (take.text, take.voice_id, take.seed, take.output_format) == (
+        "Timed and kept.", voice_id, 3, "mp3_44100_128")
+    assert take.history_item_id and 0 < take.time_to_first_byte <= take.total_time

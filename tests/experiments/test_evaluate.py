@@ -77,3 +77,12 @@ def test_too_short_for_loudness_is_nan_not_an_error():
     silence = Take(b"\x00\x00" * 1600, output_format="pcm_16000")  # 0.1 s
     row = evaluate([silence], metrics=["loudness", "duration"]).iloc[0]
     assert math.isnan(row["loudness"]) and row["duration"] == pytest.approx(0.1)
+
+
+def test_takes_sharing_a_whisper_window_each_get_their_own_words(takes):
+    # Three short takes fit one 30 s window: each must come back with its own words only.
+    packed = evaluate([takes[0], takes[1], takes[0]], metrics="wer")
+    for own, row in zip((SENTENCES[0], SENTENCES[1], SENTENCES[0]), packed.itertuples(),
+                        strict=True):
+        assert word_error_rate(own, row.transcript) <= 0.1, row.transcript
+    assert word_error_rate(SENTENCES[1], packed["transcript"][0]) >= 0.7

@@ -86,10 +86,30 @@ def test_any_request_parameter_is_an_axis(client, tmp_path):
     assert "wer" not in other.results
 
 
+def test_the_output_format_is_an_axis(client, tmp_path):
+    formats = ["mp3_44100_64", "pcm_16000", "opus_48000_64", "ulaw_8000"]
+    by_format = sweep(TEXT, voice="Joe", grid={"output_format": formats, "seed": [3]},
+                      metrics=["duration"], client=client, out_dir=tmp_path, progress=False)
+    assert [i.status for i in by_format.items] == ["ok"] * 4
+    results = by_format.results
+    assert list(results["output_format"]) == formats
+    assert [name.rsplit(".", 1)[1] for name in results["file"]] == ["mp3", "pcm", "opus", "ulaw"]
+    rates = [by_format.take(index).sample_rate for index in range(4)]
+    assert rates == [44100, 16000, 48000, 8000]
+    for index, item in enumerate(by_format.items):
+        assert item.output_format == formats[index]
+    # One take in four encodings: the same length, whatever the codec.
+    assert max(results["duration"]) - min(results["duration"]) < 0.1
+    again = sweep(TEXT, voice="Joe", grid={"output_format": formats, "seed": [3]},
+                  metrics=["duration"], client=client, out_dir=tmp_path, progress=False)
+    assert [i.status for i in again.items] == ["skipped"] * 4
+
+
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"grid": {}}, "The grid is empty"),
     ({"grid": {"stabilty": [0.5]}}, "'stabilty' is not a request parameter: grid axes are"),
-    ({"grid": {"output_format": ["pcm_16000"]}}, "one per sweep"),
+    ({"grid": {"output_format": ["pcm_16000", "flac_48000"]}},
+     "Unsupported output_format 'flac_48000'. Accepted values: mp3_22050_32"),
     ({"grid": {"seed": []}}, "'seed' has no values"),
     ({"grid": {"seed": "12"}}, "needs a list of values"),
     ({"grid": {"seed": range(201)}}, "201 cells, more than 200.*max_cells=201"),

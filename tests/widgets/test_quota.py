@@ -50,3 +50,26 @@ def test_unreachable_server_is_shown_on_the_card(frontend: Any) -> None:
     assert isinstance(meter.last_error, ConnectionFailed)
     assert frontend.is_shown(meter, meter.error_card)
     assert "Could not reach" in meter.error_card.text
+
+
+def test_the_chart_shows_each_of_the_last_30_days_usage(frontend: Any,
+                                                         server_factory: Any) -> None:
+    client = Client(base_url=server_factory().base_url)
+    voice_id = client.voices.list()[0].voice_id
+    costs = [client.tts.convert(voice_id, text=text).character_cost
+             for text in ("One take today.", "And a second one.")]
+    meter = QuotaMeter(client=client)
+
+    today = dt.datetime.now(dt.timezone.utc).date()
+    expected_days = [(today - dt.timedelta(days=back)).isoformat() for back in range(29, -1, -1)]
+    assert [day for day, _ in meter.usage] == expected_days
+    assert [count for _, count in meter.usage] == [0] * 29 + [sum(costs)]
+    assert meter.chart.days == expected_days and meter.chart.characters[-1] == sum(costs)
+    assert meter.chart.label == (f"Characters used per day, last 30 days: {sum(costs):,} in "
+                                 f"all, most on {today.isoformat()} ({sum(costs):,}), "
+                                 f"{sum(costs):,} today.")
+
+    more = client.tts.convert(voice_id, text="A third.").character_cost
+    meter.refresh()
+    assert meter.usage[-1] == (today.isoformat(), sum(costs) + more)
+    assert frontend.updates(meter.chart)[-1]["characters"] == [0] * 29 + [sum(costs) + more]

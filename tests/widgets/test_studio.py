@@ -141,6 +141,9 @@ def test_a_take_that_works_clears_the_card_and_removed_callbacks_stay_silent(
     assert take is not None and studio.last_error is None
     assert not frontend.is_shown(studio, studio.error_card)
     assert kept == [take] and removed == []
+    # What made it, as on a Take: settings sent, and the request's timings.
+    assert take.voice_settings.to_dict() == studio.voice_settings.settings.to_dict()
+    assert 0 < take.time_to_first_byte <= take.total_time
 
 
 def test_stop_click_ends_a_long_take_early(frontend: Any, client: Any) -> None:

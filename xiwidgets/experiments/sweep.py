@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 from ipywidgets.widgets.widget import CallbackDispatcher
 
-from xiwidgets.client.batch import audio_extension
 from xiwidgets.experiments.grid import batch_row, digest, expand
 from xiwidgets.experiments.metrics import METRICS, _metric_list, evaluate
 from xiwidgets.experiments.ranking import best_index
@@ -62,7 +61,8 @@ class SweepGrid(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyp
     grid : mapping of str to list
         Axes and their values. Any request parameter: the voice settings (``stability``,
         ``similarity_boost``, ``style``, ``use_speaker_boost``, ``speed``), ``seed``,
-        ``voice``, ``model_id``, ``text``, ``voice_settings`` (whole mappings) and the further
+        ``voice``, ``model_id``, ``text``, ``output_format``, ``voice_settings`` (whole
+        mappings) and the further
         body fields (``language_code``, ``previous_text``, ``apply_text_normalization``…).
     model_id : str, optional
         The model of every cell (unless it is an axis); the server's default when ``None``.
@@ -75,7 +75,8 @@ class SweepGrid(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyp
     metrics : iterable of str, optional
         The figures to compute; all of them by default.
     output_format : str, default "mp3_44100_64"
-        One per sweep; MP3 keeps the players small in a saved notebook.
+        The format of every cell (unless it is an axis); MP3 keeps the players small in a
+        saved notebook.
     out_dir : path-like, optional
         The sweep's folder; ``sweeps/<a digest of the sweep>`` by default, so that running
         the same sweep again resumes it.
@@ -113,9 +114,8 @@ class SweepGrid(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyp
                  max_concurrency: int = 4, max_cells: int | None = None,
                  progress: bool = True, client: Client | None = None, **kwargs: Any) -> None:
         cells = expand(grid, max_cells)
-        extension = audio_extension(output_format)
         rows = [batch_row(cell, text=text, voice=voice, model_id=model_id, seed=seed,
-                          settings=settings, filename=f"{index:03d}{extension}")
+                          settings=settings, output_format=output_format, name=f"{index:03d}")
                 for index, cell in enumerate(cells)]
         self._metrics = [m.name for m in _metric_list(metrics)] if evaluate else []
         super().__init__(**kwargs)

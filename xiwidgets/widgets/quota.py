@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 import traitlets
 
+from xiwidgets.client.errors import XIError
 from xiwidgets.widgets._base import ClientWidgetMixin
 from xiwidgets.widgets._frontend import styled
+from xiwidgets.widgets.usage_chart import UsageChart, daily_usage
 
 if TYPE_CHECKING:
     from xiwidgets.client import Client
@@ -24,7 +26,9 @@ def reset_date(reset_unix: int | None) -> str:
 
 
 class QuotaMeter(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped base
-    """A bar of the characters used this period out of the limit, with the reset date.
+    """A bar of the characters used this period out of the limit, with the reset date, and a
+    small chart of the characters used on each of the last 30 days
+    (``GET /v1/usage/character-stats``).
 
     Parameters
     ----------
@@ -35,6 +39,10 @@ class QuotaMeter(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # unty
     ----------
     subscription : Subscription or None
         What the last refresh read.
+    usage : list of (str, int)
+        Characters used on each of the last 30 days (UTC), oldest first, as last read.
+    chart : UsageChart
+        The bars of :attr:`usage`.
     last_error : Exception or None
         Why the last refresh failed (also shown on the error card).
     """
@@ -52,9 +60,11 @@ class QuotaMeter(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # unty
         self._bar.add_class("xi-quota-bar")
         self._label = widgets.HTML()
         self._label.add_class("xi-quota-label")
+        self.usage: list[tuple[str, int]] = []
+        self.chart = UsageChart()
         super().__init__(**kwargs)
         self.add_class("xi-quota")
-        self.children = [widgets.HBox([self._bar, self._label]), self.error_card]
+        self.children = [widgets.HBox([self._bar, self._label, self.chart]), self.error_card]
         styled(self)
         self.refresh()
 
@@ -78,6 +88,13 @@ class QuotaMeter(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # unty
                 self.character_limit = subscription.character_limit or 0
                 self.reset_unix = subscription.next_character_count_reset_unix
                 self.tier = subscription.tier or ""
+            try:
+                self.usage = daily_usage(self.client)
+            except XIError as error:  # the bar and numbers above still hold
+                self.usage = []
+                self.chart.show([], unavailable=str(error))
+            else:
+                self.chart.show(self.usage)
 
     @traitlets.observe("character_count", "character_limit", "reset_unix")
     def _show(self, _change: traitlets.Bunch) -> None:

@@ -15,6 +15,7 @@ from ipywidgets.widgets.widget import CallbackDispatcher
 from xiwidgets.client.errors import QuotaExceeded
 from xiwidgets.client.media import AudioFormat, audio_format, caption_line
 from xiwidgets.client.types import PlayableAudio
+from xiwidgets.client.types import VoiceSettings as ClientVoiceSettings
 from xiwidgets.formats import CODECS, NOTEBOOK_OUTPUT_FORMAT, codec_of_format
 from xiwidgets.widgets._base import ClientWidgetMixin
 from xiwidgets.widgets._frontend import Frontend, styled
@@ -51,6 +52,11 @@ class StudioTake(PlayableAudio):
     request_id: str | None = None
     character_cost: int | None = None
     output_format: str = NOTEBOOK_OUTPUT_FORMAT
+    # What else made it, as on a Take: settings sent, seed, and the request's timings (s).
+    voice_settings: ClientVoiceSettings | None = None
+    seed: int | None = None
+    time_to_first_byte: float | None = field(default=None, compare=False)
+    total_time: float | None = field(default=None, compare=False)
     _decoded: dict[str, Any] = field(default_factory=dict, init=False, repr=False,
                                      compare=False)
 
@@ -362,7 +368,11 @@ class Studio(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped 
         take = StudioTake(text=text, voice_id=voice_id, model_id=model_id, audio=audio or b"",
                           duration=self.player.duration, history_item_id=info.history_item_id,
                           request_id=info.request_id, character_cost=info.character_cost,
-                          output_format=self.output_format)
+                          output_format=self.output_format,
+                          voice_settings=stream.made_by.get("voice_settings"),
+                          seed=stream.made_by.get("seed"),
+                          time_to_first_byte=stream.made_by.get("time_to_first_byte"),
+                          total_time=stream.total_time)
         self.last_take = self._finished_take = take
         cost = f" · {take.character_cost:,} characters billed" if take.character_cost else ""
         self.status = f"done: {take.duration:.1f} s of audio{cost}"

@@ -143,7 +143,15 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
     fastapi.FastAPI
         The app; its lifespan opens the store and loads the voices.
     """
-    from xiwidgets.server.routes import history, models, stream_input, tts, user, voices
+    from xiwidgets.server.routes import (
+        history,
+        models,
+        stream_input,
+        tts,
+        user,
+        voice_blends,
+        voices,
+    )
     from xiwidgets.server.services import Services
     from xiwidgets.server.store import Store
 
@@ -187,7 +195,7 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
     app.add_exception_handler(RequestValidationError, handle_request_validation)
     app.add_exception_handler(ClientDisconnect, handle_client_disconnect)
     app.add_exception_handler(Exception, handle_unexpected)
-    for module in (voices, models, tts, stream_input, history, user):
+    for module in (voices, voice_blends, models, tts, stream_input, history, user):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimitMiddleware, config=config)
     if config.allowed_origins:

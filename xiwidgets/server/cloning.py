@@ -14,12 +14,17 @@ Method
 * Speaking rate: syllable nuclei per second of phonation (after de Jong & Wempe 2009): peaks of
   the smoothed intensity contour of the 300–3000 Hz band, at least 2 dB above the dip to their
   neighbour, louder than 25 dB below the loudest frame, and voiced.
-* Engine voice: Joe (Piper) when the pitch lies within [0.8, 1.45] × Joe's, otherwise the
+* Engine voice: with the Kokoro voices installed (``kokoro=True``), the English Kokoro voice
+  nearest to the samples by pitch and speaking rate: the smallest
+  ``|ln(F0 / F0_voice)| + 0.5 · |ln(rate / rate_voice)|`` (pitch counts double: the rate is
+  matched without loss by the model's own speed, a pitch difference only by resampling).
+  Without them, Joe (Piper) when the pitch lies within [0.8, 1.45] × Joe's, otherwise the
   English espeak-ng variant whose pitch is nearest. ``pitch_factor`` = sample F0 / engine
   voice F0 and ``rate_factor`` = sample rate / engine voice rate (both measured with the
-  functions below on the engine voice's own speech: the constants in ``BASE_VOICES`` are
-  checked by the tests). The engines apply them by varispeed resampling with duration
-  compensation (``engines.dsp.varispeed``).
+  functions below on the engine voice's own speech: the constants in ``BASE_VOICES`` and
+  ``KOKORO_BASE_VOICES`` are checked by the tests). The engines apply the pitch by varispeed
+  resampling with duration compensation (``engines.dsp.varispeed``) and the rate through
+  their speed.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ _MIN_VOICED_SECONDS = 0.5
 PITCH_FACTOR_RANGE = (0.5, 2.0)
 RATE_FACTOR_RANGE = (0.6, 1.6)
 _JOE_PITCH_RANGE = (0.8, 1.45)
+# How much a difference in speaking rate counts against a Kokoro voice, next to pitch.
+_KOKORO_RATE_WEIGHT = 0.5
 # Audio analysed per request: five minutes of speech give a stable median pitch and rate
 # (instant cloning asks for one or two), and keep a request's analysis to a few CPU seconds.
 MAX_ANALYSED_SECONDS = 300.0
@@ -85,6 +92,41 @@ BASE_VOICES: tuple[BaseVoice, ...] = (
     BaseVoice(VoiceSpec("espeak", "en-us", "en", variant="f1"), 181.5, 4.93),
     BaseVoice(VoiceSpec("espeak", "en-us", "en", variant="f2"), 199.1, 5.04),
     BaseVoice(VoiceSpec("espeak", "en-us", "en", variant="f3"), 216.2, 5.16),
+)
+# The English Kokoro voices, measured the same way (``benchmarks/voices.py --base-figures``
+# prints these rows): shipped as data, so choosing one costs nothing at request time.
+_KOKORO_FIGURES = (
+    ("af_alloy", 140.7, 5.13),
+    ("af_aoede", 177.2, 5.41),
+    ("af_bella", 192.5, 5.82),
+    ("af_heart", 196.9, 5.68),
+    ("af_jessica", 205.5, 5.39),
+    ("af_kore", 147.4, 5.58),
+    ("af_nicole", 143.6, 3.07),
+    ("af_nova", 159.5, 5.01),
+    ("af_river", 178.9, 5.09),
+    ("af_sarah", 186.3, 5.31),
+    ("af_sky", 162.2, 5.29),
+    ("am_adam", 114.0, 5.52),
+    ("am_echo", 104.5, 4.93),
+    ("am_eric", 155.9, 5.54),
+    ("am_fenrir", 132.7, 5.50),
+    ("am_liam", 122.0, 5.69),
+    ("am_michael", 109.9, 5.31),
+    ("am_onyx", 84.3, 4.78),
+    ("am_puck", 112.9, 4.89),
+    ("am_santa", 171.5, 4.93),
+    ("bf_alice", 224.6, 5.22),
+    ("bf_emma", 179.2, 5.49),
+    ("bf_isabella", 203.8, 5.76),
+    ("bf_lily", 182.8, 4.60),
+    ("bm_daniel", 124.2, 4.82),
+    ("bm_fable", 114.6, 5.30),
+    ("bm_george", 141.8, 5.21),
+    ("bm_lewis", 88.3, 5.32),
+)
+KOKORO_BASE_VOICES: tuple[BaseVoice, ...] = tuple(
+    BaseVoice(VoiceSpec("kokoro", name, "en"), f0, rate) for name, f0, rate in _KOKORO_FIGURES
 )
 
 
@@ -132,7 +174,10 @@ class VoiceProfile:
 
 
 def analyse_samples(
-    files: Iterable[tuple[str, SampleSource]], max_seconds: float = MAX_ANALYSED_SECONDS
+    files: Iterable[tuple[str, SampleSource]],
+    max_seconds: float = MAX_ANALYSED_SECONDS,
+    *,
+    kokoro: bool = False,
 ) -> VoiceProfile:
     """Measure uploaded samples and choose the engine voice that imitates them.
 
@@ -144,6 +189,9 @@ def analyse_samples(
     max_seconds : float
         Audio analysed in all: each sample gets what is left divided by the samples left, and
         the rest of a longer sample is not decoded.
+    kokoro : bool
+        Choose among the English Kokoro voices (their assets are installed); otherwise
+        among Joe and the espeak-ng variants (see the module docstring).
 
     Returns
     -------
@@ -177,7 +225,7 @@ def analyse_samples(
         )
     median_f0 = float(np.median(voiced))
     rate = nuclei / phonation if phonation > 0 else 0.0
-    base = _choose_base_voice(median_f0)
+    base = nearest_kokoro_voice(median_f0, rate) if kokoro else _choose_base_voice(median_f0)
     pitch_factor = float(np.clip(median_f0 / base.median_f0_hz, *PITCH_FACTOR_RANGE))
     rate_factor = 1.0
     if rate > 0:
@@ -236,6 +284,31 @@ def _choose_base_voice(median_f0: float) -> BaseVoice:
     if low <= median_f0 / joe.median_f0_hz <= high:
         return joe
     return min(BASE_VOICES, key=lambda voice: abs(np.log(median_f0 / voice.median_f0_hz)))
+
+
+def nearest_kokoro_voice(median_f0: float, syllables_per_second: float) -> BaseVoice:
+    """The English Kokoro voice nearest to a pitch and speaking rate (module docstring).
+
+    Parameters
+    ----------
+    median_f0 : float
+        Hz, > 0.
+    syllables_per_second : float
+        The samples' speaking rate; 0 (not measurable) compares pitch alone.
+
+    Returns
+    -------
+    BaseVoice
+    """
+
+    def distance(voice: BaseVoice) -> float:
+        pitch = abs(np.log(median_f0 / voice.median_f0_hz))
+        if syllables_per_second <= 0:
+            return float(pitch)
+        rate = abs(np.log(syllables_per_second / voice.syllables_per_second))
+        return float(pitch + _KOKORO_RATE_WEIGHT * rate)
+
+    return min(KOKORO_BASE_VOICES, key=distance)
 
 
 @contextlib.contextmanager

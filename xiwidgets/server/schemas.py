@@ -93,3 +93,27 @@ class HistoryDownloadBody(BaseModel):
 
     history_item_ids: Annotated[list[str], Field(min_length=1), AfterValidator(_distinct_ids)]
     output_format: str | None = None
+
+
+# More voices than this blend into mush; the cap also bounds the work of one request.
+MAX_BLEND_VOICES = 16
+
+
+class BlendComponentBody(BaseModel):
+    """One voice of a blend and its weight (any non-negative scale; normalized later)."""
+
+    model_config = _BODY_CONFIG
+
+    voice_id: str = Field(max_length=100)
+    weight: float = Field(1.0, ge=0)
+
+
+class BlendBody(BaseModel):
+    """The body of ``POST /v1/voices/blend`` (a local extension; see ``routes.voice_blends``)."""
+
+    model_config = _BODY_CONFIG
+
+    name: str = Field(max_length=1000)
+    voices: list[BlendComponentBody] = Field(min_length=1, max_length=MAX_BLEND_VOICES)
+    description: str | None = Field(None, max_length=10_000)
+    labels: dict[str, str] | None = None

@@ -55,5 +55,7 @@ class Services:
         return cls(config, store, concurrency, voices, takes, synthesizer)
 
     def warm_up(self) -> None:
-        """Load the engines so the first request pays no model load."""
+        """Load the engines so the first request pays no model load (see ``ServerConfig``)."""
         self.synthesizer.warm_up()
+        if self.config.preload_voices:
+            self.synthesizer.preload()

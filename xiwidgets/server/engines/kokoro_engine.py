@@ -11,7 +11,8 @@ are normalized; see :func:`parse_blend`).
 * **Seeds**: the graph has no random nodes, so a take depends only on its text, voice and
   speed. A seed changes nothing: the same request repeats byte for byte, seeded or not.
 * **Speed**: the graph's own ``speed`` input (durations divided by it); ``stability`` and
-  ``style`` have no counterpart in the model and are ignored.
+  ``style`` have no counterpart in the model and are ignored. A clone's ``rate_factor``
+  multiplies the speed and its ``pitch_factor`` is applied by varispeed (``dsp``).
 * **G2P**: espeak-ng through ``phonemizer``, which loads a private copy of the espeak-ng
   library for each backend, so its global state is not the one ``espeak_engine`` drives;
   each backend is used under its own lock.
@@ -39,6 +40,7 @@ import numpy as np
 
 from .alignment import WORD_PATTERN, CharTimes, times_for_words
 from .base import ClauseAudio, SynthesisSettings, VoiceSpec
+from .dsp import varispeed
 from .kokoro_assets import AssetError, KokoroAssets, check_assets
 from .registry import EngineInfo
 
@@ -57,7 +59,7 @@ _MIN_SPEED, _MAX_SPEED = 0.5, 2.0
 _MAX_PHONEMES = 510
 _SENTENCE_PAUSE, _CLAUSE_PAUSE = 0.25, 0.1
 _DURATION_OUTPUT = "duration"
-_WARM_UP_TEXTS = ("Ready.", "The voices are loaded and ready to read your text aloud.")
+_WARM_UP_TEXT = "Ready to read."
 
 # Kokoro voice names start with a language letter: (ISO 639-1, espeak-ng language).
 _VOICE_LANGUAGES = {
@@ -252,17 +254,12 @@ def _mix(
 
 
 def _load_runtime(assets: KokoroAssets) -> _Runtime:
-    """The warmed-up runtime of these assets, built on first use."""
+    """The runtime of these assets, built on first use (concurrent callers wait for one)."""
     vectors = voice_vectors(assets.directory)
     with _runtime_lock:
         runtime = _runtimes.get(assets.directory)
         if runtime is None:
-            runtime = _build_runtime(assets, vectors)
-            # The first runs at a new input length cost several times a normal run.
-            voice = VoiceSpec("kokoro", DEFAULT_ENGLISH_VOICE, "en")
-            for text in _WARM_UP_TEXTS:
-                _speak(runtime, text, voice, SynthesisSettings())
-            _runtimes[assets.directory] = runtime
+            runtime = _runtimes[assets.directory] = _build_runtime(assets, vectors)
         return runtime
 
 
@@ -381,9 +378,14 @@ class KokoroEngine:
 
     def _preload(self) -> None:
         try:
-            self._loaded()
+            runtime = self._loaded()
         except (KokoroUnavailableError, AssetError) as error:
             _announce_once(str(error), missing=False)
+            return
+        # The model's first run costs several normal runs (allocations, kernel set-up): paid
+        # here, not by the first take. A take that loads the model itself pays it only once.
+        _speak(runtime, _WARM_UP_TEXT, VoiceSpec("kokoro", DEFAULT_ENGLISH_VOICE, "en"),
+               SynthesisSettings())
 
     def seeded_session(self) -> contextlib.nullcontext[KokoroEngine]:
         """This engine itself: its takes depend on nothing but their inputs."""
@@ -411,6 +413,8 @@ class KokoroEngine:
             ``engine_voice`` is a Kokoro voice name or blend; ``language`` picks the G2P.
         settings : SynthesisSettings
             ``speed`` (times ``voice.rate_factor``) is the model's speed, clipped to 0.5–2.
+            A voice's ``pitch_factor`` (a clone built on a Kokoro voice) is applied by
+            varispeed, as for Piper (see ``dsp``).
         seed : int
             Unused: the model is deterministic.
 
@@ -427,7 +431,10 @@ def _speak(
 ) -> ClauseAudio:
     """One clause with a loaded runtime (see ``KokoroEngine.synthesize_clause``)."""
     style = _mix(runtime.vectors, parse_blend(voice.engine_voice))
-    speed = float(np.clip(settings.speed * voice.rate_factor, _MIN_SPEED, _MAX_SPEED))
+    # As for Piper: varispeed raises the pitch by pitch_factor and shortens by as much, so the
+    # model speaks pitch_factor slower first; rate_factor and speed then set the tempo.
+    speed = settings.speed * voice.rate_factor / voice.pitch_factor
+    speed = float(np.clip(speed, _MIN_SPEED, _MAX_SPEED))
     phonemes = _PHONEMIZERS.phonemize(text, espeak_language(voice))
     phonemes = "".join(p for p in " ".join(phonemes.split()) if p in runtime.vocab)
     from kokoro_onnx.chunker import pause_after, split_phonemes
@@ -446,6 +453,9 @@ def _speak(
         offset += len(audio) + len(pause)
     samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
     times = _char_times(text, spans, len(samples))
+    if voice.pitch_factor != 1.0:
+        samples = varispeed(samples, SAMPLE_RATE, voice.pitch_factor)
+        times = times.scaled(1.0 / voice.pitch_factor)
     return ClauseAudio(samples, SAMPLE_RATE, times.starts, times.ends)
 
 
@@ -525,8 +535,11 @@ ENGINE = EngineInfo(
     aligns_characters=True,
     repeats_seed=True,
     native_speed=True,
-    bases_clones=False,
-    # load() warms the model up itself, only when the assets are installed.
+    bases_clones=True,
+    # The model warms itself up when it loads (on first use or preload()).
     warm_up_voice=None,
     seed_changes_audio=False,
+    # About ten times Piper's compute per second of audio: a first clause of two words
+    # brings the first audio within a small factor of Joe's six (benchmarks/voices.py).
+    first_chunk_words=2,
 )

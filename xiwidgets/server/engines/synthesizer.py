@@ -42,6 +42,7 @@ class Synthesizer:
     def __init__(self) -> None:
         engines = registry.registered_engines()
         self._engines: dict[str, Engine] = {info.name: info.create() for info in engines}
+        self._first_chunk_words = {info.name: info.first_chunk_words for info in engines}
         self._warm_up_voices = [info.warm_up_voice for info in engines if info.warm_up_voice]
 
     def warm_up(self) -> None:
@@ -108,7 +109,7 @@ class Synthesizer:
         voice = apply_similarity(voice, settings.similarity_boost)
         engine = self.engine_for(voice)
         base_seed = settings.seed if settings.seed is not None else secrets.randbits(32)
-        clauses = split_clauses(text)
+        clauses = split_clauses(text, first_max_words=self._first_chunk_words[voice.engine])
         if not clauses:
             yield _silent_chunk(text, engine.sample_rate)
             return

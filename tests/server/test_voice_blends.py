@@ -141,6 +141,23 @@ def test_a_blend_survives_a_restart_and_speaks_the_same(kokoro_server, server_fa
     assert _pcm(again, voice_id, "Still here.") == before
 
 
+@needs_kokoro
+def test_a_stored_blend_without_the_kokoro_assets_says_how_to_install_and_can_be_deleted(
+    kokoro_server, server_factory, tmp_path, monkeypatch
+):
+    first = server_factory(data_dir=tmp_path)
+    voice_id = _blend(first, (BELLA, 1), (MICHAEL, 1), name="Orphan").json()["voice_id"]
+    first.stop()
+    monkeypatch.setenv(ASSETS_ENV, str(tmp_path / "no-assets"))
+    again = server_factory(data_dir=tmp_path)
+    assert voice_id in _voice_ids(again)  # listed, so that it can be found and deleted
+    take = post(again, f"/v1/text-to-speech/{voice_id}", json={"text": "Hi."})
+    assert take.status_code == 404
+    assert "`xiwidgets voices install`" in take.json()["detail"]["message"]
+    assert delete(again, f"/v1/voices/{voice_id}").status_code == 200
+    assert voice_id not in _voice_ids(again)
+
+
 @pytest.mark.parametrize(
     ("voices", "location", "message"),
     [

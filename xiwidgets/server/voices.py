@@ -395,10 +395,12 @@ class VoiceRegistry:
         VoiceNotDeletableError
             For a premade voice.
         """
-        voice = self.voice(voice_id)
-        if voice.is_premade:
-            raise VoiceNotDeletableError(voice.name)
-        self._store.delete_voice(voice_id)
+        premade = catalog.get_premade_voice(voice_id)
+        if premade is not None:
+            raise VoiceNotDeletableError(premade.name)
+        # Straight to the store: a blend whose Kokoro voices are gone can still be deleted.
+        if not self._store.delete_voice(voice_id):
+            raise VoiceNotFoundError(voice_id)
 
     def preview(self, voice_id: str) -> Path:
         """Path of the voice's preview MP3, synthesized on first use and cached.

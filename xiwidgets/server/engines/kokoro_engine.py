@@ -539,7 +539,8 @@ ENGINE = EngineInfo(
     # The model warms itself up when it loads (on first use or preload()).
     warm_up_voice=None,
     seed_changes_audio=False,
-    # About ten times Piper's compute per second of audio: a first clause of two words
-    # brings the first audio within a small factor of Joe's six (benchmarks/voices.py).
+    # A Kokoro run costs about 1.2 CPU-seconds whatever its length (mostly the int8
+    # ConvInteger of the decoder) plus ~0.2 per word: a first clause of two words instead of
+    # six cuts the time to first audio from 7.9x Joe's to 5.0x (benchmarks/voices.py).
     first_chunk_words=2,
 )

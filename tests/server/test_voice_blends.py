@@ -200,3 +200,19 @@ def test_a_blend_of_uninstalled_kokoro_voices_says_how_to_install(
     assert response.status_code == 404
     assert "`xiwidgets voices install`" in response.json()["detail"]["message"]
     assert not [v for v in get(server, "/v1/voices").json()["voices"] if v["is_mixed"]]
+
+
+@needs_kokoro
+def test_the_official_sdk_lists_and_speaks_a_blend(kokoro_server):
+    elevenlabs_client = pytest.importorskip("elevenlabs.client")
+    sdk = elevenlabs_client.ElevenLabs(api_key="x", base_url=kokoro_server.base_url,
+                                       timeout=TIMEOUT)
+    voice_id = _blend(kokoro_server, (SARAH, 1), (MICHAEL, 1), name="For the SDK").json()[
+        "voice_id"]
+    listed = {voice.voice_id: voice for voice in sdk.voices.get_all().voices}
+    assert listed[voice_id].is_mixed is True and listed[voice_id].category == "generated"
+    audio = b"".join(sdk.text_to_speech.convert(voice_id=voice_id, text="Hello.",
+                                                output_format="pcm_24000"))
+    assert len(audio) > 12000
+    sdk.voices.delete(voice_id)
+    assert voice_id not in _voice_ids(kokoro_server)

@@ -70,7 +70,7 @@ def test_speak_embeds_the_finished_take_by_default(
 ) -> None:
     token = f"embed{uuid.uuid4().hex[:8]}"
     with capture_output() as captured:
-        shell.run_cell_magic("speak", "", f"Keep me in the notebook {token}.")
+        shell.run_cell_magic("speak", "--voice Joe", f"Keep me in the notebook {token}.")
     assert captured.stderr == ""
     assert len(history_with(server, token)) == 1
     player = magics.last_player
@@ -79,7 +79,7 @@ def test_speak_embeds_the_finished_take_by_default(
     assert "data:audio/mpeg;base64," in kept["data"]["text/html"]
 
     with capture_output():
-        shell.run_cell_magic("speak", "--policy none", f"Keep nothing {token}.")
+        shell.run_cell_magic("speak", "--voice Joe --policy none", f"Keep nothing {token}.")
     assert magics.last_player.status == "done"
     assert magics.last_player.take_output.outputs == ()
 
@@ -96,7 +96,7 @@ def test_unknown_voice_prints_one_line(shell: InteractiveShell, magics: Any) -> 
 
 def test_bad_setting_prints_one_line(shell: InteractiveShell, magics: Any) -> None:
     with capture_output() as captured:
-        shell.run_cell_magic("speak", "--speed 5", "Too fast.")
+        shell.run_cell_magic("speak", "--voice Joe --speed 5", "Too fast.")
     lines = captured.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("%%speak failed:")

@@ -121,6 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["critical", "error", "warning", "info", "debug"],
         help="uvicorn log level (default %(default)s)",
     )
+    serve.add_argument(
+        "--preload-voices",
+        action="store_true",
+        help="load the Kokoro model in the background at start (default: on its first take)",
+    )
     _add_voices_parser(commands)
     return parser
 
@@ -253,6 +258,7 @@ def serve(options: argparse.Namespace) -> int:
         "allowed_origins": tuple(options.allowed_origins),
         "allowed_hosts": tuple(options.allowed_hosts),
         "insecure_no_auth": options.insecure_no_auth,
+        "preload_voices": options.preload_voices,
     }
     optional = {
         "character_limit": options.character_limit,

@@ -6,18 +6,21 @@ import json
 
 import numpy as np
 import pytest
-from engine_voices import JOE
+from engine_voices import JOE, needs_kokoro_assets
 
 from xiwidgets.formats import OutputFormat
 from xiwidgets.server.audio import make_encoder
+from xiwidgets.server.catalog import KOKORO_VOICES
 from xiwidgets.server.cloning import (
     BASE_VOICES,
+    KOKORO_BASE_VOICES,
     REFERENCE_TEXT,
     SampleError,
     VoiceProfile,
     analyse_samples,
     decode_audio,
     median_f0,
+    nearest_kokoro_voice,
     syllable_rate,
 )
 from xiwidgets.server.engines import VoiceSpec
@@ -146,3 +149,34 @@ def test_unusable_samples_get_a_readable_error(files, message):
         analyse_samples(files)
     assert isinstance(error.value, ValueError)
     assert "Errno" not in str(error.value)
+
+
+@needs_kokoro_assets
+def test_kokoro_base_figures_match_what_the_analysis_measures(take):
+    # The lowest, a middle and the highest voice of the table shipped in cloning.
+    ordered = sorted(KOKORO_BASE_VOICES, key=lambda base: base.median_f0_hz)
+    for base in (ordered[0], ordered[len(ordered) // 2], ordered[-1]):
+        pcm, rate, _ = take(REFERENCE_TEXT, base.spec, seed=3)
+        assert median_f0(pcm, rate) == pytest.approx(base.median_f0_hz, rel=0.05)
+        assert syllable_rate(pcm, rate) == pytest.approx(base.syllables_per_second, rel=0.08)
+
+
+@needs_kokoro_assets
+def test_samples_of_two_different_voices_pick_different_kokoro_voices_near_them(take):
+    # A low male voice (Joe) and a high female one (espeak f4), each sampled once.
+    sources = {"male": JOE, "female": VoiceSpec("espeak", "en", "en", variant="f4")}
+    chosen = {}
+    for gender, source in sources.items():
+        sample, rate, _ = take(SAMPLE_TEXT, source, seed=1)
+        profile = analyse_samples([("s.mp3", _encoded(sample, rate, "mp3_44100_128"))],
+                                  kokoro=True)
+        assert profile.engine == "kokoro"
+        voice = next(v for v in KOKORO_VOICES if v.spec.engine_voice == profile.engine_voice)
+        assert voice.labels["gender"] == gender
+        base = next(b for b in KOKORO_BASE_VOICES if b.spec.engine_voice == voice.spec.engine_voice)
+        # The nearest voice: no other English Kokoro voice is closer in pitch and rate.
+        assert nearest_kokoro_voice(profile.median_f0_hz, profile.syllables_per_second) == base
+        clone, clone_rate, _ = take(CHECK_TEXT, profile.voice_spec(), seed=1)
+        assert median_f0(clone, clone_rate) == pytest.approx(median_f0(sample, rate), rel=0.15)
+        chosen[gender] = profile.engine_voice
+    assert chosen["male"] != chosen["female"]

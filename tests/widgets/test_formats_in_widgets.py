@@ -56,9 +56,9 @@ def test_the_studio_streams_exactly_the_formats_a_browser_plays_live(
     name = CODECS[codec].names[0]
     if not CODECS[codec].live_in_browser:
         with pytest.raises(ValueError, match=f"got output_format={name!r}"):
-            Studio(client=client, output_format=name)
+            Studio(client=client, voice="Joe", output_format=name)
         return
-    studio = Studio(client=client, output_format=name)
+    studio = Studio(client=client, voice="Joe", output_format=name)
 
     take = studio.speak("Live in the browser.", wait=True)
 
@@ -68,7 +68,7 @@ def test_the_studio_streams_exactly_the_formats_a_browser_plays_live(
 
 
 def test_a_studio_asks_for_the_notebook_format_by_default(frontend: Any, client: Any) -> None:
-    take = Studio(client=client).speak("Kept small in the notebook.", wait=True)
+    take = Studio(client=client, voice="Joe").speak("Kept small in the notebook.", wait=True)
 
     assert take is not None
     assert client.history.get(take.history_item_id).output_format == NOTEBOOK_OUTPUT_FORMAT

@@ -40,7 +40,7 @@ def option_index(dropdown: widgets.Dropdown, value: Any) -> int:
 def test_speak_click_streams_a_take_with_the_chosen_voice_and_settings(
     frontend: Any, client: Any
 ) -> None:
-    studio = Studio(client=client)
+    studio = Studio(client=client, voice="Joe")
     takes: list[StudioTake] = []
     studio.on_take(takes.append)
     voice = studio.voice_picker.voices[-1]
@@ -67,7 +67,7 @@ def test_speak_click_streams_a_take_with_the_chosen_voice_and_settings(
 
 
 def test_character_count_follows_typing_and_the_model(frontend: Any, client: Any) -> None:
-    studio = Studio(client=client)
+    studio = Studio(client=client, voice="Joe")
     text_area = frontend.find(studio, "xi-text")
 
     frontend.set_state(text_area, value="x" * 123)
@@ -82,7 +82,7 @@ def test_character_count_follows_typing_and_the_model(frontend: Any, client: Any
 
 
 def test_text_over_the_models_request_limit_is_flagged(frontend: Any, client: Any) -> None:
-    studio = Studio(client=client)
+    studio = Studio(client=client, voice="Joe")
     smallest = min(studio.model_picker.models, key=max_characters)
     limit = max_characters(smallest)
     model_dropdown = frontend.find(studio, "xi-model-select")
@@ -99,7 +99,7 @@ def test_text_over_the_models_request_limit_is_flagged(frontend: Any, client: An
 def test_quota_error_card_says_needed_left_and_reset(frontend: Any,
                                                      server_factory: Any) -> None:
     small = server_factory(character_limit=50)
-    studio = Studio(client=Client(base_url=small.base_url))
+    studio = Studio(client=Client(base_url=small.base_url), voice="Joe")
     text = "A" * 60 + " " + "b" * 59
 
     assert studio.speak(text, wait=True) is None
@@ -116,7 +116,7 @@ def test_quota_error_card_says_needed_left_and_reset(frontend: Any,
 
 
 def test_empty_text_is_explained_without_a_request(frontend: Any, client: Any) -> None:
-    studio = Studio(client=client)
+    studio = Studio(client=client, voice="Joe")
 
     frontend.click(frontend.find(studio, "xi-speak"))
 
@@ -127,7 +127,7 @@ def test_empty_text_is_explained_without_a_request(frontend: Any, client: Any) -
 def test_a_take_that_works_clears_the_card_and_removed_callbacks_stay_silent(
     frontend: Any, client: Any
 ) -> None:
-    studio = Studio(client=client)
+    studio = Studio(client=client, voice="Joe")
     kept: list[StudioTake] = []
     removed: list[StudioTake] = []
     studio.on_take(kept.append)
@@ -147,7 +147,7 @@ def test_a_take_that_works_clears_the_card_and_removed_callbacks_stay_silent(
 
 
 def test_stop_click_ends_a_long_take_early(frontend: Any, client: Any) -> None:
-    studio = Studio(client=client, text=LONG_TEXT)
+    studio = Studio(client=client, voice="Joe", text=LONG_TEXT)
     stop_button = frontend.find(studio, "xi-stop")
     assert stop_button.disabled
 
@@ -164,7 +164,7 @@ def test_stop_click_ends_a_long_take_early(frontend: Any, client: Any) -> None:
 
 
 def test_speak_returns_while_the_take_is_generated(frontend: Any, client: Any) -> None:
-    studio = Studio(client=client, text=LONG_TEXT)
+    studio = Studio(client=client, voice="Joe", text=LONG_TEXT)
     finished = threading.Event()
     studio.on_take(lambda _take: finished.set())
 
@@ -176,8 +176,8 @@ def test_speak_returns_while_the_take_is_generated(frontend: Any, client: Any) -
 
 
 def test_restore_puts_a_history_item_back(frontend: Any, client: Any) -> None:
-    studio = Studio(client=client)
-    voice = studio.voice_picker.voices[0]
+    studio = Studio(client=client, voice="Joe")
+    voice = next(v for v in studio.voice_picker.voices if v.name == "Riley")
     take = client.tts.convert(voice.voice_id, text="Restore me later.",
                               voice_settings={"stability": 0.25, "speed": 1.15})
     item = client.history.get(take.history_item_id)
@@ -193,13 +193,13 @@ def test_restore_puts_a_history_item_back(frontend: Any, client: Any) -> None:
 
 
 def test_history_open_in_studio_restores_the_take(frontend: Any, client: Any) -> None:
-    studio = Studio(client=client)
-    voice = studio.voice_picker.voices[1]
+    studio = Studio(client=client, voice="Joe")
+    voice = next(v for v in studio.voice_picker.voices if v.name == "Riley")
     studio.voice_picker.voice = voice
     studio.voice_settings.speed = 0.75
     take = studio.speak("A take to open again from the history.", wait=True)
     assert take is not None, studio.error_card.text
-    studio.voice_picker.voice = studio.voice_picker.voices[0]
+    studio.voice_picker.voice = "Joe"
     studio.text = ""
 
     studio.history.open_in_studio(take.history_item_id)
@@ -211,7 +211,8 @@ def test_history_open_in_studio_restores_the_take(frontend: Any, client: Any) ->
 
 def test_no_widget_state_or_message_carries_the_api_key(frontend: Any, server: Any) -> None:
     key = "sk-known-secret-4242424242"
-    studio = Studio(client=Client(api_key=key, base_url=server.base_url), text="Keep it safe.")
+    studio = Studio(client=Client(api_key=key, base_url=server.base_url), voice="Joe",
+                    text="Keep it safe.")
 
     studio.speak(wait=True)
 
@@ -223,7 +224,7 @@ def test_no_widget_state_or_message_carries_the_api_key(frontend: Any, server: A
 
 
 def test_renders_and_key_elements_carry_stable_css_classes(frontend: Any, client: Any) -> None:
-    studio = Studio(client=client)
+    studio = Studio(client=client, voice="Joe")
 
     assert frontend.render(studio) > 40
     for css_class in ("xi-studio", "xi-speak", "xi-stop", "xi-text", "xi-status", "xi-player",

@@ -130,7 +130,7 @@ def test_filters_offer_the_voices_values_and_filter_by_them(
 def test_preview_click_plays_the_sample_as_a_binary_message(
     frontend: Any, client: Any
 ) -> None:
-    picker = VoicePicker(client=client)
+    picker = VoicePicker(client=client, voice="Joe")
     sample = requests.get(picker.voice.preview_url, timeout=30).content
 
     frontend.click(frontend.find(picker, "xi-preview"))

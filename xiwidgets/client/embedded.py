@@ -105,8 +105,10 @@ def _local(data_dir: str | os.PathLike[str] | None, client_options: dict[str, An
                     f"No API key is set and the local voice server is not installed "
                     f"({exc.name or exc}); run {LOCAL_EXTRA_HINT}, or set ELEVENLABS_API_KEY."
                 ) from None
+            # Its default voice is a Kokoro voice when installed: load it while the user reads.
             _server = start_in_thread(data_dir=local_data_dir(data_dir),
-                                      api_keys=(secrets.token_urlsafe(32),), workers=workers)
+                                      api_keys=(secrets.token_urlsafe(32),), workers=workers,
+                                      preload_voices=True)
             atexit.register(shutdown)
             print(f"xiwidgets: no API key set — using the local voice server at "
                   f"{_server.base_url} (offline voices)")

@@ -13,6 +13,8 @@ VOICES = "/v1/voices"
 VOICES_V2 = "/v2/voices"
 VOICE_DEFAULT_SETTINGS = "/v1/voices/settings/default"
 VOICE_ADD = "/v1/voices/add"
+# A local-server extension (no hosted equivalent): a weighted blend of Kokoro voices.
+VOICE_BLEND = "/v1/voices/blend"
 MODELS = "/v1/models"
 HISTORY = "/v1/history"
 HISTORY_DOWNLOAD = "/v1/history/download"

@@ -107,6 +107,7 @@ class Voice:
     verified_languages: tuple[Mapping[str, Any], ...] | None = None
     is_owner: bool | None = None
     is_legacy: bool | None = None
+    is_mixed: bool | None = None
     created_at_unix: int | None = None
     extra: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 

@@ -285,6 +285,56 @@ class Voices:
         self.forget_cache()
         return self.get(created["voice_id"])
 
+    def blend(self, name: str,
+              voices: Mapping[VoiceRef, float] | Sequence[tuple[VoiceRef, float]],
+              description: str | None = None,
+              labels: Mapping[str, str] | None = None) -> Voice:
+        """Store a weighted blend of Kokoro voices (``POST /v1/voices/blend``, local server only).
+
+        The style vectors of the voices are mixed by weight (normalized to sum to 1); the
+        blend is then a voice like any other, listed with ``is_mixed`` and spoken by every
+        text-to-speech method. The hosted API has no such endpoint (it answers 404).
+
+        Parameters
+        ----------
+        name : str
+            Name of the new voice.
+        voices : mapping or sequence of (voice, weight)
+            Kokoro voices (a :class:`Voice`, a voice_id or a name such as ``"Bella"``) and
+            their weights, e.g. ``{"Bella": 0.5, "Adam": 0.5}``.
+        description : str, optional
+            Defaults to the voices and their shares.
+        labels : mapping of str to str, optional
+            Added to the labels the voices share and the ``blend`` label.
+
+        Returns
+        -------
+        Voice
+            The new voice, as the API lists it.
+
+        Raises
+        ------
+        InvalidRequest
+            No voice, a voice that is not a Kokoro voice, or weights that do not sum to a
+            positive number (nothing is stored).
+        """
+        pairs = voices.items() if isinstance(voices, Mapping) else voices
+        body: dict[str, Any] = {
+            "name": name,
+            "voices": [{"voice_id": self.resolve_id(voice), "weight": float(weight)}
+                       for voice, weight in pairs],
+        }
+        if description is not None:
+            body["description"] = description
+        if labels is not None:
+            body["labels"] = dict(labels)
+        created = self._transport.json(
+            "POST", endpoints.VOICE_BLEND, json=body,
+            in_doubt=lambda _info: (f"The blend may have been stored: look for {name!r} in "
+                                    "client.voices.list() before blending again."))
+        self.forget_cache()
+        return self.get(created["voice_id"])
+
     def edit(self, voice: VoiceRef, name: str, files: Sequence[SampleFile] | None = None,
              description: str | None = None, labels: Mapping[str, str] | None = None,
              remove_background_noise: bool = False) -> None:

@@ -157,6 +157,7 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
         tts,
         unsupported,
         user,
+        voice_blends,
         voices,
     )
     from xiwidgets.server.services import Services
@@ -207,6 +208,7 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
     )
     for module in (
         voices,
+        voice_blends,
         models,
         tts,
         stream_input,

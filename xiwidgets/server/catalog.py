@@ -20,10 +20,12 @@ from xiwidgets.voice_settings_rules import as_model_uses
 
 from .engines.base import SynthesisSettings, VoiceSpec
 from .engines.kokoro_assets import check_assets
+from .engines.kokoro_engine import DEFAULT_ENGLISH_VOICE
 from .engines.registry import EngineInfo, engine_info, find_engine
 
 DEFAULT_MODEL_ID = "eleven_multilingual_v2"
 PIPER_JOE = "en_US-joe-medium"
+KOKORO_ENGINE = "kokoro"
 
 LANGUAGE_NAMES = {
     "en": "English", "fr": "French", "de": "German", "es": "Spanish", "it": "Italian",
@@ -203,7 +205,7 @@ def _kokoro(
 ) -> PremadeVoice:
     language, accent = _KOKORO_ACCENTS[kokoro_voice[0]]
     voice = _voice(
-        voice_id, name, VoiceSpec("kokoro", kokoro_voice, language),
+        voice_id, name, VoiceSpec(KOKORO_ENGINE, kokoro_voice, language),
         accent=accent, gender="female" if kokoro_voice[1] == "f" else "male", age=age,
         use_case=use_case, tone=f"{tone}, neural",
         preview=_KOKORO_PREVIEWS[language].format(name=name),
@@ -222,6 +224,12 @@ KOKORO_VOICES: tuple[PremadeVoice, ...] = _kokoro_voices()
 PREMADE_VOICES: tuple[PremadeVoice, ...] = _JOE_AND_ESPEAK_VOICES + KOKORO_VOICES
 
 _VOICES_BY_ID = {voice.voice_id: voice for voice in PREMADE_VOICES}
+
+# The default voice: the English Kokoro voice with the lowest WER and, among those, the
+# highest DNSMOS on the project's paragraph (benchmarks/voices.py; README has the table).
+DEFAULT_VOICE_ID = next(
+    voice.voice_id for voice in KOKORO_VOICES if voice.spec.engine_voice == DEFAULT_ENGLISH_VOICE
+)
 
 
 # What a voice added from samples says in its preview, by language.
@@ -245,8 +253,15 @@ def get_premade_voice(voice_id: str) -> PremadeVoice | None:
 
 
 def premade_voices() -> list[PremadeVoice]:
-    """The premade voices that can speak on this machine now, in catalog order."""
-    return [voice for voice in PREMADE_VOICES if voice.unavailable_reason() is None]
+    """The premade voices that can speak on this machine now, the default voice first.
+
+    The first voice listed is every client's default (the Studio's, the quickstart's, the
+    VoicePicker's, ``%%speak``'s): the best-sounding English voice by measurement
+    (:data:`DEFAULT_VOICE_ID`) when the Kokoro voices are installed, else Joe. The others
+    follow in catalog order.
+    """
+    available = [voice for voice in PREMADE_VOICES if voice.unavailable_reason() is None]
+    return sorted(available, key=lambda voice: voice.voice_id != DEFAULT_VOICE_ID)
 
 
 def unavailable_voice_message(voice_id: str) -> str | None:
@@ -264,6 +279,36 @@ def unavailable_voice_message(voice_id: str) -> str | None:
     if reason is None:
         return None
     return f"The voice {voice.name!r} (voice_id {voice_id!r}) is not available. {reason}"
+
+
+def kokoro_available() -> bool:
+    """Whether the Kokoro voices can speak on this machine now (assets installed, verified)."""
+    return check_assets().assets is not None
+
+
+def engine_voice_unavailable(spec: VoiceSpec) -> str | None:
+    """Why an engine voice (a stored blend or clone's) cannot speak now, or None when it can."""
+    return check_assets().problem if spec.engine == KOKORO_ENGINE else None
+
+
+_ENGINE_NAMES = {"piper": "Piper", "espeak": "espeak-ng", KOKORO_ENGINE: "Kokoro"}
+
+
+def base_voice_name(spec: VoiceSpec) -> str:
+    """How to name the engine voice a clone is built on: ``"Sarah (Kokoro af_sarah)"``.
+
+    The premade voice with that engine voice when there is one, else the engine voice itself
+    (``"espeak-ng en-us, variant f1"``).
+    """
+    engine = _ENGINE_NAMES.get(spec.engine, spec.engine)
+    for voice in PREMADE_VOICES:
+        own = voice.spec
+        if (own.engine, own.engine_voice, own.variant) == (
+            spec.engine, spec.engine_voice, spec.variant
+        ):
+            return f"{voice.name} ({engine} {spec.engine_voice})"
+    variant = f", variant {spec.variant}" if spec.variant else ""
+    return f"{engine} {spec.engine_voice}{variant}"
 
 
 def preview_text(language: str) -> str:

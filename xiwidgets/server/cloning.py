@@ -14,12 +14,17 @@ Method
 * Speaking rate: syllable nuclei per second of phonation (after de Jong & Wempe 2009): peaks of
   the smoothed intensity contour of the 300–3000 Hz band, at least 2 dB above the dip to their
   neighbour, louder than 25 dB below the loudest frame, and voiced.
-* Engine voice: Joe (Piper) when the pitch lies within [0.8, 1.45] × Joe's, otherwise the
+* Engine voice: with the Kokoro voices installed (``kokoro=True``), the English Kokoro voice
+  nearest to the samples by pitch and speaking rate: the smallest
+  ``|ln(F0 / F0_voice)| + 0.5 · |ln(rate / rate_voice)|`` (pitch counts double: the rate is
+  matched without loss by the model's own speed, a pitch difference only by resampling).
+  Without them, Joe (Piper) when the pitch lies within [0.8, 1.45] × Joe's, otherwise the
   English espeak-ng variant whose pitch is nearest. ``pitch_factor`` = sample F0 / engine
   voice F0 and ``rate_factor`` = sample rate / engine voice rate (both measured with the
-  functions below on the engine voice's own speech: the constants in ``BASE_VOICES`` are
-  checked by the tests). The engines apply them by varispeed resampling with duration
-  compensation (``engines.dsp.varispeed``).
+  functions below on the engine voice's own speech: the constants in ``BASE_VOICES`` and
+  ``KOKORO_BASE_VOICES`` are checked by the tests). The engines apply the pitch by varispeed
+  resampling with duration compensation (``engines.dsp.varispeed``) and the rate through
+  their speed.
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ _MIN_VOICED_SECONDS = 0.5
 PITCH_FACTOR_RANGE = (0.5, 2.0)
 RATE_FACTOR_RANGE = (0.6, 1.6)
 _JOE_PITCH_RANGE = (0.8, 1.45)
+# How much a difference in speaking rate counts against a Kokoro voice, next to pitch.
+_KOKORO_RATE_WEIGHT = 0.5
 # Audio analysed per request: five minutes of speech give a stable median pitch and rate
 # (instant cloning asks for one or two), and keep a request's analysis to a few CPU seconds.
 MAX_ANALYSED_SECONDS = 300.0
@@ -88,6 +95,41 @@ BASE_VOICES: tuple[BaseVoice, ...] = (
     BaseVoice(VoiceSpec("espeak", "en-us", "en", variant="f1"), 181.5, 4.93),
     BaseVoice(VoiceSpec("espeak", "en-us", "en", variant="f2"), 199.1, 5.04),
     BaseVoice(VoiceSpec("espeak", "en-us", "en", variant="f3"), 216.2, 5.16),
+)
+# The English Kokoro voices, measured the same way (``benchmarks/voices.py --base-figures``
+# prints these rows): shipped as data, so choosing one costs nothing at request time.
+_KOKORO_FIGURES = (
+    ("af_alloy", 140.9, 5.14),
+    ("af_aoede", 178.9, 5.15),
+    ("af_bella", 194.3, 5.62),
+    ("af_heart", 196.8, 5.84),
+    ("af_jessica", 207.2, 5.54),
+    ("af_kore", 153.2, 5.38),
+    ("af_nicole", 143.1, 3.22),
+    ("af_nova", 157.9, 4.96),
+    ("af_river", 178.0, 4.99),
+    ("af_sarah", 188.5, 5.64),
+    ("af_sky", 163.4, 5.63),
+    ("am_adam", 119.2, 5.31),
+    ("am_echo", 107.9, 5.26),
+    ("am_eric", 156.6, 5.64),
+    ("am_fenrir", 135.5, 5.31),
+    ("am_liam", 120.3, 5.82),
+    ("am_michael", 112.7, 5.26),
+    ("am_onyx", 83.4, 5.22),
+    ("am_puck", 112.8, 5.16),
+    ("am_santa", 167.2, 4.82),
+    ("bf_alice", 219.9, 5.23),
+    ("bf_emma", 181.3, 5.64),
+    ("bf_isabella", 204.7, 6.01),
+    ("bf_lily", 196.2, 4.81),
+    ("bm_daniel", 123.9, 5.05),
+    ("bm_fable", 117.1, 5.39),
+    ("bm_george", 140.7, 5.42),
+    ("bm_lewis", 89.2, 5.42),
+)
+KOKORO_BASE_VOICES: tuple[BaseVoice, ...] = tuple(
+    BaseVoice(VoiceSpec("kokoro", name, "en"), f0, rate) for name, f0, rate in _KOKORO_FIGURES
 )
 
 
@@ -135,7 +177,10 @@ class VoiceProfile:
 
 
 def analyse_samples(
-    files: Iterable[tuple[str, SampleSource]], max_seconds: float = MAX_ANALYSED_SECONDS
+    files: Iterable[tuple[str, SampleSource]],
+    max_seconds: float = MAX_ANALYSED_SECONDS,
+    *,
+    kokoro: bool = False,
 ) -> VoiceProfile:
     """Measure uploaded samples and choose the engine voice that imitates them.
 
@@ -147,6 +192,9 @@ def analyse_samples(
     max_seconds : float
         Audio analysed in all: each sample gets what is left divided by the samples left, and
         the rest of a longer sample is not decoded.
+    kokoro : bool
+        Choose among the English Kokoro voices (their assets are installed); otherwise
+        among Joe and the espeak-ng variants (see the module docstring).
 
     Returns
     -------
@@ -180,7 +228,7 @@ def analyse_samples(
         )
     median_f0 = float(np.median(voiced))
     rate = nuclei / phonation if phonation > 0 else 0.0
-    base = _choose_base_voice(median_f0)
+    base = nearest_kokoro_voice(median_f0, rate) if kokoro else _choose_base_voice(median_f0)
     pitch_factor = float(np.clip(median_f0 / base.median_f0_hz, *PITCH_FACTOR_RANGE))
     rate_factor = 1.0
     if rate > 0:
@@ -239,6 +287,31 @@ def _choose_base_voice(median_f0: float) -> BaseVoice:
     if low <= median_f0 / joe.median_f0_hz <= high:
         return joe
     return min(BASE_VOICES, key=lambda voice: abs(np.log(median_f0 / voice.median_f0_hz)))
+
+
+def nearest_kokoro_voice(median_f0: float, syllables_per_second: float) -> BaseVoice:
+    """The English Kokoro voice nearest to a pitch and speaking rate (module docstring).
+
+    Parameters
+    ----------
+    median_f0 : float
+        Hz, > 0.
+    syllables_per_second : float
+        The samples' speaking rate; 0 (not measurable) compares pitch alone.
+
+    Returns
+    -------
+    BaseVoice
+    """
+
+    def distance(voice: BaseVoice) -> float:
+        pitch = abs(np.log(median_f0 / voice.median_f0_hz))
+        if syllables_per_second <= 0:
+            return float(pitch)
+        rate = abs(np.log(syllables_per_second / voice.syllables_per_second))
+        return float(pitch + _KOKORO_RATE_WEIGHT * rate)
+
+    return min(KOKORO_BASE_VOICES, key=distance)
 
 
 @contextlib.contextmanager

@@ -61,6 +61,13 @@ class ServerConfig:
         default): no refusals, takes past the synthesis slots wait their turn.
     warm_up : bool
         Load the voice models before the server reports ready, so the first take pays no load.
+        The Kokoro model is the exception: it loads on the first Kokoro take (a server that
+        never speaks with a Kokoro voice never pays its ~360 MB), unless ``preload_voices``.
+    preload_voices : bool
+        With ``warm_up``, also load the Kokoro model in a background thread right after start
+        (the server answers meanwhile; a Kokoro take that comes first waits for the load).
+        The embedded server of ``xiwidgets.connect()`` does; ``xiwidgets serve
+        --preload-voices``.
     allowed_origins : tuple of str
         Web page origins (``scheme://host[:port]``) allowed to call the server from a browser;
         they also get CORS headers. Requests carrying any other ``Origin`` are refused with 403.
@@ -92,6 +99,7 @@ class ServerConfig:
     max_concurrent_requests: int | None = None
     workers: int = 1
     warm_up: bool = True
+    preload_voices: bool = False
     log_level: str = "warning"
     # Request limits: each is enforced with a readable error naming the limit.
     max_json_body_bytes: int = 1_000_000

@@ -112,6 +112,26 @@ class InvalidSampleError(DomainError):
     status = "invalid_audio_sample"
 
 
+class InvalidBlendError(DomainError):
+    """A voice blend with no voice, a voice that is not a Kokoro voice, or unusable weights.
+
+    Nothing is stored. Answered as a 422 list, like the body schema errors it resembles.
+
+    Parameters
+    ----------
+    message : str
+        The sentence.
+    location : list of str or int
+        Where in the request body the problem is (``["body", "voices", 1, "voice_id"]``).
+    """
+
+    status = "invalid_blend"
+
+    def __init__(self, message: str, location: list[str | int]) -> None:
+        super().__init__(message)
+        self.location = location
+
+
 class ModelNotFoundError(DomainError):
     """No text-to-speech model has this id."""
 

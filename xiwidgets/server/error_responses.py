@@ -3,7 +3,7 @@
 Bodies are the hosted API's ``{"detail": {"status", "message", ...}}``, with an error's data
 fields (the quota's ``needed``/``left``/``reset_unix``) beside ``status`` and ``message``. An
 ``output_format`` outside the supported set is a schema violation there, so it is a FastAPI-style
-422 list, as the hosted enum check answers.
+422 list, as the hosted enum check answers; so is an unusable voice blend (a local extension).
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ async def handle_domain_error(request: Request, exc: errors.DomainError) -> JSON
     """Render a :class:`~xiwidgets.server.domain_errors.DomainError` as the hosted API does."""
     if isinstance(exc, errors.InvalidOutputFormatError):
         return validation_error(OUTPUT_FORMAT_LOCATION, exc.message, "enum")
+    if isinstance(exc, errors.InvalidBlendError):
+        return validation_error(exc.location, exc.message)
     detail = {"status": exc.status, "message": exc.message, **exc.fields()}
     return JSONResponse(status_code=status_of(exc), content={"detail": detail},
                         headers=exc.headers())

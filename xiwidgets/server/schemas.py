@@ -142,3 +142,27 @@ class TextToDialogueBody(BaseModel):
     future_text: str | None = None
     previous_request_ids: list[str] | None = Field(None, max_length=3)
     next_request_ids: list[str] | None = Field(None, max_length=3)
+
+
+# More voices than this blend into mush; the cap also bounds the work of one request.
+MAX_BLEND_VOICES = 16
+
+
+class BlendComponentBody(BaseModel):
+    """One voice of a blend and its weight (any non-negative scale; normalized later)."""
+
+    model_config = _BODY_CONFIG
+
+    voice_id: str = Field(max_length=100)
+    weight: float = Field(1.0, ge=0)
+
+
+class BlendBody(BaseModel):
+    """The body of ``POST /v1/voices/blend`` (a local extension; see ``routes.voice_blends``)."""
+
+    model_config = _BODY_CONFIG
+
+    name: str = Field(max_length=1000)
+    voices: list[BlendComponentBody] = Field(min_length=1, max_length=MAX_BLEND_VOICES)
+    description: str | None = Field(None, max_length=10_000)
+    labels: dict[str, str] | None = None

@@ -85,8 +85,10 @@ class Services:
         )
 
     def warm_up(self) -> None:
-        """Load the engines so the first request pays no model load."""
+        """Load the engines so the first request pays no model load (see ``ServerConfig``)."""
         self.synthesizer.warm_up()
+        if self.config.preload_voices:
+            self.synthesizer.preload()
 
     def close(self) -> None:
         """Stop the synthesis workers, if the engines run in any."""

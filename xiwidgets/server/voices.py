@@ -1,5 +1,5 @@
 """The voice registry: premade voices from the catalog, added voices from the store, their
-settings, cloning from uploaded samples, and the cached previews.
+settings, cloning from uploaded samples, blends of Kokoro voices, and the cached previews.
 
 Independent of HTTP: failures are :mod:`~xiwidgets.server.domain_errors`.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from xiwidgets.server import catalog
 from xiwidgets.server.concurrency import SynthesisSlots
 from xiwidgets.server.config import ServerConfig
 from xiwidgets.server.domain_errors import (
+    InvalidBlendError,
     InvalidSampleError,
     SampleLimitReachedError,
     SampleNotFoundError,
@@ -57,6 +59,8 @@ class VoiceRecord:
     preview_text: str | None = None
     default_settings: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS))
     model_ids: tuple[str, ...] = ()
+    # A weighted blend of Kokoro voices (the API's ``is_mixed``).
+    is_mixed: bool = False
 
     @property
     def is_premade(self) -> bool:
@@ -111,9 +115,11 @@ class VoiceRegistry:
         self._all_model_ids = tuple(model.model_id for model in catalog.MODELS)
 
     def _stored_voice(self, row: dict[str, Any]) -> VoiceRecord:
+        from xiwidgets.server.blends import BlendProfile, is_blend_profile
         from xiwidgets.server.cloning import VoiceProfile
 
-        profile = VoiceProfile.from_dict(row["profile"])
+        mixed = is_blend_profile(row["profile"])
+        profile = (BlendProfile if mixed else VoiceProfile).from_dict(row["profile"])
         return VoiceRecord(
             voice_id=row["voice_id"],
             name=row["name"],
@@ -124,6 +130,7 @@ class VoiceRegistry:
             created_at_unix=row["created_at_unix"],
             samples=row["samples"],
             model_ids=self._all_model_ids,
+            is_mixed=mixed,
         )
 
     def voices(self) -> list[VoiceRecord]:
@@ -146,7 +153,14 @@ class VoiceRegistry:
             if unavailable is not None:
                 raise VoiceUnavailableError(unavailable)
             raise VoiceNotFoundError(voice_id)
-        return self._stored_voice(row)
+        voice = self._stored_voice(row)
+        unavailable = catalog.engine_voice_unavailable(voice.spec)
+        if unavailable is not None:
+            raise VoiceUnavailableError(
+                f"The voice {voice.name!r} (voice_id {voice_id!r}) speaks with Kokoro voices, "
+                f"which are not available. {unavailable}"
+            )
+        return voice
 
     def voice_settings(self, voice_id: str) -> dict[str, Any]:
         """The voice's stored settings over its defaults."""
@@ -171,6 +185,9 @@ class VoiceRegistry:
     ) -> str:
         """Create a cloned voice from uploaded samples and return its id; all or nothing.
 
+        The voice speaks as the engine voice nearest to the samples (the nearest English
+        Kokoro voice when the Kokoro assets are installed; see ``cloning``) at the samples'
+        pitch and rate; without a ``description`` the voice is described by that base.
         Every sample is analysed and written before the voice and its sample rows are
         committed together (with the voice limit checked in the same transaction).
 
@@ -187,13 +204,101 @@ class VoiceRegistry:
             raise VoiceLimitReachedError(limit)
         voice_id = new_id()
         profile, stored = self._measure_and_write(voice_id, [], files)
+        if description is None:
+            description = clone_description(profile.voice_spec())
         try:
             self._store.add_voice(
-                voice_id, name, description, labels, profile, samples=stored, voice_limit=limit
+                voice_id, name, description, labels, profile.to_dict(), samples=stored,
+                voice_limit=limit,
             )
         except VoiceLimitError:
             raise VoiceLimitReachedError(limit) from None
         return voice_id
+
+    def add_blend(
+        self,
+        name: str,
+        components: Sequence[tuple[str, float]],
+        description: str | None = None,
+        labels: dict[str, str] | None = None,
+        category: str = "generated",
+    ) -> str:
+        """Store a voice that is a weighted blend of premade Kokoro voices; return its id.
+
+        Parameters
+        ----------
+        name : str
+            The new voice's name.
+        components : sequence of (str, float)
+            Premade Kokoro voice ids and weights (any positive scale; normalized to sum to 1).
+        description : str, optional
+            Defaults to a sentence naming the voices and their shares.
+        labels : dict, optional
+            Over the labels the blend's voices share and a ``blend`` label
+            (``"Bella 50% + Adam 50%"``).
+        category : str
+            ``"generated"`` (voice design may store its voices as blends too).
+
+        Raises
+        ------
+        InvalidBlendError
+            No voice, a voice id that is not a premade Kokoro voice, a repeated voice, or
+            weights that are negative, not finite, or do not sum to a positive number.
+        VoiceUnavailableError
+            A Kokoro voice whose assets are not installed (the message says how to).
+        VoiceLimitReachedError
+            When the server holds ``max_cloned_voices`` already.
+        """
+        from xiwidgets.server.blends import BlendProfile, blend_labels, blend_summary
+        from xiwidgets.server.engines.kokoro_engine import BlendError, normalize_blend
+
+        if not components:
+            raise InvalidBlendError("A voice blend needs at least one voice.", ["body", "voices"])
+        voices = [self._blend_component(index, voice_id) for index, (voice_id, _) in
+                  enumerate(components)]
+        names = [voice.spec.engine_voice for voice in voices]
+        try:
+            weights = normalize_blend(
+                [(names[i], weight) for i, (_, weight) in enumerate(components)]
+            )
+        except BlendError as error:
+            raise InvalidBlendError(f"{str(error).capitalize()}.", ["body", "voices"]) from None
+        by_name = {voice.spec.engine_voice: voice for voice in voices}
+        heaviest = by_name[max(weights, key=lambda item: item[1])[0]]
+        profile = BlendProfile.of(weights, heaviest.spec.language)
+        parts = [(by_name[n].name, w, by_name[n].labels) for n, w in profile.weights]
+        if description is None:
+            description = f"A blend of Kokoro voices: {blend_summary(parts)}."
+        limit = self._config.max_cloned_voices
+        voice_id = new_id()
+        try:
+            self._store.add_voice(
+                voice_id, name, description, {**blend_labels(parts), **(labels or {})},
+                profile.to_dict(), voice_limit=limit, category=category,
+            )
+        except VoiceLimitError:
+            raise VoiceLimitReachedError(limit) from None
+        return voice_id
+
+    def _blend_component(self, index: int, voice_id: str) -> VoiceRecord:
+        """The premade Kokoro voice ``voice_id`` (the ``index``-th of a blend)."""
+        location: list[str | int] = ["body", "voices", index, "voice_id"]
+        voice = self._premade.get(voice_id)
+        if voice is None:
+            unavailable = catalog.unavailable_voice_message(voice_id)
+            if unavailable is not None:
+                raise VoiceUnavailableError(unavailable)
+            raise InvalidBlendError(
+                f"{voice_id!r} is not a premade voice; a blend mixes premade Kokoro voices "
+                "(GET /v1/voices lists them).",
+                location,
+            )
+        if voice.spec.engine != catalog.KOKORO_ENGINE:
+            raise InvalidBlendError(
+                f"{voice.name!r} is not a Kokoro voice; only Kokoro voices can be blended.",
+                location,
+            )
+        return voice
 
     def edit_voice(
         self,
@@ -236,9 +341,11 @@ class VoiceRegistry:
                 raise SampleLimitReachedError(voice.name, len(voice.samples), len(files), limit)
             kept = [(s["file_name"], self._store.sample_path(s)) for s in voice.samples]
             profile, stored = self._measure_and_write(voice_id, kept, files)
+            if description is None:
+                description = clone_description(profile.voice_spec())
             try:
                 self._store.update_voice(
-                    voice_id, name, description, labels, profile,
+                    voice_id, name, description, labels, profile.to_dict(),
                     new_samples=stored, sample_limit=limit,
                 )
             except KeyError:
@@ -249,14 +356,14 @@ class VoiceRegistry:
 
     def _measure_and_write(
         self, voice_id: str, kept: list[tuple[str, Any]], files: list[SampleUpload]
-    ) -> tuple[dict[str, Any], list[StoredSample]]:
+    ) -> tuple[VoiceProfile, list[StoredSample]]:
         """Profile the voice on its kept samples and the uploads, then write the uploads.
 
-        Returns the profile (as stored) and the written samples, not yet committed.
+        Returns the profile and the written samples, not yet committed.
         """
         profile = _analyse([*kept, *((upload.file_name, upload.file) for upload in files)])
         durations = profile.sample_durations[len(kept) :]
-        return profile.to_dict(), self._write_samples(voice_id, files, durations)
+        return profile, self._write_samples(voice_id, files, durations)
 
     def _write_samples(
         self, voice_id: str, files: list[SampleUpload], durations: list[float | None]
@@ -285,10 +392,12 @@ class VoiceRegistry:
         VoiceNotDeletableError
             For a premade voice.
         """
-        voice = self.voice(voice_id)
-        if voice.is_premade:
-            raise VoiceNotDeletableError(voice.name)
-        self._store.delete_voice(voice_id)
+        premade = catalog.get_premade_voice(voice_id)
+        if premade is not None:
+            raise VoiceNotDeletableError(premade.name)
+        # Straight to the store: a blend whose Kokoro voices are gone can still be deleted.
+        if not self._store.delete_voice(voice_id):
+            raise VoiceNotFoundError(voice_id)
 
     def sample(self, voice_id: str, sample_id: str) -> tuple[Path, str]:
         """The file of one of a voice's samples and its media type.
@@ -403,9 +512,30 @@ def _analyse(files: list[tuple[str, Any]]) -> VoiceProfile:
     from xiwidgets.server.cloning import SampleError, analyse_samples
 
     try:
-        return analyse_samples(files)
+        return analyse_samples(files, kokoro=catalog.kokoro_available())
     except SampleError as exc:
         raise InvalidSampleError(str(exc)) from None
+
+
+def clone_description(spec: Any) -> str:
+    """What a voice made from samples is, for its description: its base voice and factors.
+
+    Parameters
+    ----------
+    spec : engines.VoiceSpec
+        The clone's engine voice with its pitch and rate factors.
+
+    Returns
+    -------
+    str
+        E.g. "Made from your samples: Sarah (Kokoro af_sarah), the nearest voice by pitch and
+        speaking rate, at 1.04 × its pitch and 0.95 × its speaking rate."
+    """
+    base = catalog.base_voice_name(spec)
+    return (
+        f"Made from your samples: {base}, the nearest voice by pitch and speaking rate, at "
+        f"{spec.pitch_factor:.2f} × its pitch and {spec.rate_factor:.2f} × its speaking rate."
+    )
 
 
 def _preview_text(voice: VoiceRecord) -> str:

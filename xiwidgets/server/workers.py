@@ -59,6 +59,10 @@ class SpeechMaker(Protocol):
         """Load the engines before the first request."""
         ...
 
+    def preload(self) -> list[threading.Thread]:
+        """Start loading, in the background, the engines that otherwise load on first use."""
+        ...
+
 
 def worker_memory_bytes() -> int:
     """Memory one worker needs: the bundled voices, plus Kokoro's model when it is installed."""
@@ -214,6 +218,16 @@ class WorkerPool:
             raise RuntimeError(f"only {self._idle.qsize()} of {self.count} synthesis workers "
                                "started; see the log for why")
 
+    def preload(self) -> list[threading.Thread]:
+        """Nothing to start here: each warmed-up worker preloads its own engines.
+
+        Returns
+        -------
+        list of threading.Thread
+            Always empty (the loading happens in the worker processes).
+        """
+        return []
+
     def alive(self) -> int:
         """Worker processes running now."""
         with self._lock:
@@ -324,6 +338,9 @@ def serve_socket(fd: int, warm_up: bool) -> None:
     synthesizer = Synthesizer()
     if warm_up:
         synthesizer.warm_up()
+        # A worker exists to synthesize: the engines that load on first use (Kokoro) start
+        # loading now, in the background, so the first take on them waits less.
+        synthesizer.preload()
     connection.send(("ready",))
     while True:
         try:

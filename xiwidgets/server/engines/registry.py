@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from ..text import FIRST_CHUNK_MAX_WORDS
 from .base import Engine, VoiceSpec
 
 # The engines that ship with the server, by module (each defines ``ENGINE``), in the order
@@ -70,6 +71,9 @@ class EngineInfo:
     seed_changes_audio : bool
         The engine draws noise from the seed, so other seeds give other audio; False for a
         deterministic engine, whose takes depend on text, voice and settings alone.
+    first_chunk_words : int
+        Most words of a take's first clause (``text.split_clauses``): an engine that is
+        slower per word starts with fewer, so its first audio comes as soon as a faster one's.
     """
 
     name: str
@@ -82,6 +86,7 @@ class EngineInfo:
     bases_clones: bool
     warm_up_voice: VoiceSpec | None = None
     seed_changes_audio: bool = True
+    first_chunk_words: int = FIRST_CHUNK_MAX_WORDS
 
     @property
     def languages(self) -> tuple[str, ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -14,7 +15,15 @@ import numpy as np
 from ..audio import float_to_int16, normalize_loudness
 from ..text import split_clauses
 from . import registry
-from .base import AudioChunk, ClauseAudio, ClauseSpeaker, Engine, SynthesisSettings, VoiceSpec
+from .base import (
+    AudioChunk,
+    BackgroundLoader,
+    ClauseAudio,
+    ClauseSpeaker,
+    Engine,
+    SynthesisSettings,
+    VoiceSpec,
+)
 
 if TYPE_CHECKING:
     from ..lexicon import Lexicon
@@ -37,15 +46,36 @@ class Synthesizer:
     def __init__(self) -> None:
         engines = registry.registered_engines()
         self._engines: dict[str, Engine] = {info.name: info.create() for info in engines}
+        self._first_chunk_words = {info.name: info.first_chunk_words for info in engines}
         self._warm_up_voices = [info.warm_up_voice for info in engines if info.warm_up_voice]
 
     def warm_up(self) -> None:
-        """Load every engine and speak once with the engines that ask for it (see registry)."""
+        """Load every engine and speak once with the engines that ask for it (see registry).
+
+        Engines that load on first use (``base.BackgroundLoader``: Kokoro) only check their
+        assets here; :meth:`preload` loads them in the background.
+        """
         for engine in self._engines.values():
             engine.load()
         for voice in self._warm_up_voices:
             for _ in self.synthesize("Ready.", voice, SynthesisSettings(seed=0)):
                 pass
+
+    def preload(self) -> list[threading.Thread]:
+        """Start loading, in the background, the engines that otherwise load on first use.
+
+        Returns
+        -------
+        list of threading.Thread
+            The loading threads (none when no such engine has its assets).
+        """
+        threads = []
+        for engine in self._engines.values():
+            if isinstance(engine, BackgroundLoader):
+                thread = engine.preload()
+                if thread is not None:
+                    threads.append(thread)
+        return threads
 
     def engine_for(self, voice: VoiceSpec) -> Engine:
         """Return the engine that speaks ``voice``.
@@ -90,7 +120,7 @@ class Synthesizer:
         voice = apply_similarity(voice, settings.similarity_boost)
         engine = self.engine_for(voice)
         base_seed = settings.seed if settings.seed is not None else secrets.randbits(32)
-        clauses = split_clauses(text)
+        clauses = split_clauses(text, first_max_words=self._first_chunk_words[voice.engine])
         if not clauses:
             yield _silent_chunk(text, engine.sample_rate)
             return

@@ -72,7 +72,7 @@ def voice_response(
         "permission_on_resource": "admin" if not voice.is_premade else None,
         "is_owner": not voice.is_premade,
         "is_legacy": False,
-        "is_mixed": False,
+        "is_mixed": voice.is_mixed,
         "created_at_unix": voice.created_at_unix,
     }
 
@@ -267,7 +267,8 @@ def _display_name(sent: str | None) -> str:
     return name.strip()[:255] or "sample"
 
 
-def _check_name(name: str) -> str:
+def check_name(name: str) -> str:
+    """The voice name without surrounding spaces; 400 ``invalid_name`` when empty."""
     name = name.strip()
     if not name:
         raise APIError(400, "invalid_name", "The voice needs a non-empty name.")
@@ -290,7 +291,7 @@ async def add_voice(
         raise APIError(400, "invalid_audio_sample", "Upload at least one audio sample.")
     label_dict = parse_labels(labels) or {}
     voice_id = await asyncio.to_thread(
-        registry.add_voice, _check_name(name), uploads, description, label_dict
+        registry.add_voice, check_name(name), uploads, description, label_dict
     )
     return {"voice_id": voice_id, "requires_verification": False}
 
@@ -309,7 +310,7 @@ async def edit_voice(
     """Rename or relabel a voice; uploaded files are added to its samples."""
     uploads = _sample_uploads(config, files)
     await asyncio.to_thread(
-        registry.edit_voice, voice_id, _check_name(name), uploads, description, parse_labels(labels)
+        registry.edit_voice, voice_id, check_name(name), uploads, description, parse_labels(labels)
     )
     return OK
 

@@ -131,7 +131,10 @@ def test_quota_numbers_come_from_the_errors_fields_not_its_sentence():
 
 
 def test_a_streamed_take_keeps_what_made_it_like_any_other_take(client, voice_id):
-    stream = client.tts.stream("Joe", text="Streamed for the ledger.", model_id="eleven_flash_v2_5", voice_settings={"stability": 0.3, "speed": 1.1}, seed=7, output_format="pcm_16000", language_code="en")
+    stream = client.tts.stream("Joe", text="Streamed for the ledger.",
+                               model_id="eleven_flash_v2_5",
+                               voice_settings={"stability": 0.3, "speed": 1.1}, seed=7,
+                               output_format="pcm_16000", language_code="en")
     take = stream.to_take()
     assert (take.text, take.voice_id, take.voice_name, take.model_id, take.seed,
             take.output_format) == ("Streamed for the ledger.", voice_id, "Joe",

@@ -66,7 +66,8 @@ def test_deleting_a_sample_removes_it_and_measures_the_voice_again(server, clone
 
 def test_a_sample_is_reached_only_through_its_own_voice(server, cloned):
     voice_id, (low_id, _), _ = cloned
-    recording = wav_sample(server, voice_id_named(server, "Joe"), "Another voice says this.")
+    recording = wav_sample(server, voice_id_named(server, "Joe"),
+                           "Another voice says this, and then it says a little more.")
     files = [("files", ("o.wav", recording))]
     other = post(server, "/v1/voices/add", data={"name": "Other"}, files=files).json()["voice_id"]
     try:

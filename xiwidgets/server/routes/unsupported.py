@@ -61,6 +61,8 @@ def _register(operation: HostedOnlyOperation) -> None:
             refuse,
             methods=_METHODS,
             dependencies=API_KEY_REQUIRED,
+            # The sub-paths are a catch-all, not operations: left out of the OpenAPI document.
+            include_in_schema=path == operation.prefix,
             name=f"hosted_only{operation.prefix.replace('/', '_').replace('-', '_')}",
         )
 

@@ -143,7 +143,15 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
     fastapi.FastAPI
         The app; its lifespan opens the store and loads the voices.
     """
-    from xiwidgets.server.routes import history, models, stream_input, tts, user, voices
+    from xiwidgets.server.routes import (
+        history,
+        models,
+        stream_input,
+        tts,
+        user,
+        voice_design,
+        voices,
+    )
     from xiwidgets.server.services import Services
     from xiwidgets.server.store import Store
 
@@ -189,6 +197,7 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
     app.add_exception_handler(Exception, handle_unexpected)
     for module in (voices, models, tts, stream_input, history, user):
         app.include_router(module.router)
+    app.include_router(voice_design.router)
     app.add_middleware(BodySizeLimitMiddleware, config=config)
     if config.allowed_origins:
         # Only the origins the user named; every other page is refused by the guard first.

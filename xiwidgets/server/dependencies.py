@@ -16,6 +16,7 @@ from xiwidgets.server.config import ServerConfig
 from xiwidgets.server.services import Services
 from xiwidgets.server.store import Store
 from xiwidgets.server.take_service import TakeService
+from xiwidgets.server.voice_design import VoiceDesignService
 from xiwidgets.server.voices import VoiceRegistry
 
 
@@ -50,8 +51,14 @@ def concurrency(connection: HTTPConnection) -> Concurrency:
     return services(connection).concurrency
 
 
+def voice_design(connection: HTTPConnection) -> VoiceDesignService:
+    """The service that designs voices from descriptions."""
+    return services(connection).voice_design
+
+
 ConfigDep = Annotated[ServerConfig, Depends(config)]
 StoreDep = Annotated[Store, Depends(store)]
 VoicesDep = Annotated[VoiceRegistry, Depends(voice_registry)]
 TakesDep = Annotated[TakeService, Depends(take_service)]
 ConcurrencyDep = Annotated[Concurrency, Depends(concurrency)]
+VoiceDesignDep = Annotated[VoiceDesignService, Depends(voice_design)]

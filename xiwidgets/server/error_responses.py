@@ -26,6 +26,8 @@ HTTP_STATUS: dict[type[errors.DomainError], int] = {
     errors.InvalidTextError: 400,
     errors.TextTooLongError: 400,
     errors.QuotaExceededError: 401,
+    errors.GeneratedVoiceNotFoundError: 404,
+    errors.UnsupportedDesignOptionError: 400,
 }
 # Where an invalid output_format was given, for the 422 list.
 OUTPUT_FORMAT_LOCATION = ["query", "output_format"]

@@ -9,6 +9,7 @@ from xiwidgets.server.concurrency import Concurrency
 from xiwidgets.server.config import ServerConfig
 from xiwidgets.server.store import Store
 from xiwidgets.server.take_service import TakeService
+from xiwidgets.server.voice_design import VoiceDesignService
 from xiwidgets.server.voices import VoiceRegistry
 
 if TYPE_CHECKING:
@@ -34,6 +35,8 @@ class Services:
         Plans, produces and bills takes.
     synthesizer : Synthesizer
         The engines.
+    voice_design : VoiceDesignService
+        Designs voices from descriptions and keeps their previews.
     """
 
     config: ServerConfig
@@ -42,6 +45,7 @@ class Services:
     voices: VoiceRegistry
     takes: TakeService
     synthesizer: Synthesizer
+    voice_design: VoiceDesignService
 
     @classmethod
     def build(cls, config: ServerConfig, store: Store) -> Services:
@@ -52,7 +56,8 @@ class Services:
         concurrency = Concurrency(config.max_concurrent_syntheses, config.max_websocket_sessions)
         voices = VoiceRegistry(config, store, synthesizer, concurrency.synthesis_slots)
         takes = TakeService(store, synthesizer, concurrency, voices)
-        return cls(config, store, concurrency, voices, takes, synthesizer)
+        voice_design = VoiceDesignService(config, store, synthesizer, concurrency)
+        return cls(config, store, concurrency, voices, takes, synthesizer, voice_design)
 
     def warm_up(self) -> None:
         """Load the engines so the first request pays no model load."""

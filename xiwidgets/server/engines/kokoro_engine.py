@@ -35,6 +35,7 @@ import numpy as np
 
 from .alignment import WORD_PATTERN, CharTimes, times_for_words
 from .base import ClauseAudio, SynthesisSettings, VoiceSpec
+from .dsp import varispeed
 from .kokoro_assets import AssetError, KokoroAssets, check_assets
 from .registry import EngineInfo
 
@@ -290,9 +291,11 @@ class KokoroEngine:
         text : str
             The clause, unspeakable characters already replaced by spaces.
         voice : VoiceSpec
-            ``engine_voice`` is a Kokoro voice name or blend; ``language`` picks the G2P.
+            ``engine_voice`` is a Kokoro voice name or blend; ``language`` picks the G2P;
+            ``pitch_factor`` is applied by varispeed (see ``dsp``), as for Piper.
         settings : SynthesisSettings
-            ``speed`` (times ``voice.rate_factor``) is the model's speed, clipped to 0.5–2.
+            ``speed`` (times ``voice.rate_factor``, divided by ``voice.pitch_factor``, which
+            the varispeed gives back) is the model's speed, clipped to 0.5–2.
         seed : int
             Unused: the model is deterministic.
 
@@ -303,7 +306,9 @@ class KokoroEngine:
         """
         runtime = self._loaded()
         style = self.style_vector(voice.engine_voice)
-        speed = float(np.clip(settings.speed * voice.rate_factor, _MIN_SPEED, _MAX_SPEED))
+        # Varispeed shortens by pitch_factor: the model speaks that much slower first.
+        speed = settings.speed * voice.rate_factor / voice.pitch_factor
+        speed = float(np.clip(speed, _MIN_SPEED, _MAX_SPEED))
         phonemes = _PHONEMIZERS.phonemize(text, espeak_language(voice))
         phonemes = "".join(p for p in " ".join(phonemes.split()) if p in runtime.vocab)
         from kokoro_onnx.chunker import pause_after, split_phonemes
@@ -322,6 +327,9 @@ class KokoroEngine:
             offset += len(audio) + len(pause)
         samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
         times = _char_times(text, spans, len(samples))
+        if voice.pitch_factor != 1.0:
+            samples = varispeed(samples, SAMPLE_RATE, voice.pitch_factor)
+            times = times.scaled(1.0 / voice.pitch_factor)
         return ClauseAudio(samples, SAMPLE_RATE, times.starts, times.ends)
 
     def _run(

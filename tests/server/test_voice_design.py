@@ -17,15 +17,15 @@ import pytest
 import requests
 from jsonschema import Draft202012Validator
 
-from xiwidgets.server.engines.kokoro_assets import ASSETS_ENV, check_assets
-
 from tests.server.helpers import (
     character_count,
     decode_audio,
     get,
     history_count,
     post,
+    without_kokoro,
 )
+from xiwidgets.server.engines.kokoro_assets import check_assets
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -92,10 +92,11 @@ def deep_and_bright_without_kokoro(tmp_path_factory) -> tuple[dict, dict]:
     """The same designs on a server whose Kokoro assets are missing (Joe and espeak-ng)."""
     from xiwidgets.server import start_in_thread
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(ASSETS_ENV, str(tmp_path_factory.mktemp("no-kokoro")))
-        with start_in_thread(data_dir=tmp_path_factory.mktemp("server")) as plain:
-            return design(plain, DEEP), design(plain, BRIGHT)
+    with (
+        without_kokoro(tmp_path_factory.mktemp("no-kokoro")),
+        start_in_thread(data_dir=tmp_path_factory.mktemp("server")) as plain,
+    ):
+        return design(plain, DEEP), design(plain, BRIGHT)
 
 
 @pytest.fixture(params=["kokoro", "joe-and-espeak"])
@@ -254,3 +255,28 @@ def test_auto_generated_text_suits_the_description(server):
     }).json()
     assert 100 <= len(answer["text"]) <= 1000
     assert "breath" in answer["text"]
+
+
+def test_the_official_sdk_designs_streams_and_saves_unchanged(server_factory, tmp_path):
+    elevenlabs_client = pytest.importorskip("elevenlabs.client")
+    with without_kokoro(tmp_path):
+        local = server_factory()
+        sdk = elevenlabs_client.ElevenLabs(api_key="x", base_url=local.base_url)
+        designed = sdk.text_to_voice.design(
+            voice_description="A young American woman with a bright, lively voice",
+            auto_generate_text=True, seed=11, output_format="mp3_22050_32",
+        )
+        assert len(designed.previews) == 3 and len(designed.text) >= 100
+        first = designed.previews[0]
+        samples, rate = decode_audio(base64.b64decode(first.audio_base_64))
+        assert rate == 22050 and len(samples) / rate == pytest.approx(first.duration_secs, 0.05)
+        streamed = b"".join(sdk.text_to_voice.preview.stream(first.generated_voice_id))
+        assert len(decode_audio(streamed)[0]) > 0
+        voice = sdk.text_to_voice.create(
+            voice_name="Lively", voice_description="A young woman with a bright, lively voice",
+            generated_voice_id=first.generated_voice_id,
+        )
+        assert voice.category == "generated" and voice.labels["gender"] == "female"
+        audio = b"".join(sdk.text_to_speech.convert(voice_id=voice.voice_id, text="Hi there!"))
+        assert len(decode_audio(audio)[0]) > 0
+        assert voice.voice_id in {v.voice_id for v in sdk.voices.get_all().voices}

@@ -39,6 +39,7 @@ from xiwidgets.client.types import (
     VoicePage,
     VoiceSettings,
 )
+from xiwidgets.client.voice_design import VoiceDesignResult, VoicePreview
 
 __all__ = [
     "Alignment",
@@ -69,7 +70,9 @@ __all__ = [
     "TimedTake",
     "User",
     "Voice",
+    "VoiceDesignResult",
     "VoicePage",
+    "VoicePreview",
     "VoiceSettings",
     "Word",
     "XIError",

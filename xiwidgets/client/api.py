@@ -17,6 +17,7 @@ from xiwidgets.client.ledger import Ledger
 from xiwidgets.client.transport import Transport
 from xiwidgets.client.tts import TextToSpeech
 from xiwidgets.client.types import BatchResult, CharacterStats, Model, Subscription, User
+from xiwidgets.client.voice_design import VoiceDesign
 from xiwidgets.client.voices import SettingsLike, VoiceRef, Voices
 from xiwidgets.config import is_loopback_host, resolve_base_url
 from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT
@@ -109,6 +110,8 @@ class Client:
     ----------
     voices, models, tts, history, user, usage
         The endpoints, grouped by topic.
+    voice_design
+        Voices designed from a description (also ``text_to_voice``, the official SDK's name).
 
     Examples
     --------
@@ -131,6 +134,8 @@ class Client:
         self.history = History(self._transport, ledger)
         self.user = Account(self._transport)
         self.usage = Usage(self._transport)
+        self.voice_design = VoiceDesign(self._transport, self.voices)
+        self.text_to_voice = self.voice_design  # the official SDK's name
 
     @property
     def base_url(self) -> str:

@@ -14,6 +14,8 @@ HISTORY_DOWNLOAD = "/v1/history/download"
 USER = "/v1/user"
 SUBSCRIPTION = "/v1/user/subscription"
 CHARACTER_STATS = "/v1/usage/character-stats"
+TEXT_TO_VOICE = "/v1/text-to-voice"
+TEXT_TO_VOICE_DESIGN = "/v1/text-to-voice/design"
 
 
 def _id(value: str) -> str:
@@ -73,3 +75,8 @@ def history_item(history_item_id: str) -> str:
 def history_audio(history_item_id: str) -> str:
     """``/v1/history/{history_item_id}/audio``."""
     return f"{history_item(history_item_id)}/audio"
+
+
+def text_to_voice_stream(generated_voice_id: str) -> str:
+    """``/v1/text-to-voice/{generated_voice_id}/stream``."""
+    return f"{TEXT_TO_VOICE}/{_id(generated_voice_id)}/stream"

@@ -1,5 +1,5 @@
 """Notebook widgets: voice and model pickers, settings sliders, the streaming player, the studio,
-the history table, the quota meter and the voice maker.
+the history table, the quota meter, the voice maker and the voice designer.
 
 All of them take an optional ``client``; without one they share ``xiwidgets.connect()``, which
 talks to the hosted API when a key is set and to the embedded local voice server otherwise.
@@ -19,11 +19,13 @@ _LAZY_NAMES = {
     "HistoryTable": "xiwidgets.widgets.history",
     "QuotaMeter": "xiwidgets.widgets.quota",
     "VoiceMaker": "xiwidgets.widgets.maker",
+    "VoiceDesigner": "xiwidgets.widgets.designer",
 }
 
 __all__ = sorted(_LAZY_NAMES)
 
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs only (``as``: exported)
+    from xiwidgets.widgets.designer import VoiceDesigner as VoiceDesigner
     from xiwidgets.widgets.history import HistoryTable as HistoryTable
     from xiwidgets.widgets.maker import VoiceMaker as VoiceMaker
     from xiwidgets.widgets.models import ModelPicker as ModelPicker

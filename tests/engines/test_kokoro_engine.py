@@ -24,7 +24,10 @@ from xiwidgets.server.engines.kokoro_engine import (
     KokoroUnavailableError,
     espeak_language,
     format_blend,
+    mix_voices,
+    normalize_blend,
     parse_blend,
+    voice_vectors,
 )
 
 KNOWN = {"af_bella", "af_sarah", "bm_george"}
@@ -163,3 +166,37 @@ def test_missing_assets_are_announced_once_with_the_install_command(tmp_path, ca
         KokoroEngine(tmp_path / "none").synthesize_clause(
             "Hello.", KOKORO, SynthesisSettings(), 0
         )
+
+
+def test_a_blend_given_as_weights_is_checked_and_normalized():
+    assert normalize_blend({"af_bella": 3, "bm_george": 1}, KNOWN) == [
+        ("af_bella", 0.75), ("bm_george", 0.25)
+    ]
+    assert normalize_blend([("af_sarah", 0.2)], KNOWN) == [("af_sarah", 1.0)]
+    for bad, message in [
+        ({}, "at least one voice"),
+        ({"af_bella": float("nan")}, "finite number"),
+        ({"af_bella": float("inf"), "af_sarah": 1}, "finite number"),
+        ({"af_bella": -0.5, "af_sarah": 1}, "finite number >= 0"),
+        ({"af_bella": 0.0}, "sum to a positive number"),
+        ({"am_joe": 1.0}, "'am_joe' is not a Kokoro voice"),
+    ]:
+        with pytest.raises(BlendError, match=message):
+            normalize_blend(bad, KNOWN)
+
+
+@needs_kokoro_assets
+def test_mix_voices_is_the_normalized_weighted_sum_of_the_vectors():
+    vectors = voice_vectors()
+    mixed = mix_voices({"af_bella": 1, "bm_george": 3})
+    assert mixed.shape == (510, 1, 256) and mixed.dtype == np.float32
+    expected = 0.25 * vectors["af_bella"] + 0.75 * vectors["bm_george"]
+    np.testing.assert_allclose(mixed, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(mix_voices([("af_sarah", 5.0)]), vectors["af_sarah"])
+    with pytest.raises(BlendError, match="'zz_nobody' is not a Kokoro voice"):
+        mix_voices({"zz_nobody": 1})
+
+
+def test_mix_voices_without_the_assets_says_how_to_install(tmp_path):
+    with pytest.raises(KokoroUnavailableError, match="`xiwidgets voices install`"):
+        mix_voices({"af_bella": 1}, tmp_path / "none")

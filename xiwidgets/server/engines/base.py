@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    import threading
+
     from ..audio import FloatAudio, Int16Audio
 
 
@@ -138,3 +140,15 @@ class Engine(ClauseSpeaker, Protocol):
         ``contextlib.nullcontext``); one that carries state from call to call returns a
         session that starts from a fresh state, so the same seed repeats the take.
         """
+
+
+@runtime_checkable
+class BackgroundLoader(Protocol):
+    """An engine whose ``load`` only checks its assets: its model loads on its first clause.
+
+    ``preload`` starts that load in a background thread instead (for servers that will use
+    the engine soon), returning the thread, or None when there is nothing to load.
+    """
+
+    def preload(self) -> threading.Thread | None:
+        """Start loading the model in a daemon thread."""

@@ -15,18 +15,22 @@ are normalized; see :func:`parse_blend`).
 * **G2P**: espeak-ng through ``phonemizer``, which loads a private copy of the espeak-ng
   library for each backend, so its global state is not the one ``espeak_engine`` drives;
   each backend is used under its own lock.
-* **Memory**: about 360 MB more resident memory for a server with Kokoro than without
-  (``benchmarks/voices.py``), shared by every engine object in the process (several servers
-  in one process load the model once).
+* **Memory and loading**: the voice vectors (~28 MB) load when a blend is first checked or
+  mixed; the model (about 360 MB resident, a few seconds) on the first Kokoro take, or in a
+  background thread after start when the server is asked to preload (``preload``), so a
+  server that never speaks with a Kokoro voice never pays it. One load serves every engine
+  object of the process (several servers in one process load the model once).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import re
 import threading
 import unicodedata
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -75,14 +79,14 @@ class BlendError(ValueError):
     """A voice blend names no voice, an unknown voice, or weights without a positive sum."""
 
 
-def parse_blend(engine_voice: str, known: set[str] | None = None) -> list[tuple[str, float]]:
+def parse_blend(engine_voice: str, known: Collection[str] | None = None) -> list[tuple[str, float]]:
     """The voices and normalized weights of ``"af_bella*0.6+af_sarah*0.4"`` (or ``"af_bella"``).
 
     Parameters
     ----------
     engine_voice : str
         ``+``-separated terms ``name`` or ``name*weight`` (a bare name weighs 1).
-    known : set of str, optional
+    known : collection of str, optional
         The voice names that exist; unknown names are refused when given.
 
     Returns
@@ -96,21 +100,55 @@ def parse_blend(engine_voice: str, known: set[str] | None = None) -> list[tuple[
         For a malformed term, an unknown or repeated voice, a negative weight, or weights
         that do not sum to a positive number.
     """
-    weights: dict[str, float] = {}
+    terms = []
     for term in engine_voice.split("+"):
         match = _BLEND_TERM.match(term)
         if match is None:
             raise BlendError(f"{term.strip()!r} is not a Kokoro voice name or name*weight")
-        name, weight = match.group(1), float(match.group(2) or 1.0)
+        terms.append((match.group(1), float(match.group(2) or 1.0)))
+    return normalize_blend(terms, known)
+
+
+def normalize_blend(
+    weights: Mapping[str, float] | Iterable[tuple[str, float]],
+    known: Collection[str] | None = None,
+) -> list[tuple[str, float]]:
+    """Check a blend's voices and weights and scale the weights to sum to 1.
+
+    Parameters
+    ----------
+    weights : mapping or iterable of (str, float)
+        Kokoro voice name → weight (any positive scale: 3 and 1 mean 75 % and 25 %).
+    known : collection of str, optional
+        The voice names that exist; unknown names are refused when given.
+
+    Returns
+    -------
+    list of (str, float)
+        Each voice once, in the order given, weights summing to 1.
+
+    Raises
+    ------
+    BlendError
+        For no voice, an unknown or repeated voice, a negative or non-finite weight, or
+        weights that do not sum to a positive number.
+    """
+    pairs = list(weights.items()) if isinstance(weights, Mapping) else list(weights)
+    if not pairs:
+        raise BlendError("a voice blend needs at least one voice")
+    seen: dict[str, float] = {}
+    for name, weight in pairs:
         if known is not None and name not in known:
             raise BlendError(f"{name!r} is not a Kokoro voice")
-        if name in weights:
+        if name in seen:
             raise BlendError(f"{name!r} appears twice in the blend")
-        weights[name] = weight
-    total = sum(weights.values())
-    if not total > 0 or not np.isfinite(total):
+        if not math.isfinite(weight) or weight < 0:
+            raise BlendError(f"the weight of {name!r} must be a finite number >= 0, not {weight}")
+        seen[name] = float(weight)
+    total = sum(seen.values())
+    if not total > 0:
         raise BlendError("the weights of a voice blend must sum to a positive number")
-    return [(name, weight / total) for name, weight in weights.items()]
+    return [(name, weight / total) for name, weight in seen.items()]
 
 
 def format_blend(weights: list[tuple[str, float]]) -> str:
@@ -127,8 +165,10 @@ class _Runtime:
     vocab: dict[str, int]
 
 
+# Held while a runtime or a vector set is built: concurrent first takes wait for one load.
 _runtime_lock = threading.Lock()
 _runtimes: dict[Path, _Runtime] = {}
+_vector_sets: dict[Path, dict[str, np.ndarray]] = {}
 _reported_problems: set[str] = set()
 
 
@@ -144,17 +184,90 @@ def _announce_once(problem: str, missing: bool) -> None:
         logger.error(problem)
 
 
-def _load_runtime(assets: KokoroAssets) -> tuple[_Runtime, bool]:
-    """The runtime of these assets, and whether this call built it."""
+def _installed(assets_dir: Path | None) -> KokoroAssets:
+    status = check_assets(assets_dir)
+    if status.assets is None:
+        raise KokoroUnavailableError(status.problem)
+    return status.assets
+
+
+def voice_vectors(assets_dir: Path | None = None) -> dict[str, np.ndarray]:
+    """Every installed voice's (510, 1, 256) style vector by name (loaded once, ~28 MB).
+
+    Reading the vectors does not load the model, so blends can be checked and mixed in a
+    process that never speaks with Kokoro.
+
+    Raises
+    ------
+    KokoroUnavailableError
+        When the assets are not installed or were refused (the message says how to fix it).
+    """
+    assets = _installed(assets_dir)
+    with _runtime_lock:
+        vectors = _vector_sets.get(assets.directory)
+        if vectors is None:
+            with np.load(assets.voices_path, allow_pickle=False) as archive:
+                vectors = {name: archive[name] for name in archive.files}
+            _vector_sets[assets.directory] = vectors
+        return vectors
+
+
+def mix_voices(
+    weights: Mapping[str, float] | Iterable[tuple[str, float]],
+    assets_dir: Path | None = None,
+) -> np.ndarray:
+    """The style vector of a weighted blend of Kokoro voices.
+
+    Parameters
+    ----------
+    weights : mapping or iterable of (str, float)
+        Kokoro voice name (``"af_bella"``) → weight; the weights are normalized to sum to 1
+        (see :func:`normalize_blend`), so ``{"af_bella": 1, "am_adam": 1}`` is half of each.
+    assets_dir : pathlib.Path, optional
+        The assets directory (default: the installed one).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, shape (510, 1, 256): the weighted sum of the voices' vectors (one style per
+        input length, each mixed alike).
+
+    Raises
+    ------
+    BlendError
+        For a blend :func:`normalize_blend` refuses (no voice, unknown voice, bad weights).
+    KokoroUnavailableError
+        When the assets are not installed or were refused.
+    """
+    return _mix(voice_vectors(assets_dir), weights)
+
+
+def _mix(
+    vectors: dict[str, np.ndarray], weights: Mapping[str, float] | Iterable[tuple[str, float]]
+) -> np.ndarray:
+    blend = normalize_blend(weights, vectors.keys())
+    mixed = np.zeros_like(vectors[blend[0][0]])
+    for name, weight in blend:
+        mixed += vectors[name] * np.float32(weight)
+    return mixed
+
+
+def _load_runtime(assets: KokoroAssets) -> _Runtime:
+    """The warmed-up runtime of these assets, built on first use."""
+    vectors = voice_vectors(assets.directory)
     with _runtime_lock:
         runtime = _runtimes.get(assets.directory)
-        if runtime is not None:
-            return runtime, False
-        runtime = _runtimes[assets.directory] = _build_runtime(assets)
-        return runtime, True
+        if runtime is None:
+            runtime = _build_runtime(assets, vectors)
+            # The first runs at a new input length cost several times a normal run.
+            voice = VoiceSpec("kokoro", DEFAULT_ENGLISH_VOICE, "en")
+            for text in _WARM_UP_TEXTS:
+                _speak(runtime, text, voice, SynthesisSettings())
+            _runtimes[assets.directory] = runtime
+        return runtime
 
 
-def _build_runtime(assets: KokoroAssets) -> _Runtime:
+def _build_runtime(assets: KokoroAssets, vectors: dict[str, np.ndarray]) -> _Runtime:
     import onnx
     import onnxruntime
     from kokoro_onnx.config import DEFAULT_VOCAB
@@ -171,8 +284,6 @@ def _build_runtime(assets: KokoroAssets) -> _Runtime:
         model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"]
     )
     del model
-    with np.load(assets.voices_path, allow_pickle=False) as archive:
-        vectors = {name: archive[name] for name in archive.files}
     return _Runtime(session, vectors, dict(DEFAULT_VOCAB))
 
 
@@ -244,21 +355,36 @@ class KokoroEngine:
         self._runtime: _Runtime | None = None
 
     def load(self) -> None:
-        """Check the assets, load the model and warm it up; without assets, say how to add them.
+        """Check the assets; without them, say once how to add them.
 
-        Missing or refused assets leave the engine off (its voices are then not offered; see
+        The model itself loads on the first Kokoro take (or :meth:`preload`), so a server
+        that never speaks with a Kokoro voice never pays its memory and load time. Missing or
+        refused assets leave the engine off (its voices are then not offered; see
         ``catalog``), with one log line naming the problem and the command that fixes it.
         """
         status = check_assets(self._assets_dir)
         if status.assets is None:
             _announce_once(status.problem or "", status.missing)
-            return
-        self._runtime, built = _load_runtime(status.assets)
-        if built:
-            # The first runs at a new input length cost several times a normal run.
-            voice = VoiceSpec("kokoro", DEFAULT_ENGLISH_VOICE, "en")
-            for text in _WARM_UP_TEXTS:
-                self.synthesize_clause(text, voice, SynthesisSettings(), 0)
+
+    def preload(self) -> threading.Thread | None:
+        """Load and warm the model up in a background thread (None without the assets).
+
+        A take that arrives before the load ends waits for it; the server answers other
+        requests meanwhile.
+        """
+        if check_assets(self._assets_dir).assets is None:
+            return None
+        thread = threading.Thread(
+            target=self._preload, name="kokoro-preload", daemon=True
+        )
+        thread.start()
+        return thread
+
+    def _preload(self) -> None:
+        try:
+            self._loaded()
+        except (KokoroUnavailableError, AssetError) as error:
+            _announce_once(str(error), missing=False)
 
     def seeded_session(self) -> contextlib.nullcontext[KokoroEngine]:
         """This engine itself: its takes depend on nothing but their inputs."""
@@ -266,20 +392,12 @@ class KokoroEngine:
 
     def _loaded(self) -> _Runtime:
         if self._runtime is None:
-            status = check_assets(self._assets_dir)
-            if status.assets is None:
-                raise KokoroUnavailableError(status.problem)
-            self._runtime = _load_runtime(status.assets)[0]
+            self._runtime = _load_runtime(_installed(self._assets_dir))
         return self._runtime
 
     def style_vector(self, engine_voice: str) -> np.ndarray:
         """The (510, 1, 256) style of a voice or blend (see :func:`parse_blend`)."""
-        vectors = self._loaded().vectors
-        blend = parse_blend(engine_voice, set(vectors))
-        return sum(
-            (vectors[name] * np.float32(weight) for name, weight in blend),
-            start=np.zeros_like(vectors[blend[0][0]]),
-        )
+        return _mix(voice_vectors(self._assets_dir), parse_blend(engine_voice))
 
     def synthesize_clause(
         self, text: str, voice: VoiceSpec, settings: SynthesisSettings, seed: int
@@ -304,56 +422,63 @@ class KokoroEngine:
         ClauseAudio
             Float audio and per-character times (from the model's phoneme durations).
         """
-        runtime = self._loaded()
-        style = self.style_vector(voice.engine_voice)
-        # Varispeed shortens by pitch_factor: the model speaks that much slower first.
-        speed = settings.speed * voice.rate_factor / voice.pitch_factor
-        speed = float(np.clip(speed, _MIN_SPEED, _MAX_SPEED))
-        phonemes = _PHONEMIZERS.phonemize(text, espeak_language(voice))
-        phonemes = "".join(p for p in " ".join(phonemes.split()) if p in runtime.vocab)
-        from kokoro_onnx.chunker import pause_after, split_phonemes
+        return _speak(self._loaded(), text, voice, settings)
 
-        pieces: list[np.ndarray] = []
-        spans: list[tuple[str, int, int]] = []  # (phoneme, start sample, end sample)
-        offset = 0
-        for batch in split_phonemes(phonemes, _MAX_PHONEMES) if phonemes else []:
-            audio, edges = self._run(runtime, batch, style, speed)
-            spans += [(p, offset + edges[i], offset + edges[i + 1]) for i, p in enumerate(batch)]
-            pause = np.zeros(
-                int(pause_after(batch, _SENTENCE_PAUSE, _CLAUSE_PAUSE) * SAMPLE_RATE),
-                dtype=np.float32,
-            )
-            pieces += [audio, pause]
-            offset += len(audio) + len(pause)
-        samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
-        times = _char_times(text, spans, len(samples))
-        if voice.pitch_factor != 1.0:
-            samples = varispeed(samples, SAMPLE_RATE, voice.pitch_factor)
-            times = times.scaled(1.0 / voice.pitch_factor)
-        return ClauseAudio(samples, SAMPLE_RATE, times.starts, times.ends)
 
-    def _run(
-        self, runtime: _Runtime, phonemes: str, style: np.ndarray, speed: float
-    ) -> tuple[np.ndarray, list[int]]:
-        """Audio of one batch, silence trimmed, and the sample edge of every phoneme."""
-        from kokoro_onnx.sliding import token_edges
-        from kokoro_onnx.trim import trim
+def _speak(
+    runtime: _Runtime, text: str, voice: VoiceSpec, settings: SynthesisSettings
+) -> ClauseAudio:
+    """One clause with a loaded runtime (see ``KokoroEngine.synthesize_clause``)."""
+    style = _mix(runtime.vectors, parse_blend(voice.engine_voice))
+    # Varispeed shortens by pitch_factor: the model speaks that much slower first.
+    speed = settings.speed * voice.rate_factor / voice.pitch_factor
+    speed = float(np.clip(speed, _MIN_SPEED, _MAX_SPEED))
+    phonemes = _PHONEMIZERS.phonemize(text, espeak_language(voice))
+    phonemes = "".join(p for p in " ".join(phonemes.split()) if p in runtime.vocab)
+    from kokoro_onnx.chunker import pause_after, split_phonemes
 
-        tokens = [runtime.vocab[p] for p in phonemes]
-        audio, durations = runtime.session.run(
-            None,
-            {
-                "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
-                "style": style[min(len(tokens), len(style)) - 1],
-                "speed": np.array([speed], dtype=np.float32),
-            },
+    pieces: list[np.ndarray] = []
+    spans: list[tuple[str, int, int]] = []  # (phoneme, start sample, end sample)
+    offset = 0
+    for batch in split_phonemes(phonemes, _MAX_PHONEMES) if phonemes else []:
+        audio, edges = _run(runtime, batch, style, speed)
+        spans += [(p, offset + edges[i], offset + edges[i + 1]) for i, p in enumerate(batch)]
+        pause = np.zeros(
+            int(pause_after(batch, _SENTENCE_PAUSE, _CLAUSE_PAUSE) * SAMPLE_RATE),
+            dtype=np.float32,
         )
-        audio = np.asarray(audio, dtype=np.float32).ravel()
-        # Boundaries of [pad, *tokens, pad]; dropping the first makes index i phoneme i's start.
-        edges = token_edges(np.asarray(durations).ravel().astype(np.int64), len(audio))[1:]
-        trimmed, (head, _) = trim(audio)
-        edges = np.clip(edges - head, 0, len(trimmed))
-        return trimmed, [int(edge) for edge in edges]
+        pieces += [audio, pause]
+        offset += len(audio) + len(pause)
+    samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+    times = _char_times(text, spans, len(samples))
+    if voice.pitch_factor != 1.0:
+        samples = varispeed(samples, SAMPLE_RATE, voice.pitch_factor)
+        times = times.scaled(1.0 / voice.pitch_factor)
+    return ClauseAudio(samples, SAMPLE_RATE, times.starts, times.ends)
+
+
+def _run(
+    runtime: _Runtime, phonemes: str, style: np.ndarray, speed: float
+) -> tuple[np.ndarray, list[int]]:
+    """Audio of one batch, silence trimmed, and the sample edge of every phoneme."""
+    from kokoro_onnx.sliding import token_edges
+    from kokoro_onnx.trim import trim
+
+    tokens = [runtime.vocab[p] for p in phonemes]
+    audio, durations = runtime.session.run(
+        None,
+        {
+            "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
+            "style": style[min(len(tokens), len(style)) - 1],
+            "speed": np.array([speed], dtype=np.float32),
+        },
+    )
+    audio = np.asarray(audio, dtype=np.float32).ravel()
+    # Boundaries of [pad, *tokens, pad]; dropping the first makes index i phoneme i's start.
+    edges = token_edges(np.asarray(durations).ravel().astype(np.int64), len(audio))[1:]
+    trimmed, (head, _) = trim(audio)
+    edges = np.clip(edges - head, 0, len(trimmed))
+    return trimmed, [int(edge) for edge in edges]
 
 
 def _is_word_phoneme(phoneme: str) -> bool:

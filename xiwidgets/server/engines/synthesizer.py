@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -13,7 +14,15 @@ import numpy as np
 from ..audio import float_to_int16, normalize_loudness
 from ..text import split_clauses
 from . import registry
-from .base import AudioChunk, ClauseAudio, ClauseSpeaker, Engine, SynthesisSettings, VoiceSpec
+from .base import (
+    AudioChunk,
+    BackgroundLoader,
+    ClauseAudio,
+    ClauseSpeaker,
+    Engine,
+    SynthesisSettings,
+    VoiceSpec,
+)
 
 # Text with nothing speakable (only emoji, say) still gets a valid, short, silent take.
 _SILENCE_SECONDS = 0.25
@@ -36,12 +45,32 @@ class Synthesizer:
         self._warm_up_voices = [info.warm_up_voice for info in engines if info.warm_up_voice]
 
     def warm_up(self) -> None:
-        """Load every engine and speak once with the engines that ask for it (see registry)."""
+        """Load every engine and speak once with the engines that ask for it (see registry).
+
+        Engines that load on first use (``base.BackgroundLoader``: Kokoro) only check their
+        assets here; :meth:`preload` loads them in the background.
+        """
         for engine in self._engines.values():
             engine.load()
         for voice in self._warm_up_voices:
             for _ in self.synthesize("Ready.", voice, SynthesisSettings(seed=0)):
                 pass
+
+    def preload(self) -> list[threading.Thread]:
+        """Start loading, in the background, the engines that otherwise load on first use.
+
+        Returns
+        -------
+        list of threading.Thread
+            The loading threads (none when no such engine has its assets).
+        """
+        threads = []
+        for engine in self._engines.values():
+            if isinstance(engine, BackgroundLoader):
+                thread = engine.preload()
+                if thread is not None:
+                    threads.append(thread)
+        return threads
 
     def engine_for(self, voice: VoiceSpec) -> Engine:
         """Return the engine that speaks ``voice``.

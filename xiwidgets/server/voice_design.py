@@ -497,7 +497,7 @@ def _score(traits: VoiceTraits, voice: catalog.PremadeVoice) -> float:
 def design_specs(traits: VoiceTraits, options: DesignOptions, seed: int) -> list[VoiceSpec]:
     """The voice specs of the previews of one design (see the module docstring)."""
     from xiwidgets.server.cloning import PITCH_FACTOR_RANGE, RATE_FACTOR_RANGE
-    from xiwidgets.server.engines.kokoro_engine import format_blend
+    from xiwidgets.server.engines.kokoro_engine import format_blend, normalize_blend
 
     nearest = nearest_voices(traits, candidate_voices())
     rng = np.random.default_rng(seed)
@@ -516,7 +516,7 @@ def design_specs(traits: VoiceTraits, options: DesignOptions, seed: int) -> list
                 (voice.spec.engine_voice, float(share))
                 for voice, share in zip(others, shares, strict=True)
             ]
-            spec = replace(spec, engine_voice=format_blend(weights))
+            spec = replace(spec, engine_voice=format_blend(normalize_blend(weights)))
         semitones = traits.pitch * PITCH_SEMITONES + float(
             np.clip(rng.normal(0.0, 0.6 * spread), -1.5, 1.5)
         )

@@ -280,3 +280,19 @@ def test_the_official_sdk_designs_streams_and_saves_unchanged(server_factory, tm
         audio = b"".join(sdk.text_to_speech.convert(voice_id=voice.voice_id, text="Hi there!"))
         assert len(decode_audio(audio)[0]) > 0
         assert voice.voice_id in {v.voice_id for v in sdk.voices.get_all().voices}
+
+
+def test_a_kokoro_design_says_how_to_install_when_the_assets_are_gone(server, tmp_path):
+    if check_assets().assets is None:
+        pytest.skip("the Kokoro assets are not installed")
+    answer = design(server, "A warm, calm female narrator", stream_previews=True)
+    saved = requests.post(server.base_url + "/v1/text-to-voice", json={
+        "voice_name": "Blend", "voice_description": "A warm, calm female narrator",
+        "generated_voice_id": answer["previews"][0]["generated_voice_id"],
+    }, timeout=DESIGN_TIMEOUT)
+    assert saved.status_code == 200, saved.text
+    with without_kokoro(tmp_path):
+        take = post(server, f"/v1/text-to-speech/{saved.json()['voice_id']}",
+                    json={"text": "Hello."})
+    assert take.status_code == 404
+    assert "xiwidgets voices install" in take.json()["detail"]["message"]

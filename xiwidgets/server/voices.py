@@ -26,6 +26,7 @@ from xiwidgets.server.domain_errors import (
     VoiceNotFoundError,
     VoiceUnavailableError,
 )
+from xiwidgets.server.engines.kokoro_assets import check_assets
 from xiwidgets.server.store import (
     SampleLimitError,
     Store,
@@ -144,7 +145,15 @@ class VoiceRegistry:
             if unavailable is not None:
                 raise VoiceUnavailableError(unavailable)
             raise VoiceNotFoundError(voice_id)
-        return self._stored_voice(row)
+        voice = self._stored_voice(row)
+        if voice.spec.engine == "kokoro":  # a designed voice: a blend of Kokoro voices
+            problem = check_assets().problem
+            if problem is not None:
+                raise VoiceUnavailableError(
+                    f"The voice {voice.name!r} (voice_id {voice_id!r}) is made of Kokoro "
+                    f"voices, which are not available. {problem}"
+                )
+        return voice
 
     def voice_settings(self, voice_id: str) -> dict[str, Any]:
         """The voice's stored settings over its defaults."""

@@ -296,3 +296,16 @@ def test_a_kokoro_design_says_how_to_install_when_the_assets_are_gone(server, tm
                     json={"text": "Hello."})
     assert take.status_code == 404
     assert "xiwidgets voices install" in take.json()["detail"]["message"]
+
+
+def test_loudness_sets_the_previews_level(server_factory, tmp_path):
+    def level(answer: dict) -> float:
+        samples, _ = decode_audio(base64.b64decode(answer["previews"][0]["audio_base_64"]))
+        return 20 * np.log10(np.sqrt(np.mean(samples**2)))
+
+    with without_kokoro(tmp_path):
+        plain = server_factory()
+        quiet = level(design(plain, BRIGHT, loudness=-1))
+        middle = level(design(plain, BRIGHT, loudness=0))
+        loud = level(design(plain, BRIGHT, loudness=1))
+    assert quiet < middle - 5 and middle < loud - 2.5

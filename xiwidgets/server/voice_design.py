@@ -20,7 +20,9 @@ Method
   and ±4 % at the default ``guidance_scale`` of 5; a higher guidance or quality narrows it).
 * The seed (drawn when not given) decides the blends and jitters: the same description, text
   and seed give the same three voices.
-* ``loudness`` -1..1 sets the previews' speech level at -24 + 10·loudness dBFS RMS (0 ≈ -24).
+* ``loudness`` -1..1 sets the previews' speech level: -24 dBFS RMS at 0 (the API's "roughly
+  -24 LUFS"), down to -32 at -1 and up to -20 at 1, the level the synthesizer's speaker boost
+  gives; so the previews are only ever turned down, and never clip.
 
 Previews are recipes (voice spec, text, loudness), not audio: at most ``MAX_KEPT_PREVIEWS`` are
 kept, each for ``PREVIEW_LIFETIME_SECONDS``, in memory (a restart forgets them); streaming one
@@ -416,7 +418,7 @@ class VoiceDesignService:
         settings = SynthesisSettings(seed=recipe.seed)
         with self._slots:
             for chunk in self._synthesizer.synthesize(recipe.text, recipe.spec, settings):
-                yield np.clip(chunk.pcm.astype(np.float32) / 32768.0 * gain, -1.0, 1.0)
+                yield chunk.pcm.astype(np.float32) / np.float32(32768.0) * gain
 
     def _encoded(self, recipe: PreviewRecipe, fmt: OutputFormat) -> tuple[Preview, Measure]:
         from xiwidgets.server.audio import float_to_int16, make_encoder
@@ -449,7 +451,8 @@ class VoiceDesignService:
 
 def loudness_dbfs(loudness: float) -> float:
     """The speech RMS level (dBFS) of a preview at the API's ``loudness`` (-1..1)."""
-    return -24.0 + 10.0 * loudness
+    quiet, middle, loud = -32.0, -24.0, _SPEAKER_BOOST_DBFS
+    return middle + loudness * ((loud - middle) if loudness > 0 else (middle - quiet))
 
 
 def auto_text(description: str) -> str:

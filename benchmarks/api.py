@@ -20,7 +20,7 @@ from pathlib import Path
 
 import requests
 
-ROUNDS = 5
+ROUNDS = 3
 DESIGN_TEXT = (
     "The morning train was late again, so Maria walked to the office along the river and "
     "saw three boats."

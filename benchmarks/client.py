@@ -46,7 +46,7 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen, str]:
 
 def client_first_chunk(client: Client, voice_id: str) -> float:
     start = time.perf_counter()
-    stream = client.tts.stream(TEXT, voice_id, chunk_size=CHUNK_SIZE)
+    stream = client.tts.stream(voice_id, text=TEXT, chunk_size=CHUNK_SIZE)
     chunks = iter(stream)
     next(chunks)
     elapsed = time.perf_counter() - start
@@ -94,7 +94,7 @@ def time_to_first_chunk(base_url: str) -> None:
 def batch_throughput(base_url: str, root: Path) -> None:
     client = Client(base_url=base_url)
     client.voices.find("Joe")
-    limit = client.tts.convert("Warm up.", "Joe").info.maximum_concurrent_requests
+    limit = client.tts.convert("Joe", text="Warm up.").info.maximum_concurrent_requests
     print(f"synthesize_many, {len(BATCH_TEXTS)} short texts "
           f"(server synthesizes {limit} at a time):")
     for concurrency in (1, 2, 4):

@@ -33,7 +33,7 @@ def seeded_server(count: int, root: Path):
     handle = start_in_thread(data_dir=data_dir)
     client = Client(base_url=handle.base_url)
     voice = next(voice for voice in client.voices.list() if voice.name != "Joe")
-    template = client.tts.convert("A take in a long history.", voice.voice_id,
+    template = client.tts.convert(voice.voice_id, text="A take in a long history.",
                                   output_format="mp3_22050_32")
     client.close()
     handle.stop()

@@ -187,7 +187,8 @@ def wav_cells(display_audio: bool) -> list[str]:
     """The plain way: the WAV of TEXT, shown with ``IPython.display.Audio`` or not at all."""
     return [
         "import xiwidgets as xi\nfrom IPython.display import Audio",
-        f"wav = xi.connect().tts.convert({TEXT!r}, {VOICE!r}, output_format={WAV_FORMAT!r}).audio",
+        f"wav = xi.connect().tts.convert({VOICE!r}, text={TEXT!r}, "
+        f"output_format={WAV_FORMAT!r}).audio",
         "import io, wave\nwith wave.open(io.BytesIO(wav)) as w:\n"
         "    print(f'SECONDS={w.getnframes() / w.getframerate()}')",
         "Audio(data=wav)" if display_audio else "len(wav)",

@@ -146,11 +146,11 @@ def test_file_starts_are_recognised_per_codec() -> None:
 def test_the_server_sends_each_codec_with_the_tables_media_type(client: Any, name: str) -> None:
     fmt = OutputFormat.parse(name)
 
-    take = client.tts.convert(f"Format {fmt.codec}.", "Joe", output_format=name)
+    take = client.tts.convert("Joe", text=f"Format {fmt.codec}.", output_format=name)
 
     assert take.content_type == fmt.media_type
     if fmt.streamable:
-        stream = client.tts.stream(f"Streamed {fmt.codec}.", "Joe", output_format=name)
+        stream = client.tts.stream("Joe", text=f"Streamed {fmt.codec}.", output_format=name)
         assert b"".join(stream) and stream.content_type == fmt.media_type
 
 
@@ -187,7 +187,7 @@ def test_the_batch_runner_names_files_by_the_tables_extension_and_resumes_them(
 def test_history_downloads_are_named_and_typed_by_the_table(
     client: Any, tmp_path: Path, download: str | None,
 ) -> None:
-    take, other = (client.tts.convert(f"Download {word}.", "Joe", output_format="pcm_16000")
+    take, other = (client.tts.convert("Joe", text=f"Download {word}.", output_format="pcm_16000")
                    for word in ("me", "us"))
     codec = CODECS["wav"] if download else codec_of_format(HISTORY_OUTPUT_FORMAT)
 
@@ -216,11 +216,11 @@ def test_a_name_added_to_the_table_is_served_and_named_with_no_other_edit(
 ) -> None:
     new = "mp3_32000_64"
     with pytest.raises(InvalidRequest, match=new):
-        client.tts.convert("Not yet.", "Joe", output_format=new)
+        client.tts.convert("Joe", text="Not yet.", output_format=new)
 
     mp3 = CODECS["mp3"]
     monkeypatch.setitem(formats.CODECS, "mp3", dataclasses.replace(mp3, names=(*mp3.names, new)))
-    take = client.tts.convert("Now it is.", "Joe", output_format=new)
+    take = client.tts.convert("Joe", text="Now it is.", output_format=new)
     batch = client.synthesize_many(["Filed."], voice="Joe", out_dir=tmp_path, output_format=new,
                                    progress=False)
 

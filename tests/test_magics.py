@@ -129,7 +129,7 @@ def test_xi_history_shows_the_history_table(shell: InteractiveShell, magics: Any
                                             client: Any) -> None:
     from xiwidgets.widgets.history import HistoryTable
 
-    client.tts.convert("For the history magic.", client.voices.list()[1].voice_id,
+    client.tts.convert(client.voices.list()[1].voice_id, text="For the history magic.",
                        output_format="mp3_22050_32")
     table = shell.run_line_magic("xi_history", "--page-size 5")
     assert isinstance(table, HistoryTable)

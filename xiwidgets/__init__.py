@@ -10,9 +10,9 @@ server or the widget stack before they are used.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
+from xiwidgets._lazy import lazy_attributes
 from xiwidgets._version import __version__
 
 _LAZY_NAMES = {
@@ -58,13 +58,7 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs only
     from xiwidgets.widgets import VoiceSettings as VoiceSettings
 
 
-def __getattr__(name: str) -> object:
-    module_name = _LAZY_NAMES.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'xiwidgets' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY_NAMES, globals())
 
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:

@@ -7,9 +7,16 @@ import argparse
 import contextlib
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from xiwidgets import __version__
 from xiwidgets.config import is_loopback_host
+
+if TYPE_CHECKING:
+    import socket
+    from pathlib import Path
+
+    import uvicorn
 
 READY_LINE = "xiwidgets server listening on http://{host}:{port}"
 
@@ -100,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_voices_parser(commands) -> None:
+def _add_voices_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     voices = commands.add_parser(
         "voices",
         help="install or list the offline voices (Kokoro's neural voices need an install)",
@@ -143,14 +150,16 @@ def voices(options: argparse.Namespace) -> int:
     return 0
 
 
-def voice_listing(directory=None) -> list[str]:
+def voice_listing(directory: Path | None = None) -> list[str]:
     """The lines of ``xiwidgets voices list``: each engine, its voices, their size and place."""
     from xiwidgets.server import catalog
     from xiwidgets.server.engines import kokoro_assets
 
     lines = []
-    for engine in ("piper", "espeak"):
-        names = [v.name for v in catalog.PREMADE_VOICES if v.spec.engine == engine]
+    # Engines whose voices ship with the package, in catalog order; Kokoro's need its assets.
+    packaged = [v for v in catalog.PREMADE_VOICES if not v.needs_kokoro_assets]
+    for engine in dict.fromkeys(v.spec.engine for v in packaged):
+        names = [v.name for v in packaged if v.spec.engine == engine]
         lines.append(
             f"{engine}: installed with the package, {len(names)} voice"
             f"{'s' if len(names) != 1 else ''}: {', '.join(names)}"
@@ -239,18 +248,19 @@ def serve(options: argparse.Namespace) -> int:
     return 0 if server.started else 1
 
 
-def _announce_when_ready(server, host: str) -> None:
+def _announce_when_ready(server: uvicorn.Server, host: str) -> None:
     """Print the ready line once uvicorn has bound its socket (port 0 → the real port)."""
     original_startup = server.startup
 
-    async def startup(sockets=None) -> None:
+    async def startup(sockets: list[socket.socket] | None = None) -> None:
         await original_startup(sockets=sockets)
         if server.started:
             port = server.servers[0].sockets[0].getsockname()[1]
             shown = f"[{host}]" if ":" in host else host
             print(READY_LINE.format(host=shown, port=port), flush=True)
 
-    server.startup = startup
+    # uvicorn has no hook after binding; wrapping this one server's startup is the narrowest.
+    server.startup = startup  # type: ignore[method-assign]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,6 +17,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
+from xiwidgets import voice_settings_rules as rules
 from xiwidgets.client.types import Voice
 from xiwidgets.formats import NOTEBOOK_OUTPUT_FORMAT, codec_of_format
 from xiwidgets.widgets._base import describe_error, resolve_client
@@ -36,6 +37,12 @@ _SETTING_OPTIONS = {
     "speed": "speed",
     "speaker_boost": "use_speaker_boost",
 }
+
+def _span(setting: str) -> str:
+    """The range a setting accepts, as its ``--help`` shows it (``0.7–1.2``)."""
+    low, high = rules.RANGES[setting]
+    return f"{low:g}–{high:g}"
+
 
 _Magic = TypeVar("_Magic", bound=Callable[..., object])
 
@@ -137,10 +144,10 @@ class SpeechMagics(Magics):
     @_magic_arguments()
     @_argument("--voice", "-v", help="Voice name or voice_id (default: the first voice).")
     @_argument("--model", "-m", help="Model id (default: the server's default model).")
-    @_argument("--stability", type=float, help="0–1: lower is more expressive.")
-    @_argument("--similarity", type=float, help="0–1: similarity boost.")
-    @_argument("--style", type=float, help="0–1: style exaggeration.")
-    @_argument("--speed", type=float, help="0.7–1.2: below 1 is slower.")
+    @_argument("--stability", type=float, help=f"{_span('stability')}: lower is more expressive.")
+    @_argument("--similarity", type=float, help=f"{_span('similarity_boost')}: similarity boost.")
+    @_argument("--style", type=float, help=f"{_span('style')}: style exaggeration.")
+    @_argument("--speed", type=float, help=f"{_span('speed')}: below 1 is slower.")
     @_argument("--speaker-boost", dest="speaker_boost", action="store_true", default=None,
                help="Turn speaker boost on.")
     @_argument("--no-speaker-boost", dest="speaker_boost", action="store_false",
@@ -206,8 +213,8 @@ class SpeechMagics(Magics):
             if getattr(args, option) is not None
         }
         stream = client.tts.stream(
-            text,
             voice,
+            text=text,
             model_id=_unquote(args.model),
             voice_settings=settings or None,
             output_format=args.output_format,
@@ -248,9 +255,9 @@ def register_magics(ipython: InteractiveShell, client: Client | None = None) -> 
     Parameters
     ----------
     ipython : InteractiveShell
-        The running shell.
+        The shell to register them on.
     client : Client, optional
-        The client the magics use; by default the shared ``xiwidgets.connect()`` client.
+        Passed on to :class:`SpeechMagics`.
 
     Returns
     -------

@@ -25,7 +25,8 @@ def timed(server) -> TimedTake:
     from xiwidgets.client import Client
 
     with Client(base_url=server.base_url) as client:
-        return client.tts.convert_with_timestamps(LONG, "Joe", seed=5, output_format="pcm_16000")
+        return client.tts.convert_with_timestamps("Joe", text=LONG, seed=5,
+                                                  output_format="pcm_16000")
 
 
 def test_words_follow_the_text_with_punctuation_on_its_word(timed):

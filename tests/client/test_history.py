@@ -21,7 +21,7 @@ def history_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     handle = start_in_thread(data_dir=tmp_path_factory.mktemp("history"))
     with Client(base_url=handle.base_url) as c:
         for text in TEXTS:
-            c.tts.convert(text, "Joe", output_format="mp3_22050_32")
+            c.tts.convert("Joe", text=text, output_format="mp3_22050_32")
     yield handle
     handle.stop()
 
@@ -82,7 +82,7 @@ def test_history_as_a_dataframe(hclient):
 
 
 def test_delete_removes_the_item(hclient):
-    take = hclient.tts.convert("Soon deleted.", "Joe")
+    take = hclient.tts.convert("Joe", text="Soon deleted.")
     hclient.history.delete(take.history_item_id)
 
     with pytest.raises(NotFound):
@@ -93,7 +93,7 @@ def test_delete_removes_the_item(hclient):
 
 def test_user_subscription_and_usage_count_the_characters(hclient):
     before = hclient.user.subscription()
-    hclient.tts.convert("Count me.", "Joe")
+    hclient.tts.convert("Joe", text="Count me.")
     after = hclient.user.subscription()
     user = hclient.user.get()
     now_ms = int(time.time() * 1000)

@@ -53,7 +53,7 @@ def test_429_with_retry_after_is_waited_out_then_succeeds(hosted, api, no_sleep)
              json=_detail("too_many_concurrent_requests", "Too many concurrent requests."))
     api.post(TTS_URL, body=b"ID3audio", headers={"request-id": "r1", "character-cost": "5"})
 
-    take = hosted.tts.convert("Hello", VOICE)
+    take = hosted.tts.convert(VOICE, text="Hello")
 
     assert take.audio == b"ID3audio"
     assert take.request_id == "r1" and take.character_cost == 5
@@ -66,7 +66,7 @@ def test_429_that_persists_raises_rate_limited_with_retry_after(hosted, api, no_
                  json=_detail("system_busy", "The system is busy."))
 
     with pytest.raises(RateLimited) as caught:
-        hosted.tts.convert("Hello", VOICE)
+        hosted.tts.convert(VOICE, text="Hello")
 
     assert caught.value.retry_after == 3.0
     assert caught.value.code == "system_busy"
@@ -79,7 +79,7 @@ def test_retry_after_longer_than_a_minute_is_not_waited(hosted, api, no_sleep):
              json=_detail("too_many_concurrent_requests", "Slow down."))
 
     with pytest.raises(RateLimited) as caught:
-        hosted.tts.convert("Hello", VOICE)
+        hosted.tts.convert(VOICE, text="Hello")
 
     assert caught.value.retry_after == 3600.0
     assert no_sleep == []
@@ -91,7 +91,7 @@ def test_401_quota_exceeded_is_quota_exceeded_with_the_numbers(hosted, api, no_s
     api.post(TTS_URL, status=401, json=_detail("quota_exceeded", message))
 
     with pytest.raises(QuotaExceeded) as caught:
-        hosted.tts.convert("x" * 145, VOICE)
+        hosted.tts.convert(VOICE, text="x" * 145)
 
     err = caught.value
     assert (err.status_code, err.code, err.needed, err.left) == (401, "quota_exceeded", 145, 23)
@@ -157,7 +157,7 @@ def test_malformed_error_body_still_gives_the_status(hosted, api):
     api.post(TTS_URL, status=400, body="plain text failure")
 
     with pytest.raises(InvalidRequest) as caught:
-        hosted.tts.convert("Hello", VOICE)
+        hosted.tts.convert(VOICE, text="Hello")
 
     assert caught.value.status_code == 400
     assert "plain text failure" in str(caught.value)
@@ -170,7 +170,7 @@ def test_422_lists_become_readable_field_messages(hosted, api):
     ]})
 
     with pytest.raises(InvalidRequest) as caught:
-        hosted.tts.convert("Hello", VOICE)
+        hosted.tts.convert(VOICE, text="Hello")
 
     assert caught.value.errors == ["text: Field required", "voice_settings.stability: must be <= 1"]
     assert "text: Field required" in str(caught.value)
@@ -207,7 +207,7 @@ def test_connection_dropped_mid_stream_keeps_the_partial_audio(hosted, api):
     api.post(STREAM_URL, body=io.BufferedReader(_DroppingBody(b"A" * 300)),
              headers={"request-id": "r9"})
 
-    stream = hosted.tts.stream("Hello", VOICE, chunk_size=100)
+    stream = hosted.tts.stream(VOICE, text="Hello", chunk_size=100)
     received = []
     with pytest.raises(StreamInterrupted) as caught:
         for chunk in stream:
@@ -225,7 +225,7 @@ def test_stream_dropped_before_its_first_byte_is_not_asked_again(hosted, api):
     api.post(STREAM_URL, body=b"ID3whole")
 
     with pytest.raises(StreamInterrupted) as caught:
-        hosted.tts.stream("Hello", VOICE).read()
+        hosted.tts.stream(VOICE, text="Hello").read()
 
     assert [c.request.method for c in api.calls].count("POST") == 1
     assert (caught.value.request_id, caught.value.history_item_id) == ("r7", "h7")
@@ -258,7 +258,8 @@ def test_unknown_fields_are_kept_and_missing_ones_are_none(hosted, api):
 def test_requests_send_the_key_and_only_the_given_body_fields(hosted, api):
     api.post(TTS_URL, body=b"ID3", match=[matchers.header_matcher({"xi-api-key": SECRET_KEY})])
 
-    hosted.tts.convert("Hi", "Rachel", voice_settings={"stability": 0.3, "style": None}, seed=7)
+    hosted.tts.convert("Rachel", text="Hi", voice_settings={"stability": 0.3, "style": None},
+                       seed=7)
 
     sent = api.calls[-1].request
     assert json.loads(sent.body) == {"text": "Hi", "voice_settings": {"stability": 0.3},
@@ -270,7 +271,7 @@ def test_read_timeout_is_not_resent(hosted, api, no_sleep):
     api.post(TTS_URL, body=requests.exceptions.ReadTimeout("read timed out"))
 
     with pytest.raises(ConnectionFailed) as caught:
-        hosted.tts.convert("Hello", VOICE)
+        hosted.tts.convert(VOICE, text="Hello")
 
     assert caught.value.code == "read_timeout" and "timeout=" in str(caught.value)
     assert no_sleep == [] and [c.request.method for c in api.calls].count("POST") == 1
@@ -279,7 +280,7 @@ def test_read_timeout_is_not_resent(hosted, api, no_sleep):
 def test_a_stream_is_an_iterator_and_read_returns_the_whole_take(hosted, api):
     api.post(STREAM_URL, body=b"ID3" + b"A" * 297)
 
-    stream = hosted.tts.stream("Hello", VOICE, chunk_size=100)
+    stream = hosted.tts.stream(VOICE, text="Hello", chunk_size=100)
     first = next(stream)
     rest = stream.read()
 
@@ -294,7 +295,7 @@ def test_a_key_that_may_not_list_voices_can_still_speak_by_id():
                                                     "The key lacks voices_read."))
         api.post(TTS_URL, body=b"ID3audio")
 
-        take = Client(api_key=SECRET_KEY).tts.convert("Hello", VOICE)
+        take = Client(api_key=SECRET_KEY).tts.convert(VOICE, text="Hello")
 
     assert take.audio == b"ID3audio"
 

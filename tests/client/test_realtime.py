@@ -20,7 +20,8 @@ def test_websocket_url_follows_the_base_url_scheme():
 
 def test_realtime_yields_audio_with_alignment(client, voice_id):
     text_pieces = ["Realtime speech ", "arrives in ", "pieces. ", "The end."]
-    chunks = list(client.tts.realtime(text_pieces, voice_id, output_format="mp3_22050_32"))
+    chunks = list(client.tts.realtime(voice_id, text_chunks=text_pieces,
+                                      output_format="mp3_22050_32"))
 
     assert chunks and all(isinstance(c, RealtimeChunk) for c in chunks)
     audio = b"".join(c.audio for c in chunks)
@@ -40,7 +41,7 @@ def test_audio_arrives_while_later_text_is_still_being_produced(client, voice_id
         yield "Here is the second sentence."
 
     chunks = []
-    for chunk in client.tts.realtime(slow_producer(), voice_id):
+    for chunk in client.tts.realtime(voice_id, text_chunks=slow_producer()):
         chunks.append(chunk)
         first_audio.set()
 
@@ -54,9 +55,9 @@ def test_errors_from_the_text_iterator_reach_the_caller(client, voice_id):
         raise ValueError("the language model failed")
 
     with pytest.raises(ValueError, match="language model failed"):
-        list(client.tts.realtime(broken(), voice_id))
+        list(client.tts.realtime(voice_id, text_chunks=broken()))
 
 
 def test_unknown_voice_raises_not_found(client):
     with pytest.raises(NotFound):
-        list(client.tts.realtime(["Hello there."], "NoSuchVoice"))
+        list(client.tts.realtime("NoSuchVoice", text_chunks=["Hello there."]))

@@ -67,9 +67,9 @@ def test_client_repr_never_shows_the_key(monkeypatch):
 def test_working_session_logs_no_key(keyed_server, debug_logs, tmp_path):
     client = Client(api_key=SECRET_KEY, base_url=keyed_server.base_url)
     voice = client.voices.find("Joe")
-    take = client.tts.convert("Keys stay secret.", voice)
-    streamed = client.tts.stream("Keys stay secret.", voice).read()
-    chunks = list(client.tts.realtime(["Keys stay ", "secret."], voice))
+    take = client.tts.convert(voice, text="Keys stay secret.")
+    streamed = client.tts.stream(voice, text="Keys stay secret.").read()
+    chunks = list(client.tts.realtime(voice, text_chunks=["Keys stay ", "secret."]))
     item = client.history.get(take.history_item_id)
     user = client.user.get()
 
@@ -86,7 +86,7 @@ def test_rejected_key_error_and_traceback_hide_the_key(keyed_server, debug_logs)
     client = Client(api_key=WRONG_KEY, base_url=keyed_server.base_url)
 
     with pytest.raises(AuthenticationError) as caught:
-        client.tts.convert("Hello", "Joe")
+        client.tts.convert("Joe", text="Hello")
 
     assert caught.value.status_code == 401
     everything = _everything_about(caught.value)
@@ -100,7 +100,7 @@ def test_realtime_errors_hide_the_key(keyed_server, debug_logs):
     voice_id = Client(api_key=SECRET_KEY, base_url=keyed_server.base_url).voices.find("Joe")
 
     with pytest.raises(XIError) as caught:
-        list(client.tts.realtime(["Hello there."], voice_id))
+        list(client.tts.realtime(voice_id, text_chunks=["Hello there."]))
 
     assert isinstance(caught.value, AuthenticationError)
     assert WRONG_KEY not in _everything_about(caught.value)

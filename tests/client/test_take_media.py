@@ -21,7 +21,7 @@ def takes(server) -> dict[str, Take]:
     from xiwidgets.client import Client
 
     with Client(base_url=server.base_url) as client:
-        return {fmt: client.tts.convert(SENTENCE, "Joe", seed=3, output_format=fmt)
+        return {fmt: client.tts.convert("Joe", text=SENTENCE, seed=3, output_format=fmt)
                 for fmt in FORMATS}
 
 
@@ -51,7 +51,7 @@ def test_samples_are_decoded_once_and_cannot_be_changed_in_place(takes):
 
 
 def test_takes_remember_the_request_that_made_them(client, voice_id):
-    take = client.tts.convert(SENTENCE, "Joe", model_id="eleven_multilingual_v2",
+    take = client.tts.convert("Joe", text=SENTENCE, model_id="eleven_multilingual_v2",
                               voice_settings=VoiceSettings(stability=0.3, speed=0.9), seed=7,
                               output_format="pcm_16000", language_code="en")
 
@@ -60,7 +60,7 @@ def test_takes_remember_the_request_that_made_them(client, voice_id):
     assert take.voice_settings == VoiceSettings(stability=0.3, speed=0.9)
     assert take.output_format == "pcm_16000" and take.options == {"language_code": "en"}
     assert 0 < take.time_to_first_byte <= take.total_time
-    timed = client.tts.convert_with_timestamps(SENTENCE, voice_id, seed=7)
+    timed = client.tts.convert_with_timestamps(voice_id, text=SENTENCE, seed=7)
     assert timed.voice_name is None and timed.voice_id == voice_id and timed.seed == 7
     assert timed.output_format == "mp3_44100_128" and timed.content_type == "audio/mpeg"
     assert timed.total_time >= timed.time_to_first_byte > 0

@@ -17,7 +17,7 @@ def _is_mp3(data: bytes) -> bool:
 
 
 def test_convert_returns_audio_and_the_take_headers(client, voice_id):
-    take = client.tts.convert("Hello from the client tests.", voice_id)
+    take = client.tts.convert(voice_id, text="Hello from the client tests.")
 
     assert isinstance(take, Take) and _is_mp3(take.audio)
     assert take.content_type == "audio/mpeg"
@@ -28,7 +28,7 @@ def test_convert_returns_audio_and_the_take_headers(client, voice_id):
 
 def test_voice_can_be_given_as_name_id_or_voice(client, voice_id):
     voice = client.voices.get(voice_id)
-    takes = [client.tts.convert("Same voice.", v, output_format="pcm_16000", seed=1)
+    takes = [client.tts.convert(v, text="Same voice.", output_format="pcm_16000", seed=1)
              for v in ("joe", voice_id, voice)]
 
     assert {client.history.get(t.history_item_id).voice_id for t in takes} == {voice_id}
@@ -37,7 +37,7 @@ def test_voice_can_be_given_as_name_id_or_voice(client, voice_id):
 
 def test_voice_settings_speed_changes_the_take_length(client, voice_id):
     def seconds(speed: float) -> float:
-        take = client.tts.convert("A sentence spoken at two speeds.", voice_id,
+        take = client.tts.convert(voice_id, text="A sentence spoken at two speeds.",
                                   voice_settings=VoiceSettings(speed=speed),
                                   output_format="pcm_16000")
         return len(take.audio) / 2 / 16000
@@ -47,7 +47,7 @@ def test_voice_settings_speed_changes_the_take_length(client, voice_id):
 
 def test_stream_yields_chunks_while_the_take_is_still_being_made(client, voice_id):
     sent = time.perf_counter()
-    stream = client.tts.stream(THREE_SENTENCES, voice_id, output_format="mp3_44100_128")
+    stream = client.tts.stream(voice_id, text=THREE_SENTENCES, output_format="mp3_44100_128")
     assert stream.request_id and stream.history_item_id  # headers before any audio
 
     arrivals, chunks = [], []
@@ -66,7 +66,7 @@ def test_stream_yields_chunks_while_the_take_is_still_being_made(client, voice_i
 
 def test_convert_with_timestamps_aligns_every_character(client, voice_id):
     text = "Timed words."
-    take = client.tts.convert_with_timestamps(text, voice_id)
+    take = client.tts.convert_with_timestamps(voice_id, text=text)
 
     assert _is_mp3(take.audio) and take.request_id
     assert take.alignment.text == text
@@ -78,7 +78,7 @@ def test_convert_with_timestamps_aligns_every_character(client, voice_id):
 
 def test_stream_with_timestamps_yields_audio_with_alignment(client, voice_id):
     text = "First part. Second part of the text."
-    chunks = list(client.tts.stream_with_timestamps(text, voice_id))
+    chunks = list(client.tts.stream_with_timestamps(voice_id, text=text))
 
     assert len(chunks) >= 2
     assert _is_mp3(b"".join(c.audio for c in chunks))
@@ -88,30 +88,30 @@ def test_stream_with_timestamps_yields_audio_with_alignment(client, voice_id):
 
 def test_unknown_voice_is_not_found(client):
     with pytest.raises(NotFound) as caught:
-        client.tts.convert("Hello", "NoSuchVoice")
+        client.tts.convert("NoSuchVoice", text="Hello")
     assert caught.value.status_code == 404 and caught.value.code == "voice_not_found"
 
 
 def test_text_over_the_model_limit_is_an_invalid_request(client, voice_id):
     with pytest.raises(InvalidRequest) as caught:
-        client.tts.stream("word " * 2001, voice_id)
+        client.tts.stream(voice_id, text="word " * 2001)
     assert caught.value.code == "max_character_limit_exceeded"
     assert "characters" in str(caught.value)
 
 
 def test_unsupported_output_format_names_the_field(client, voice_id):
     with pytest.raises(InvalidRequest) as caught:
-        client.tts.convert("Hello", voice_id, output_format="mp3_1_2")
+        client.tts.convert(voice_id, text="Hello", output_format="mp3_1_2")
     assert any(e.startswith("output_format") for e in caught.value.errors)
 
 
 def test_quota_exceeded_on_the_local_server_gives_the_numbers(server_factory):
     small = server_factory(character_limit=30)
     client = Client(base_url=small.base_url)
-    client.tts.convert("Twenty characters ok", "Joe")
+    client.tts.convert("Joe", text="Twenty characters ok")
 
     with pytest.raises(QuotaExceeded) as caught:
-        client.tts.convert("This text is longer than the ten left.", "Joe")
+        client.tts.convert("Joe", text="This text is longer than the ten left.")
 
     err = caught.value
     assert (err.status_code, err.code) == (401, "quota_exceeded")

@@ -33,7 +33,7 @@ def test_design_stream_and_create_a_voice_every_route_can_use(server_factory, tm
         # The voice list the client caches shows the new voice at once.
         assert {v.voice_id for v in client.voices.list()} - before == {voice.voice_id}
         assert client.voices.find("Old Sailor").voice_id == voice.voice_id
-        timed = client.tts.convert_with_timestamps("Ahoy, all hands on deck.", voice)
+        timed = client.tts.convert_with_timestamps(voice, text="Ahoy, all hands on deck.")
         assert timed.alignment is not None and len(timed.audio) > 0
 
 

@@ -73,8 +73,10 @@ def test_settings_default_get_and_edit(client, voice_id):
 def sample_audio(server) -> bytes:
     """A few seconds of speech to clone from, made by the server itself."""
     with Client(base_url=server.base_url) as c:
-        return c.tts.convert("This is a short recording used as a voice sample for cloning.",
-                             "Joe", output_format="mp3_44100_128").audio
+        return c.tts.convert(
+            "Joe", text="This is a short recording used as a voice sample for cloning.",
+            output_format="mp3_44100_128",
+        ).audio
 
 
 def test_add_edit_and_delete_a_cloned_voice(client, sample_audio, tmp_path):
@@ -86,7 +88,7 @@ def test_add_edit_and_delete_a_cloned_voice(client, sample_audio, tmp_path):
     try:
         assert voice.name == "Test Clone" and voice.category == "cloned"
         assert voice.labels.get("accent") == "test"
-        take = client.tts.convert("Speaking as the clone.", "test clone")
+        take = client.tts.convert("test clone", text="Speaking as the clone.")
         assert take.audio and client.history.get(take.history_item_id).voice_id == voice.voice_id
 
         client.voices.edit(voice, name="Renamed Clone", description="renamed")

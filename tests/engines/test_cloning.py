@@ -9,7 +9,7 @@ import pytest
 from engine_voices import JOE
 
 from xiwidgets.formats import OutputFormat
-from xiwidgets.server.audio import make_encoder, wav_bytes
+from xiwidgets.server.audio import make_encoder
 from xiwidgets.server.cloning import (
     BASE_VOICES,
     REFERENCE_TEXT,
@@ -22,6 +22,7 @@ from xiwidgets.server.cloning import (
 )
 from xiwidgets.server.engines import VoiceSpec
 from xiwidgets.server.engines.dsp import varispeed
+from xiwidgets.wav import wav_bytes
 
 SAMPLE_TEXT = (
     "Every spring the garden fills with birds, and the children count them from the kitchen "

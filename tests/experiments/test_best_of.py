@@ -14,7 +14,7 @@ def _characters_used(client) -> int:
 
 
 def test_the_best_of_three_seeds_is_the_lowest_word_error_rate(client):
-    take, candidates = client.tts.best_of(TEXT, "Joe", n=3, by="wer",
+    take, candidates = client.tts.best_of("Joe", text=TEXT, n=3, by="wer",
                                           metrics=["dnsmos"], output_format="pcm_16000")
 
     assert len(candidates) == 3 and candidates["seed"].is_unique
@@ -26,7 +26,7 @@ def test_the_best_of_three_seeds_is_the_lowest_word_error_rate(client):
 
 
 def test_given_seeds_are_used_and_timed_takes_keep_their_words(client):
-    take, candidates = client.tts.best_of(TEXT, "Joe", seeds=[11, 12], by="dnsmos",
+    take, candidates = client.tts.best_of("Joe", text=TEXT, seeds=[11, 12], by="dnsmos",
                                           timestamps=True, output_format="pcm_16000")
 
     assert sorted(candidates["seed"]) == [11, 12] and take.seed in (11, 12)
@@ -44,5 +44,5 @@ def test_given_seeds_are_used_and_timed_takes_keep_their_words(client):
 def test_bad_requests_fail_before_anything_is_billed(client, kwargs, message):
     used = _characters_used(client)
     with pytest.raises(ValueError, match=message):
-        client.tts.best_of(TEXT, "Joe", **kwargs)
+        client.tts.best_of("Joe", text=TEXT, **kwargs)
     assert _characters_used(client) == used

@@ -18,8 +18,8 @@ SENTENCES = ("The museum in our city opens at ten every morning.",
 
 @pytest.fixture(scope="module")
 def takes(client) -> list[Take]:
-    return [client.tts.convert(SENTENCES[0], "Joe", seed=1, output_format="pcm_16000"),
-            client.tts.convert(SENTENCES[1], "Joe", seed=1, output_format="mp3_44100_128")]
+    return [client.tts.convert("Joe", text=SENTENCES[0], seed=1, output_format="pcm_16000"),
+            client.tts.convert("Joe", text=SENTENCES[1], seed=1, output_format="mp3_44100_128")]
 
 
 @pytest.fixture(scope="module")

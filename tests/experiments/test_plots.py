@@ -14,12 +14,12 @@ TEXT = "Pictures of a take show its words."
 
 @pytest.fixture(scope="module")
 def timed(client):
-    return client.tts.convert_with_timestamps(TEXT, "Joe", seed=2, output_format="pcm_16000")
+    return client.tts.convert_with_timestamps("Joe", text=TEXT, seed=2, output_format="pcm_16000")
 
 
 @pytest.fixture(scope="module")
 def plain(client):
-    return client.tts.convert(TEXT, "Joe", seed=2, voice_settings={"speed": 0.8})
+    return client.tts.convert("Joe", text=TEXT, seed=2, voice_settings={"speed": 0.8})
 
 
 def _texts(ax) -> list[str]:

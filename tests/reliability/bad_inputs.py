@@ -171,7 +171,8 @@ def _voiced_wav(seconds: float = 3.0, rate: int = 16000) -> bytes:
     """A usable sample without a synthesis: a 120 Hz buzz that swells four times a second."""
     import numpy as np
 
-    from xiwidgets.server.audio import float_to_int16, wav_bytes
+    from xiwidgets.server.audio import float_to_int16
+    from xiwidgets.wav import wav_bytes
 
     t = np.arange(int(seconds * rate)) / rate
     buzz = sum(np.sin(2 * np.pi * 120 * k * t) / k for k in range(1, 12))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import requests
 
-from xiwidgets.server.audio import wav_bytes
+from xiwidgets.wav import wav_bytes
 
 from .harness import ServerProcess, auth_headers, english_voice_id
 

@@ -220,7 +220,7 @@ def test_a_take_whose_answer_broke_mid_body_is_returned_from_the_history_not_mad
     proxy = proxy_factory(tts_answer=100)
     client = Client(base_url=proxy.base_url, max_retries=3)
 
-    take = getattr(client.tts, method)(text, voice_id)
+    take = getattr(client.tts, method)(voice_id, text=text)
 
     [item] = _items_for(direct, text)
     assert proxy.tts_posts() == 1
@@ -240,7 +240,7 @@ def test_a_take_whose_whole_answer_was_lost_is_found_by_its_text_and_returned(
     proxy = proxy_factory(tts_answer=LOST)
     client = Client(base_url=proxy.base_url, max_retries=3)
 
-    take = client.tts.convert(text, voice_id)
+    take = client.tts.convert(voice_id, text=text)
 
     [item] = _items_for(direct, text)
     assert proxy.tts_posts() == 1
@@ -253,12 +253,12 @@ def test_a_lost_take_is_not_confused_with_another_take_of_the_same_text(
         proxy_factory, direct, voice_id, monkeypatch):
     monkeypatch.setattr("xiwidgets.client.recovery._sleep", lambda seconds: None)
     text = "The same words, asked for twice at once."
-    other = direct.tts.convert(text, voice_id)  # someone else's take of the same text
+    other = direct.tts.convert(voice_id, text=text)  # someone else's take of the same text
     proxy = proxy_factory(tts_answer=LOST)
     client = Client(base_url=proxy.base_url, max_retries=3)
 
     with pytest.raises(ConnectionFailed) as caught:
-        client.tts.convert(text, voice_id)
+        client.tts.convert(voice_id, text=text)
 
     assert len(_items_for(direct, text)) == 2 and proxy.tts_posts() == 1
     assert "could not be found in the history" in str(caught.value)
@@ -270,11 +270,11 @@ def test_a_take_this_client_already_received_is_never_returned_for_a_lost_one(
         proxy_factory, voice_id):
     text = "Asked for once, then again with its answer lost."
     client = Client(base_url=proxy_factory(tts_answer=WHOLE).base_url)
-    first = client.tts.convert(text, voice_id)
+    first = client.tts.convert(voice_id, text=text)
     lossy = proxy_factory(tts_answer=LOST)
     client._transport.base_url = lossy.base_url  # same client, same ledger, a lossy network
 
-    second = client.tts.convert(text, voice_id)
+    second = client.tts.convert(voice_id, text=text)
 
     assert second.history_item_id != first.history_item_id and lossy.tts_posts() == 1
 
@@ -288,7 +288,7 @@ def test_a_lost_request_the_server_never_saw_says_it_is_not_in_the_history(
     client = Client(base_url=proxy.base_url, max_retries=3)
 
     with pytest.raises(ConnectionFailed) as caught:
-        client.tts.convert(text, voice_id)
+        client.tts.convert(voice_id, text=text)
 
     assert _items_for(direct, text) == [] and proxy.tts_posts() == 0
     err = caught.value
@@ -306,7 +306,7 @@ def test_a_stream_cut_after_the_server_answered_is_not_asked_again(
     proxy = proxy_factory(tts_answer=0)
     client = Client(base_url=proxy.base_url, max_retries=3)
 
-    stream = getattr(client.tts, method)(text, voice_id)
+    stream = getattr(client.tts, method)(voice_id, text=text)
     with pytest.raises(StreamInterrupted) as caught:
         stream.read()
 
@@ -349,7 +349,7 @@ def test_a_pooled_connection_the_server_closed_while_idle_is_replaced_not_an_err
     client.models.list()
     assert wait_until(lambda: proxy.closed == 1, timeout=10)
 
-    take = client.tts.convert(text, voice)
+    take = client.tts.convert(voice, text=text)
 
     [item] = _items_for(direct, text)
     assert take.history_item_id == item.history_item_id
@@ -363,7 +363,7 @@ def test_a_take_to_a_port_nobody_listens_on_is_retried(no_sleep, voice):
     client = Client(base_url=f"http://127.0.0.1:{closed_port}", max_retries=2)
 
     with pytest.raises(ConnectionFailed) as caught:
-        client.tts.convert("Nobody hears this.", voice)
+        client.tts.convert(voice, text="Nobody hears this.")
 
     assert len(no_sleep) == 2
     assert caught.value.code == "connection_failed"
@@ -413,7 +413,7 @@ def test_a_5xx_on_a_take_is_sent_once_and_names_the_take(status, headers, path, 
               "/stream/with-timestamps": "stream_with_timestamps"}[path]
 
     with pytest.raises(ServerError) as caught:
-        getattr(hosted.tts, method)("Hello", VOICE)
+        getattr(hosted.tts, method)(VOICE, text="Hello")
 
     err = caught.value
     assert _posts(api) == 1 and no_sleep == []
@@ -429,7 +429,7 @@ def test_a_5xx_without_ids_says_to_look_for_the_text_in_the_history(hosted, api,
     api.post(TTS_URL, status=500, body="upstream failure")
 
     with pytest.raises(ServerError) as caught:
-        hosted.tts.convert("Hello", VOICE)
+        hosted.tts.convert(VOICE, text="Hello")
 
     assert _posts(api) == 1
     assert caught.value.history_item_id is None
@@ -441,7 +441,7 @@ def test_a_request_id_only_in_the_error_body_is_kept(hosted, api, no_sleep):
                                                    "message": "Boom.", "request_id": "req-b"}})
 
     with pytest.raises(ServerError) as caught:
-        hosted.tts.convert("Hello", VOICE)
+        hosted.tts.convert(VOICE, text="Hello")
 
     assert caught.value.request_id == "req-b" and "'req-b'" in str(caught.value)
 
@@ -452,7 +452,7 @@ def test_a_429_on_a_take_is_retried_it_was_refused_before_any_work(hosted, api, 
     api.post(TTS_URL, status=429, json=_detail("system_busy", "The system is busy."))
     api.post(TTS_URL, body=b"ID3audio", headers={"history-item-id": "h1"})
 
-    take = hosted.tts.convert("Hello", VOICE)
+    take = hosted.tts.convert(VOICE, text="Hello")
 
     assert take.history_item_id == "h1" and _posts(api) == 3
     assert no_sleep[0] == 2.0 and len(no_sleep) == 2
@@ -463,7 +463,7 @@ def test_a_429_that_persists_is_rate_limited_without_a_billing_warning(hosted, a
              json=_detail("too_many_concurrent_requests", "Too many concurrent requests."))
 
     with pytest.raises(RateLimited) as caught:
-        hosted.tts.convert("Hello", VOICE)
+        hosted.tts.convert(VOICE, text="Hello")
 
     assert _posts(api) == 4 and "billed" not in str(caught.value)
 
@@ -472,7 +472,7 @@ def test_a_503_with_retry_after_on_a_take_is_retried(hosted, api, no_sleep):
     api.post(TTS_URL, status=503, headers={"Retry-After": "1"}, body="overloaded")
     api.post(TTS_URL, body=b"ID3audio")
 
-    assert hosted.tts.convert("Hello", VOICE).audio == b"ID3audio"
+    assert hosted.tts.convert(VOICE, text="Hello").audio == b"ID3audio"
     assert _posts(api) == 2 and no_sleep == [1.0]
 
 
@@ -525,7 +525,7 @@ def test_a_take_that_could_not_be_sent_is_retried(failure, hosted, api, no_sleep
     api.post(TTS_URL, body=failure())
     api.post(TTS_URL, body=b"ID3audio")
 
-    assert hosted.tts.convert("Hello", VOICE).audio == b"ID3audio"
+    assert hosted.tts.convert(VOICE, text="Hello").audio == b"ID3audio"
     assert _posts(api) == 2 and len(no_sleep) == 1
 
 
@@ -544,7 +544,7 @@ def test_a_take_that_may_have_reached_the_server_is_not_resent(failure, hosted, 
     api.get(f"{HOSTED}/v1/history", json={"history": [], "has_more": False})
 
     with pytest.raises(ConnectionFailed) as caught:
-        hosted.tts.convert("Hello", VOICE)
+        hosted.tts.convert(VOICE, text="Hello")
 
     assert _posts(api) == 1 and no_sleep == []
     assert caught.value.code in ("connection_lost", "read_timeout")

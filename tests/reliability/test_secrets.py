@@ -43,13 +43,14 @@ def _error_paths(client, proxy_client, voice_id: str, closed_port_client):
     from xiwidgets.client import XIError
 
     calls = {
-        "unknown voice": lambda: client.tts.convert("Hello.", "NoSuchVoice0000000000"),
-        "empty text": lambda: client.tts.convert("", voice_id),
-        "bad output format": lambda: client.tts.convert("Hi.", voice_id, output_format="mp3_1"),
+        "unknown voice": lambda: client.tts.convert("NoSuchVoice0000000000", text="Hello."),
+        "empty text": lambda: client.tts.convert(voice_id, text=""),
+        "bad output format": lambda: client.tts.convert(voice_id, text="Hi.",
+                                                        output_format="mp3_1"),
         "unknown history item": lambda: client.history.get("NoSuchItem0000000000"),
-        "quota exceeded": lambda: client.tts.convert("word " * 200, voice_id),
+        "quota exceeded": lambda: client.tts.convert(voice_id, text="word " * 200),
         "stream interrupted": lambda: proxy_client.tts.stream(
-            "A long sentence that will not arrive whole. " * 6, voice_id).read(),
+            voice_id, text="A long sentence that will not arrive whole. " * 6).read(),
         "connection failed": lambda: closed_port_client.voices.list(),
     }
     for label, call in calls.items():
@@ -88,8 +89,9 @@ def test_key_never_leaks_from_server_client_or_widgets(cli_server, caplog):
     closed_port_client = Client(api_key=API_KEY, base_url="http://127.0.0.1:9", max_retries=0,
                                 timeout=5)
 
-    client.tts.convert("A good take.", voice_id)
-    assert list(client.tts.realtime(["Over the socket. "], voice_id)), "no audio over the socket"
+    client.tts.convert(voice_id, text="A good take.")
+    assert list(client.tts.realtime(voice_id, text_chunks=["Over the socket. "])), (
+        "no audio over the socket")
     requests.get(base_url + "/v1/user", headers={"xi-api-key": WRONG_KEY}, timeout=30)
 
     errors = list(_error_paths(client, proxy_client, voice_id, closed_port_client))
@@ -128,10 +130,10 @@ def _assert_widget_states_clean(client, wrong_client, proxy_client, voice_id: st
             built.append(widget_class(client=client))
 
     def refused_stream():
-        yield from wrong_client.tts.stream("Never spoken.", voice_id)
+        yield from wrong_client.tts.stream(voice_id, text="Never spoken.")
 
     def cut_stream():
-        yield from proxy_client.tts.stream("Cut short, again and again. " * 30, voice_id)
+        yield from proxy_client.tts.stream(voice_id, text="Cut short, again and again. " * 30)
 
     for failing in (refused_stream(), cut_stream()):
         player = widgets_module.Player(client=client, policy="none")

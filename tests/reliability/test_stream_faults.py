@@ -49,7 +49,7 @@ def test_server_killed_mid_stream_raises_with_partial_audio(tmp_path):
 
     with ServerProcess(tmp_path / "data") as server:
         client = _client(server.base_url, timeout=20)
-        stream = client.tts.stream(LONG_TEXT, english_voice_id(server.base_url))
+        stream = client.tts.stream(english_voice_id(server.base_url), text=LONG_TEXT)
         iterator = iter(stream)
         first = next(iterator)
         server.kill()
@@ -67,11 +67,11 @@ def test_connection_dropped_mid_stream_raises_with_a_prefix_of_the_take(target):
     from xiwidgets.client import StreamInterrupted
 
     voice = _voice(target.voice_id)
-    whole = _client(target.base_url).tts.stream(LONG_TEXT, voice, seed=SEED).read()
+    whole = _client(target.base_url).tts.stream(voice, text=LONG_TEXT, seed=SEED).read()
     proxy = DroppingProxy(target.base_url, cut_after_bytes=len(whole) // 3)
     try:
-        stream = _client(proxy.base_url, timeout=20).tts.stream(LONG_TEXT, _voice(target.voice_id),
-                                                                 seed=SEED)
+        stream = _client(proxy.base_url, timeout=20).tts.stream(_voice(target.voice_id),
+                                                                text=LONG_TEXT, seed=SEED)
         chunks, error = _drain(stream)
     finally:
         proxy.close()
@@ -89,7 +89,8 @@ def test_silent_connection_mid_stream_times_out_with_partial_audio(target):
 
     proxy = DroppingProxy(target.base_url, cut_after_bytes=40_000, stall=True)
     try:
-        stream = _client(proxy.base_url, timeout=3).tts.stream(LONG_TEXT, _voice(target.voice_id))
+        stream = _client(proxy.base_url, timeout=3).tts.stream(_voice(target.voice_id),
+                                                               text=LONG_TEXT)
         chunks, error = _drain(stream)
     finally:
         proxy.close()
@@ -108,7 +109,7 @@ def test_player_widget_shows_an_interrupted_stream(target):
     try:
         client = _client(proxy.base_url, timeout=20)
         player = Player(client=client, policy="none")
-        result = player.play_stream(client.tts.stream(LONG_TEXT, _voice(target.voice_id)))
+        result = player.play_stream(client.tts.stream(_voice(target.voice_id), text=LONG_TEXT))
     finally:
         proxy.close()
 

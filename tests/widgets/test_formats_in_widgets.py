@@ -25,7 +25,7 @@ def test_a_take_reaches_the_browser_and_the_disk_with_the_tables_type_and_extens
 ) -> None:
     fmt = OutputFormat.parse(name)
     player = Player(client=client, policy="link", takes_dir=tmp_path)
-    stream = client.tts.stream(f"A {fmt.codec} take.", "Joe", output_format=name)
+    stream = client.tts.stream("Joe", text=f"A {fmt.codec} take.", output_format=name)
 
     take = player.play_stream(stream, content_type=stream.content_type)
 
@@ -42,7 +42,7 @@ def test_a_take_of_unstated_type_is_taken_as_the_clients_default_format(
     default = OutputFormat.parse(DEFAULT_OUTPUT_FORMAT)
     player = Player(client=client, policy="none")
 
-    player.play_stream(client.tts.stream("No type given.", "Joe"))
+    player.play_stream(client.tts.stream("Joe", text="No type given."))
 
     start = start_message(frontend, player)
     assert (start["content_type"], start["extension"]) == (default.media_type, default.extension)

@@ -65,7 +65,7 @@ def two_voices(client: Any) -> tuple[Any, Any]:
 
 
 def speak(client: Any, text: str, voice: Any) -> str:
-    take = client.tts.convert(text, voice.voice_id, output_format="mp3_22050_32")
+    take = client.tts.convert(voice.voice_id, text=text, output_format="mp3_22050_32")
     assert take.history_item_id
     return take.history_item_id
 
@@ -261,7 +261,7 @@ def test_open_in_studio_passes_the_whole_item(
     token = f"open{uuid.uuid4().hex[:8]}"
     voice = two_voices[1]
     take = client.tts.convert(
-        f"Open me {token}.", voice.voice_id, output_format="mp3_22050_32",
+        voice.voice_id, text=f"Open me {token}.", output_format="mp3_22050_32",
         voice_settings={"stability": 0.3, "similarity_boost": 0.6, "speed": 1.1},
     )
     table = HistoryTable(client=client)

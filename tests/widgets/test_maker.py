@@ -26,8 +26,8 @@ def recorded_speech(client: Any) -> bytes:
     """A few seconds of speech made in the notebook, the way a user would record a sample."""
     voice = client.voices.list()[0]
     take = client.tts.convert(
-        "The quick brown fox jumps over the lazy dog, and then it rests in the warm sun.",
         voice.voice_id,
+        text="The quick brown fox jumps over the lazy dog, and then it rests in the warm sun.",
         output_format="mp3_44100_128",
     )
     return take.audio

@@ -48,7 +48,7 @@ def test_stream_goes_to_the_browser_chunk_by_chunk_as_binary(
     frontend: Any, client: Any, voice_id: str
 ) -> None:
     player = Player(client=client)
-    stream = client.tts.stream(TEXT, voice_id)
+    stream = client.tts.stream(voice_id, text=TEXT)
 
     take = player.play_stream(stream, text=TEXT)
 
@@ -76,7 +76,7 @@ def test_each_chunk_is_forwarded_before_the_next_one_arrives(
             forwarded_before.append(len(sent_chunks(frontend, player)))
             yield chunk
 
-    player.play_stream(watched(client.tts.stream(TEXT, voice_id)))
+    player.play_stream(watched(client.tts.stream(voice_id, text=TEXT)))
 
     assert forwarded_before == list(range(len(forwarded_before)))
     assert len(forwarded_before) >= 2
@@ -87,9 +87,9 @@ def test_embed_policy_saves_one_compressed_take_and_replaces_it(
 ) -> None:
     player = Player(client=client, policy="embed")
 
-    first = player.play_stream(client.tts.stream("First take.", voice_id))
+    first = player.play_stream(client.tts.stream(voice_id, text="First take."))
     assert embedded_audio(player) == [first]
-    second = player.play_stream(client.tts.stream("Second take.", voice_id))
+    second = player.play_stream(client.tts.stream(voice_id, text="Second take."))
 
     assert len(player.take_output.outputs) == 1
     assert embedded_audio(player) == [second]
@@ -104,9 +104,9 @@ def test_one_embedded_take_per_cell_across_players(frontend: Any, client: Any,
         player.cell_key = "cell-1"
     elsewhere.cell_key = "cell-2"
 
-    kept = elsewhere.play_bytes(client.tts.convert("Elsewhere.", voice_id).audio)
-    in_cell[0].play_bytes(client.tts.convert("One.", voice_id).audio)
-    latest = in_cell[1].play_bytes(client.tts.convert("Two.", voice_id).audio)
+    kept = elsewhere.play_bytes(client.tts.convert(voice_id, text="Elsewhere.").audio)
+    in_cell[0].play_bytes(client.tts.convert(voice_id, text="One.").audio)
+    latest = in_cell[1].play_bytes(client.tts.convert(voice_id, text="Two.").audio)
 
     assert in_cell[0].take_output.outputs == ()
     assert embedded_audio(in_cell[1]) == [latest]
@@ -119,7 +119,7 @@ def test_link_policy_writes_the_take_beside_the_notebook(
     monkeypatch.chdir(tmp_path)
     player = Player(client=client, policy="link")
 
-    take = player.play_stream(client.tts.stream("Linked take.", voice_id))
+    take = player.play_stream(client.tts.stream(voice_id, text="Linked take."))
 
     files = list((tmp_path / "xiwidgets-takes").glob("take-*.mp3"))
     assert [f.read_bytes() for f in files] == [take]
@@ -132,7 +132,7 @@ def test_none_policy_keeps_the_take_in_python_only(frontend: Any, client: Any,
                                                    voice_id: str) -> None:
     player = Player(client=client, policy="none")
 
-    take = player.play_stream(client.tts.stream("Not saved.", voice_id))
+    take = player.play_stream(client.tts.stream(voice_id, text="Not saved."))
 
     assert player.take_output.outputs == ()
     assert player.last_take == take and len(take) > 1000
@@ -151,7 +151,7 @@ def test_stop_ends_the_take_in_the_browser_and_in_python(frontend: Any, client: 
             release.wait(5)
 
     worker = threading.Thread(target=player.play_stream,
-                              args=(slow(client.tts.stream(TEXT, voice_id)),))
+                              args=(slow(client.tts.stream(voice_id, text=TEXT)),))
     worker.start()
     assert first_chunk_sent.wait(30)
     player.stop()
@@ -184,7 +184,7 @@ def test_a_failed_stream_shows_the_card_and_keeps_the_partial_take(
     assert frontend.custom(player)[-1][0]["type"] == "error"
     assert frontend.is_shown(player.view, player.error_card)
 
-    good = client.tts.convert("Once more.", voice_id).audio
+    good = client.tts.convert(voice_id, text="Once more.").audio
     assert player.play_bytes(good) == good  # the next take that plays clears the card
     assert player.last_error is None and player.status == "done"
     assert not frontend.is_shown(player.view, player.error_card)
@@ -201,8 +201,8 @@ def test_playback_state_reported_by_the_browser(frontend: Any) -> None:
 def test_duration_of_the_mp3_take_matches_the_same_take_as_wav(client: Any,
                                                                voice_id: str) -> None:
     text = "Measure me twice."
-    mp3 = client.tts.convert(text, voice_id, seed=7).audio
-    wav = client.tts.convert(text, voice_id, seed=7, output_format="wav_44100").audio
+    mp3 = client.tts.convert(voice_id, text=text, seed=7).audio
+    wav = client.tts.convert(voice_id, text=text, seed=7, output_format="wav_44100").audio
 
     assert wav_duration(wav) > 0.5
     # MP3 adds encoder delay and padding: at most a few frames of 26 ms.

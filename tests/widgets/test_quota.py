@@ -36,7 +36,7 @@ def test_refresh_after_a_take_counts_its_characters(frontend: Any, server_factor
     meter = QuotaMeter(client=client)
     assert (meter.character_count, meter.character_limit) == (0, 500)
 
-    take = client.tts.convert("Twenty-six characters. Ok", client.voices.list()[0].voice_id)
+    take = client.tts.convert(client.voices.list()[0].voice_id, text="Twenty-six characters. Ok")
     meter.refresh()
 
     assert meter.character_count == take.character_cost > 0

@@ -175,7 +175,7 @@ def test_speak_returns_while_the_take_is_generated(frontend: Any, client: Any) -
 def test_restore_puts_a_history_item_back(frontend: Any, client: Any) -> None:
     studio = Studio(client=client)
     voice = studio.voice_picker.voices[0]
-    take = client.tts.convert("Restore me later.", voice.voice_id,
+    take = client.tts.convert(voice.voice_id, text="Restore me later.",
                               voice_settings={"stability": 0.25, "speed": 1.15})
     item = client.history.get(take.history_item_id)
     studio.text = "something else"

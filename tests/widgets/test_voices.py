@@ -147,8 +147,9 @@ def test_preview_click_plays_the_sample_as_a_binary_message(
 def test_refresh_notifier_updates_every_picker(frontend: Any, client: Any,
                                                server: Any) -> None:
     pickers = [VoicePicker(client=client), VoicePicker(client=client)]
-    sample = client.tts.convert("A short sample of speech for a new voice, spoken clearly.",
-                                pickers[0].voice_id).audio
+    sample = client.tts.convert(
+        pickers[0].voice_id, text="A short sample of speech for a new voice, spoken clearly."
+    ).audio
     added = client.voices.add("Picker Test Voice", files=[sample])
     try:
         assert all(added.voice_id not in listed_ids(p) for p in pickers)

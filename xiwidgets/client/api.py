@@ -116,7 +116,7 @@ class Client:
     Examples
     --------
     >>> client = Client()                                    # doctest: +SKIP
-    >>> take = client.tts.convert("Hello!", voice="Joe")     # doctest: +SKIP
+    >>> take = client.tts.convert("Joe", text="Hello!")      # doctest: +SKIP
     >>> take.save("hello.mp3")                               # doctest: +SKIP
     """
 

@@ -207,7 +207,7 @@ def synthesize_many(tts: TextToSpeech, voices: Voices,
         try:
             # Captions need the character timings, which only /with-timestamps returns.
             convert = tts.convert_with_timestamps if captions else tts.convert
-            take = convert(job.text, voice_id, model_id=job.model_id,
+            take = convert(voice_id, text=job.text, model_id=job.model_id,
                            voice_settings=json.loads(job.settings) if job.settings else None,
                            output_format=output_format, seed=job.seed,
                            **(json.loads(job.options) if job.options else {}))

@@ -1,7 +1,12 @@
-"""Every API path the client calls, in one place (relative to the base URL)."""
+"""Every API path the client calls, in one place (relative to the base URL).
+
+Paths with an id in them are written as the API reference writes them
+(``/v1/voices/{voice_id}``); calling one fills the id in, percent-encoded.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import quote
 
 VOICES = "/v1/voices"
@@ -19,64 +24,31 @@ TEXT_TO_VOICE_DESIGN = "/v1/text-to-voice/design"
 
 
 def _id(value: str) -> str:
+    # Ids go in as one path segment: a "/" or "?" in one cannot reach another endpoint.
     return quote(value, safe="")
 
 
-def voice(voice_id: str) -> str:
-    """``/v1/voices/{voice_id}``."""
-    return f"/v1/voices/{_id(voice_id)}"
+@dataclass(frozen=True)
+class IdPath:
+    """An API path with one ``{name}`` in it; ``path(value)`` is the path for that id."""
+
+    template: str
+
+    def __call__(self, value: str) -> str:
+        """The path with ``value``, percent-encoded, in place of the ``{name}``."""
+        head, _, rest = self.template.partition("{")
+        return head + _id(value) + rest.partition("}")[2]
 
 
-def voice_settings(voice_id: str) -> str:
-    """``/v1/voices/{voice_id}/settings``."""
-    return f"{voice(voice_id)}/settings"
-
-
-def voice_settings_edit(voice_id: str) -> str:
-    """``/v1/voices/{voice_id}/settings/edit``."""
-    return f"{voice(voice_id)}/settings/edit"
-
-
-def voice_edit(voice_id: str) -> str:
-    """``/v1/voices/{voice_id}/edit``."""
-    return f"{voice(voice_id)}/edit"
-
-
-def tts(voice_id: str) -> str:
-    """``/v1/text-to-speech/{voice_id}`` (whole file)."""
-    return f"/v1/text-to-speech/{_id(voice_id)}"
-
-
-def tts_stream(voice_id: str) -> str:
-    """``/v1/text-to-speech/{voice_id}/stream``."""
-    return f"{tts(voice_id)}/stream"
-
-
-def tts_with_timestamps(voice_id: str) -> str:
-    """``/v1/text-to-speech/{voice_id}/with-timestamps``."""
-    return f"{tts(voice_id)}/with-timestamps"
-
-
-def tts_stream_with_timestamps(voice_id: str) -> str:
-    """``/v1/text-to-speech/{voice_id}/stream/with-timestamps``."""
-    return f"{tts(voice_id)}/stream/with-timestamps"
-
-
-def tts_stream_input(voice_id: str) -> str:
-    """``/v1/text-to-speech/{voice_id}/stream-input`` (WebSocket)."""
-    return f"{tts(voice_id)}/stream-input"
-
-
-def history_item(history_item_id: str) -> str:
-    """``/v1/history/{history_item_id}``."""
-    return f"/v1/history/{_id(history_item_id)}"
-
-
-def history_audio(history_item_id: str) -> str:
-    """``/v1/history/{history_item_id}/audio``."""
-    return f"{history_item(history_item_id)}/audio"
-
-
-def text_to_voice_stream(generated_voice_id: str) -> str:
-    """``/v1/text-to-voice/{generated_voice_id}/stream``."""
-    return f"{TEXT_TO_VOICE}/{_id(generated_voice_id)}/stream"
+voice = IdPath("/v1/voices/{voice_id}")
+voice_settings = IdPath("/v1/voices/{voice_id}/settings")
+voice_settings_edit = IdPath("/v1/voices/{voice_id}/settings/edit")
+voice_edit = IdPath("/v1/voices/{voice_id}/edit")
+tts = IdPath("/v1/text-to-speech/{voice_id}")
+tts_stream = IdPath("/v1/text-to-speech/{voice_id}/stream")
+tts_with_timestamps = IdPath("/v1/text-to-speech/{voice_id}/with-timestamps")
+tts_stream_with_timestamps = IdPath("/v1/text-to-speech/{voice_id}/stream/with-timestamps")
+tts_stream_input = IdPath("/v1/text-to-speech/{voice_id}/stream-input")  # WebSocket
+history_item = IdPath("/v1/history/{history_item_id}")
+history_audio = IdPath("/v1/history/{history_item_id}/audio")
+text_to_voice_stream = IdPath("/v1/text-to-voice/{generated_voice_id}/stream")

@@ -11,11 +11,11 @@ from __future__ import annotations
 import base64
 import html
 import io
-import wave
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from xiwidgets.formats import CODECS, codec_of_format, codec_of_media_type
+from xiwidgets.wav import wav_bytes
 
 if TYPE_CHECKING:
     import numpy as np
@@ -123,13 +123,7 @@ def wav_from_samples(samples: np.ndarray, rate: int) -> bytes:
     import numpy as np
 
     pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(pcm.tobytes())
-    return buffer.getvalue()
+    return wav_bytes(pcm.tobytes(), rate)
 
 
 def playable(audio: bytes, fmt: AudioFormat,

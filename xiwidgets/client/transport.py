@@ -220,22 +220,17 @@ class Transport:
                 code=CONNECTION_FAILED, message=reason)
         not_resent = "" if in_doubt is None else f", so it was not sent again. {in_doubt(info)}"
         if not answered and isinstance(exc, requests.exceptions.ReadTimeout):
+            code = READ_TIMEOUT
             sentence = (f"{self.base_url} did not answer {method} {path} within the read timeout "
                         f"({self.timeout} s)")
-            if not_resent:
-                sentence += f"{not_resent} For long texts, pass a larger timeout= to the client."
-            else:
-                sentence += ". Try again, or pass a larger timeout= to the client."
-            return ConnectionFailed(sentence, code=READ_TIMEOUT, message=reason,
-                                    request_id=info.request_id,
-                                    history_item_id=info.history_item_id)
-        sentence = f"Lost the connection to {self.base_url} during {method} {path} ({reason})"
-        if not_resent:
-            sentence += f" after it may have reached the server{not_resent}"
+            sentence += (f"{not_resent} For long texts, pass a larger timeout= to the client."
+                         if not_resent else ". Try again, or pass a larger timeout= to the client.")
         else:
-            sentence += ". Check the network connection and try again."
-        return ConnectionFailed(sentence, code=CONNECTION_LOST, message=reason,
-                                request_id=info.request_id,
+            code = CONNECTION_LOST
+            sentence = f"Lost the connection to {self.base_url} during {method} {path} ({reason})"
+            sentence += (f" after it may have reached the server{not_resent}"
+                         if not_resent else ". Check the network connection and try again.")
+        return ConnectionFailed(sentence, code=code, message=reason, request_id=info.request_id,
                                 history_item_id=info.history_item_id)
 
     def request(self, method: str, path: str, *, stream: bool = False,

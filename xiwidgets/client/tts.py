@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from xiwidgets.client import endpoints
+from xiwidgets.client.argument_order import sdk_argument_order
 from xiwidgets.client.errors import XIError, take_in_doubt
 from xiwidgets.client.history import History
 from xiwidgets.client.ledger import Ledger
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("xiwidgets.client")
 
 _LEDGER_FIELDS = frozenset({"text", "model_id", "voice_settings", "seed", "output_format"})
+# What the first argument order took positionally after (text, voice); see ``argument_order``.
+_OLD_POSITIONALS = ("model_id", "voice_settings", "output_format", "seed")
 
 
 def _ledger(voice: VoiceRef, voice_id: str, body: dict[str, Any], params: dict[str, Any],
@@ -61,11 +64,14 @@ class TextToSpeech:
     have done so is not sent again: the error names the ``request_id``/``history_item_id`` to
     look for in ``client.history`` (see :mod:`xiwidgets.client.transport` for what is retried).
 
-    Every method takes ``voice`` as a :class:`Voice`, a voice_id or a voice name, and the API's
-    body fields: ``model_id`` (the server's default when ``None``), ``voice_settings`` (a
-    :class:`VoiceSettings` or a mapping; overrides the voice's stored settings for this request
-    only), ``output_format`` (``"mp3_44100_128"``, ``"pcm_24000"``…), ``seed``, and any further
-    body field of the API as a keyword (``language_code=``, ``previous_text=``…).
+    Every method takes the arguments in the official ElevenLabs SDK's order: ``voice`` first (a
+    :class:`Voice`, a voice_id or a voice name; ``voice_id=`` as the SDK spells it), then
+    ``text=`` and the API's body fields as keywords: ``model_id`` (the server's default when
+    ``None``), ``voice_settings`` (a :class:`VoiceSettings` or a mapping; overrides the voice's
+    stored settings for this request only), ``output_format`` (``"mp3_44100_128"``,
+    ``"pcm_24000"``…), ``seed``, and any further body field of the API (``language_code=``,
+    ``previous_text=``…). So ``client.tts.convert(voice, text="Hello")``; the first order,
+    ``convert("Hello", voice)``, still works and raises a ``DeprecationWarning``.
     """
 
     def __init__(self, transport: Transport, voices: Voices, ledger: Ledger | None = None) -> None:
@@ -90,7 +96,8 @@ class TextToSpeech:
         body = {k: v for k, v in body.items() if v is not None}
         return self._voices.resolve_id(voice), body, params
 
-    def convert(self, text: str, voice: VoiceRef, model_id: str | None = None,
+    @sdk_argument_order(_OLD_POSITIONALS)
+    def convert(self, voice: VoiceRef, *, text: str, model_id: str | None = None,
                 voice_settings: SettingsLike | None = None,
                 output_format: str = DEFAULT_OUTPUT_FORMAT, seed: int | None = None,
                 **extra: Any) -> Take:
@@ -154,7 +161,8 @@ class TextToSpeech:
 
         return recovered_or_raise(self._transport, lost, error, build)
 
-    def stream(self, text: str, voice: VoiceRef, model_id: str | None = None,
+    @sdk_argument_order((*_OLD_POSITIONALS, "chunk_size"))
+    def stream(self, voice: VoiceRef, *, text: str, model_id: str | None = None,
                voice_settings: SettingsLike | None = None,
                output_format: str = DEFAULT_OUTPUT_FORMAT, seed: int | None = None,
                chunk_size: int = DEFAULT_CHUNK_SIZE, **extra: Any) -> AudioStream:
@@ -173,7 +181,9 @@ class TextToSpeech:
                                            params=params, stream=True, in_doubt=take_in_doubt)
         return AudioStream(response, chunk_size=chunk_size)
 
-    def convert_with_timestamps(self, text: str, voice: VoiceRef, model_id: str | None = None,
+    @sdk_argument_order(_OLD_POSITIONALS)
+    def convert_with_timestamps(self, voice: VoiceRef, *, text: str,
+                                model_id: str | None = None,
                                 voice_settings: SettingsLike | None = None,
                                 output_format: str = DEFAULT_OUTPUT_FORMAT,
                                 seed: int | None = None, **extra: Any) -> TimedTake:
@@ -207,7 +217,8 @@ class TextToSpeech:
         self._ledger.record(take)
         return take
 
-    def best_of(self, text: str, voice: VoiceRef, n: int = 4, by: str = "wer", *,
+    @sdk_argument_order(("n", "by"))
+    def best_of(self, voice: VoiceRef, *, text: str, n: int = 4, by: str = "wer",
                 seeds: Sequence[int] | None = None, metrics: Iterable[str] | None = None,
                 timestamps: bool = False, max_concurrency: int = 2, **request: Any) -> BestOf:
         """Make ``n`` takes of ``text`` with different seeds and keep the best by ``by``.
@@ -217,10 +228,10 @@ class TextToSpeech:
 
         Parameters
         ----------
-        text : str
-            What to say.
         voice : Voice or str
             A :class:`Voice`, a voice_id or a voice name.
+        text : str
+            What to say.
         n : int, default 4
             How many candidates (ignored when ``seeds`` is given).
         by : {"wer", "dnsmos"}
@@ -251,10 +262,12 @@ class TextToSpeech:
         from xiwidgets.experiments.best_of import best_of
 
         convert = self.convert_with_timestamps if timestamps else self.convert
-        return best_of(lambda t, **kw: convert(t, voice, **kw), text, n, by, seeds=seeds,
+        return best_of(lambda t, **kw: convert(voice, text=t, **kw), text, n, by, seeds=seeds,
                        metrics=metrics, max_concurrency=max_concurrency, **request)
 
-    def stream_with_timestamps(self, text: str, voice: VoiceRef, model_id: str | None = None,
+    @sdk_argument_order(_OLD_POSITIONALS)
+    def stream_with_timestamps(self, voice: VoiceRef, *, text: str,
+                               model_id: str | None = None,
                                voice_settings: SettingsLike | None = None,
                                output_format: str = DEFAULT_OUTPUT_FORMAT,
                                seed: int | None = None, **extra: Any) -> TimedAudioStream:
@@ -271,7 +284,9 @@ class TextToSpeech:
             "POST", endpoints.tts_stream_with_timestamps(voice_id), json=body, params=params,
             stream=True, in_doubt=take_in_doubt))
 
-    def realtime(self, text_chunks: Iterable[str] | str, voice: VoiceRef,
+    @sdk_argument_order(("model_id", "voice_settings", "output_format", "chunk_length_schedule",
+                         "sync_alignment", "open_timeout"), text="text_chunks")
+    def realtime(self, voice: VoiceRef, *, text_chunks: Iterable[str] | str,
                  model_id: str | None = None, voice_settings: SettingsLike | None = None,
                  output_format: str = DEFAULT_OUTPUT_FORMAT,
                  chunk_length_schedule: Sequence[int] | None = (50,),
@@ -281,10 +296,10 @@ class TextToSpeech:
 
         Parameters
         ----------
-        text_chunks : iterable of str, or str
-            Pieces of text, e.g. tokens from a language model; consumed in a background thread.
         voice : Voice or str
             A :class:`Voice`, a voice_id or a voice name.
+        text_chunks : iterable of str, or str
+            Pieces of text, e.g. tokens from a language model; consumed in a background thread.
         model_id : str, optional
             The server's default model when ``None``.
         voice_settings : VoiceSettings or mapping, optional

@@ -36,7 +36,8 @@ class _Clip:
         if self.rate == WHISPER_RATE:
             return self.samples
         soxr = require("soxr", "Resampling for Whisper and DNSMOS")
-        return soxr.resample(self.samples, self.rate, WHISPER_RATE).astype("float32")
+        resampled: np.ndarray = soxr.resample(self.samples, self.rate, WHISPER_RATE)
+        return resampled.astype("float32")
 
     @functools.cached_property
     def transcript(self) -> str:
@@ -134,7 +135,8 @@ def _dnsmos(clip: _Clip) -> dict[str, Any]:
     if not len(audio):
         return {"dnsmos": math.nan}
     window = int(_DNSMOS_WINDOW * WHISPER_RATE)
-    scores, weights = [], []
+    scores: list[float] = []
+    weights: list[int] = []
     for start in range(0, len(audio), window):
         piece = audio[start:start + window]
         if len(piece) < WHISPER_RATE // 2 and scores:
@@ -238,4 +240,5 @@ def evaluate(takes: Any, texts: Sequence[str | None] | None = None,
             row.update(metric.measure(clip))
         rows.append(row)
     columns = ["text", *dict.fromkeys(c for row in rows for c in row if c != "text")]
-    return pd.DataFrame(rows, columns=columns)
+    table: pandas.DataFrame = pd.DataFrame(rows, columns=columns)
+    return table

@@ -46,7 +46,7 @@ def _figures_line(row: Mapping[str, Any]) -> str:
     return " · ".join(parts)
 
 
-class SweepGrid(ClientWidgetMixin, widgets.VBox):
+class SweepGrid(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped base
     """A settings sweep: every cell of ``grid`` as a take, playable, scored and rated.
 
     The grid runs as one batch (:meth:`Client.synthesize_many`: a progress bar, at most
@@ -199,8 +199,8 @@ class SweepGrid(ClientWidgetMixin, widgets.VBox):
             scores.insert(0, "file", [i.file for i in fresh_items])
             scores.insert(1, "request_id", [i.request_id or "" for i in fresh_items])
             frames = [*kept, scores]
-        table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-            columns=["file", "request_id"])
+        table: pandas.DataFrame = pd.concat(frames, ignore_index=True) if frames else (
+            pd.DataFrame(columns=["file", "request_id"]))
         partial = path.with_name(path.name + ".part")
         table.to_csv(partial, index=False)
         partial.replace(path)
@@ -317,7 +317,8 @@ class SweepGrid(ClientWidgetMixin, widgets.VBox):
                 **self.cells[index], "file": item.file, "status": item.status,
                 "request_id": item.request_id, "character_cost": item.character_cost,
                 **self._figures_of(index), **self._rating_of(index)})
-        return pd.DataFrame(rows)
+        table: pandas.DataFrame = pd.DataFrame(rows)
+        return table
 
     def best(self, by: str = "wer") -> Take:
         """The take of the best cell by a figure (``"wer"``, ``"dnsmos"``) or ``"rating"``.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from xiwidgets.server.config import ServerConfig
 
@@ -63,7 +63,9 @@ class ServerHandle:
     @property
     def services(self) -> Services:
         """The server's services (``.concurrency.synthesis_slots`` counts running syntheses)."""
-        services: Services = self._server.config.app.state.services
+        # build_server gives uvicorn the FastAPI app itself (not an import string or factory).
+        app = cast("FastAPI", self._server.config.app)
+        services: Services = app.state.services
         return services
 
     @property
@@ -124,8 +126,6 @@ def start_in_thread(
     settings = ServerConfig.from_options(data_dir=data_dir, host=host, port=port, **config)
     check_schema_version(settings.data_dir)
     server = build_server(settings)
-    # Signal handlers can only be installed from the main thread.
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     failure: list[BaseException] = []
 
     def run() -> None:

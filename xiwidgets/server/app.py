@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -158,7 +159,7 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
     config = config or ServerConfig.from_options(**options)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         uninstall_redaction = install_log_redaction(config.api_keys)
         store = Store(config.data_dir, config.character_limit, config.api_keys)
         files_removed, rows_removed = store.remove_orphans()
@@ -187,14 +188,16 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
         description="The ElevenLabs text-to-speech API, offline, with local voices.",
         version="1.0",
         lifespan=lifespan,
+        exception_handlers={
+            APIError: handle_api_error,
+            DomainError: handle_domain_error,
+            HTTPException: handle_http_exception,
+            UnprocessableParameterError: handle_unprocessable,
+            RequestValidationError: handle_request_validation,
+            ClientDisconnect: handle_client_disconnect,
+            Exception: handle_unexpected,
+        },
     )
-    app.add_exception_handler(APIError, handle_api_error)
-    app.add_exception_handler(DomainError, handle_domain_error)
-    app.add_exception_handler(HTTPException, handle_http_exception)
-    app.add_exception_handler(UnprocessableParameterError, handle_unprocessable)
-    app.add_exception_handler(RequestValidationError, handle_request_validation)
-    app.add_exception_handler(ClientDisconnect, handle_client_disconnect)
-    app.add_exception_handler(Exception, handle_unexpected)
     for module in (voices, models, tts, stream_input, history, user):
         app.include_router(module.router)
     app.include_router(voice_design.router)

@@ -9,7 +9,6 @@ or extra MP3 headers.
 from __future__ import annotations
 
 import io
-import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TypeAlias
 
@@ -19,6 +18,7 @@ import soxr
 from numpy.typing import NDArray
 
 from xiwidgets.formats import OutputFormat
+from xiwidgets.wav import wav_bytes
 
 if TYPE_CHECKING:
     from av.audio.frame import AudioFrame
@@ -204,16 +204,6 @@ class _WavEncoder:
     def finish(self) -> bytes:
         self._data.write(self._resampler.push(np.zeros(0, np.int16), last=True).tobytes())
         return wav_bytes(self._data.getvalue(), self._sample_rate)
-
-
-def wav_bytes(pcm_bytes: bytes, sample_rate: int) -> bytes:
-    """Wrap s16le mono samples in a RIFF/WAVE header."""
-    header = struct.pack(
-        "<4sI4s4sIHHIIHH4sI",
-        b"RIFF", 36 + len(pcm_bytes), b"WAVE", b"fmt ", 16, 1, 1,
-        sample_rate, sample_rate * 2, 2, 16, b"data", len(pcm_bytes),
-    )
-    return header + pcm_bytes
 
 
 def float_to_int16(samples: FloatAudio) -> Int16Audio:

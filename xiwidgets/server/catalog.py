@@ -11,7 +11,9 @@ other voices, and a Kokoro voice id answers with how to install them
 
 from __future__ import annotations
 
+import csv
 from dataclasses import asdict, dataclass, replace
+from importlib import resources
 from typing import Any
 
 from xiwidgets.voice_settings_rules import as_model_uses
@@ -176,10 +178,11 @@ _JOE_AND_ESPEAK_VOICES: tuple[PremadeVoice, ...] = (
 )
 
 
-# Kokoro-82M voices: (voice id, Kokoro voice, display name, age, use case, tone). The first
-# letter of a Kokoro voice is its language and accent, the second its gender. Japanese and
-# Mandarin voices are installed with the others but not offered: their G2P needs packages
-# (pyopenjtalk-plus, misaki[zh]) the server does not install.
+# Kokoro-82M voices: one row of kokoro_voices.csv each (voice id, Kokoro voice, display name,
+# age, use case, tone). The first letter of a Kokoro voice is its language and accent, the
+# second its gender. Japanese and Mandarin voices are installed with the others but not
+# offered: their G2P needs packages (pyopenjtalk-plus, misaki[zh]) the server does not install.
+_KOKORO_VOICES_FILE = "kokoro_voices.csv"
 _KOKORO_ACCENTS = {
     "a": ("en", "american"), "b": ("en", "british"), "e": ("es", "castilian"),
     "f": ("fr", "parisian"), "h": ("hi", "standard"), "i": ("it", "standard"),
@@ -193,58 +196,6 @@ _KOKORO_PREVIEWS = {
     "it": "Ciao, sono {name}. Leggo i tuoi testi ad alta voce.",
     "pt": "Olá, eu sou {name}. Posso ler seus textos em voz alta.",
 }
-_KOKORO_VOICES = (
-    ("uRtpE7FlyL51Ab1BBR5T", "af_alloy", "Alloy", "middle_aged", "conversational", "even, modern"),
-    ("3M6pMPeLausq2eISekXq", "af_aoede", "Aoede", "young", "narration", "soft, melodic"),
-    ("syxDSqptrwbgrJ8uSI6y", "af_bella", "Bella", "young", "social_media", "bright, expressive"),
-    ("J1lX1HTTDOJVNS3LJY3h", "af_heart", "Heart", "young", "narration", "warm, natural"),
-    ("WVw7sSgU7MAyATDfacB8", "af_jessica", "Jessica",
-     "young", "conversational", "casual, friendly"),
-    ("l83E2XarQy7I16EoBPIE", "af_kore", "Kore", "middle_aged", "educational", "clear, composed"),
-    ("1J3BFRzjZ3oviCYbmA1n", "af_nicole", "Nicole", "young", "meditation", "soft, breathy"),
-    ("s4Rb4Y21V80zCwRgczq9", "af_nova", "Nova", "young", "advertisement", "crisp, upbeat"),
-    ("dKRcMx46tZ9R7NUd8bAT", "af_river", "River", "middle_aged", "audiobook", "calm, measured"),
-    ("GeYqBiuzlj034iKFOLBY", "af_sarah", "Sarah", "middle_aged", "news", "confident, clear"),
-    ("rq7AG6I1mdtydvXatnPv", "af_sky", "Sky", "young", "conversational", "light, airy"),
-    ("tL4wXzFaTnAimsIOaziQ", "am_adam", "Adam", "middle_aged", "narration", "deep, relaxed"),
-    ("9pu6CJKqivwJYzbPtlzh", "am_echo", "Echo",
-     "middle_aged", "conversational", "smooth, resonant"),
-    ("QItJUhsZFg8Kb5s7xKxd", "am_eric", "Eric", "middle_aged", "news", "firm, professional"),
-    ("OFQceKdOVfXq0hQc99x4", "am_fenrir", "Fenrir",
-     "middle_aged", "characters", "strong, dramatic"),
-    ("EThzyau4Q4HxPRacKAx3", "am_liam", "Liam", "young", "conversational", "easygoing, friendly"),
-    ("tB608rUUpAKjXp6OX8Ea", "am_michael", "Michael", "middle_aged", "narration", "warm, steady"),
-    ("Qn053KluTHqMSgnv8fyu", "am_onyx", "Onyx", "middle_aged", "advertisement", "deep, polished"),
-    ("3KlbAEhuv8cvmV9lVGy7", "am_puck", "Puck", "young", "characters", "playful, lively"),
-    ("XRxuTfnJQYrcQR1LhdiP", "am_santa", "Santa", "old", "characters", "jolly, hearty"),
-    ("qN6jEzaJ0WSFRr0Sjgro", "bf_alice", "Alice", "middle_aged", "educational", "clear, refined"),
-    ("Q4lwQT0RyE6ejLjmtoL2", "bf_emma", "Emma", "middle_aged", "narration", "warm, poised"),
-    ("YI9oEjoblDSubtfEPePx", "bf_isabella", "Isabella",
-     "young", "conversational", "gentle, bright"),
-    ("QjedW3baAS0MQBfpKHnG", "bf_lily", "Lily", "young", "audiobook", "soft, storytelling"),
-    ("ftrkTECt049EWhoZmfjX", "bm_daniel", "Daniel", "middle_aged", "news", "measured, formal"),
-    ("QFV4k7IumCtqF7L7lhWu", "bm_fable", "Fable",
-     "middle_aged", "audiobook", "expressive, storytelling"),
-    ("muATnWOb5Er1wMFKcukR", "bm_george", "George", "old", "narration", "rich, distinguished"),
-    ("FbyOWnh7YKWsYjujjCQr", "bm_lewis", "Lewis",
-     "middle_aged", "conversational", "relaxed, husky"),
-    ("aDmGaJg40qgEmTyVoxDl", "ef_dora", "Dora", "young", "conversational", "warm, friendly"),
-    ("cJxCkvmuvN5pGF9idTl3", "em_alex", "Alex", "middle_aged", "narration", "clear, steady"),
-    ("1EtadcXVjZYX6orSXDmv", "em_santa", "Papá Noel", "old", "characters", "jolly, hearty"),
-    ("U7pn3X3u6L2H7gglevSz", "ff_siwis", "Siwis", "young", "narration", "clear, gentle"),
-    ("pmCX7LyNRoSRFzskYB88", "hf_alpha", "Alpha", "young", "conversational", "bright, friendly"),
-    ("ica3UWdj8Y3fInupFclX", "hf_beta", "Beta", "middle_aged", "narration", "calm, warm"),
-    ("tvonDnmqCkqXcztvbqrP", "hm_omega", "Omega", "middle_aged", "news", "steady, clear"),
-    ("7E2SQ08Gs4uWTzrdGMln", "hm_psi", "Psi", "young", "conversational", "friendly, easygoing"),
-    ("YbOY7x6Xmw1N6aB80eIt", "if_sara", "Sara", "young", "conversational", "lively, warm"),
-    ("eumboo5zJ0azwibt0oXs", "im_nicola", "Nicola", "middle_aged", "narration", "warm, steady"),
-    ("H00zlGsQb5XLvtR6CR1Q", "pf_dora", "Dorinha",
-     "young", "conversational", "warm, friendly"),
-    ("4fFpkUePj51t6PghErMj", "pm_alex", "Alexandre",
-     "middle_aged", "narration", "clear, steady"),
-    ("2Awj09Sbu62BaQYHGOFN", "pm_santa", "Papai Noel",
-     "old", "characters", "jolly, hearty"),
-)
 
 
 def _kokoro(
@@ -260,7 +211,13 @@ def _kokoro(
     return replace(voice, needs_kokoro_assets=True)
 
 
-KOKORO_VOICES: tuple[PremadeVoice, ...] = tuple(_kokoro(*row) for row in _KOKORO_VOICES)
+def _kokoro_voices() -> tuple[PremadeVoice, ...]:
+    table = resources.files(__package__).joinpath(_KOKORO_VOICES_FILE)
+    rows = csv.DictReader(table.read_text(encoding="utf-8").splitlines())
+    return tuple(_kokoro(**row) for row in rows)
+
+
+KOKORO_VOICES: tuple[PremadeVoice, ...] = _kokoro_voices()
 
 PREMADE_VOICES: tuple[PremadeVoice, ...] = _JOE_AND_ESPEAK_VOICES + KOKORO_VOICES
 

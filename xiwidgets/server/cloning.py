@@ -27,13 +27,16 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
 from .engines.base import VoiceSpec
+
+if TYPE_CHECKING:
+    from av.container import InputContainer
 
 ANALYSIS_RATE = 16000
 _HOP = ANALYSIS_RATE // 100  # 10 ms
@@ -57,7 +60,7 @@ _BAND_SEGMENT = 1 << 16
 _BAND_CONTEXT = ANALYSIS_RATE // 2
 _INTENSITY_FRAME = 2 * _HOP
 
-SampleSource = bytes | str | os.PathLike | IO[bytes]
+SampleSource = bytes | str | os.PathLike[str] | IO[bytes]
 
 
 class SampleError(ValueError):
@@ -239,7 +242,7 @@ def _choose_base_voice(median_f0: float) -> BaseVoice:
 
 
 @contextlib.contextmanager
-def _open_audio(source: SampleSource, name: str) -> Iterator[Any]:
+def _open_audio(source: SampleSource, name: str) -> Iterator[InputContainer]:
     """The PyAV container of a sample; PyAV's errors (opening or decoding) become
     ``SampleError``."""
     import av
@@ -273,7 +276,7 @@ def _undecodable(name: str) -> SampleError:
     )
 
 
-def _reported_seconds(container: Any) -> float | None:
+def _reported_seconds(container: InputContainer) -> float | None:
     """The duration a container declares (exact for WAV, estimated for some codecs)."""
     stream = container.streams.audio[0]
     if stream.duration is not None and stream.time_base is not None:
@@ -283,7 +286,7 @@ def _reported_seconds(container: Any) -> float | None:
     return None
 
 
-def _decoded_blocks(container: Any) -> Iterator[np.ndarray]:
+def _decoded_blocks(container: InputContainer) -> Generator[np.ndarray, None, None]:
     """float32 mono blocks at ``ANALYSIS_RATE``, one per decoded frame (tens of ms each)."""
     import av
 
@@ -625,4 +628,4 @@ def _at_analysis_rate(samples: np.ndarray, sample_rate: int) -> np.ndarray:
         return samples.astype(np.float32)
     import soxr
 
-    return soxr.resample(samples.astype(np.float32), sample_rate, ANALYSIS_RATE)
+    return np.asarray(soxr.resample(samples.astype(np.float32), sample_rate, ANALYSIS_RATE))

@@ -38,9 +38,9 @@ class ServerConfig:
     ----------
     host, port : str, int
         Where uvicorn listens; port 0 picks a free port.
-    data_dir : pathlib.Path or None
-        SQLite database, audio files, voice samples and preview cache. ``None`` means
-        :func:`default_data_dir`.
+    data_dir : pathlib.Path or str, optional
+        SQLite database, audio files, voice samples and preview cache;
+        :func:`default_data_dir` by default (or when ``None``).
     api_keys : tuple of str
         With keys, every endpoint the hosted API protects requires ``xi-api-key``; without, the
         server is open (usage is still counted).
@@ -68,7 +68,7 @@ class ServerConfig:
 
     host: str = "127.0.0.1"
     port: int = 0
-    data_dir: Path | None = None
+    data_dir: Path = field(default_factory=default_data_dir)
     api_keys: tuple[str, ...] = ()
     character_limit: int = DEFAULT_CHARACTER_LIMIT
     max_concurrent_syntheses: int = field(default_factory=default_max_concurrent_syntheses)
@@ -95,10 +95,10 @@ class ServerConfig:
     max_connections_per_client: int = 128
 
     def __post_init__(self) -> None:
-        self.data_dir = Path(self.data_dir) if self.data_dir is not None else default_data_dir()
-        if isinstance(self.api_keys, str):
-            self.api_keys = (self.api_keys,)
-        self.api_keys = tuple(key for key in self.api_keys if key)
+        # Callers may also pass a str or None (the default) for data_dir, and one key as a str.
+        data_dir: Path | str | None = self.data_dir
+        self.data_dir = default_data_dir() if data_dir is None else Path(data_dir)
+        self.api_keys = tuple(key for key in _as_tuple(self.api_keys) if key)
         self.allowed_origins = tuple(normalize_origin(o) for o in _as_tuple(self.allowed_origins))
         self.allowed_hosts = tuple(normalize_host(h) for h in _as_tuple(self.allowed_hosts))
         if not self.api_keys and not self.insecure_no_auth and self.binds_beyond_loopback:

@@ -24,6 +24,15 @@ from xiwidgets.server.errors import APIError, handle_api_error
 
 _SHOWN_CHARACTERS = 100
 _WILDCARD_BINDS = ("", "0.0.0.0", "::")
+_HOST_REFUSED = (
+    "This server only answers requests addressed to this machine's loopback address "
+    "(localhost, 127.0.0.1); {} is not one. Start it with --allow-host NAME (allowed_hosts=) "
+    "to accept another name."
+)
+_ORIGIN_REFUSED = (
+    "Requests from web pages are refused unless their origin is allowed, and {} is not. Start "
+    "the server with --allow-origin ORIGIN (allowed_origins=) to let that page call it."
+)
 
 
 def host_name(host_header: str) -> str:
@@ -89,27 +98,22 @@ class BrowserGuardMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        headers = {}
+        headers: dict[bytes, str] = {}
         for name, value in scope.get("headers", []):
             headers.setdefault(name, value.decode("latin-1"))
-        host, origin = headers.get(b"host"), headers.get(b"origin")
-        if not self.host_is_allowed(host):
-            await self._refuse(scope, receive, send, APIError(
-                403, "host_not_allowed",
-                f"This server only answers requests addressed to this machine's loopback "
-                f"address (localhost, 127.0.0.1); {_shown(host or '')} is not one. Start it "
-                f"with --allow-host NAME (allowed_hosts=) to accept another name.",
-            ))
-            return
-        if origin is not None and not self.origin_is_allowed(origin, host, scope["scheme"]):
-            await self._refuse(scope, receive, send, APIError(
-                403, "origin_not_allowed",
-                f"Requests from web pages are refused unless their origin is allowed, and "
-                f"{_shown(origin)} is not. Start the server with --allow-origin ORIGIN "
-                f"(allowed_origins=) to let that page call it.",
-            ))
+        refusal = self._refusal(headers.get(b"host"), headers.get(b"origin"), scope["scheme"])
+        if refusal is not None:
+            await self._refuse(scope, receive, send, refusal)
             return
         await self.app(scope, receive, send)
+
+    def _refusal(self, host: str | None, origin: str | None, scheme: str) -> APIError | None:
+        """The 403 for a foreign ``Host`` or ``Origin``, or None to let the request in."""
+        if not self.host_is_allowed(host):
+            return APIError(403, "host_not_allowed", _HOST_REFUSED.format(_shown(host or "")))
+        if origin is not None and not self.origin_is_allowed(origin, host, scheme):
+            return APIError(403, "origin_not_allowed", _ORIGIN_REFUSED.format(_shown(origin)))
+        return None
 
     @staticmethod
     async def _refuse(scope: Scope, receive: Receive, send: Send, error: APIError) -> None:

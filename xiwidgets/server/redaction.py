@@ -82,8 +82,9 @@ class RedactingFilter(logging.Filter):
             record.args = {name: self._clean(arg) for name, arg in record.args.items()}
         else:  # no arguments: the message is the text itself, not a format string
             record.msg = self._clean(record.msg)
+            # uvicorn's own copy of the message, with terminal colours (not a LogRecord field).
             if "color_message" in record.__dict__:
-                record.color_message = self._clean(record.color_message)
+                record.__dict__["color_message"] = self._clean(record.__dict__["color_message"])
         if record.exc_info and not record.exc_text:
             # Formatters reuse exc_text when set: the traceback is formatted once, redacted.
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info),

@@ -22,7 +22,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import secrets
 import shutil
 import sqlite3
@@ -33,6 +32,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import IO, Any
+
+from xiwidgets.server.files import atomic_file, write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -257,17 +258,6 @@ def next_month_unix(now: float) -> int:
     if moment.tm_mon == 12:
         return calendar.timegm((moment.tm_year + 1, 1, 1, 0, 0, 0))
     return calendar.timegm((moment.tm_year, moment.tm_mon + 1, 1, 0, 0, 0))
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
 @dataclass(frozen=True)
@@ -813,23 +803,14 @@ class Store:
         """
         sample_id = new_id()
         path = self.samples_dir / voice_id / f"{sample_id}{_sample_suffix(file_name)}"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
         digest = hashlib.md5()
         size = 0
         source.seek(0)
-        try:
-            with open(tmp, "wb") as handle:
-                while piece := source.read(1 << 20):
-                    digest.update(piece)
-                    size += len(piece)
-                    handle.write(piece)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        with atomic_file(path) as handle:
+            while piece := source.read(1 << 20):
+                digest.update(piece)
+                size += len(piece)
+                handle.write(piece)
         return StoredSample(
             sample_id, file_name, mime_type, size, digest.hexdigest(), duration_secs, path
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import wave
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -12,6 +11,7 @@ import av
 import numpy as np
 
 from xiwidgets.formats import HISTORY_OUTPUT_FORMAT, OutputFormat
+from xiwidgets.wav import wav_bytes
 
 if TYPE_CHECKING:
     from xiwidgets.server.audio import StreamEncoder
@@ -171,10 +171,4 @@ def mp3_to_wav(mp3: bytes) -> bytes:
             for frame in resampler.resample(decoded)
         ]
     pcm = np.concatenate(blocks).astype("<i2") if blocks else np.zeros(0, "<i2")
-    out = io.BytesIO()
-    with wave.open(out, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(pcm.tobytes())
-    return out.getvalue()
+    return wav_bytes(pcm.tobytes(), rate)

@@ -27,6 +27,7 @@ from xiwidgets.server.domain_errors import (
     VoiceUnavailableError,
 )
 from xiwidgets.server.engines.kokoro_assets import check_assets
+from xiwidgets.server.files import write_atomically
 from xiwidgets.server.store import (
     SampleLimitError,
     Store,
@@ -192,18 +193,11 @@ class VoiceRegistry:
         # Checked here only to spare a full server the analysis; the store's insert decides.
         if self._store.count_voices() >= limit:
             raise VoiceLimitReachedError(limit)
-        profile = _analyse([(upload.file_name, upload.file) for upload in files])
         voice_id = new_id()
-        stored = self._write_samples(voice_id, files, profile.sample_durations)
+        profile, stored = self._measure_and_write(voice_id, [], files)
         try:
             self._store.add_voice(
-                voice_id,
-                name,
-                description,
-                labels,
-                profile.to_dict(),
-                samples=stored,
-                voice_limit=limit,
+                voice_id, name, description, labels, profile, samples=stored, voice_limit=limit
             )
         except VoiceLimitError:
             raise VoiceLimitReachedError(limit) from None
@@ -248,28 +242,29 @@ class VoiceRegistry:
             voice = self.voice(voice_id)
             if len(voice.samples) + len(files) > limit:
                 raise SampleLimitReachedError(voice.name, len(voice.samples), len(files), limit)
-            sources: list[tuple[str, Any]] = [
-                (s["file_name"], self._store.sample_path(s)) for s in voice.samples
-            ]
-            sources += [(upload.file_name, upload.file) for upload in files]
-            profile = _analyse(sources)
-            durations = profile.sample_durations[len(voice.samples) :]
-            stored = self._write_samples(voice_id, files, durations)
+            kept = [(s["file_name"], self._store.sample_path(s)) for s in voice.samples]
+            profile, stored = self._measure_and_write(voice_id, kept, files)
             try:
                 self._store.update_voice(
-                    voice_id,
-                    name,
-                    description,
-                    labels,
-                    profile.to_dict(),
-                    new_samples=stored,
-                    sample_limit=limit,
+                    voice_id, name, description, labels, profile,
+                    new_samples=stored, sample_limit=limit,
                 )
             except KeyError:
                 raise VoiceNotFoundError(voice_id) from None
             except SampleLimitError as exc:
                 raise SampleLimitReachedError(voice.name, exc.held, len(files), limit) from None
             self._store.drop_previews(voice_id)
+
+    def _measure_and_write(
+        self, voice_id: str, kept: list[tuple[str, Any]], files: list[SampleUpload]
+    ) -> tuple[dict[str, Any], list[StoredSample]]:
+        """Profile the voice on its kept samples and the uploads, then write the uploads.
+
+        Returns the profile (as stored) and the written samples, not yet committed.
+        """
+        profile = _analyse([*kept, *((upload.file_name, upload.file) for upload in files)])
+        durations = profile.sample_durations[len(kept) :]
+        return profile.to_dict(), self._write_samples(voice_id, files, durations)
 
     def _write_samples(
         self, voice_id: str, files: list[SampleUpload], durations: list[float | None]
@@ -318,8 +313,6 @@ class VoiceRegistry:
         lock = self._preview_locks.setdefault(voice_id, threading.Lock())
         with lock:
             if not path.exists():
-                from xiwidgets.server.store import write_atomically
-
                 audio = self._speak_preview(voice)
                 self._store.drop_previews(voice_id)
                 write_atomically(path, audio)

@@ -7,8 +7,9 @@ talks to the hosted API when a key is set and to the embedded local voice server
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from xiwidgets._lazy import lazy_attributes
 
 _LAZY_NAMES = {
     "VoicePicker": "xiwidgets.widgets.voices",
@@ -36,10 +37,4 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs only (`
     from xiwidgets.widgets.voices import VoicePicker as VoicePicker
 
 
-def __getattr__(name: str) -> object:
-    module_name = _LAZY_NAMES.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'xiwidgets.widgets' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY_NAMES, globals())

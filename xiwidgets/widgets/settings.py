@@ -31,6 +31,13 @@ _DEFAULTS = rules.DEFAULTS
 FALLBACK = SettingsValues(**_DEFAULTS)
 
 
+def _slider_trait(name: str, help_text: str) -> traitlets.Float[float, int | float]:
+    """The synced trait of one slider, at the API's default; ``help_text`` names its range."""
+    low, high = RANGES[name]
+    return traitlets.Float(_DEFAULTS[name], help=help_text.format(low=low, high=high)).tag(
+        sync=True)
+
+
 class VoiceSettings(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped base
     """Sliders for a voice's settings; controls the chosen model cannot use are disabled.
 
@@ -50,18 +57,12 @@ class VoiceSettings(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # u
         Why the last action failed (also shown on the widget's error card).
     """
 
-    stability = traitlets.Float(
-        _DEFAULTS["stability"], help="0 = more variable, 1 = more stable."
-    ).tag(sync=True)
-    similarity_boost = traitlets.Float(
-        _DEFAULTS["similarity_boost"], help="How closely to match the voice (0–1)."
-    ).tag(sync=True)
-    style = traitlets.Float(
-        _DEFAULTS["style"], help="Style exaggeration (0–1); not every model uses it."
-    ).tag(sync=True)
-    speed = traitlets.Float(
-        _DEFAULTS["speed"], help="Speaking speed, 0.7–1.2 (1 = normal)."
-    ).tag(sync=True)
+    stability = _slider_trait("stability", "{low:g} = more variable, {high:g} = more stable.")
+    similarity_boost = _slider_trait("similarity_boost",
+                                     "How closely to match the voice ({low:g}–{high:g}).")
+    style = _slider_trait("style",
+                          "Style exaggeration ({low:g}–{high:g}); not every model uses it.")
+    speed = _slider_trait("speed", "Speaking speed, {low:g}–{high:g} (1 = normal).")
     use_speaker_boost = traitlets.Bool(
         _DEFAULTS["use_speaker_boost"], help="Boost similarity to the speaker."
     ).tag(sync=True)

@@ -318,7 +318,7 @@ class Studio(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped 
     def _take(self, text: str, voice_id: str, model_id: str, settings: SettingsValues) -> None:
         with self._reporting(explain=lambda error: self._explain_failure(error, text)):
             # With timestamps: the player marks each word in the caption as it is spoken.
-            stream = self.client.tts.stream_with_timestamps(text, voice_id, model_id=model_id,
+            stream = self.client.tts.stream_with_timestamps(voice_id, text=text, model_id=model_id,
                                                             voice_settings=settings,
                                                             output_format=self.output_format)
             if self._stop_requested.is_set():

@@ -119,7 +119,26 @@ class ClauseSpeaker(Protocol):
     def synthesize_clause(
         self, text: str, voice: VoiceSpec, settings: SynthesisSettings, seed: int
     ) -> ClauseAudio:
-        """Synthesize ``text`` (one clause, unspeakable characters already blanked)."""
+        """Synthesize one clause.
+
+        Each engine's own docstring says how it reads the voice, settings and seed.
+
+        Parameters
+        ----------
+        text : str
+            The clause, unspeakable characters already replaced by spaces.
+        voice : VoiceSpec
+            The engine voice to speak it with.
+        settings : SynthesisSettings
+            The take's voice settings.
+        seed : int
+            The clause's seed, drawn from the take's seed and the clause's index.
+
+        Returns
+        -------
+        ClauseAudio
+            Float audio and per-character times for ``text``.
+        """
 
 
 class Engine(ClauseSpeaker, Protocol):

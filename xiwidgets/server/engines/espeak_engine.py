@@ -115,24 +115,12 @@ class EspeakEngine:
     def synthesize_clause(
         self, text: str, voice: VoiceSpec, settings: SynthesisSettings, seed: int
     ) -> ClauseAudio:
-        """Synthesize one clause.
+        """Synthesize one clause (see ``ClauseSpeaker.synthesize_clause``).
 
-        Parameters
-        ----------
-        text : str
-            The clause, unspeakable characters already replaced by spaces.
-        voice : VoiceSpec
-            ``engine_voice`` and ``variant`` select the espeak voice; ``pitch_factor`` is
-            applied by varispeed and ``rate_factor`` through the rate.
-        settings : SynthesisSettings
-            ``speed`` → rate (words per minute), ``stability`` → pitch range.
-        seed : int
-            Seeds espeak-ng's noise generator (aspiration and fricative noise).
-
-        Returns
-        -------
-        ClauseAudio
-            Float audio and per-character times for ``text``.
+        ``voice.engine_voice`` and ``voice.variant`` select the espeak voice; ``pitch_factor``
+        is applied by varispeed and ``rate_factor`` through the rate. ``settings.speed`` sets
+        the rate (words per minute) and ``settings.stability`` the pitch range. ``seed`` seeds
+        espeak-ng's noise generator (aspiration and fricative noise).
         """
         name = voice.engine_voice + (f"+{voice.variant}" if voice.variant else "")
         rate = _DEFAULT_RATE_WPM * settings.speed * voice.rate_factor / voice.pitch_factor

@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from xiwidgets.server.files import write_atomically
+
 ASSETS_ENV = "XIWIDGETS_VOICE_ASSETS"
 INSTALL_COMMAND = "xiwidgets voices install"
 
@@ -303,7 +305,7 @@ def _write_manifest(assets: KokoroAssets) -> None:
             "sha256": MODEL_SHA256 if path == assets.model_path else file_sha256(path),
         }
     try:
-        _write_atomically(
+        write_atomically(
             assets.directory / MANIFEST_FILE, json.dumps(entries, indent=1).encode("utf-8")
         )
     except OSError:
@@ -582,13 +584,4 @@ def _run(command: list[str], failure: str, cwd: Path | None = None) -> None:
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()[-3:]
         raise AssetError(f"{failure}: {' '.join(detail) or f'exit code {result.returncode}'}")
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
 

@@ -402,25 +402,14 @@ class KokoroEngine:
     def synthesize_clause(
         self, text: str, voice: VoiceSpec, settings: SynthesisSettings, seed: int
     ) -> ClauseAudio:
-        """Synthesize one clause.
+        """Synthesize one clause (see ``ClauseSpeaker.synthesize_clause``).
 
-        Parameters
-        ----------
-        text : str
-            The clause, unspeakable characters already replaced by spaces.
-        voice : VoiceSpec
-            ``engine_voice`` is a Kokoro voice name or blend; ``language`` picks the G2P;
-            ``pitch_factor`` is applied by varispeed (see ``dsp``), as for Piper.
-        settings : SynthesisSettings
-            ``speed`` (times ``voice.rate_factor``, divided by ``voice.pitch_factor``, which
-            the varispeed gives back) is the model's speed, clipped to 0.5–2.
-        seed : int
-            Unused: the model is deterministic.
-
-        Returns
-        -------
-        ClauseAudio
-            Float audio and per-character times (from the model's phoneme durations).
+        ``voice.engine_voice`` is a Kokoro voice name or blend and ``voice.language`` picks the
+        G2P; ``voice.pitch_factor`` is applied by varispeed (see ``dsp``), as for Piper;
+        ``settings.speed`` (times ``voice.rate_factor``, divided by ``voice.pitch_factor``,
+        which the varispeed gives back) is the model's speed, clipped to 0.5–2. ``seed`` is
+        unused: the model is deterministic. Character times come from the
+        model's phoneme durations.
         """
         return _speak(self._loaded(), text, voice, settings)
 

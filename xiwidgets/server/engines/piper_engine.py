@@ -129,24 +129,11 @@ class PiperEngine:
     def synthesize_clause(
         self, text: str, voice: VoiceSpec, settings: SynthesisSettings, seed: int
     ) -> ClauseAudio:
-        """Synthesize one clause.
+        """Synthesize one clause (see ``ClauseSpeaker.synthesize_clause``).
 
-        Parameters
-        ----------
-        text : str
-            The clause, unspeakable characters already replaced by spaces.
-        voice : VoiceSpec
-            ``pitch_factor`` and ``rate_factor`` are applied by varispeed (see ``dsp``).
-        settings : SynthesisSettings
-            ``speed`` → length_scale, ``stability`` → noise_scale and noise_w,
-            ``style`` → noise_w.
-        seed : int
-            Seeds both noise tensors.
-
-        Returns
-        -------
-        ClauseAudio
-            Float audio and per-character times for ``text``.
+        ``voice.pitch_factor`` and ``voice.rate_factor`` are applied by varispeed (see
+        ``dsp``); ``settings.speed`` sets length_scale, ``settings.stability`` noise_scale and
+        noise_w, ``settings.style`` noise_w too. ``seed`` seeds both noise tensors.
         """
         if voice.engine_voice != self.voice_key:
             raise ValueError(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -109,14 +109,72 @@ def _timed_alignment(pieces: list[TakePiece]) -> dict[str, list[Any]] | None:
     )
 
 
+def _timed_json(audio: bytes, alignment: dict[str, list[Any]] | None) -> dict[str, Any]:
+    """The ``audio_base64`` / ``alignment`` object of the with-timestamps routes."""
+    return {
+        "audio_base64": base64.b64encode(audio).decode(),
+        "alignment": alignment,
+        "normalized_alignment": alignment,
+    }
+
+
+async def _whole_take(
+    request: Request, take: TakeRequest, takes: TakeService, concurrency: Concurrency
+) -> tuple[list[TakePiece], dict[str, str], TakePlan]:
+    """Plan and produce a take sent whole: its pieces, response headers and plan."""
+    plan = take.plan(takes, streaming=False)
+    headers = _take_headers(concurrency, plan)
+    return await whole_take(takes, plan, request), headers, plan
+
+
+def _streamed_take(
+    request: Request,
+    take: TakeRequest,
+    takes: TakeService,
+    concurrency: Concurrency,
+    body: Callable[[TakeRun], AsyncIterator[bytes]],
+    media_type: str | None = None,
+) -> StreamingResponse:
+    """Plan a streamed take and answer with ``body(run)`` (the take's own media type by default)."""
+    plan = take.plan(takes, streaming=True)
+    run = TakeRun(takes, plan, connected=connection_of(request))
+    return StreamingResponse(
+        body(run),
+        media_type=media_type or plan.output_format.media_type,
+        headers=_take_headers(concurrency, plan),
+        background=_stop_if_unfinished(run),
+    )
+
+
+async def _audio_bytes(run: TakeRun) -> AsyncIterator[bytes]:
+    # The last two bytes of each piece wait for the next one, so the response's final
+    # bytes leave only after the take has been settled (billed and in the history).
+    carry = b""
+    async for piece in run.pieces():
+        data = carry + piece.audio
+        if piece.final:
+            if data:
+                yield data
+            return
+        carry, data = data[-2:], data[:-2]
+        if data:
+            yield data
+
+
+async def _timed_lines(run: TakeRun) -> AsyncIterator[bytes]:
+    async for piece in run.pieces():
+        if piece.final and not piece.audio:
+            return
+        line = _timed_json(piece.audio, piece_alignment(piece))
+        yield (json.dumps(line, ensure_ascii=False) + "\n").encode()
+
+
 @router.post("/{voice_id}", dependencies=API_KEY_REQUIRED, response_class=Response)
 async def convert(
     request: Request, take: TakeRequestDep, takes: TakesDep, concurrency: ConcurrencyDep
 ) -> Response:
     """The whole take as one audio file."""
-    plan = take.plan(takes, streaming=False)
-    headers = _take_headers(concurrency, plan)
-    pieces = await whole_take(takes, plan, request)
+    pieces, headers, plan = await _whole_take(request, take, takes, concurrency)
     audio = b"".join(piece.audio for piece in pieces)
     return Response(audio, media_type=plan.output_format.media_type, headers=headers)
 
@@ -126,29 +184,7 @@ async def stream(
     request: Request, take: TakeRequestDep, takes: TakesDep, concurrency: ConcurrencyDep
 ) -> StreamingResponse:
     """Audio bytes as each clause is synthesized (chunked transfer)."""
-    plan = take.plan(takes, streaming=True)
-    run = TakeRun(takes, plan, connected=connection_of(request))
-
-    async def audio_bytes() -> AsyncIterator[bytes]:
-        # The last two bytes of each piece wait for the next one, so the response's final
-        # bytes leave only after the take has been settled (billed and in the history).
-        carry = b""
-        async for piece in run.pieces():
-            data = carry + piece.audio
-            if piece.final:
-                if data:
-                    yield data
-                return
-            carry, data = data[-2:], data[:-2]
-            if data:
-                yield data
-
-    return StreamingResponse(
-        audio_bytes(),
-        media_type=plan.output_format.media_type,
-        headers=_take_headers(concurrency, plan),
-        background=_stop_if_unfinished(run),
-    )
+    return _streamed_take(request, take, takes, concurrency, _audio_bytes)
 
 
 @router.post("/{voice_id}/with-timestamps", dependencies=API_KEY_REQUIRED)
@@ -156,18 +192,9 @@ async def convert_with_timestamps(
     request: Request, take: TakeRequestDep, takes: TakesDep, concurrency: ConcurrencyDep
 ) -> JSONResponse:
     """The whole take as base64 plus per-character start/end times (seconds from the start)."""
-    plan = take.plan(takes, streaming=False)
-    headers = _take_headers(concurrency, plan)
-    pieces = await whole_take(takes, plan, request)
-    alignment = _timed_alignment(pieces)
-    return JSONResponse(
-        {
-            "audio_base64": base64.b64encode(b"".join(p.audio for p in pieces)).decode(),
-            "alignment": alignment,
-            "normalized_alignment": alignment,
-        },
-        headers=headers,
-    )
+    pieces, headers, _ = await _whole_take(request, take, takes, concurrency)
+    audio = b"".join(piece.audio for piece in pieces)
+    return JSONResponse(_timed_json(audio, _timed_alignment(pieces)), headers=headers)
 
 
 @router.post(
@@ -177,24 +204,6 @@ async def stream_with_timestamps(
     request: Request, take: TakeRequestDep, takes: TakesDep, concurrency: ConcurrencyDep
 ) -> StreamingResponse:
     """One JSON object per line: a clause's audio and its character times (take-relative)."""
-    plan = take.plan(takes, streaming=True)
-    run = TakeRun(takes, plan, connected=connection_of(request))
-
-    async def lines() -> AsyncIterator[bytes]:
-        async for piece in run.pieces():
-            if piece.final and not piece.audio:
-                return
-            alignment = piece_alignment(piece)
-            line = {
-                "audio_base64": base64.b64encode(piece.audio).decode(),
-                "alignment": alignment,
-                "normalized_alignment": alignment,
-            }
-            yield (json.dumps(line, ensure_ascii=False) + "\n").encode()
-
-    return StreamingResponse(
-        lines(),
-        media_type="application/json",
-        headers=_take_headers(concurrency, plan),
-        background=_stop_if_unfinished(run),
+    return _streamed_take(
+        request, take, takes, concurrency, _timed_lines, media_type="application/json"
     )

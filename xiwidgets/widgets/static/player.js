@@ -12,6 +12,13 @@
 // the card plays on its own. The finished take's waveform is drawn with a playhead; a click
 // (or the arrow keys) on it seeks.
 
+/** A new `tag` element with one class name. */
+function element(tag, className) {
+  const node = document.createElement(tag);
+  node.className = className;
+  return node;
+}
+
 function asBytes(buffer) {
   if (buffer instanceof ArrayBuffer) return new Uint8Array(buffer);
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
@@ -79,8 +86,7 @@ async function peaksOf(blob) {
 }
 
 function createWave(audio) {
-  const canvas = document.createElement("canvas");
-  canvas.className = "xi-player-wave";
+  const canvas = element("canvas", "xi-player-wave");
   canvas.tabIndex = 0;
   canvas.setAttribute("role", "slider");
   canvas.setAttribute("aria-label", "Waveform: click or use the arrow keys to seek");
@@ -240,8 +246,7 @@ function createCaption(caption) {
       let end = index;
       while (end < characters.length && !/\s/.test(characters[end])) end++;
       shown = begin;
-      const word = document.createElement("mark");
-      word.className = "xi-word";
+      const word = element("mark", "xi-word");
       word.textContent = characters.slice(begin, end);
       caption.replaceChildren(characters.slice(0, begin), word, characters.slice(end));
       // Keep the word in view inside the caption without scrolling the notebook.
@@ -254,21 +259,15 @@ function createCaption(caption) {
 }
 
 function render({ model, el }) {
-  const root = document.createElement("div");
-  root.className = "xi-player-root";
-  const caption = document.createElement("div");
-  caption.className = "xi-player-caption";
-  const audio = document.createElement("audio");
-  audio.className = "xi-player-audio";
+  const root = element("div", "xi-player-root");
+  const caption = element("div", "xi-player-caption");
+  const audio = element("audio", "xi-player-audio");
   audio.controls = true;
   audio.preload = "auto";
   audio.setAttribute("aria-label", "The take");
-  const footer = document.createElement("div");
-  footer.className = "xi-player-footer";
-  const state = document.createElement("span");
-  state.className = "xi-player-state";
-  const download = document.createElement("a");
-  download.className = "xi-download";
+  const footer = element("div", "xi-player-footer");
+  const state = element("span", "xi-player-state");
+  const download = element("a", "xi-download");
   download.textContent = "Download take";
   download.hidden = true;
   footer.append(state, download);

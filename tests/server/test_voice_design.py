@@ -309,3 +309,24 @@ def test_loudness_sets_the_previews_level(server_factory, tmp_path):
         middle = level(design(plain, BRIGHT, loudness=0))
         loud = level(design(plain, BRIGHT, loudness=1))
     assert quiet < middle - 5 and middle < loud - 2.5
+
+
+def test_a_stream_left_unread_or_cut_keeps_no_synthesis_slot(server_factory, tmp_path):
+    with without_kokoro(tmp_path):
+        single = server_factory(max_concurrent_syntheses=1)
+        slots = single.services.concurrency.synthesis_slots
+        answer = design(single, DEEP, stream_previews=True)
+        url = f"{single.base_url}/v1/text-to-voice/"
+        for preview in answer["previews"][:2]:
+            # Read the first bytes, read the rest separately; then read one byte and hang up.
+            with requests.get(url + f"{preview['generated_voice_id']}/stream", stream=True,
+                              timeout=60) as response:
+                next(response.iter_content(1024))
+                for _ in response.iter_content(65536):
+                    pass
+            with requests.get(url + f"{preview['generated_voice_id']}/stream", stream=True,
+                              timeout=60) as response:
+                response.raw.read(1)
+        # With the only slot free, a design with audio goes through.
+        assert len(design(single, BRIGHT)["previews"]) == 3
+        assert slots.running == 0

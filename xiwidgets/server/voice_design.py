@@ -33,6 +33,7 @@ Previews are not history items.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import threading
 import time
@@ -416,8 +417,15 @@ class VoiceDesignService:
         """Float audio of each clause (at the engine's rate), at the recipe's loudness."""
         gain = np.float32(10 ** ((loudness_dbfs(recipe.loudness) - _SPEAKER_BOOST_DBFS) / 20))
         settings = SynthesisSettings(seed=recipe.seed)
-        with self._slots:
-            for chunk in self._synthesizer.synthesize(recipe.text, recipe.spec, settings):
+        chunks = self._synthesizer.synthesize(recipe.text, recipe.spec, settings)
+        with contextlib.closing(chunks):
+            while True:
+                # A slot per clause, never across a yield: a stream whose client stops
+                # reading (or never finishes) must not keep a synthesis slot.
+                with self._slots:
+                    chunk = next(chunks, None)
+                if chunk is None:
+                    return
                 yield chunk.pcm.astype(np.float32) / np.float32(32768.0) * gain
 
     def _encoded(self, recipe: PreviewRecipe, fmt: OutputFormat) -> tuple[Preview, Measure]:

@@ -196,19 +196,20 @@ def test_saved_preview_is_a_generated_voice_for_every_route_and_survives_restart
         assert take.status_code == 200, (path, take.text)
 
 
-def test_design_bills_the_text_once_and_keeps_no_history(server_factory):
-    fresh = server_factory()
-    before = character_count(fresh)
-    answer = post(fresh, "/v1/text-to-voice/design", json={
-        "voice_description": "A warm female narrator voice", "text": TEXT,
-        "stream_previews": True,
-    })
-    assert answer.status_code == 200
-    assert character_count(fresh) - before == len(TEXT)
-    assert history_count(fresh) == 0
-    preview = answer.json()["previews"][0]["generated_voice_id"]
-    assert get(fresh, f"/v1/text-to-voice/{preview}/stream").status_code == 200
-    assert character_count(fresh) - before == len(TEXT)
+def test_design_bills_the_text_once_and_keeps_no_history(server_factory, tmp_path):
+    with without_kokoro(tmp_path):
+        fresh = server_factory()
+        before = character_count(fresh)
+        answer = post(fresh, "/v1/text-to-voice/design", json={
+            "voice_description": "A warm female narrator voice", "text": TEXT,
+            "stream_previews": True,
+        })
+        assert answer.status_code == 200
+        assert character_count(fresh) - before == len(TEXT)
+        assert history_count(fresh) == 0
+        preview = answer.json()["previews"][0]["generated_voice_id"]
+        assert get(fresh, f"/v1/text-to-voice/{preview}/stream").status_code == 200
+        assert character_count(fresh) - before == len(TEXT)
 
 
 @pytest.mark.parametrize(

@@ -33,12 +33,11 @@ Previews are not history items.
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -418,7 +417,7 @@ class VoiceDesignService:
         gain = np.float32(10 ** ((loudness_dbfs(recipe.loudness) - _SPEAKER_BOOST_DBFS) / 20))
         settings = SynthesisSettings(seed=recipe.seed)
         chunks = self._synthesizer.synthesize(recipe.text, recipe.spec, settings)
-        with contextlib.closing(chunks):
+        try:
             while True:
                 # A slot per clause, never across a yield: a stream whose client stops
                 # reading (or never finishes) must not keep a synthesis slot.
@@ -427,6 +426,9 @@ class VoiceDesignService:
                 if chunk is None:
                     return
                 yield chunk.pcm.astype(np.float32) / np.float32(32768.0) * gain
+        finally:
+            if isinstance(chunks, Generator):  # an abandoned stream ends the engine's session
+                chunks.close()
 
     def _encoded(self, recipe: PreviewRecipe, fmt: OutputFormat) -> tuple[Preview, Measure]:
         from xiwidgets.server.audio import float_to_int16, make_encoder

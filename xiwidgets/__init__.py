@@ -28,6 +28,7 @@ _LAZY_NAMES = {
     "QuotaMeter": "xiwidgets.widgets",
     "VoiceMaker": "xiwidgets.widgets",
     "DialogueEditor": "xiwidgets.widgets",
+    "VoiceDesigner": "xiwidgets.widgets",
     "evaluate": "xiwidgets.experiments",
     "plot_compare": "xiwidgets.experiments",
     "sweep": "xiwidgets.experiments",
@@ -53,6 +54,7 @@ if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs only
     from xiwidgets.widgets import Player as Player
     from xiwidgets.widgets import QuotaMeter as QuotaMeter
     from xiwidgets.widgets import Studio as Studio
+    from xiwidgets.widgets import VoiceDesigner as VoiceDesigner
     from xiwidgets.widgets import VoiceMaker as VoiceMaker
     from xiwidgets.widgets import VoicePicker as VoicePicker
     from xiwidgets.widgets import VoiceSettings as VoiceSettings

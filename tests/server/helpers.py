@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 import requests
 
 TIMEOUT = 60
@@ -83,3 +86,14 @@ def wav_sample(server, voice_id: str, text: str) -> bytes:
     )
     response.raise_for_status()
     return response.content
+
+
+@contextlib.contextmanager
+def without_kokoro(tmp_path: Path) -> Iterator[None]:
+    """While inside, every server of this process finds no Kokoro assets (Joe and espeak-ng
+    only): for tests of the fallback, and for fast ones whose point is not the voice."""
+    from xiwidgets.server.engines.kokoro_assets import ASSETS_ENV
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(ASSETS_ENV, str(tmp_path))
+        yield

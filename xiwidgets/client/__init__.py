@@ -44,6 +44,7 @@ from xiwidgets.client.types import (
     VoicePage,
     VoiceSettings,
 )
+from xiwidgets.client.voice_design import VoiceDesignResult, VoicePreview
 
 __all__ = [
     "Alignment",
@@ -80,7 +81,9 @@ __all__ = [
     "Transcription",
     "User",
     "Voice",
+    "VoiceDesignResult",
     "VoicePage",
+    "VoicePreview",
     "VoiceSettings",
     "Word",
     "WorkerConnection",

@@ -21,6 +21,7 @@ from xiwidgets.client.speech import ForcedAlignmentAPI, SpeechToText
 from xiwidgets.client.transport import Transport
 from xiwidgets.client.tts import TextToSpeech
 from xiwidgets.client.types import BatchResult, CharacterStats, Model, Subscription, User
+from xiwidgets.client.voice_design import VoiceDesign
 from xiwidgets.client.voices import SettingsLike, VoiceRef, Voices
 from xiwidgets.config import is_loopback_host, resolve_base_url
 from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT
@@ -114,6 +115,8 @@ class Client:
     voices, models, tts, dialogue, history, user, usage, pronunciation, forced_alignment,
     speech_to_text
         The endpoints, grouped by topic.
+    voice_design
+        Voices designed from a description (also ``text_to_voice``, the official SDK's name).
 
     Examples
     --------
@@ -140,6 +143,8 @@ class Client:
         self.pronunciation = Pronunciation(self._transport)
         self.forced_alignment = ForcedAlignmentAPI(self._transport)
         self.speech_to_text = SpeechToText(self._transport)
+        self.voice_design = VoiceDesign(self._transport, self.voices)
+        self.text_to_voice = self.voice_design  # the official SDK's name
 
     @property
     def base_url(self) -> str:

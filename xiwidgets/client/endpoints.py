@@ -27,6 +27,8 @@ DIALOGUE_WITH_TIMESTAMPS = "/v1/text-to-dialogue/with-timestamps"
 DIALOGUE_STREAM_WITH_TIMESTAMPS = "/v1/text-to-dialogue/stream/with-timestamps"
 FORCED_ALIGNMENT = "/v1/forced-alignment"
 SPEECH_TO_TEXT = "/v1/speech-to-text"
+TEXT_TO_VOICE = "/v1/text-to-voice"
+TEXT_TO_VOICE_DESIGN = "/v1/text-to-voice/design"
 
 
 def _id(value: str) -> str:
@@ -58,3 +60,4 @@ tts_stream_input = IdPath("/v1/text-to-speech/{voice_id}/stream-input")  # WebSo
 tts_multi_stream_input = IdPath("/v1/text-to-speech/{voice_id}/multi-stream-input")  # WebSocket
 history_item = IdPath("/v1/history/{history_item_id}")
 history_audio = IdPath("/v1/history/{history_item_id}/audio")
+text_to_voice_stream = IdPath("/v1/text-to-voice/{generated_voice_id}/stream")

@@ -158,6 +158,7 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
         unsupported,
         user,
         voice_blends,
+        voice_design,
         voices,
     )
     from xiwidgets.server.services import Services
@@ -209,6 +210,7 @@ def create_app(config: ServerConfig | None = None, **options: object) -> FastAPI
     for module in (
         voices,
         voice_blends,
+        voice_design,
         models,
         tts,
         stream_input,

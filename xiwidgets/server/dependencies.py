@@ -18,6 +18,7 @@ from xiwidgets.server.services import Services
 from xiwidgets.server.speech_service import SpeechService
 from xiwidgets.server.store import Store
 from xiwidgets.server.take_service import TakeService
+from xiwidgets.server.voice_design import VoiceDesignService
 from xiwidgets.server.voices import VoiceRegistry
 
 
@@ -60,6 +61,11 @@ def speech_service(connection: HTTPConnection) -> SpeechService:
     return services(connection).speech
 
 
+def voice_design(connection: HTTPConnection) -> VoiceDesignService:
+    """The service that designs voices from descriptions."""
+    return services(connection).voice_design
+
+
 ConfigDep = Annotated[ServerConfig, Depends(config)]
 StoreDep = Annotated[Store, Depends(store)]
 VoicesDep = Annotated[VoiceRegistry, Depends(voice_registry)]
@@ -67,3 +73,4 @@ TakesDep = Annotated[TakeService, Depends(take_service)]
 ConcurrencyDep = Annotated[Concurrency, Depends(concurrency)]
 PronunciationDep = Annotated[PronunciationDictionaries, Depends(pronunciation_dictionaries)]
 SpeechDep = Annotated[SpeechService, Depends(speech_service)]
+VoiceDesignDep = Annotated[VoiceDesignService, Depends(voice_design)]

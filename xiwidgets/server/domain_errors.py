@@ -359,3 +359,22 @@ class SynthesisWorkerLostError(DomainError):
             "The synthesis worker making this take stopped before it was done (it has been "
             "replaced); nothing was charged and nothing was stored. Send the request again."
         )
+
+
+class GeneratedVoiceNotFoundError(DomainError):
+    """No kept voice-design preview has this id (never made, expired, or lost in a restart)."""
+
+    status = "generated_voice_not_found"
+
+    def __init__(self, generated_voice_id: str, kept: int, lifetime_seconds: int) -> None:
+        super().__init__(
+            f"No voice preview with generated_voice_id {generated_voice_id!r} is kept here; "
+            f"this server keeps the last {kept} previews for {lifetime_seconds // 3600} hours "
+            "(a restart forgets them). Design the voice again with POST /v1/text-to-voice/design."
+        )
+
+
+class UnsupportedDesignOptionError(DomainError):
+    """A voice-design option only the hosted API offers."""
+
+    status = "unsupported_locally"

@@ -38,6 +38,8 @@ HTTP_STATUS: dict[type[errors.DomainError], int] = {
     errors.SpeechBusyError: 429,
     errors.TooManyConcurrentRequestsError: 429,
     errors.SynthesisWorkerLostError: 503,
+    errors.GeneratedVoiceNotFoundError: 404,
+    errors.UnsupportedDesignOptionError: 400,
 }
 # Where an invalid output_format was given, for the 422 list.
 OUTPUT_FORMAT_LOCATION = ["query", "output_format"]

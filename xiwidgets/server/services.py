@@ -12,6 +12,7 @@ from xiwidgets.server.speech_recognition import SpeechRecognizer
 from xiwidgets.server.speech_service import SpeechService
 from xiwidgets.server.store import Store
 from xiwidgets.server.take_service import TakeService
+from xiwidgets.server.voice_design import VoiceDesignService
 from xiwidgets.server.voices import VoiceRegistry
 
 if TYPE_CHECKING:
@@ -41,6 +42,8 @@ class Services:
         Pronunciation dictionaries and the lexicon of a request's locators.
     speech : SpeechService
         Speech to text and forced alignment (Whisper, loaded on first use).
+    voice_design : VoiceDesignService
+        Designs voices from descriptions and keeps their previews.
     """
 
     config: ServerConfig
@@ -51,6 +54,7 @@ class Services:
     synthesizer: SpeechMaker
     pronunciation: PronunciationDictionaries
     speech: SpeechService
+    voice_design: VoiceDesignService
 
     @classmethod
     def build(cls, config: ServerConfig, store: Store) -> Services:
@@ -73,6 +77,7 @@ class Services:
         takes = TakeService(store, synthesizer, concurrency, voices)
         pronunciation = PronunciationDictionaries(store)
         speech = SpeechService(config, SpeechRecognizer())
+        voice_design = VoiceDesignService(config, store, synthesizer, concurrency)
         return cls(
             config,
             store,
@@ -82,6 +87,7 @@ class Services:
             synthesizer,
             pronunciation=pronunciation,
             speech=speech,
+            voice_design=voice_design,
         )
 
     def warm_up(self) -> None:

@@ -1,5 +1,6 @@
 """Notebook widgets: voice and model pickers, settings sliders, the streaming player, the studio,
-the history table, the quota meter, the voice maker and the dialogue editor.
+the history table, the quota meter, the voice maker, the voice designer, the dialogue editor
+and the pronunciation editor.
 
 All of them take an optional ``client``; without one they share ``xiwidgets.connect()``, which
 talks to the hosted API when a key is set and to the embedded local voice server otherwise.
@@ -22,11 +23,13 @@ _LAZY_NAMES = {
     "VoiceMaker": "xiwidgets.widgets.maker",
     "PronunciationEditor": "xiwidgets.widgets.pronunciation",
     "DialogueEditor": "xiwidgets.widgets.dialogue",
+    "VoiceDesigner": "xiwidgets.widgets.designer",
 }
 
 __all__ = sorted(_LAZY_NAMES)
 
 if TYPE_CHECKING:  # pragma: no cover - names for type checkers and IDEs only (``as``: exported)
+    from xiwidgets.widgets.designer import VoiceDesigner as VoiceDesigner
     from xiwidgets.widgets.dialogue import DialogueEditor as DialogueEditor
     from xiwidgets.widgets.history import HistoryTable as HistoryTable
     from xiwidgets.widgets.maker import VoiceMaker as VoiceMaker

@@ -27,16 +27,12 @@ from xiwidgets.server.routes._takes import (
     connection_of,
     stop_if_unfinished,
     take_headers,
+    timed_alignments,
     whole_take,
 )
 from xiwidgets.server.schemas import TextToSpeechBody
 from xiwidgets.server.take_service import TakeService
-from xiwidgets.server.takes import (
-    TakePiece,
-    TakePlan,
-    chunk_alignment,
-    piece_alignments,
-)
+from xiwidgets.server.takes import TakePiece, TakePlan, piece_alignments
 
 router = APIRouter(prefix="/v1/text-to-speech", tags=["text-to-speech"])
 
@@ -71,6 +67,7 @@ class TakeRequest:
             enable_logging=self.enable_logging,
             lexicon=self.lexicon,
             text_normalization=body.apply_text_normalization,
+            language_code=body.language_code,
         )
 
 
@@ -128,24 +125,6 @@ async def _whole_take(
     return await whole_take(takes, plan, request), headers, plan
 
 
-def _joined(parts: list[dict[str, list[Any]]]) -> dict[str, list[Any]] | None:
-    if not parts:
-        return None
-    return chunk_alignment(
-        [c for part in parts for c in part["characters"]],
-        [t for part in parts for t in part["character_start_times_seconds"]],
-        [t for part in parts for t in part["character_end_times_seconds"]],
-    )
-
-
-def _timed_alignments(
-    plan: TakePlan, pieces: list[TakePiece]
-) -> tuple[dict[str, list[Any]] | None, dict[str, list[Any]] | None]:
-    """The whole take's ``alignment`` (text as sent) and ``normalized_alignment`` (as spoken)."""
-    both = [piece_alignments(piece, plan.spoken_text) for piece in pieces]
-    return (_joined([a for a, _ in both if a]), _joined([n for _, n in both if n]))
-
-
 def _streamed_take(
     request: Request,
     take: TakeRequest,
@@ -198,7 +177,7 @@ async def convert_with_timestamps(
     """The whole take as base64 plus per-character start/end times (seconds from the start)."""
     pieces, headers, plan = await _whole_take(request, take, takes, concurrency)
     audio = b"".join(piece.audio for piece in pieces)
-    return JSONResponse(_timed_json(audio, *_timed_alignments(plan, pieces)), headers=headers)
+    return JSONResponse(_timed_json(audio, *timed_alignments(plan, pieces)), headers=headers)
 
 
 @router.post(

@@ -174,3 +174,13 @@ def test_text_to_speech_refuses_and_honours_language_code_the_same_way(server, v
     })
     assert read.status_code == 200, read.text
     assert "quarante-deux" in "".join(read.json()["normalized_alignment"]["characters"])
+
+
+def test_the_websocket_reads_its_text_in_the_language_code(server):
+    from xiwidgets.client import Client
+
+    client = Client(api_key="x", base_url=server.base_url)
+    chunks = list(client.tts.realtime("Amelia", text_chunks=["Il a 42 chats."],
+                                      language_code="fr", apply_text_normalization="on"))
+    spoken = "".join(c.normalized_alignment.text for c in chunks if c.normalized_alignment)
+    assert "quarante-deux" in spoken

@@ -184,3 +184,16 @@ def test_the_websocket_reads_its_text_in_the_language_code(server):
                                       language_code="fr", apply_text_normalization="on"))
     spoken = "".join(c.normalized_alignment.text for c in chunks if c.normalized_alignment)
     assert "quarante-deux" in spoken
+
+
+def test_the_highest_latency_optimization_turns_normalization_off_unless_asked(server, voices):
+    def said(latency: int, **body) -> str:
+        response = post(server, f"/v1/text-to-speech/{voices['Joe']}/with-timestamps",
+                        params={"optimize_streaming_latency": latency},
+                        json={"text": PRICE, **body})
+        assert response.status_code == 200, response.text
+        return "".join(response.json()["normalized_alignment"]["characters"])
+
+    assert said(3) == SAID_PRICE  # eleven_multilingual_v2 normalizes on auto
+    assert said(4) == PRICE
+    assert said(4, apply_text_normalization="on") == SAID_PRICE

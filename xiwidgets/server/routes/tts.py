@@ -37,8 +37,10 @@ from xiwidgets.server.takes import TakePiece, TakePlan, piece_alignments
 router = APIRouter(prefix="/v1/text-to-speech", tags=["text-to-speech"])
 
 OutputFormatQuery = Annotated[str, Query(description="codec_samplerate[_bitrate]")]
-# Accepted for compatibility: the local engines have one latency mode, the fastest.
+# The local engines have one latency mode, the fastest; level 4 also turns text normalization
+# off unless the body asks for it, as the hosted API documents for that level.
 LatencyQuery = Annotated[int | None, Query(ge=0, le=4)]
+NO_NORMALIZATION_LATENCY = 4
 
 
 @dataclass(frozen=True)
@@ -51,10 +53,14 @@ class TakeRequest:
     output_format: str
     enable_logging: bool
     lexicon: Lexicon | None = None
+    optimize_streaming_latency: int | None = None
 
     def plan(self, takes: TakeService, streaming: bool) -> TakePlan:
         """Validate the take and reserve its characters (see ``TakeService.plan_take``)."""
         body = self.body
+        normalization = body.apply_text_normalization
+        if normalization is None and self.optimize_streaming_latency == NO_NORMALIZATION_LATENCY:
+            normalization = "off"
         return takes.plan_take(
             request_id=self.request_id,
             voice_id=self.voice_id,
@@ -66,7 +72,7 @@ class TakeRequest:
             streaming=streaming,
             enable_logging=self.enable_logging,
             lexicon=self.lexicon,
-            text_normalization=body.apply_text_normalization,
+            text_normalization=normalization,
             language_code=body.language_code,
         )
 
@@ -96,6 +102,7 @@ def take_request(
         output_format=output_format,
         enable_logging=enable_logging,
         lexicon=dictionaries.lexicon(locators),
+        optimize_streaming_latency=optimize_streaming_latency,
     )
 
 

@@ -59,5 +59,17 @@ tts_stream_with_timestamps = IdPath("/v1/text-to-speech/{voice_id}/stream/with-t
 tts_stream_input = IdPath("/v1/text-to-speech/{voice_id}/stream-input")  # WebSocket
 tts_multi_stream_input = IdPath("/v1/text-to-speech/{voice_id}/multi-stream-input")  # WebSocket
 history_item = IdPath("/v1/history/{history_item_id}")
+
+
+def voice_sample(voice_id: str, sample_id: str) -> str:
+    """``/v1/voices/{voice_id}/samples/{sample_id}`` for these ids, percent-encoded."""
+    return f"{voice(voice_id)}/samples/{_id(sample_id)}"
+
+
+def voice_sample_audio(voice_id: str, sample_id: str) -> str:
+    """``/v1/voices/{voice_id}/samples/{sample_id}/audio`` for these ids."""
+    return voice_sample(voice_id, sample_id) + "/audio"
+
+
 history_audio = IdPath("/v1/history/{history_item_id}/audio")
 text_to_voice_stream = IdPath("/v1/text-to-voice/{generated_voice_id}/stream")

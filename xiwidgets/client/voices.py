@@ -1,4 +1,5 @@
-"""Voices: list, search with pagination, find by name, settings, add (clone), edit, delete."""
+"""Voices: list, search with pagination, find by name, settings, add (clone), edit, delete,
+and the samples of a cloned voice (download, delete)."""
 
 from __future__ import annotations
 
@@ -71,6 +72,49 @@ def _match(wanted: str, voices: Sequence[Voice]) -> str | None:
     return found.voice_id if found else None
 
 
+class SampleAudio:
+    """``client.voices.samples.audio``: a sample's audio file (the SDK's
+    ``voices.samples.audio``)."""
+
+    def __init__(self, transport: Transport, voices: Voices) -> None:
+        self._transport = transport
+        self._voices = voices
+
+    def get(self, voice: VoiceRef, sample_id: str) -> bytes:
+        """The sample's audio as it was uploaded
+        (``GET /v1/voices/{voice_id}/samples/{sample_id}/audio``).
+
+        Raises
+        ------
+        NotFound
+            The voice has no sample with this id.
+        """
+        path = endpoints.voice_sample_audio(self._voices.resolve_id(voice), sample_id)
+        return self._transport.request("GET", path).content
+
+
+class VoiceSamples:
+    """``client.voices.samples``: the audio samples a cloned voice was made from."""
+
+    def __init__(self, transport: Transport, voices: Voices) -> None:
+        self._transport = transport
+        self._voices = voices
+        self.audio = SampleAudio(transport, voices)
+
+    def delete(self, voice: VoiceRef, sample_id: str) -> None:
+        """Remove one sample from a voice (the SDK's ``samples.delete``); the server measures
+        a cloned voice again on the samples left.
+
+        Raises
+        ------
+        NotFound
+            The voice has no sample with this id.
+        """
+        voice_id = self._voices.resolve_id(voice)
+        self._transport.json("DELETE", endpoints.voice_sample(voice_id, sample_id))
+        self._voices.forget_cache()
+
+
 class Voices:
     """``client.voices``: the voices the account (or the local server) offers."""
 
@@ -79,6 +123,7 @@ class Voices:
         self._cache: list[Voice] | None = None
         self._unknown: set[str] = set()
         self._lock = threading.Lock()
+        self.samples = VoiceSamples(transport, self)
 
     def list(self, show_legacy: bool = False) -> list[Voice]:
         """All voices (``GET /v1/voices``).

@@ -2,7 +2,9 @@
 
 The lines' texts are joined with one space (``LINE_SEPARATOR``) into the take's text, so the
 take's alignment covers every character of every line and its words never run across a change
-of speaker; the separator is spoken as a short pause. Each line is synthesized by its own
+of speaker; the separator is spoken as a short pause. Each line is normalized on its own, and
+its spoken text joined the same way (``dialogue_spoken``), so ``normalized_alignment`` covers
+the whole take as said and ``alignment`` the whole take as sent. Each line is synthesized by its own
 voice's engine and resampled to the rate of the take's first chunk, so one encoder makes one
 continuous file whatever engines speak.
 
@@ -19,10 +21,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import soxr
 
+from xiwidgets.server.spoken_text import SpokenText
 from xiwidgets.server.takes import TakeLine, TakePiece
 
 if TYPE_CHECKING:
     from xiwidgets.server.engines import AudioChunk
+    from xiwidgets.server.lexicon import Lexicon
     from xiwidgets.server.workers import SpeechMaker
 
 # The hosted API's documented limits (the SDK's ``inputs`` docstring): at most 10 distinct
@@ -48,20 +52,38 @@ def dialogue_text(texts: Sequence[str]) -> str:
     return LINE_SEPARATOR.join(texts)
 
 
-def dialogue_chunks(synthesizer: SpeechMaker, lines: Sequence[TakeLine]) -> Iterator[AudioChunk]:
+def dialogue_spoken(lines: Sequence[SpokenText]) -> SpokenText:
+    """The take's spoken text: each line as spoken, joined like ``dialogue_text``, with the
+    lines' replaced spans moved to where the lines start in the take."""
+    pieces = [
+        (start + r.source_start, start + r.source_end,
+         line.spoken[r.spoken_start:r.spoken_end])
+        for line, start in zip(lines, line_starts([line.source for line in lines]), strict=True)
+        for r in line.replacements
+    ]
+    return SpokenText.from_pieces(dialogue_text([line.source for line in lines]), pieces)
+
+
+def dialogue_chunks(
+    synthesizer: SpeechMaker, lines: Sequence[TakeLine], lexicon: Lexicon | None = None
+) -> Iterator[AudioChunk]:
     """The chunks of a dialogue take, each line in its voice, a pause between lines.
 
-    Chunks partition the take's text (``AudioChunk``'s rule), their ``text_start`` in the
-    take's text, all at the sample rate of the first chunk.
+    Each line's spoken text is said with the request's pronunciation rules (``lexicon``).
+    Chunks partition the take's spoken text (``AudioChunk``'s rule), their ``text_start`` in
+    it, all at the sample rate of the first chunk.
     """
     rate: int | None = None
     for number, line in enumerate(lines):
         if number:
             assert rate is not None
-            yield _pause(rate, line.text_start - len(LINE_SEPARATOR))
-        for chunk in synthesizer.synthesize(line.text, line.spec, line.synthesis_settings):
+            yield _pause(rate, line.spoken_start - len(LINE_SEPARATOR))
+        said = synthesizer.synthesize(
+            line.spoken.spoken, line.spec, line.synthesis_settings, lexicon
+        )
+        for chunk in said:
             rate = rate or chunk.sample_rate
-            yield _at_rate(replace(chunk, text_start=line.text_start + chunk.text_start), rate)
+            yield _at_rate(replace(chunk, text_start=line.spoken_start + chunk.text_start), rate)
 
 
 def _at_rate(chunk: AudioChunk, rate: int) -> AudioChunk:
@@ -84,10 +106,11 @@ def _pause(rate: int, text_start: int) -> AudioChunk:
     )
 
 
-def line_of(lines: Sequence[TakeLine], text_start: int) -> int | None:
-    """The index of the line whose text holds offset ``text_start`` (None: a separator)."""
-    index = bisect.bisect_right([line.text_start for line in lines], text_start) - 1
-    if index < 0 or text_start >= lines[index].text_end:
+def line_of(lines: Sequence[TakeLine], spoken_start: int) -> int | None:
+    """The index of the line whose spoken text holds offset ``spoken_start`` (None: a
+    separator)."""
+    index = bisect.bisect_right([line.spoken_start for line in lines], spoken_start) - 1
+    if index < 0 or spoken_start >= lines[index].spoken_end:
         return None
     return index
 
@@ -95,7 +118,7 @@ def line_of(lines: Sequence[TakeLine], text_start: int) -> int | None:
 def voice_segments(
     lines: Sequence[TakeLine], alignment: dict[str, list[Any]]
 ) -> list[dict[str, Any]]:
-    """``voice_segments`` of a whole take: one per line, over the take's alignment."""
+    """``voice_segments`` of a whole take: one per line, over its ``alignment`` (as sent)."""
     starts = alignment["character_start_times_seconds"]
     ends = alignment["character_end_times_seconds"]
     return [
@@ -111,8 +134,11 @@ def voice_segments(
     ]
 
 
-def piece_voice_segments(lines: Sequence[TakeLine], piece: TakePiece) -> list[dict[str, Any]]:
-    """``voice_segments`` of one streamed piece: its chunk's line, indexed in its characters.
+def piece_voice_segments(
+    lines: Sequence[TakeLine], piece: TakePiece, spoken: SpokenText
+) -> list[dict[str, Any]]:
+    """``voice_segments`` of one streamed piece: its chunk's line, indexed in the characters
+    of the piece's ``alignment`` (as sent; ``spoken`` is the take's spoken text).
 
     Pieces that continue a chunk, the final flush and the pauses between lines have none.
     """
@@ -124,7 +150,9 @@ def piece_voice_segments(lines: Sequence[TakeLine], piece: TakePiece) -> list[di
         return []
     start = round(piece.offset_s, 3)
     end = round(piece.offset_s + chunk.duration, 3)
-    return [_segment(lines[index], index, start, end, 0, len(chunk.text))]
+    sent = (spoken.source_offset(chunk.text_start + len(chunk.text))
+            - spoken.source_offset(chunk.text_start))
+    return [_segment(lines[index], index, start, end, 0, sent)]
 
 
 def _segment(

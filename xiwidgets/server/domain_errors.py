@@ -289,6 +289,28 @@ class SpeechModelUnavailableError(DomainError):
         )
 
 
+class UnsupportedLanguageError(DomainError):
+    """A ``language_code`` the model, or the voice's engine, does not speak."""
+
+    status = "unsupported_language"
+
+    def __init__(
+        self, code: str, model_id: str, model_languages: tuple[str, ...],
+        voice_languages: tuple[str, ...],
+    ) -> None:
+        if code.lower() not in model_languages:
+            super().__init__(
+                f"Model {model_id} does not support the language_code {code!r}; use one of "
+                f"{', '.join(model_languages)} (ISO 639-1), or leave it out."
+            )
+        else:
+            super().__init__(
+                f"The voice cannot read the language_code {code!r} locally; its engine reads "
+                f"{', '.join(voice_languages)}. Choose one of those, another voice, or leave "
+                "it out."
+            )
+
+
 class UnsupportedOptionError(DomainError):
     """A request option the hosted API honours but the offline server cannot (never guessed)."""
 

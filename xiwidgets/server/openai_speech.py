@@ -4,10 +4,16 @@
 module only says what OpenAI's names mean here. OpenAI's voice names map to local voices
 (``OPENAI_VOICES``): a Kokoro voice when the Kokoro assets are installed, else a voice that
 is always there (Joe, Piper; or an espeak-ng voice of the same gender and accent).
+
+``instructions`` steer OpenAI's model in free words; locally only the two things the engines
+can change are read from them (``INSTRUCTION_WORDS``): pace, as ``speed``, and how
+expressive, as ``stability`` (Piper's noise, espeak-ng's pitch range). Everything else in
+them has no local effect.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -67,6 +73,37 @@ SPEECH_FORMATS: dict[str, SpeechFormat] = {
     "pcm": SpeechFormat("pcm_24000", "audio/pcm"),
 }
 SPEECH_SAMPLE_RATE = 24_000
+
+
+# Words of ``instructions`` → the voice setting they move and its value. An instruction that
+# asks both ways ("slow, then fast") moves neither.
+INSTRUCTION_WORDS: dict[str, tuple[str, float]] = {
+    **dict.fromkeys(("slow", "slowly", "slower", "unhurried", "leisurely"), ("speed", 0.85)),
+    **dict.fromkeys(("fast", "quickly", "quick", "faster", "rapidly", "brisk", "briskly"),
+                    ("speed", 1.15)),
+    **dict.fromkeys(("calm", "calmly", "steady", "even", "monotone", "flat", "soothing",
+                     "neutral"), ("stability", 0.85)),
+    **dict.fromkeys(("expressive", "expressively", "excited", "lively", "dramatic",
+                     "emotional", "animated", "enthusiastic"), ("stability", 0.2)),
+}
+
+
+def instruction_settings(instructions: str | None) -> dict[str, float]:
+    """The voice settings an ``instructions`` text asks for (see ``INSTRUCTION_WORDS``).
+
+    Examples
+    --------
+    >>> instruction_settings("Speak slowly and calmly.")
+    {'speed': 0.85, 'stability': 0.85}
+    >>> instruction_settings("Whisper like a pirate.")
+    {}
+    """
+    asked: dict[str, set[float]] = {}
+    for word in re.findall(r"[a-z]+", (instructions or "").lower()):
+        if word in INSTRUCTION_WORDS:
+            name, value = INSTRUCTION_WORDS[word]
+            asked.setdefault(name, set()).add(value)
+    return {name: values.pop() for name, values in asked.items() if len(values) == 1}
 
 
 class CustomVoice(BaseModel):

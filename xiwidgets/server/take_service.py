@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT, OutputFormat
@@ -27,6 +28,7 @@ from xiwidgets.server.domain_errors import (
     QuotaExceededError,
     TextTooLongError,
     TooManyDialogueVoicesError,
+    UnsupportedLanguageError,
 )
 from xiwidgets.server.model_lookup import tts_model
 from xiwidgets.server.normalization import normalize
@@ -48,7 +50,7 @@ from xiwidgets.server.voices import VoiceRegistry
 
 if TYPE_CHECKING:
     from xiwidgets.server.catalog import Model
-    from xiwidgets.server.engines import AudioChunk
+    from xiwidgets.server.engines import AudioChunk, VoiceSpec
     from xiwidgets.server.lexicon import Lexicon
     from xiwidgets.server.workers import SpeechMaker
 
@@ -115,6 +117,7 @@ class TakeService:
         websocket: bool = False,
         lexicon: Lexicon | None = None,
         text_normalization: str | None = None,
+        language_code: str | None = None,
     ) -> TakePlan:
         """Validate a take and reserve its characters; nothing else is stored yet.
 
@@ -122,7 +125,9 @@ class TakeService:
         beforehand, so an unknown dictionary is refused before anything is reserved).
         ``text_normalization`` is the request's ``apply_text_normalization`` (``None`` is
         ``auto``, which the model decides: see ``catalog.Model.normalizes``); the rules apply
-        to the text as normalized. The characters billed are those of ``text`` as sent.
+        to the text as normalized. ``language_code`` is the language the text is read (and
+        normalized) in (see ``spoken_spec``). The characters billed are those of ``text`` as
+        sent.
 
         Raises
         ------
@@ -132,6 +137,8 @@ class TakeService:
             Text that is not valid Unicode, or has nothing to say.
         TextTooLongError
             Text over the model's limit.
+        UnsupportedLanguageError
+            For a ``language_code`` the model or the voice does not speak.
         QuotaExceededError
             When the take would pass the character quota.
         TooManyConcurrentRequestsError
@@ -145,7 +152,8 @@ class TakeService:
                 request_id=request_id, voice_id=voice_id, text=text, model_id=model_id,
                 voice_settings=voice_settings, output_format=output_format, seed=seed,
                 streaming=streaming, enable_logging=enable_logging, websocket=websocket,
-                lexicon=lexicon, text_normalization=text_normalization)
+                lexicon=lexicon, text_normalization=text_normalization,
+                language_code=language_code)
         except BaseException:
             self._concurrency.change_in_flight(-1)
             raise
@@ -154,7 +162,8 @@ class TakeService:
                        model_id: str | None, voice_settings: dict[str, Any] | None,
                        output_format: str | None, seed: int | None, streaming: bool,
                        enable_logging: bool, websocket: bool, lexicon: Lexicon | None,
-                       text_normalization: str | None) -> TakePlan:
+                       text_normalization: str | None,
+                       language_code: str | None) -> TakePlan:
         from xiwidgets.server.engines import SynthesisSettings
 
         voice = self._voices.voice(voice_id)
@@ -165,7 +174,7 @@ class TakeService:
             raise InvalidTextError(problem)
         if len(text) > model.max_characters:
             raise TextTooLongError(len(text), model.model_id, model.max_characters)
-        spec = model.voice_spec_for(voice.spec)
+        spec = spoken_spec(model, voice.spec, language_code)
         spoken = (normalize(text, spec.language) if model.normalizes(text_normalization)
                   else SpokenText.unchanged(text))
         if lexicon:
@@ -199,12 +208,16 @@ class TakeService:
         seed: int | None,
         streaming: bool,
         enable_logging: bool = True,
+        lexicon: Lexicon | None = None,
+        text_normalization: str | None = None,
+        language_code: str | None = None,
     ) -> TakePlan:
         """Validate a dialogue of ``(text, voice_id)`` lines and reserve their characters.
 
         Like ``plan_take``, one take: each line is spoken with its voice's stored settings
-        under ``voice_settings``, the seed applies to every line, and the take costs the
-        characters of all lines together.
+        under ``voice_settings``, the seed, pronunciation rules (``lexicon``), normalization
+        and ``language_code`` apply to every line (each line normalized on its own), and the
+        take costs the characters of all lines together, as sent.
 
         Raises
         ------
@@ -216,6 +229,10 @@ class TakeService:
             For a line with nothing to say (naming the line).
         DialogueTooLongError
             When the lines pass the model's or the dialogue's character limit.
+        UnsupportedLanguageError
+            For a ``language_code`` the model or a line's voice does not speak.
+        InvalidPronunciationRulesError
+            When the rules would have the engines say far more than was sent.
         QuotaExceededError
             When the take would pass the character quota.
         TooManyConcurrentRequestsError
@@ -226,7 +243,8 @@ class TakeService:
             return self._plan_dialogue_admitted(
                 request_id=request_id, lines=lines, model_id=model_id,
                 voice_settings=voice_settings, output_format=output_format, seed=seed,
-                streaming=streaming, enable_logging=enable_logging)
+                streaming=streaming, enable_logging=enable_logging, lexicon=lexicon,
+                text_normalization=text_normalization, language_code=language_code)
         except BaseException:
             self._concurrency.change_in_flight(-1)
             raise
@@ -242,6 +260,9 @@ class TakeService:
         seed: int | None,
         streaming: bool,
         enable_logging: bool,
+        lexicon: Lexicon | None,
+        text_normalization: str | None,
+        language_code: str | None,
     ) -> TakePlan:
         from xiwidgets.server.engines import SynthesisSettings
 
@@ -259,21 +280,33 @@ class TakeService:
         limit = min(model.max_characters, dialogue.MAX_DIALOGUE_CHARACTERS)
         if length > limit:
             raise DialogueTooLongError(length, limit)
+        specs = {voice_id: spoken_spec(model, voice.spec, language_code)
+                 for voice_id, voice in voices.items()}
+        said = [normalize(text, specs[voice_id].language) if model.normalizes(text_normalization)
+                else SpokenText.unchanged(text) for text, voice_id in lines]
+        spoken = dialogue.dialogue_spoken(said)
+        if lexicon:
+            _check_said_length(spoken.spoken, lexicon, model.max_characters)
         starts = dialogue.line_starts([text for text, _ in lines])
+        spoken_starts = dialogue.line_starts([line.spoken for line in said])
         take_lines = []
-        for (text, voice_id), start in zip(lines, starts, strict=True):
+        for (text, voice_id), start, line_said, spoken_start in zip(
+            lines, starts, said, spoken_starts, strict=True
+        ):
             voice = voices[voice_id]
             settings = {**self._voices.settings_of(voice), **(voice_settings or {})}
             take_lines.append(
                 TakeLine(
                     voice=voice,
-                    spec=model.voice_spec_for(voice.spec),
+                    spec=specs[voice_id],
                     text=text,
                     text_start=start,
                     settings=settings,
                     synthesis_settings=model.effective_settings(
                         SynthesisSettings(**settings, seed=seed)
                     ),
+                    spoken=line_said,
+                    spoken_start=spoken_start,
                 )
             )
         reservation = self._reserve(_cost(model, length), request_id)
@@ -289,7 +322,9 @@ class TakeService:
             synthesis_settings=first.synthesis_settings,
             reservation=reservation,
             history_item_id=new_id() if enable_logging else None,
+            lexicon=lexicon,
             lines=tuple(take_lines),
+            spoken=spoken,
         )
 
     def _reserve(self, cost: int, request_id: str) -> Reservation:
@@ -303,7 +338,7 @@ class TakeService:
 
     def _chunks(self, plan: TakePlan) -> Iterator[AudioChunk]:
         if plan.lines:
-            return dialogue.dialogue_chunks(self._synthesizer, plan.lines)
+            return dialogue.dialogue_chunks(self._synthesizer, plan.lines, plan.lexicon)
         return self._synthesizer.synthesize(
             plan.spoken_text.spoken, plan.spec, plan.synthesis_settings, plan.lexicon
         )
@@ -448,6 +483,34 @@ def _check_said_length(text: str, lexicon: Lexicon, max_characters: int) -> None
             f"characters (at most {MAX_SAID_CLAUSE_CHARACTERS:,} are said in one piece); add "
             "punctuation or shorten the aliases."
         )
+def spoken_spec(model: Model, spec: VoiceSpec, language_code: str | None) -> VoiceSpec:
+    """The engine voice that reads a voice's text with ``model`` in ``language_code``.
+
+    Without a code, the model's choice (``Model.voice_spec_for``). With one, the hosted API's
+    rule: the text is read in that language, so a voice of another language is read by its
+    engine's voice for it (as ``voice_spec_for`` switches for a model's languages; Kokoro and
+    espeak-ng voices read every language of their engine, with its rules).
+
+    Raises
+    ------
+    UnsupportedLanguageError
+        For a code the model does not list, or one the voice's engine cannot read.
+    """
+    from xiwidgets.server.engines.registry import find_engine
+
+    if language_code is None:
+        return model.voice_spec_for(spec)
+    code = language_code.lower()
+    engine = find_engine(spec.engine)
+    spoken_by = engine.languages if engine is not None else (spec.language,)
+    if code not in model.languages or code not in spoken_by:
+        raise UnsupportedLanguageError(language_code, model.model_id, model.languages,
+                                       tuple(sorted(spoken_by)))
+    if code == spec.language or engine is None:  # no engine: it speaks only its own
+        return spec
+    return replace(spec, engine_voice=engine.voices[code], language=code)
+
+
 def _cost(model: Model, characters: int) -> int:
     """Characters billed for a take of ``characters`` characters with ``model``."""
     return max(1, round(characters * model.character_cost_multiplier))

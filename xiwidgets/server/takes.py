@@ -27,7 +27,9 @@ HISTORY_CONTENT_TYPE = OutputFormat.parse(HISTORY_OUTPUT_FORMAT).media_type
 class TakeLine:
     """One line of a take spoken in its own voice (a line of a dialogue).
 
-    ``text_start`` is where the line's text starts in the take's text.
+    ``text_start`` is where the line's text starts in the take's text; ``spoken`` is the line
+    as the engine says it (normalized) and ``spoken_start`` where that starts in the take's
+    spoken text.
     """
 
     voice: VoiceRecord
@@ -36,11 +38,18 @@ class TakeLine:
     text_start: int
     settings: dict[str, Any]
     synthesis_settings: Any  # engines.SynthesisSettings
+    spoken: SpokenText
+    spoken_start: int
 
     @property
     def text_end(self) -> int:
         """Where the line's text ends in the take's text (exclusive)."""
         return self.text_start + len(self.text)
+
+    @property
+    def spoken_end(self) -> int:
+        """Where the line's spoken text ends in the take's spoken text (exclusive)."""
+        return self.spoken_start + len(self.spoken.spoken)
 
 
 @dataclass

@@ -27,7 +27,7 @@ from xiwidgets.server.takes import (
     TakePiece,
     TakePlan,
     chunk_alignment,
-    piece_alignment,
+    piece_alignments,
 )
 
 # Turns of the event loop that let a disconnect which has already reached the socket be seen:
@@ -194,9 +194,7 @@ def stop_if_unfinished(run: TakeRun) -> BackgroundTask:
     return BackgroundTask(run.stop)
 
 
-def timed_alignment(pieces: list[TakePiece]) -> dict[str, list[Any]] | None:
-    """The alignment of a whole take from its pieces (take-relative times)."""
-    parts = [part for part in map(piece_alignment, pieces) if part]
+def _joined(parts: list[dict[str, list[Any]]]) -> dict[str, list[Any]] | None:
     if not parts:
         return None
     return chunk_alignment(
@@ -204,6 +202,15 @@ def timed_alignment(pieces: list[TakePiece]) -> dict[str, list[Any]] | None:
         [t for part in parts for t in part["character_start_times_seconds"]],
         [t for part in parts for t in part["character_end_times_seconds"]],
     )
+
+
+def timed_alignments(
+    plan: TakePlan, pieces: list[TakePiece]
+) -> tuple[dict[str, list[Any]] | None, dict[str, list[Any]] | None]:
+    """The whole take's ``alignment`` (text as sent) and ``normalized_alignment`` (as spoken),
+    in take-relative times."""
+    both = [piece_alignments(piece, plan.spoken_text) for piece in pieces]
+    return (_joined([a for a, _ in both if a]), _joined([n for _, n in both if n]))
 
 
 async def audio_bytes_settled_last(

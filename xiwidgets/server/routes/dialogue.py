@@ -17,20 +17,21 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT
 from xiwidgets.server.auth import API_KEY_REQUIRED
-from xiwidgets.server.dependencies import ConcurrencyDep, TakesDep
+from xiwidgets.server.dependencies import ConcurrencyDep, PronunciationDep, TakesDep
 from xiwidgets.server.dialogue import piece_voice_segments, voice_segments
+from xiwidgets.server.lexicon import Lexicon
 from xiwidgets.server.routes._takes import (
     TakeRun,
     audio_bytes_settled_last,
     connection_of,
     stop_if_unfinished,
     take_headers,
-    timed_alignment,
+    timed_alignments,
     whole_take,
 )
 from xiwidgets.server.schemas import TextToDialogueBody
 from xiwidgets.server.take_service import TakeService
-from xiwidgets.server.takes import TakePlan, piece_alignment
+from xiwidgets.server.takes import TakePlan, piece_alignments
 
 router = APIRouter(prefix="/v1/text-to-dialogue", tags=["text-to-dialogue"])
 
@@ -45,6 +46,7 @@ class DialogueRequest:
     body: TextToDialogueBody
     output_format: str
     enable_logging: bool
+    lexicon: Lexicon | None = None
 
     def plan(self, takes: TakeService, streaming: bool) -> TakePlan:
         """Validate the dialogue and reserve its characters (``TakeService.plan_dialogue``)."""
@@ -58,21 +60,34 @@ class DialogueRequest:
             seed=body.seed,
             streaming=streaming,
             enable_logging=self.enable_logging,
+            lexicon=self.lexicon,
+            text_normalization=body.apply_text_normalization,
+            language_code=body.language_code,
         )
 
 
 def dialogue_request(
     request: Request,
     body: TextToDialogueBody,
+    dictionaries: PronunciationDep,
     output_format: OutputFormatQuery = DEFAULT_OUTPUT_FORMAT,
     enable_logging: bool = True,
 ) -> DialogueRequest:
-    """FastAPI dependency: the body and query parameters the four routes share."""
+    """FastAPI dependency: the body and query parameters the four routes share.
+
+    The pronunciation dictionaries are looked up here, as for text to speech: an unknown one
+    is a 404 before anything is reserved.
+    """
+    locators = [
+        (locator.pronunciation_dictionary_id, locator.version_id)
+        for locator in body.pronunciation_dictionary_locators or []
+    ]
     return DialogueRequest(
         request_id=request.state.request_id,
         body=body,
         output_format=output_format,
         enable_logging=enable_logging,
+        lexicon=dictionaries.lexicon(locators),
     )
 
 
@@ -114,12 +129,12 @@ async def convert_with_timestamps(
     plan = dialogue.plan(takes, streaming=False)
     headers = take_headers(concurrency, plan)
     pieces = await whole_take(takes, plan, request)
-    alignment = timed_alignment(pieces)
+    alignment, normalized = timed_alignments(plan, pieces)
     return JSONResponse(
         {
             "audio_base64": base64.b64encode(b"".join(p.audio for p in pieces)).decode(),
             "alignment": alignment,
-            "normalized_alignment": alignment,
+            "normalized_alignment": normalized,
             "voice_segments": voice_segments(plan.lines, alignment) if alignment else [],
         },
         headers=headers,
@@ -138,12 +153,12 @@ async def stream_with_timestamps(
         async for piece in run.pieces():
             if piece.final and not piece.audio:
                 return
-            alignment = piece_alignment(piece)
+            alignment, normalized = piece_alignments(piece, plan.spoken_text)
             line = {
                 "audio_base64": base64.b64encode(piece.audio).decode(),
                 "alignment": alignment,
-                "normalized_alignment": alignment,
-                "voice_segments": piece_voice_segments(plan.lines, piece),
+                "normalized_alignment": normalized,
+                "voice_segments": piece_voice_segments(plan.lines, piece, plan.spoken_text),
             }
             yield (json.dumps(line, ensure_ascii=False) + "\n").encode()
 

@@ -29,6 +29,7 @@ from xiwidgets.server.openai_speech import (
     OpenAIError,
     SpeechBody,
     check_speed,
+    instruction_settings,
     local_model_id,
     local_voice,
 )
@@ -117,10 +118,13 @@ async def speech(
             voice_id=voice.voice_id,
             text=body.input,
             model_id=model_id,
-            voice_settings={"speed": body.speed} if body.speed != 1.0 else None,
+            voice_settings=_voice_settings(body),
             output_format=made.take_format,
             seed=None,
             streaming=streaming,
+            # OpenAI's models always read numbers, money and dates as words; "auto" would
+            # not for tts-1's local model (eleven_flash_v2_5 normalizes only when asked).
+            text_normalization="on",
         )
     except QuotaExceededError as exc:
         error = OpenAIError(429, exc.message, "insufficient_quota")  # as OpenAI answers it
@@ -141,6 +145,14 @@ async def speech(
     transform = _transcoder(made.container_codec) if made.container_codec else None
     return StreamingResponse(audio_bytes_settled_last(run, transform), media_type=made.media_type,
                              headers=headers, background=stop_if_unfinished(run))
+
+
+def _voice_settings(body: SpeechBody) -> dict[str, float] | None:
+    """The take's voice settings: what ``instructions`` ask for, an explicit speed first."""
+    settings = instruction_settings(body.instructions)
+    if body.speed != 1.0:
+        settings["speed"] = body.speed
+    return settings or None
 
 
 async def _whole_wav(

@@ -376,6 +376,7 @@ class TextStream:
                 websocket=True,
                 lexicon=self.lexicon,
                 text_normalization=self.options.text_normalization,
+                language_code=self.options.language_code,
             )
         except DomainError as exc:
             raise SessionError(exc.status, exc.message) from None

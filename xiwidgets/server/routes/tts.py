@@ -27,22 +27,20 @@ from xiwidgets.server.routes._takes import (
     connection_of,
     stop_if_unfinished,
     take_headers,
+    timed_alignments,
     whole_take,
 )
 from xiwidgets.server.schemas import TextToSpeechBody
 from xiwidgets.server.take_service import TakeService
-from xiwidgets.server.takes import (
-    TakePiece,
-    TakePlan,
-    chunk_alignment,
-    piece_alignments,
-)
+from xiwidgets.server.takes import TakePiece, TakePlan, piece_alignments
 
 router = APIRouter(prefix="/v1/text-to-speech", tags=["text-to-speech"])
 
 OutputFormatQuery = Annotated[str, Query(description="codec_samplerate[_bitrate]")]
-# Accepted for compatibility: the local engines have one latency mode, the fastest.
+# The local engines have one latency mode, the fastest; level 4 also turns text normalization
+# off unless the body asks for it, as the hosted API documents for that level.
 LatencyQuery = Annotated[int | None, Query(ge=0, le=4)]
+NO_NORMALIZATION_LATENCY = 4
 
 
 @dataclass(frozen=True)
@@ -55,10 +53,14 @@ class TakeRequest:
     output_format: str
     enable_logging: bool
     lexicon: Lexicon | None = None
+    optimize_streaming_latency: int | None = None
 
     def plan(self, takes: TakeService, streaming: bool) -> TakePlan:
         """Validate the take and reserve its characters (see ``TakeService.plan_take``)."""
         body = self.body
+        normalization = body.apply_text_normalization
+        if normalization is None and self.optimize_streaming_latency == NO_NORMALIZATION_LATENCY:
+            normalization = "off"
         return takes.plan_take(
             request_id=self.request_id,
             voice_id=self.voice_id,
@@ -70,7 +72,8 @@ class TakeRequest:
             streaming=streaming,
             enable_logging=self.enable_logging,
             lexicon=self.lexicon,
-            text_normalization=body.apply_text_normalization,
+            text_normalization=normalization,
+            language_code=body.language_code,
         )
 
 
@@ -99,6 +102,7 @@ def take_request(
         output_format=output_format,
         enable_logging=enable_logging,
         lexicon=dictionaries.lexicon(locators),
+        optimize_streaming_latency=optimize_streaming_latency,
     )
 
 
@@ -126,24 +130,6 @@ async def _whole_take(
     plan = take.plan(takes, streaming=False)
     headers = take_headers(concurrency, plan)
     return await whole_take(takes, plan, request), headers, plan
-
-
-def _joined(parts: list[dict[str, list[Any]]]) -> dict[str, list[Any]] | None:
-    if not parts:
-        return None
-    return chunk_alignment(
-        [c for part in parts for c in part["characters"]],
-        [t for part in parts for t in part["character_start_times_seconds"]],
-        [t for part in parts for t in part["character_end_times_seconds"]],
-    )
-
-
-def _timed_alignments(
-    plan: TakePlan, pieces: list[TakePiece]
-) -> tuple[dict[str, list[Any]] | None, dict[str, list[Any]] | None]:
-    """The whole take's ``alignment`` (text as sent) and ``normalized_alignment`` (as spoken)."""
-    both = [piece_alignments(piece, plan.spoken_text) for piece in pieces]
-    return (_joined([a for a, _ in both if a]), _joined([n for _, n in both if n]))
 
 
 def _streamed_take(
@@ -198,7 +184,7 @@ async def convert_with_timestamps(
     """The whole take as base64 plus per-character start/end times (seconds from the start)."""
     pieces, headers, plan = await _whole_take(request, take, takes, concurrency)
     audio = b"".join(piece.audio for piece in pieces)
-    return JSONResponse(_timed_json(audio, *_timed_alignments(plan, pieces)), headers=headers)
+    return JSONResponse(_timed_json(audio, *timed_alignments(plan, pieces)), headers=headers)
 
 
 @router.post(

@@ -229,6 +229,14 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
             with contextlib.suppress(Exception):
                 close()
 
+    def cancel_pending(self) -> None:
+        """Tell the browser no take is coming: a Speak it got ready for was refused or stopped.
+
+        The browser opens the take's media source when Speak is clicked, before the server's
+        first audio; this gives the player back the take it showed before.
+        """
+        self.send({"type": "cancel"})
+
     def save(self, path: str | Path) -> Path:
         """Write the last take to ``path`` and return it."""
         if self.last_take is None:

@@ -164,7 +164,8 @@ class Studio(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped 
                                                             else {}))
         self.voice_settings = VoiceSettings(client=shared, voice_id=self.voice_picker.voice_id,
                                             model=self.model_picker)
-        self.player = Player(client=shared, policy=policy)
+        # The browser opens the take's media source of this type when Speak is clicked.
+        self.player = Player(client=shared, policy=policy, content_type=self._media_type)
         self.quota = QuotaMeter(client=shared)
         self.history = HistoryTable(client=shared, page_size=10)
         self.history.on_open(self.restore)
@@ -242,6 +243,7 @@ class Studio(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped 
             self._join()
         request = self._request()
         if request is None:
+            self.player.cancel_pending()
             return None
         self._clear_error()
         self._stop_requested.clear()
@@ -353,12 +355,14 @@ class Studio(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped 
             if self._stop_requested.is_set():
                 # Stop was pressed while the request was still being answered.
                 stream.close()
+                self.player.cancel_pending()
                 self.status = "stopped before the first chunk"
                 return
             self.status = "streaming…"
             audio = self.player.play_stream(stream, content_type=self._media_type, text=text,
                                             raise_errors=True)
         if self.last_error is not None:
+            self.player.cancel_pending()
             self.status = "failed"
             return
         if self.player.status == "stopped":

@@ -145,7 +145,8 @@ def player_html(audio: bytes, media_type: str, caption: str) -> str:
     data = base64.b64encode(audio).decode("ascii")
     return (f'<div class="xi-take"><audio controls preload="metadata" '
             f'src="data:{media_type};base64,{data}"></audio>'
-            f'<div style="font-size:12px;color:#555;">{html.escape(caption)}</div></div>')
+            f'<div style="font-size:12px;color:var(--jp-ui-font-color2, var(--vscode-'
+            f'descriptionForeground, CanvasText));">{html.escape(caption)}</div></div>')
 
 
 def caption_line(*, voice: str | None, model_id: str | None, duration: float | None,

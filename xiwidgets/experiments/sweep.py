@@ -242,9 +242,7 @@ class SweepGrid(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyp
         children: list[widgets.Widget] = [widgets.HTML(f"<b>{h}</b>") for h in headers]
         for index, item in enumerate(self.items):
             cell = ", ".join(f"{k}={v!r}" for k, v in self.cells[index].items())
-            # One axis a line: a narrow cell wraps between axes, not inside a value.
-            children.append(widgets.HTML("<br>".join(
-                html.escape(f"{k}={v!r}") for k, v in self.cells[index].items())))
+            children.append(widgets.HTML(html.escape(cell)))
             if item.path is None:
                 children.append(widgets.HTML(
                     f'<span class="xi-sweep-failed">failed: {html.escape(item.error or "")}'

@@ -73,11 +73,15 @@ def local_kernel_environment(scratch_dir: Path) -> Iterator[None]:
 # -- 1. click → first audible sample ------------------------------------------------------------
 
 
-def server_time_to_first_audio(base_url: str, voice_id: str, text: str) -> float:
-    """Seconds from sending a streaming request to its first audio byte (the rest is drained)."""
+def server_time_to_first_audio(base_url: str, key: str, voice_id: str, text: str) -> float:
+    """Seconds from sending a streaming request to its first audio byte (the rest is drained).
+
+    ``key`` is the embedded server's own key (it answers 401 without one).
+    """
     url = f"{base_url}/v1/text-to-speech/{voice_id}/stream"
     started = time.perf_counter()
-    with requests.post(url, json={"text": text}, stream=True, timeout=120) as response:
+    with requests.post(url, json={"text": text}, headers={"xi-api-key": key}, stream=True,
+                       timeout=120) as response:
         response.raise_for_status()
         chunks = response.iter_content(chunk_size=None)
         next(chunk for chunk in chunks if chunk)
@@ -133,6 +137,8 @@ def measure_click_to_audio(rounds: int) -> list[tuple[str, str, str, str]]:
                 wait_kernel_value(page, "len(_xi_studio.text)", str(len(CLICK_TEXT)))
                 base_url = kernel_value(page, "_xi_studio.client.base_url")
                 voice_id = kernel_value(page, "_xi_studio.voice_picker.voice_id")
+                key = kernel_value(page, "__import__('xiwidgets.client.embedded', fromlist=['_'])"
+                                         ".embedded_server().api_key")
                 for _ in range(rounds):
                     # Alternate the two paths so that load on the machine hits both alike.
                     watch_next_speak(page)
@@ -146,7 +152,7 @@ def measure_click_to_audio(rounds: int) -> list[tuple[str, str, str, str]]:
                     # Playback reports its position to the kernel, which hosts the embedded
                     # server: silence it so both paths are timed on an equally quiet kernel.
                     page.evaluate(f"() => document.querySelector({STUDIO_AUDIO!r}).pause()")
-                    server_s.append(server_time_to_first_audio(base_url, voice_id, CLICK_TEXT))
+                    server_s.append(server_time_to_first_audio(base_url, key, voice_id, CLICK_TEXT))
                 browser.close()
         finally:
             lab.stop()

@@ -121,7 +121,8 @@ def test_empty_text_is_explained_without_a_request(frontend: Any, client: Any) -
     frontend.click(frontend.find(studio, "xi-speak"))
 
     assert "Nothing to say" in studio.error_card.text
-    assert not studio.busy and frontend.custom(studio.player) == []
+    # No take starts; the browser, which got ready for one on the click, is told none comes.
+    assert not studio.busy and frontend.custom(studio.player) == [({"type": "cancel"}, [])]
 
 
 def test_a_take_that_works_clears_the_card_and_removed_callbacks_stay_silent(
@@ -246,3 +247,29 @@ def test_takes_are_kept_at_the_studios_notebook_bitrate(frontend: Any, client: A
 def test_a_studio_refuses_a_format_its_player_cannot_stream(client: Any) -> None:
     with pytest.raises(ValueError, match="streams MP3"):
         Studio(client=client, output_format="pcm_16000")
+
+
+def test_a_saved_take_as_a_cell_value_names_its_player_instead_of_adding_one(
+    frontend: Any, client: Any
+) -> None:
+    studio = Studio(client=client)
+    take = studio.speak("One player per take.", wait=True)
+    assert take is not None
+
+    saved_card = studio.player.take_output.outputs[0]["data"]["text/html"]
+    shown = take._repr_html_()
+
+    # The Studio saved the take as a card with one <audio>; the cell's value adds none.
+    assert saved_card.count("<audio") == 1 and f'data-xi-take="{take.card_id}"' in saved_card
+    assert "<audio" not in shown and f'data-xi-take-ref="{take.card_id}"' in shown
+    assert "plays in the Studio's player" in shown
+
+
+def test_a_take_the_studio_did_not_save_still_plays_as_a_cell_value(
+    frontend: Any, client: Any
+) -> None:
+    studio = Studio(client=client, policy="none")
+    take = studio.speak("Nothing kept, so the value plays.", wait=True)
+    assert take is not None and take.card_id is None
+
+    assert take._repr_html_().count("<audio") == 1

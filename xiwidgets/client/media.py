@@ -144,8 +144,10 @@ def player_html(audio: bytes, media_type: str, caption: str) -> str:
     """An ``<audio>`` player with the audio inline and one line of ``caption`` below it."""
     data = base64.b64encode(audio).decode("ascii")
     return (f'<div class="xi-take"><audio controls preload="metadata" '
+            f'aria-label="{html.escape("Take: " + caption)}" '
             f'src="data:{media_type};base64,{data}"></audio>'
-            f'<div style="font-size:12px;color:#555;">{html.escape(caption)}</div></div>')
+            f'<div style="font-size:12px;color:var(--jp-ui-font-color2, var(--vscode-'
+            f'descriptionForeground, CanvasText));">{html.escape(caption)}</div></div>')
 
 
 def caption_line(*, voice: str | None, model_id: str | None, duration: float | None,

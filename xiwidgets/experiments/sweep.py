@@ -22,6 +22,7 @@ from xiwidgets.experiments.metrics import METRICS, _metric_list, evaluate
 from xiwidgets.experiments.ranking import best_index
 from xiwidgets.formats import NOTEBOOK_OUTPUT_FORMAT
 from xiwidgets.widgets._base import ClientWidgetMixin
+from xiwidgets.widgets._frontend import styled
 
 if TYPE_CHECKING:
     import pandas
@@ -132,10 +133,14 @@ class SweepGrid(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyp
         self.items: list[BatchItem] = []
         self._takes: dict[int, Take] = {}
         self._summary = widgets.HTML()
+        # Cells, players and figures share what is left by the rating and pick columns, so
+        # the table fits a narrow cell (its text wraps, its players shrink) and a wide one.
         self._table = widgets.GridBox(layout=widgets.Layout(
-            grid_template_columns="auto auto auto auto auto", grid_gap="2px 12px",
-            align_items="center"))
+            grid_template_columns="minmax(5em, 1fr) minmax(0, 2fr) minmax(0, 1fr) auto auto",
+            grid_gap="2px 12px", align_items="center", width="100%"))
+        self._table.add_class("xi-sweep-table")
         self.children = [self._summary, self.error_card, self._table]
+        styled(self)
         with self._reporting():
             result = self.client.synthesize_many(
                 rows, out_dir=self.out_dir, output_format=output_format,
@@ -240,7 +245,7 @@ class SweepGrid(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyp
             children.append(widgets.HTML(html.escape(cell)))
             if item.path is None:
                 children.append(widgets.HTML(
-                    f'<span style="color:#d32f2f">failed: {html.escape(item.error or "")}'
+                    f'<span class="xi-sweep-failed">failed: {html.escape(item.error or "")}'
                     "</span>"))
             else:
                 children.append(widgets.HTML(self.take(index)._repr_html_()))
@@ -248,9 +253,10 @@ class SweepGrid(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyp
             saved = self._rating_of(index)
             stars = widgets.Dropdown(options=_STARS, value=saved["rating"],
                                      layout=widgets.Layout(width="90px"),
-                                     disabled=item.path is None)
+                                     disabled=item.path is None, tooltip=f"Rating of {cell}")
             pick = widgets.Checkbox(value=saved["pick"], indent=False,
-                                    disabled=item.path is None)
+                                    disabled=item.path is None, tooltip=f"Pick {cell}",
+                                    layout=widgets.Layout(width="auto"))
             stars.observe(lambda change, i=index: self.rate(i, change["new"]), names="value")
             pick.observe(lambda change, i=index: self.pick(i, change["new"]), names="value")
             children.extend([stars, pick])

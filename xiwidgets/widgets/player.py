@@ -106,6 +106,8 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
     ----------
     last_take : bytes or None
         The audio of the last take (kept in Python only, never synced).
+    last_card_id : str or None
+        The id of the last take's saved card (``data-xi-take``), ``None`` when none was saved.
     last_error : Exception or None
         Why the last take failed (also shown on the error card).
     take_output : ipywidgets.Output
@@ -141,6 +143,7 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
                  takes_dir: str | Path | None = None, **kwargs: Any) -> None:
         self._init_client(client)
         self.last_take: bytes | None = None
+        self.last_card_id: str | None = None
         self.take_output = widgets.Output()
         self.take_output.add_class("xi-take")
         self.takes_dir = Path(takes_dir) if takes_dir is not None else None
@@ -229,6 +232,14 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
             with contextlib.suppress(Exception):
                 close()
 
+    def cancel_pending(self) -> None:
+        """Tell the browser no take is coming: a Speak it got ready for was refused or stopped.
+
+        The browser opens the take's media source when Speak is clicked, before the server's
+        first audio; this gives the player back the take it showed before.
+        """
+        self.send({"type": "cancel"})
+
     def save(self, path: str | Path) -> Path:
         """Write the last take to ``path`` and return it."""
         if self.last_take is None:
@@ -244,6 +255,7 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
         self._stop_requested.clear()
         self._clear_error()
         self._current_chunks = chunks
+        self.last_card_id = None
         with self.hold_sync():
             self.status = "streaming"
             self.text = text or ""
@@ -312,6 +324,7 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
     def _keep(self, take: bytes, content_type: str, take_id: str) -> None:
         if self.policy == "none" or not take:
             return
+        self.last_card_id = take_id
         if self.policy == "embed":
             audio = Audio(data=take)
             audio.mimetype = content_type  # IPython assumes WAV for raw bytes

@@ -57,11 +57,21 @@ class StudioTake(PlayableAudio):
     seed: int | None = None
     time_to_first_byte: float | None = field(default=None, compare=False)
     total_time: float | None = field(default=None, compare=False)
+    # The card the Studio saved the take as (the take's one player in the notebook), if any.
+    card_id: str | None = field(default=None, compare=False)
     _decoded: dict[str, Any] = field(default_factory=dict, init=False, repr=False,
                                      compare=False)
 
     def _audio_format(self) -> AudioFormat:
         return audio_format(self.output_format)
+
+    def _repr_html_(self) -> str:
+        # A take the Studio saved already has its player in the notebook (the Studio's, or the
+        # cell's own card): as a cell's value it names that take instead of adding a second.
+        if self.card_id is None:
+            return super()._repr_html_()
+        return (f'<div class="xi-take-ref" data-xi-take-ref="{html.escape(self.card_id)}">'
+                f"Take: {html.escape(self._caption())} · plays in the Studio's player</div>")
 
     def _caption(self) -> str:
         return caption_line(voice=self.voice_id, model_id=self.model_id, duration=self.duration,
@@ -164,7 +174,8 @@ class Studio(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped 
                                                             else {}))
         self.voice_settings = VoiceSettings(client=shared, voice_id=self.voice_picker.voice_id,
                                             model=self.model_picker)
-        self.player = Player(client=shared, policy=policy)
+        # The browser opens the take's media source of this type when Speak is clicked.
+        self.player = Player(client=shared, policy=policy, content_type=self._media_type)
         self.quota = QuotaMeter(client=shared)
         self.history = HistoryTable(client=shared, page_size=10)
         self.history.on_open(self.restore)
@@ -242,6 +253,7 @@ class Studio(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped 
             self._join()
         request = self._request()
         if request is None:
+            self.player.cancel_pending()
             return None
         self._clear_error()
         self._stop_requested.clear()
@@ -353,12 +365,14 @@ class Studio(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped 
             if self._stop_requested.is_set():
                 # Stop was pressed while the request was still being answered.
                 stream.close()
+                self.player.cancel_pending()
                 self.status = "stopped before the first chunk"
                 return
             self.status = "streaming…"
             audio = self.player.play_stream(stream, content_type=self._media_type, text=text,
                                             raise_errors=True)
         if self.last_error is not None:
+            self.player.cancel_pending()
             self.status = "failed"
             return
         if self.player.status == "stopped":
@@ -372,7 +386,7 @@ class Studio(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped 
                           voice_settings=stream.made_by.get("voice_settings"),
                           seed=stream.made_by.get("seed"),
                           time_to_first_byte=stream.made_by.get("time_to_first_byte"),
-                          total_time=stream.total_time)
+                          total_time=stream.total_time, card_id=self.player.last_card_id)
         self.last_take = self._finished_take = take
         cost = f" · {take.character_cost:,} characters billed" if take.character_cost else ""
         self.status = f"done: {take.duration:.1f} s of audio{cost}"

@@ -47,6 +47,8 @@ function bindStudioKeys(root, model) {
       event.stopPropagation();
       // Send the box's text with the request: the last keystrokes may not have synced yet.
       model.send({ type: "speak", text: event.target.value });
+      // The player gets ready for the take now, as it does for a click on Speak.
+      root.dispatchEvent(new CustomEvent("xi-speak"));
     } else if (event.key === "Escape" && root.contains(event.target)) {
       event.preventDefault();
       event.stopPropagation();

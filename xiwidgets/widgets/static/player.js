@@ -11,6 +11,12 @@
 // <audio> is taken out of the page, so the user sees one player. Reopened without the kernel,
 // the card plays on its own. The finished take's waveform is drawn with a playhead; a click
 // (or the arrow keys) on it seeks.
+//
+// Speak is a click in the page: the player opens its MediaSource (and asks to play) right then,
+// while the kernel is still waiting for the server's first audio, so that the first chunk is
+// appended to an open source instead of waiting for "sourceopen" behind it. The kernel's "start"
+// adopts that take; "cancel" (Speak was refused) or no start within PREPARED_TAKE_MS gives the
+// previous take its source back.
 
 /** A new `tag` element with one class name. */
 function element(tag, className) {
@@ -65,6 +71,7 @@ function pump(take) {
 }
 
 const WAVE_BARS = 400;
+const PREPARED_TAKE_MS = 20000;
 
 // Peak level of each of WAVE_BARS slices of the take, from its decoded samples.
 async function peaksOf(blob) {
@@ -279,6 +286,9 @@ function render({ model, el }) {
   let take = null;
   let lastReported = -1;
   let stopAdopting = () => {};
+  let lastTakeId = null;
+  let lastBlob = null;
+  let lastUrl = null;
   const objectUrls = [];
 
   function keepUrl(url) {
@@ -307,9 +317,12 @@ function render({ model, el }) {
   function finish(takeId) {
     if (!take) return;
     if (takeId) stopAdopting = adoptSavedCard(takeId);
+    lastTakeId = takeId || null;
     take.ended = true;
     const blob = new Blob(take.parts, { type: take.contentType });
+    lastBlob = blob;
     const url = keepUrl(URL.createObjectURL(blob));
+    lastUrl = url;
     download.href = url;
     download.download = `take${take.extension}`;
     download.hidden = false;
@@ -322,16 +335,72 @@ function render({ model, el }) {
     }
   }
 
+  function leaveCurrentTake() {
+    audio.pause();
+    download.hidden = true;
+    stopAdopting();
+    wave.clear();
+  }
+
+  // Speak was pressed: a take with an open MediaSource, ready for the kernel's "start".
+  let prepared = null;
+  function prepare() {
+    const contentType = model.get("content_type");
+    if (prepared || model.get("status") === "streaming" || !canStream(contentType)) return;
+    const previous = { src: lastUrl, takeId: lastTakeId };
+    leaveCurrentTake();
+    const ready = createTake(audio, contentType, "");
+    keepUrl(audio.src);
+    prepared = { take: ready, previous, timer: setTimeout(dropPrepared, PREPARED_TAKE_MS) };
+  }
+
+  // No take came: the player shows the take it had before Speak was pressed.
+  function dropPrepared() {
+    if (!prepared) return;
+    clearTimeout(prepared.timer);
+    const { previous } = prepared;
+    prepared = null;
+    audio.pause();
+    if (previous.src) {
+      audio.src = previous.src;
+    } else {
+      audio.removeAttribute("src");
+      audio.load();
+    }
+    if (previous.src && previous.takeId) {
+      stopAdopting = adoptSavedCard(previous.takeId);
+      wave.show(lastBlob);
+      download.hidden = false;
+    }
+  }
+
+  const speakRoot = el.closest(".xi-root");
+  const onSpeakClick = (event) => {
+    if (event.type === "xi-speak" || event.target.closest(".xi-speak")) prepare();
+  };
+  if (speakRoot) {
+    speakRoot.addEventListener("click", onSpeakClick, true);
+    speakRoot.addEventListener("xi-speak", onSpeakClick);
+  }
+
   function onMessage(msg, buffers) {
     if (!msg || typeof msg.type !== "string") return;
     if (msg.type === "start") {
-      audio.pause();
-      download.hidden = true;
-      stopAdopting();
-      wave.clear();
-      take = createTake(audio, msg.content_type, msg.extension);
+      const ready = prepared && prepared.take.contentType === msg.content_type;
+      if (ready) {
+        clearTimeout(prepared.timer);
+        take = prepared.take;
+        take.extension = msg.extension;
+        prepared = null;
+      } else {
+        dropPrepared();
+        leaveCurrentTake();
+        take = createTake(audio, msg.content_type, msg.extension);
+        if (take.source) keepUrl(audio.src);
+      }
       spoken.reset(msg.text || "");
-      if (take.source) keepUrl(audio.src);
+    } else if (msg.type === "cancel") {
+      dropPrepared();
     } else if (msg.type === "chunk" && take && buffers && buffers.length > 0) {
       const bytes = asBytes(buffers[0]);
       take.parts.push(bytes);
@@ -373,6 +442,11 @@ function render({ model, el }) {
   showState();
 
   return () => {
+    if (speakRoot) {
+      speakRoot.removeEventListener("click", onSpeakClick, true);
+      speakRoot.removeEventListener("xi-speak", onSpeakClick);
+    }
+    dropPrepared();
     model.off("msg:custom", onMessage);
     model.off(stateEvents, showState);
     audio.pause();

@@ -25,12 +25,10 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
-import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests" / "browser"), str(ROOT / "benchmarks")]
@@ -73,15 +71,18 @@ def local_kernel_environment(scratch_dir: Path) -> Iterator[None]:
 # -- 1. click → first audible sample ------------------------------------------------------------
 
 
-def server_time_to_first_audio(base_url: str, key: str, voice_id: str, text: str) -> float:
-    """Seconds from sending a streaming request to its first audio byte (the rest is drained).
-
-    ``key`` is the embedded server's own key (it answers 401 without one).
-    """
-    url = f"{base_url}/v1/text-to-speech/{voice_id}/stream"
+# Defined in the kernel, which holds the embedded server's key: the key never leaves it (no
+# output, no benchmark variable); only the seconds come back.
+_KERNEL_TIME_TO_FIRST_AUDIO = """
+def _xi_time_to_first_audio(voice_id, text):
+    import time
+    import requests
+    from xiwidgets.client.embedded import embedded_server
+    server = embedded_server()
+    url = f"{server.base_url}/v1/text-to-speech/{voice_id}/stream"
     started = time.perf_counter()
-    with requests.post(url, json={"text": text}, headers={"xi-api-key": key}, stream=True,
-                       timeout=120) as response:
+    with requests.post(url, json={"text": text}, headers={"xi-api-key": server.api_key},
+                       stream=True, timeout=120) as response:
         response.raise_for_status()
         chunks = response.iter_content(chunk_size=None)
         next(chunk for chunk in chunks if chunk)
@@ -89,6 +90,7 @@ def server_time_to_first_audio(base_url: str, key: str, voice_id: str, text: str
         for _ in chunks:
             pass
     return elapsed
+"""
 
 
 def measure_click_to_audio(rounds: int) -> list[tuple[str, str, str, str]]:
@@ -135,10 +137,8 @@ def measure_click_to_audio(rounds: int) -> list[tuple[str, str, str, str]]:
                 wait_kernel_value(page, "_xi_studio.voice_picker.voice.name", VOICE)
                 page.locator(f"{STUDIO} .xi-text textarea").fill(CLICK_TEXT)
                 wait_kernel_value(page, "len(_xi_studio.text)", str(len(CLICK_TEXT)))
-                base_url = kernel_value(page, "_xi_studio.client.base_url")
                 voice_id = kernel_value(page, "_xi_studio.voice_picker.voice_id")
-                key = kernel_value(page, "__import__('xiwidgets.client.embedded', fromlist=['_'])"
-                                         ".embedded_server().api_key")
+                kernel_value(page, f"(exec({_KERNEL_TIME_TO_FIRST_AUDIO!r}, globals()), 1)[1]")
                 for _ in range(rounds):
                     # Alternate the two paths so that load on the machine hits both alike.
                     watch_next_speak(page)
@@ -152,7 +152,8 @@ def measure_click_to_audio(rounds: int) -> list[tuple[str, str, str, str]]:
                     # Playback reports its position to the kernel, which hosts the embedded
                     # server: silence it so both paths are timed on an equally quiet kernel.
                     page.evaluate(f"() => document.querySelector({STUDIO_AUDIO!r}).pause()")
-                    server_s.append(server_time_to_first_audio(base_url, key, voice_id, CLICK_TEXT))
+                    server_s.append(float(kernel_value(
+                        page, f"_xi_time_to_first_audio({voice_id!r}, {CLICK_TEXT!r})")))
                 browser.close()
         finally:
             lab.stop()

@@ -1,7 +1,7 @@
 """Every other widget as a designed interface in JupyterLab 4 (issue 14, item 7), in Chromium.
 
 One notebook, run once, shows each widget in its own cell: VoicePicker, VoiceSettings,
-HistoryTable, QuotaMeter, VoiceMaker, SweepGrid, DialogueEditor, PronunciationEditor, and a
+HistoryTable, QuotaMeter, VoiceMaker, VoiceDesigner, SweepGrid, DialogueEditor, PronunciationEditor, and a
 Studio whose take is also a cell's value. Each test measures what a user would see: no element
 wider than its box at 600 and 1 200 px, every control named, text contrast ≥ 4.5:1 in the light
 and dark themes, and one ``<audio>`` per take. Screenshots of every widget (light and dark, both
@@ -33,6 +33,7 @@ WIDGETS = {
     "sweep": ".xi-sweep",
     "dialogue": ".xi-dialogue-editor",
     "pronunciation": ".xi-pronunciation:not(.xi-studio *)",
+    "voice-designer": ".xi-voice-designer",
 }
 ALL_WIDGETS = ", ".join(WIDGETS.values())
 TAKE_AUDIO = ".jp-NotebookPanel audio:not(.xi-history-audio audio)"
@@ -48,6 +49,7 @@ CELLS = [
     "xi.HistoryTable(page_size=5)",
     "xi.QuotaMeter()",
     "xi.VoiceMaker()",
+    "xi.VoiceDesigner()",
     "xi.DialogueEditor(lines=[('Good morning, how did you sleep?', 'Joe'),\n"
     "                         ('Like a log, thank you for asking.', 'Joe')])",
     "editor = PronunciationEditor(voice='Joe')\n"

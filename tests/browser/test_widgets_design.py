@@ -1,11 +1,11 @@
 """Every other widget as a designed interface in JupyterLab 4 (issue 14, item 7), in Chromium.
 
 One notebook, run once, shows each widget in its own cell: VoicePicker, VoiceSettings,
-HistoryTable, QuotaMeter, VoiceMaker, VoiceDesigner, SweepGrid, DialogueEditor, PronunciationEditor, and a
-Studio whose take is also a cell's value. Each test measures what a user would see: no element
-wider than its box at 600 and 1 200 px, every control named, text contrast ≥ 4.5:1 in the light
-and dark themes, and one ``<audio>`` per take. Screenshots of every widget (light and dark, both
-widths) go to ``test-artifacts/``.
+HistoryTable, QuotaMeter, VoiceMaker, VoiceDesigner, SweepGrid, DialogueEditor,
+PronunciationEditor, and a Studio whose take is also a cell's value. Each test measures what a
+user would see: no element wider than its box at 600 and 1 200 px, every control named, text
+contrast ≥ 4.5:1 in the light and dark themes, and one ``<audio>`` per take. Screenshots of
+every widget (light and dark, both widths) go to ``test-artifacts/``.
 """
 
 from __future__ import annotations

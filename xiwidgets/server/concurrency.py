@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 
 from xiwidgets.server.domain_errors import TooManyConcurrentRequestsError
 
@@ -101,6 +103,17 @@ class Concurrency:
             if self.max_requests is not None and self._in_flight >= self.max_requests:
                 raise TooManyConcurrentRequestsError(self.max_requests)
             self._in_flight += 1
+
+    @contextlib.contextmanager
+    def admitted(self) -> Iterator[None]:
+        """Count a take in for a block that plans it (see :meth:`admit`); a block that raises
+        counts it out again, as nothing was planned."""
+        self.admit()
+        try:
+            yield
+        except BaseException:
+            self.change_in_flight(-1)
+            raise
 
     def change_in_flight(self, delta: int) -> None:
         """Count takes in (``+1``) or out (``-1``): planned and not yet over."""

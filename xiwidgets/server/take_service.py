@@ -146,17 +146,13 @@ class TakeService:
         """
         # Admitted first, before anything is checked or reserved: a refused take costs nothing
         # and a burst of them cannot get past the limit.
-        self._concurrency.admit()
-        try:
+        with self._concurrency.admitted():
             return self._plan_admitted(
                 request_id=request_id, voice_id=voice_id, text=text, model_id=model_id,
                 voice_settings=voice_settings, output_format=output_format, seed=seed,
                 streaming=streaming, enable_logging=enable_logging, websocket=websocket,
                 lexicon=lexicon, text_normalization=text_normalization,
                 language_code=language_code)
-        except BaseException:
-            self._concurrency.change_in_flight(-1)
-            raise
 
     def _plan_admitted(self, *, request_id: str, voice_id: str, text: str,
                        model_id: str | None, voice_settings: dict[str, Any] | None,
@@ -238,16 +234,12 @@ class TakeService:
         TooManyConcurrentRequestsError
             When ``max_concurrent_requests`` takes are already in flight.
         """
-        self._concurrency.admit()
-        try:
+        with self._concurrency.admitted():
             return self._plan_dialogue_admitted(
                 request_id=request_id, lines=lines, model_id=model_id,
                 voice_settings=voice_settings, output_format=output_format, seed=seed,
                 streaming=streaming, enable_logging=enable_logging, lexicon=lexicon,
                 text_normalization=text_normalization, language_code=language_code)
-        except BaseException:
-            self._concurrency.change_in_flight(-1)
-            raise
 
     def _plan_dialogue_admitted(
         self,

@@ -108,6 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
         "allows",
     )
     serve.add_argument(
+        "--worker-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="with --workers N >= 2: a worker that sends nothing for this long while making a "
+        "take is killed and replaced, and that take fails with nothing charged (default 120)",
+    )
+    serve.add_argument(
         "--max-concurrent-requests",
         type=int,
         default=None,
@@ -265,6 +273,7 @@ def serve(options: argparse.Namespace) -> int:
         "max_concurrent_syntheses": options.max_concurrent_syntheses,
         "max_concurrent_requests": options.max_concurrent_requests,
         "workers": options.workers,
+        "worker_timeout_s": options.worker_timeout,
         "header_timeout_s": options.header_timeout,
         "max_connections_per_client": options.max_connections_per_client,
     }

@@ -42,11 +42,14 @@ class ServerProcess:
         More CLI arguments (``--api-key K``, ``--character-limit N``, ...).
     host : str or None
         ``--host`` to pass; None leaves the CLI's default.
+    env : dict of str to str
+        Environment variables set for the server beside this process's.
     """
 
     data_dir: Path
     extra_args: list[str] = field(default_factory=list)
     host: str | None = "127.0.0.1"
+    env: dict[str, str] = field(default_factory=dict)
     base_url: str = ""
     process: subprocess.Popen | None = None
     lines: list[str] = field(default_factory=list)
@@ -56,7 +59,7 @@ class ServerProcess:
         host = ["--host", self.host] if self.host is not None else []
         command = [sys.executable, "-m", "xiwidgets.cli", "serve", *host, "--port", "0",
                    "--data-dir", str(self.data_dir), *self.extra_args]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                         text=True, env=env, errors="replace")
         ready = threading.Event()

@@ -12,7 +12,7 @@ import threading
 import pytest
 import requests
 
-from tests.reliability.harness import audio_files, wait_until
+from tests.reliability.harness import ServerProcess, audio_files, wait_until
 from tests.server.helpers import character_count, history_count
 from xiwidgets.client import Client, PronunciationRule, ServerError
 
@@ -31,7 +31,7 @@ def workers_server(tmp_path_factory):
 
 
 def test_a_seeded_take_is_the_same_from_every_worker_and_from_a_single_process_server(
-        workers_server, server):
+        workers_server, tmp_path):
     client = Client(base_url=workers_server.base_url)
     takes: list[bytes] = []
 
@@ -46,7 +46,16 @@ def test_a_seeded_take_is_the_same_from_every_worker_and_from_a_single_process_s
             thread.join()
     pool = workers_server.services.synthesizer
     assert len(pool.served) == 2 and all(count >= 1 for count in pool.served.values())
-    in_process = Client(base_url=server.base_url).tts.convert("Joe", text=SEEDED, seed=11).audio
+    # The engines' thread count is part of what makes a take (the floating-point sums split
+    # differently), so the single-process server matches on the workers' share of the cores.
+    from xiwidgets.server.engines.threads import ENGINE_THREADS_ENV, threads_per_worker
+
+    alone = ServerProcess(tmp_path, env={ENGINE_THREADS_ENV: str(threads_per_worker(2))})
+    try:
+        single = Client(base_url=alone.start().base_url)
+        in_process = single.tts.convert("Joe", text=SEEDED, seed=11).audio
+    finally:
+        alone.stop()
     assert set(takes) == {in_process}
 
     # Streaming goes clause by clause through the worker's pipe.
@@ -118,6 +127,54 @@ def test_a_worker_killed_mid_take_fails_only_that_take_refunds_it_and_is_replace
     assert wait_until(lambda: pool.alive() == 2 and not pool.busy_pids(), timeout=180)
     assert pool.replaced == 1
     assert client.tts.convert("Joe", text="A new worker took its place.").audio
+
+
+def test_a_hung_worker_is_killed_after_the_worker_timeout_and_its_take_refunded(tmp_path):
+    # SIGSTOP: the worker is alive but sends nothing, as a deadlocked or swapping one would.
+    from xiwidgets.server import start_in_thread
+
+    with start_in_thread(data_dir=tmp_path, workers=2, worker_timeout_s=5.0) as handle:
+        pool = handle.services.synthesizer
+        client = Client(base_url=handle.base_url)
+        characters, items = character_count(handle), history_count(handle)
+        outcome: list[BaseException | str] = []
+
+        def long_take() -> None:
+            try:
+                client.tts.convert("Joe", text=LONG_TEXT)
+                outcome.append("made")
+            except ServerError as exc:
+                outcome.append(exc)
+
+        taker = threading.Thread(target=long_take)
+        taker.start()
+        assert wait_until(lambda: pool.busy_pids(), timeout=120)
+        [hung] = pool.busy_pids()
+        os.kill(hung, signal.SIGSTOP)
+        taker.join(120)
+
+        [error] = outcome
+        assert isinstance(error, ServerError) and error.status_code == 503
+        assert "nothing was charged" in str(error)
+        assert character_count(handle) == characters
+        assert history_count(handle) == items
+        assert wait_until(lambda: pool.alive() == 2 and not pool.busy_pids(), timeout=180)
+        assert pool.replaced == 1
+        with pytest.raises(ProcessLookupError):  # killed, not left stopped
+            os.kill(hung, 0)
+        assert client.tts.convert("Joe", text="A new worker took its place.").audio
+
+
+def test_each_worker_gets_its_share_of_the_cores(workers_server):
+    # Two workers each on every core only contend (benchmarks/scale.py): each gets cores / 2.
+    import psutil
+
+    from xiwidgets.server.engines.threads import ENGINE_THREADS_ENV
+
+    pool = workers_server.services.synthesizer
+    shares = {psutil.Process(pid).environ().get(ENGINE_THREADS_ENV)
+              for pid in pool.pids()}
+    assert shares == {str(max(1, (os.cpu_count() or 1) // 2))}
 
 
 @pytest.mark.parametrize(("workers", "message"), [

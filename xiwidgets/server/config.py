@@ -53,7 +53,11 @@ class ServerConfig:
         copy of the voices in memory, ``max_concurrent_syntheses`` at once. N >= 2: N worker
         processes, each with its own engines (300 MB each, 700 MB with Kokoro), one synthesis
         each at a time; the server's process keeps the store, billing and history.
-        ``"auto"``: one per core, as many as free memory holds.
+        ``"auto"``: one per core, as many as free memory holds. The cores are shared out:
+        each worker's engines run on cores / N threads.
+    worker_timeout_s : float
+        With workers: a worker that sends nothing for this long while making a take is
+        hung; it is killed and replaced, and that take fails (refunded, nothing stored).
     max_concurrent_requests : int or None
         Takes in flight at once (synthesizing, waiting or being sent); past it a take is
         refused as the hosted API refuses one past its plan's limit: 429
@@ -98,6 +102,7 @@ class ServerConfig:
     max_concurrent_syntheses: int = field(default_factory=default_max_concurrent_syntheses)
     max_concurrent_requests: int | None = None
     workers: int = 1
+    worker_timeout_s: float = 120.0
     warm_up: bool = True
     preload_voices: bool = False
     log_level: str = "warning"
@@ -161,6 +166,8 @@ class ServerConfig:
                 f"workers must be a whole number >= 1 (or 'auto'), not {requested!r}: 1 "
                 "synthesizes in the server's own process, N >= 2 starts N worker processes"
             )
+        if not self.worker_timeout_s > 0:
+            raise ValueError("worker_timeout_s must be > 0 seconds")
         if self.max_concurrent_requests is not None and self.max_concurrent_requests < 1:
             raise ValueError("max_concurrent_requests must be >= 1 (or None for no limit)")
 

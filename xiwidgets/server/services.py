@@ -63,7 +63,7 @@ class Services:
         if config.workers >= 2:
             from xiwidgets.server.workers import WorkerPool
 
-            synthesizer = WorkerPool(config.workers, config.warm_up)
+            synthesizer = WorkerPool(config.workers, config.warm_up, config.worker_timeout_s)
             # One synthesis per worker process at a time.
             syntheses = config.workers
         else:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from xiwidgets.server.domain_errors import SynthesisWorkerLostError
+from xiwidgets.server.engines.threads import ENGINE_THREADS_ENV, threads_per_worker
 
 if TYPE_CHECKING:
     from xiwidgets.server.engines import AudioChunk, SynthesisSettings, VoiceSpec
@@ -44,6 +45,10 @@ KOKORO_MEMORY_BYTES = 400 * 2**20
 MEMORY_HEADROOM_BYTES = 1024 * 2**20
 _READY_TIMEOUT_S = 300.0
 _STOP_TIMEOUT_S = 5.0
+# The longest a busy worker may go without sending anything before it counts as hung (stopped,
+# deadlocked, swapping): no clause of any engine takes this long, even a Kokoro take that
+# has to load the model first on loaded cores (~40 s at worst, measured).
+DEFAULT_WORKER_TIMEOUT_S = 120.0  # ServerConfig.worker_timeout_s
 
 
 class SpeechMaker(Protocol):
@@ -136,14 +141,15 @@ class _Worker:
         return self.process.poll() is None
 
 
-def _launch(warm_up: bool) -> _Worker:
+def _launch(warm_up: bool, engine_threads: int) -> _Worker:
     """Start one worker: a fresh interpreter running :func:`serve_socket` (not
     ``multiprocessing``, which would import the caller's ``__main__`` again: a script, a
-    notebook or stdin)."""
+    notebook or stdin), its engines on ``engine_threads`` threads."""
     ours, theirs = socket.socketpair()
     package_root = str(Path(__file__).resolve().parents[2])
     env = {**os.environ,
-           "PYTHONPATH": os.pathsep.join([package_root, os.environ.get("PYTHONPATH", "")])}
+           "PYTHONPATH": os.pathsep.join([package_root, os.environ.get("PYTHONPATH", "")]),
+           ENGINE_THREADS_ENV: os.environ.get(ENGINE_THREADS_ENV, str(engine_threads))}
     code = ("import sys; from xiwidgets.server.workers import serve_socket; "
             "serve_socket(int(sys.argv[1]), sys.argv[2] == 'warm')")
     try:
@@ -164,6 +170,9 @@ class WorkerPool:
         Worker processes (>= 2).
     warm_up : bool
         Each worker loads its engines before it takes work.
+    timeout_s : float
+        A busy worker that sends nothing for this long is hung: it is killed and replaced,
+        and its take fails like one whose worker died.
 
     Attributes
     ----------
@@ -171,9 +180,13 @@ class WorkerPool:
         Takes (and previews) each worker process made, by pid.
     """
 
-    def __init__(self, count: int, warm_up: bool) -> None:
+    def __init__(self, count: int, warm_up: bool,
+                 timeout_s: float = DEFAULT_WORKER_TIMEOUT_S) -> None:
         self.count = count
         self._warm_up = warm_up
+        self._timeout_s = timeout_s
+        # The cores shared out: N workers each on all of them only contend.
+        self._engine_threads = threads_per_worker(count)
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._lock = threading.Lock()
         self._workers: list[_Worker] = []
@@ -185,7 +198,7 @@ class WorkerPool:
             self._start_worker()
 
     def _start_worker(self) -> None:
-        worker = _launch(self._warm_up)
+        worker = _launch(self._warm_up, self._engine_threads)
         with self._lock:
             self._workers.append(worker)
         starting = threading.Thread(target=self._admit_when_ready, args=(worker,),
@@ -233,6 +246,11 @@ class WorkerPool:
         with self._lock:
             return sum(worker.is_alive() for worker in self._workers)
 
+    def pids(self) -> list[int]:
+        """Pids of every live worker."""
+        with self._lock:
+            return [worker.pid for worker in self._workers if worker.is_alive()]
+
     def busy_pids(self) -> list[int]:
         """Pids of the workers making a take now (for an operator, or a crash test)."""
         with self._lock:
@@ -247,13 +265,17 @@ class WorkerPool:
         Raises
         ------
         SynthesisWorkerLostError
-            The worker died while making it (it is replaced); nothing of it is kept.
+            The worker died, or hung past ``timeout_s``, while making it (it is replaced);
+            nothing of it is kept.
         """
         worker = self._next_idle()
         finished = False
         try:
             worker.connection.send(("synthesize", text, voice, settings, lexicon))
             while True:
+                if not worker.connection.poll(self._timeout_s):
+                    self._kill_hung(worker)
+                    raise EOFError
                 kind, payload = worker.connection.recv()
                 if kind == "chunk":
                     yield payload
@@ -282,12 +304,24 @@ class WorkerPool:
         """The consumer stopped reading (a cancelled take): stop the worker, then reuse it."""
         try:
             worker.connection.send(("cancel", None))
-            while worker.connection.recv()[0] == "chunk":
-                pass
+            while True:
+                if not worker.connection.poll(self._timeout_s):
+                    self._kill_hung(worker)
+                    raise EOFError
+                if worker.connection.recv()[0] != "chunk":
+                    break
         except (EOFError, OSError):
             self._replace(worker)
             return
         self._idle.put(worker)
+
+    def _kill_hung(self, worker: _Worker) -> None:
+        logger.warning("synthesis worker (pid %s) sent nothing for %.0f s; killing it",
+                       worker.pid, self._timeout_s)
+        with contextlib.suppress(ProcessLookupError):
+            worker.process.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            worker.process.wait(_STOP_TIMEOUT_S)
 
     def _count(self, worker: _Worker) -> None:
         with self._lock:

@@ -43,6 +43,7 @@ from .base import ClauseAudio, PhonemeWord, SynthesisSettings, VoiceSpec
 from .dsp import varispeed
 from .kokoro_assets import AssetError, KokoroAssets, check_assets
 from .registry import EngineInfo
+from .threads import engine_threads
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -54,7 +55,6 @@ SAMPLE_RATE = 24000
 # by measurement (benchmarks/voices.py: WER 0 and the highest DNSMOS, 3.46, of the English
 # voices on the project's paragraph).
 DEFAULT_ENGLISH_VOICE = "af_sarah"
-_MAX_THREADS = 2
 _MIN_SPEED, _MAX_SPEED = 0.5, 2.0
 _MAX_PHONEMES = 510
 _SENTENCE_PAUSE, _CLAUSE_PAUSE = 0.25, 0.1
@@ -271,7 +271,7 @@ def _build_runtime(assets: KokoroAssets, vectors: dict[str, np.ndarray]) -> _Run
     model = onnx.load(str(assets.model_path))
     _expose_durations(model)
     options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = _MAX_THREADS
+    options.intra_op_num_threads = engine_threads()
     options.inter_op_num_threads = 1
     # Idle worker threads sleep instead of spinning: on a busy machine spinning burned ~30 %
     # more CPU for the same take, CPU that other requests and engines need.

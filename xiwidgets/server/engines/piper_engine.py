@@ -36,6 +36,7 @@ from .alignment import WORD_PATTERN, CharTimes, is_sound, phoneme_words, times_f
 from .base import ClauseAudio, PhonemeWord, SynthesisSettings, VoiceSpec
 from .dsp import varispeed
 from .registry import EngineInfo
+from .threads import engine_threads
 
 if TYPE_CHECKING:
     from ..audio import FloatAudio
@@ -48,7 +49,6 @@ _LATENT_NOISE_INPUT = "xiwidgets_latent_noise"
 # modulo its length, so any clause length works without knowing the frame count in advance
 # (a repeat of white latent noise 12 s later in one clause is inaudible).
 _LATENT_NOISE_FRAMES = 1024
-_MAX_THREADS = 2
 _NO_PHONEME_MARKUP = str.maketrans("[]", "()")
 # The model rounds every phoneme and pause up to whole frames, so audio length follows
 # length_scale only as ~length_scale**0.66; this exponent (measured on sentences and a
@@ -79,22 +79,23 @@ class PiperEngine:
     ----------
     model_path, config_path : pathlib.Path or None
         The voice model; defaults to the Joe voice package.
-    threads : int
-        onnxruntime intra-op threads (at most 2: the server shares the CPU with its clients).
+    threads : int, optional
+        onnxruntime intra-op threads; by default :func:`~.threads.engine_threads` (two alone
+        on a machine, the cores shared out among the server's workers).
     """
 
     def __init__(
         self,
         model_path: Path | None = None,
         config_path: Path | None = None,
-        threads: int = _MAX_THREADS,
+        threads: int | None = None,
     ) -> None:
         if model_path is None:
             model_path, config_path = joe_model_paths()
         self._model_path = Path(model_path)
         self.voice_key = self._model_path.stem
         self._config_path = Path(config_path or f"{model_path}.json")
-        self._threads = max(1, min(threads, _MAX_THREADS))
+        self._threads = max(1, threads) if threads is not None else engine_threads()
         self._loaded: _LoadedVoice | None = None
         self._load_lock = threading.Lock()
         config = json.loads(self._config_path.read_text(encoding="utf-8"))
@@ -117,6 +118,9 @@ class PiperEngine:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = self._threads
         options.inter_op_num_threads = 1
+        # Idle threads sleep instead of spinning (as Kokoro's do): spinning burns the core
+        # another worker or the encoder needs.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = onnxruntime.InferenceSession(
             model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"]
         )

@@ -125,6 +125,22 @@ def test_no_widget_overflows_or_is_cut_silently(widgets_page: Any, width: int) -
     assert not failures, f"at a {width} px window:\n" + "\n".join(failures)
 
 
+@pytest.mark.parametrize("width", [600, 1200])
+def test_a_sweep_cell_breaks_between_its_parameters_never_inside_one(widgets_page: Any,
+                                                                     width: int) -> None:
+    page = widgets_page
+    show_at(page, width)
+    lines = page.locator(f"{WIDGETS['sweep']} .xi-sweep-param").evaluate_all(
+        "(spans) => spans.map((span) => { const style = getComputedStyle(span);"
+        " const line = parseFloat(style.lineHeight);"
+        " const one = Number.isFinite(line) ? line : parseFloat(style.fontSize) * 1.3;"
+        " return [span.textContent, span.getClientRects().length,"
+        " span.getBoundingClientRect().height / one]; })")
+    assert len(lines) == 2 * 2  # two cells, two parameters each
+    broken = [text for text, boxes, height in lines if boxes != 1 or height > 1.5]
+    assert not broken, f"at {width} px these values wrap inside themselves: {broken}"
+
+
 def test_every_control_of_every_widget_has_a_name(widgets_page: Any) -> None:
     page = widgets_page
     show_at(page, 1200)

@@ -46,6 +46,17 @@ def _figures_line(row: Mapping[str, Any]) -> str:
     return " · ".join(parts)
 
 
+def _cell_label(cell: dict[str, Any]) -> str:
+    """A cell's parameters, one to a line: a narrow column wraps between them, never inside
+    one ("stability=0" / ".35"); a value too long for the column is cut with an ellipsis and
+    shown whole in its tooltip."""
+    lines = []
+    for name, value in cell.items():
+        text = html.escape(f"{name}={value!r}")
+        lines.append(f'<span class="xi-sweep-param" title="{text}">{text}</span>')
+    return "".join(lines)
+
+
 class SweepGrid(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped base
     """A settings sweep: every cell of ``grid`` as a take, playable, scored and rated.
 
@@ -136,7 +147,7 @@ class SweepGrid(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyp
         # Cells, players and figures share what is left by the rating and pick columns, so
         # the table fits a narrow cell (its text wraps, its players shrink) and a wide one.
         self._table = widgets.GridBox(layout=widgets.Layout(
-            grid_template_columns="minmax(5em, 1fr) minmax(0, 2fr) minmax(0, 1fr) auto auto",
+            grid_template_columns="fit-content(14em) minmax(0, 2fr) minmax(0, 1fr) auto auto",
             grid_gap="2px 12px", align_items="center", width="100%"))
         self._table.add_class("xi-sweep-table")
         self.children = [self._summary, self.error_card, self._table]
@@ -242,7 +253,7 @@ class SweepGrid(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyp
         children: list[widgets.Widget] = [widgets.HTML(f"<b>{h}</b>") for h in headers]
         for index, item in enumerate(self.items):
             cell = ", ".join(f"{k}={v!r}" for k, v in self.cells[index].items())
-            children.append(widgets.HTML(html.escape(cell)))
+            children.append(widgets.HTML(_cell_label(self.cells[index])))
             if item.path is None:
                 children.append(widgets.HTML(
                     f'<span class="xi-sweep-failed">failed: {html.escape(item.error or "")}'

@@ -89,9 +89,13 @@ def first_audio_seconds(base_url: str, voice_id: str) -> float:
     started = time.perf_counter()
     with requests.post(f"{base_url}/v1/text-to-speech/{voice_id}/stream",
                        json={"text": PARAGRAPH}, stream=True, timeout=120) as response:
-        next(response.iter_content(1))
+        # One iterator: a second ``iter_content`` would read nothing (requests marks the body
+        # consumed), the connection would close after the first byte and the take would be
+        # cancelled, its synthesis slot still held while the next request waits.
+        pieces = response.iter_content(chunk_size=None)
+        next(pieces)
         first = time.perf_counter() - started
-        for _ in response.iter_content(65536):
+        for _ in pieces:
             pass
     return first
 

@@ -32,6 +32,7 @@ from xiwidgets.server.domain_errors import (
 )
 from xiwidgets.server.model_lookup import tts_model
 from xiwidgets.server.normalization import normalize
+from xiwidgets.server.read_ahead import read_ahead
 from xiwidgets.server.spoken_text import SpokenText
 from xiwidgets.server.store import HistoryRecord, Reservation, Store, Usage, new_id
 from xiwidgets.server.store import QuotaExceededError as QuotaRefusedError
@@ -358,8 +359,10 @@ class TakeService:
         offset = 0.0
         counted = True
         try:
-            with self._concurrency.synthesis_slots:
-                for chunk in self._chunks(plan):
+            # The next clause is made while this one is encoded and handed over.
+            with (self._concurrency.synthesis_slots,
+                  read_ahead(lambda: self._chunks(plan)) as chunks):
+                for chunk in chunks:
                     if cancelled.is_set():
                         raise TakeCancelledError
                     for pcm, owner in _split_for_sending(chunk, first=offset == 0.0):

@@ -55,16 +55,22 @@ def _register(operation: HostedOnlyOperation) -> None:
         raise hosted_only(operation)
 
     refuse.__doc__ = f"{operation.name}: hosted API only (400 ``hosted_only``)."
+    slug = operation.prefix.replace("/", "_").replace("-", "_")
     for path in (operation.prefix, operation.prefix + "/{rest:path}"):
-        router.add_api_route(
-            path,
-            refuse,
-            methods=_METHODS,
-            dependencies=API_KEY_REQUIRED,
-            # The sub-paths are a catch-all, not operations: left out of the OpenAPI document.
-            include_in_schema=path == operation.prefix,
-            name=f"hosted_only{operation.prefix.replace('/', '_').replace('-', '_')}",
-        )
+        # One route per method: FastAPI names an operation after a route's first method,
+        # so one route of five methods would be five operations with one id.
+        for method in _METHODS:
+            router.add_api_route(
+                path,
+                refuse,
+                methods=[method],
+                dependencies=API_KEY_REQUIRED,
+                # The sub-paths are a catch-all, not operations: left out of the OpenAPI
+                # document.
+                include_in_schema=path == operation.prefix,
+                name=f"hosted_only{slug}",
+                operation_id=f"hosted_only{slug}_{method.lower()}",
+            )
 
 
 for _operation in HOSTED_ONLY_OPERATIONS:

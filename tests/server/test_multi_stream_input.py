@@ -187,3 +187,35 @@ def test_the_key_is_needed_before_a_context_opens(server_factory):
         socket.send(json.dumps({"close_socket": True}))
         messages = _receive_all(socket)
     assert _spoken(messages) == "Hello. "
+
+
+def test_a_socket_that_drops_keeps_what_its_open_contexts_said_in_the_history(server):
+    # What a context said was billed and sent: a client that goes away without closing its
+    # contexts still finds it in the history, as a closed context's would be. What was billed
+    # and what the history keeps agree, whatever the moment the client left.
+    from tests.reliability.harness import wait_until
+
+    joe = voice_id_named(server, "Joe")
+    first, second = "The tide came in at dawn. ", "And out again by noon. "
+    used, kept = character_count(server), history_count(server)
+    concurrency = server.services.concurrency
+    with connect(_url(server, joe)) as socket:
+        socket.send(json.dumps({"text": " ", "context_id": "told"}))
+        socket.send(json.dumps({"text": first, "context_id": "told", "flush": True}))
+        socket.send(json.dumps({"text": "This was never flushed", "context_id": "untold"}))
+        heard = []
+        while _spoken(heard) != first:
+            heard.append(json.loads(socket.recv(timeout=60)))
+        # The second take starts only once the first is settled: its audio proves it.
+        socket.send(json.dumps({"text": second, "context_id": "told", "flush": True}))
+        while _spoken(heard) == first:
+            heard.append(json.loads(socket.recv(timeout=60)))
+    # Gone mid-take, without close_context or close_socket.
+    assert wait_until(lambda: concurrency.headers()["current-concurrent-requests"] == "0",
+                      timeout=60)
+    assert wait_until(lambda: history_count(server) == kept + 1, timeout=30)
+    [item] = get(server, "/v1/history?page_size=1").json()["history"]
+    assert item["text"] in (first, first + second)
+    assert character_count(server) - used == len(item["text"])
+    audio = get(server, f"/v1/history/{item['history_item_id']}/audio").content
+    assert duration_of(audio) > 1.0

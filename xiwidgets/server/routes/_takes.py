@@ -75,6 +75,8 @@ class TakeRun:
         self.plan = plan  # read by the routes (its text, for the alignments)
         self._shared = shared
         self._connected = connected
+        self._settled = False
+        self._done = threading.Event()
         threading.Thread(target=self._work, name=f"take-{plan.request_id}", daemon=True).start()
 
     def _hand_over(self, item: TakePiece | _SettleRequest | BaseException) -> bool:
@@ -107,10 +109,19 @@ class TakeRun:
             self._takes.produce(
                 self.plan, self._hand_over, self._cancelled, self._shared, self._may_settle
             )
+            self._settled = True
         except TakeCancelledError as exc:
             self._hand_over(exc)  # ends ``pieces`` if it is still being read
         except BaseException as exc:  # handed to the consumer, which re-raises it
             self._hand_over(exc)
+        finally:
+            self._done.set()
+
+    async def settled(self) -> bool:
+        """Whether the take was settled (billed, and stored when logged), once its thread is
+        done: also for a reader stopped between the settling and the final piece."""
+        await asyncio.to_thread(self._done.wait)
+        return self._settled
 
     async def pieces(self) -> AsyncIterator[TakePiece]:
         """Yield the take's pieces while later clauses are still being synthesized.

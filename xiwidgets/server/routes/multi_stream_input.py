@@ -127,6 +127,10 @@ class MultiSession(Session):
         if tail:
             await stream.send_audio(tail, None)
         await self.websocket.send_json({"isFinal": True, "contextId": context_id})
+        await self._keep(stream)
+
+    async def _keep(self, stream: TextStream) -> None:
+        """The context's history item: what it said, as one take (when logging is on)."""
         if self.enable_logging:
             await asyncio.to_thread(
                 self.running.takes.record_stream,
@@ -134,6 +138,14 @@ class MultiSession(Session):
                 bytes(stream.encoder.history_audio),
                 stream.alignment.alignments(),
             )
+
+    async def keep_open_contexts(self) -> None:
+        """The socket ended with contexts still open (the client went away, an error): what
+        they said was billed and sent, so it is kept in the history like a closed context's."""
+        for context_id in list(self.contexts):
+            stream = self.contexts.pop(context_id)
+            stream.encoder.finish()  # the history file's last frames; the client is gone
+            await self._keep(stream)
 
     async def handle(self, message: dict[str, Any]) -> bool:
         """Act on one message; ``True`` once the socket is to close."""
@@ -191,6 +203,7 @@ class MultiSession(Session):
                 pass
         finally:
             await inbox.stop()
+            await self.keep_open_contexts()
 
 
 @router.websocket("/v1/text-to-speech/{voice_id}/multi-stream-input")

@@ -380,14 +380,22 @@ class TextStream:
             )
         except DomainError as exc:
             raise SessionError(exc.status, exc.message) from None
-        async for piece in TakeRun(self.running.takes, plan, self.encoder).pieces():
-            if piece.audio or piece.chunk is not None:
-                await self.send_audio(piece.audio, *_alignments_ms(piece, plan))
-            if piece.chunk is not None:
-                self.alignment.add(piece, plan.spoken_text, self.elapsed + piece.offset_s)
-            if piece.final:
-                self.elapsed += piece.offset_s
-        self.spoken.append(plan)
+        run = TakeRun(self.running.takes, plan, self.encoder)
+        finished = False
+        try:
+            async for piece in run.pieces():
+                if piece.audio or piece.chunk is not None:
+                    await self.send_audio(piece.audio, *_alignments_ms(piece, plan))
+                if piece.chunk is not None:
+                    self.alignment.add(piece, plan.spoken_text, self.elapsed + piece.offset_s)
+                if piece.final:
+                    self.elapsed += piece.offset_s
+                    finished = True
+        finally:
+            # Said is what was billed: also a take settled just before the client went
+            # away (this reader stopped before its final piece), never one refunded.
+            if finished or await run.settled():
+                self.spoken.append(plan)
 
     async def send_audio(
         self,

@@ -146,3 +146,25 @@ def test_requests_past_the_speech_limit_get_429_at_once(server_factory, take):
     assert refused.status_code == 429
     assert refused.json()["detail"]["status"] == "too_many_concurrent_requests"
     assert transcribe(limited, take[0]).status_code == 200  # the place is free again
+
+
+def test_a_client_that_hangs_up_stops_its_transcription(server_factory, take):
+    # Nineteen minutes of speech take the model two minutes or more; a client that gives up
+    # after a few seconds must not keep the one place busy for that long.
+    import requests
+
+    from tests.reliability.harness import wait_until
+
+    limited = server_factory(max_speech_requests=1, warm_up=False)
+    samples, rate = decode_audio(take[0])
+    speech = soxr.resample(samples, rate, 8000)
+    minutes = np.tile(speech, int(1150 * 8000 / len(speech)))
+    from xiwidgets.wav import wav_bytes
+
+    recording = wav_bytes((minutes * 32767).astype("<i2").tobytes(), 8000)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.post(limited.base_url + "/v1/speech-to-text", data={"model_id": "scribe_v1"},
+                      files={"file": ("long.wav", recording)}, timeout=(10, 3))
+    # The place comes free once the window being decoded ends, not minutes later.
+    assert wait_until(lambda: transcribe(limited, take[0]).status_code == 200, timeout=60,
+                      interval=1.0)

@@ -9,6 +9,7 @@ pays the load (a second or two), later ones do not. Independent of HTTP: failure
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,10 @@ from xiwidgets.whisper_model import DECODING_LOCK, WHISPER_RATE, load_whisper
 # ISO 639-3 names of the ISO 639-1 codes the API also accepts for English, the only language
 # of the model this server ships (Whisper tiny.en); other languages are refused by name.
 _ISO_639_3 = {"eng": "en"}
+
+
+class RecognitionStoppedError(Exception):
+    """A transcription stopped part way because its answer is no longer wanted."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,11 @@ class SpeechRecognizer:
         return base
 
     def transcribe(
-        self, samples: np.ndarray, language: str | None = None, temperature: float = 0.0
+        self,
+        samples: np.ndarray,
+        language: str | None = None,
+        temperature: float = 0.0,
+        stop: threading.Event | None = None,
     ) -> Transcript:
         """Transcribe 16 kHz float32 mono ``samples`` with word timestamps.
 
@@ -93,10 +102,18 @@ class SpeechRecognizer:
             A code from :meth:`language_of`; ``None`` lets a multilingual model detect it.
         temperature : float
             Sampling temperature; 0 decodes deterministically (beam search).
+        stop : threading.Event, optional
+            Set when the answer is no longer wanted (its client went away): decoding ends
+            after the 30 s window it is in.
 
         Returns
         -------
         Transcript
+
+        Raises
+        ------
+        RecognitionStoppedError
+            ``stop`` was set before the recording was transcribed to its end.
         """
         model = self._model()
         with DECODING_LOCK:
@@ -113,13 +130,17 @@ class SpeechRecognizer:
                 condition_on_previous_text=False,
                 word_timestamps=True,
             )
-            words = [
-                HeardWord(word.word.strip(), round(word.start, 3), round(word.end, 3),
-                          float(word.probability))
-                for segment in segments
-                for word in segment.words or ()
-                if word.word.strip()
-            ]
+            # Segments are decoded as they are read: stopping between them stops the work.
+            words = []
+            for segment in segments:
+                if stop is not None and stop.is_set():
+                    raise RecognitionStoppedError
+                words += [
+                    HeardWord(word.word.strip(), round(word.start, 3), round(word.end, 3),
+                              float(word.probability))
+                    for word in segment.words or ()
+                    if word.word.strip()
+                ]
         from xiwidgets.server.word_boundaries import snap_to_pauses
 
         return Transcript(

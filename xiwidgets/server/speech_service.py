@@ -73,8 +73,11 @@ class SpeechService:
         finally:
             self._admitted.release()
 
-    def align(self, file: IO[bytes] | None, text: str | None) -> ForcedAlignment:
-        """Time every word and character of ``text`` in the recording ``file`` (blocking).
+    def align(
+        self, file: IO[bytes] | None, text: str | None, stop: threading.Event | None = None
+    ) -> ForcedAlignment:
+        """Time every word and character of ``text`` in the recording ``file`` (blocking;
+        ``stop`` ends it early, see :meth:`SpeechRecognizer.transcribe`).
 
         Raises
         ------
@@ -88,11 +91,17 @@ class SpeechService:
         check_alignment_text(text or "", self._config.max_alignment_text_characters)
         with self._admission():
             samples = decode_recording(_required(file), self._config.max_recording_seconds)
-            heard = self._recognizer.transcribe(samples)
+            heard = self._recognizer.transcribe(samples, stop=stop)
             return align_text(text or "", heard.words, heard.duration)
 
-    def transcribe(self, file: IO[bytes] | None, options: TranscriptionOptions) -> Transcript:
-        """What is said in ``file``, word by word (blocking).
+    def transcribe(
+        self,
+        file: IO[bytes] | None,
+        options: TranscriptionOptions,
+        stop: threading.Event | None = None,
+    ) -> Transcript:
+        """What is said in ``file``, word by word (blocking; ``stop`` ends it early, see
+        :meth:`SpeechRecognizer.transcribe`).
 
         Raises
         ------
@@ -115,7 +124,9 @@ class SpeechService:
                 _required(file), self._config.max_recording_seconds, raw_pcm=options.raw_pcm
             )
             language = self._recognizer.language_of(options.language_code)
-            return self._recognizer.transcribe(samples, language, options.temperature or 0.0)
+            return self._recognizer.transcribe(
+                samples, language, options.temperature or 0.0, stop
+            )
 
 
 def _required(file: IO[bytes] | None) -> IO[bytes]:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 
 from xiwidgets.server.auth import API_KEY_REQUIRED
 from xiwidgets.server.dependencies import ConfigDep, SpeechDep
 from xiwidgets.server.forced_alignment import ForcedAlignment
 from xiwidgets.server.routes._uploads import recording_file
+from xiwidgets.server.routes._while_connected import while_connected
 
 router = APIRouter(tags=["forced-alignment"])
 
@@ -31,6 +31,7 @@ def alignment_response(alignment: ForcedAlignment) -> dict[str, Any]:
 
 @router.post("/v1/forced-alignment", dependencies=API_KEY_REQUIRED)
 async def create_forced_alignment(
+    request: Request,
     speech: SpeechDep,
     config: ConfigDep,
     file: Annotated[UploadFile, File()],
@@ -39,5 +40,5 @@ async def create_forced_alignment(
 ) -> dict[str, Any]:
     """Time each word and character of ``text`` in the uploaded recording (any format)."""
     recording = recording_file(config, file)
-    alignment = await asyncio.to_thread(speech.align, recording, text)
+    alignment = await while_connected(request, lambda stop: speech.align(recording, text, stop))
     return alignment_response(alignment)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 
 from xiwidgets.server.auth import API_KEY_REQUIRED
 from xiwidgets.server.dependencies import ConfigDep, SpeechDep
 from xiwidgets.server.routes._uploads import recording_file
+from xiwidgets.server.routes._while_connected import while_connected
 from xiwidgets.server.speech_recognition import HeardWord, Transcript
 from xiwidgets.server.speech_service import TranscriptionOptions
 
@@ -71,6 +71,7 @@ def _has_formats(additional_formats: str | None) -> bool:
 
 @router.post("/v1/speech-to-text", dependencies=API_KEY_REQUIRED)
 async def speech_to_text(
+    request: Request,
     speech: SpeechDep,
     config: ConfigDep,
     model_id: Annotated[str, Form()],
@@ -103,7 +104,8 @@ async def speech_to_text(
         raw_pcm=file_format == "pcm_s16le_16",
         temperature=temperature,
     )
-    transcript = await asyncio.to_thread(
-        speech.transcribe, recording_file(config, file), options
+    recording = recording_file(config, file)
+    transcript = await while_connected(
+        request, lambda stop: speech.transcribe(recording, options, stop)
     )
     return transcript_response(transcript, timestamps_granularity)

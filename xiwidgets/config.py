@@ -60,19 +60,8 @@ def configured_base_url(explicit: str | None = None) -> str | None:
 
 
 def resolve_base_url(explicit: str | None = None) -> str:
-    """Return the base URL requests go to.
-
-    Parameters
-    ----------
-    explicit : str, optional
-        A base URL passed by the caller.
-
-    Returns
-    -------
-    str
-        ``explicit``, else ``$ELEVENLABS_BASE_URL``, else the hosted API
-        (``https://api.elevenlabs.io``), without a trailing slash.
-    """
+    """Return the base URL requests go to: ``configured_base_url(explicit)``, else the hosted
+    API (``https://api.elevenlabs.io``)."""
     return configured_base_url(explicit) or HOSTED_BASE_URL
 
 

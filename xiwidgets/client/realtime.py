@@ -123,15 +123,21 @@ class _Sender(threading.Thread):
             self._ws.close(1011, "text iterator failed")
 
 
-def realtime_chunks(transport: Transport, voice_id: str, text_chunks: Iterable[str] | str, *,
-                    init_message: Mapping[str, Any], params: Mapping[str, Any],
-                    open_timeout: float) -> Iterator[RealtimeChunk]:
-    """Drive one ``stream-input`` session and yield its audio chunks (see ``TTS.realtime``)."""
-    url = websocket_url(transport.base_url, endpoints.tts_stream_input(voice_id), params)
+def open_websocket(transport: Transport, path: str, params: Mapping[str, Any],
+                   open_timeout: float) -> ClientConnection:
+    """Open the socket of ``path`` with the transport's key, its log lines scrubbed of it.
+
+    Raises
+    ------
+    xiwidgets.client.errors.XIError
+        The upgrade was refused (as the HTTP endpoints raise it) or the socket could not be
+        opened (:class:`ConnectionFailed`).
+    """
+    url = websocket_url(transport.base_url, path, params)
     try:
-        ws = connect(url, additional_headers=transport.websocket_headers(), max_size=None,
-                     open_timeout=open_timeout, compression=None,
-                     logger=_RedactingLogger(logger, transport.scrub))
+        return connect(url, additional_headers=transport.websocket_headers(), max_size=None,
+                       open_timeout=open_timeout, compression=None,
+                       logger=_RedactingLogger(logger, transport.scrub))
     except InvalidStatus as exc:
         raise _handshake_error(exc, transport) from None
     except (OSError, TimeoutError, InvalidHandshake) as exc:
@@ -139,6 +145,40 @@ def realtime_chunks(transport: Transport, voice_id: str, text_chunks: Iterable[s
         raise ConnectionFailed(f"Could not open the realtime stream at {transport.base_url} "
                                f"({reason}). Check the network connection and the base_url.",
                                message=reason) from None
+
+
+def socket_messages(ws: ClientConnection, scrub: Callable[[str], str],
+                    error_key: str) -> Iterator[dict[str, Any]]:
+    """The JSON messages that arrive, until the socket closes normally (1000, 1001).
+
+    A message with ``error_key`` and no ``audio`` is an error frame: it is kept, and becomes
+    the :class:`XIError` raised when the socket then closes; an abnormal close raises too.
+    """
+    error_frame: Mapping[str, Any] | None = None
+    while True:
+        try:
+            raw = ws.recv()
+        except ConnectionClosed as closed:
+            code = closed.rcvd.code if closed.rcvd else None
+            if error_frame is not None:
+                raise frame_error(error_frame.get("error"), str(error_frame.get("message", "")),
+                                  code, scrub) from None
+            if code in (1000, 1001):
+                return
+            reason = closed.rcvd.reason if closed.rcvd else "connection lost"
+            raise frame_error(None, reason, code, scrub) from None
+        message: dict[str, Any] = json.loads(raw)
+        if error_key in message and "audio" not in message:
+            error_frame = message
+            continue
+        yield message
+
+
+def realtime_chunks(transport: Transport, voice_id: str, text_chunks: Iterable[str] | str, *,
+                    init_message: Mapping[str, Any], params: Mapping[str, Any],
+                    open_timeout: float) -> Iterator[RealtimeChunk]:
+    """Drive one ``stream-input`` session and yield its audio chunks (see ``TTS.realtime``)."""
+    ws = open_websocket(transport, endpoints.tts_stream_input(voice_id), params, open_timeout)
     with ws:
         # A session refused at once (unknown voice, bad key) is closed already: _receive says why.
         with contextlib.suppress(ConnectionClosed):
@@ -157,23 +197,7 @@ def realtime_chunks(transport: Transport, voice_id: str, text_chunks: Iterable[s
 
 
 def _receive(ws: ClientConnection, scrub: Callable[[str], str]) -> Iterator[RealtimeChunk]:
-    error_frame: Mapping[str, Any] | None = None
-    while True:
-        try:
-            raw = ws.recv()
-        except ConnectionClosed as closed:
-            code = closed.rcvd.code if closed.rcvd else None
-            if error_frame is not None:
-                raise frame_error(error_frame.get("error"), str(error_frame.get("message", "")),
-                                  code, scrub) from None
-            if code in (1000, 1001):
-                return
-            reason = closed.rcvd.reason if closed.rcvd else "connection lost"
-            raise frame_error(None, reason, code, scrub) from None
-        message = json.loads(raw)
-        if "message" in message and "audio" not in message:
-            error_frame = message
-            continue
+    for message in socket_messages(ws, scrub, error_key="message"):
         if message.get("audio"):
             yield RealtimeChunk(
                 audio=base64.b64decode(message["audio"]),

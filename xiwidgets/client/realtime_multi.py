@@ -15,18 +15,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
-from websockets.sync.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection
 
 from xiwidgets.client import endpoints
-from xiwidgets.client.errors import ConnectionFailed, connection_reason
-from xiwidgets.client.realtime import (
-    _handshake_error,
-    _RedactingLogger,
-    frame_error,
-    logger,
-    websocket_url,
-)
+from xiwidgets.client.realtime import open_websocket, socket_messages
 from xiwidgets.client.transport import Transport
 from xiwidgets.client.types import Alignment
 
@@ -110,24 +103,7 @@ class MultiContextStream:
 
     def __iter__(self) -> Iterator[ContextChunk]:
         """What arrives, until the socket closes (an error frame becomes an :class:`XIError`)."""
-        scrub = self._transport.scrub
-        error_frame: Mapping[str, Any] | None = None
-        while True:
-            try:
-                raw = self._ws.recv()
-            except ConnectionClosed as closed:
-                code = closed.rcvd.code if closed.rcvd else None
-                if error_frame is not None:
-                    raise frame_error(error_frame.get("error"),
-                                      str(error_frame.get("message", "")), code, scrub) from None
-                if code in (1000, 1001):
-                    return
-                reason = closed.rcvd.reason if closed.rcvd else "connection lost"
-                raise frame_error(None, reason, code, scrub) from None
-            message = json.loads(raw)
-            if "error" in message and "audio" not in message:
-                error_frame = message
-                continue
+        for message in socket_messages(self._ws, self._transport.scrub, error_key="error"):
             context_id = str(message.get("contextId", ""))
             if message.get("audio"):
                 yield ContextChunk(
@@ -150,25 +126,9 @@ class MultiContextStream:
 
 def open_multi_stream(transport: Transport, voice_id: str, params: Mapping[str, Any],
                       open_timeout: float) -> MultiContextStream:
-    """Open a ``multi-stream-input`` socket (see ``TextToSpeech.realtime_multi``).
-
-    Raises
-    ------
-    xiwidgets.client.errors.XIError
-        The upgrade was refused (as the HTTP endpoints raise it) or the socket could not be
-        opened (:class:`ConnectionFailed`).
-    """
-    url = websocket_url(transport.base_url, endpoints.tts_multi_stream_input(voice_id), params)
-    try:
-        ws = connect(url, additional_headers=transport.websocket_headers(), max_size=None,
-                     open_timeout=open_timeout, compression=None,
-                     logger=_RedactingLogger(logger, transport.scrub))
-    except InvalidStatus as exc:
-        raise _handshake_error(exc, transport) from None
-    except (OSError, TimeoutError, InvalidHandshake) as exc:
-        reason = transport.scrub(connection_reason(exc)) or type(exc).__name__
-        raise ConnectionFailed(f"Could not open the realtime stream at {transport.base_url} "
-                               f"({reason}). Check the network connection and the base_url.",
-                               message=reason) from None
+    """Open a ``multi-stream-input`` socket (see ``TextToSpeech.realtime_multi``); a refused
+    or failed opening raises as :func:`~xiwidgets.client.realtime.open_websocket` says."""
+    ws = open_websocket(transport, endpoints.tts_multi_stream_input(voice_id), params,
+                        open_timeout)
     # Entered here, left in MultiContextStream.close: the stream object is the context manager.
     return MultiContextStream(ws.__enter__(), transport)

@@ -47,11 +47,11 @@ from xiwidgets.server.takes import (
     TakePlan,
 )
 from xiwidgets.server.text import text_problem
-from xiwidgets.server.voices import VoiceRegistry
+from xiwidgets.server.voices import VoiceRecord, VoiceRegistry
 
 if TYPE_CHECKING:
     from xiwidgets.server.catalog import Model
-    from xiwidgets.server.engines import AudioChunk, VoiceSpec
+    from xiwidgets.server.engines import AudioChunk, SynthesisSettings, VoiceSpec
     from xiwidgets.server.lexicon import Lexicon
     from xiwidgets.server.workers import SpeechMaker
 
@@ -148,51 +148,34 @@ class TakeService:
         # Admitted first, before anything is checked or reserved: a refused take costs nothing
         # and a burst of them cannot get past the limit.
         with self._concurrency.admitted():
-            return self._plan_admitted(
-                request_id=request_id, voice_id=voice_id, text=text, model_id=model_id,
-                voice_settings=voice_settings, output_format=output_format, seed=seed,
-                streaming=streaming, enable_logging=enable_logging, websocket=websocket,
-                lexicon=lexicon, text_normalization=text_normalization,
-                language_code=language_code)
-
-    def _plan_admitted(self, *, request_id: str, voice_id: str, text: str,
-                       model_id: str | None, voice_settings: dict[str, Any] | None,
-                       output_format: str | None, seed: int | None, streaming: bool,
-                       enable_logging: bool, websocket: bool, lexicon: Lexicon | None,
-                       text_normalization: str | None,
-                       language_code: str | None) -> TakePlan:
-        from xiwidgets.server.engines import SynthesisSettings
-
-        voice = self._voices.voice(voice_id)
-        model = tts_model(model_id, websocket=websocket)
-        fmt = parse_output_format(output_format, streaming)
-        problem = text_problem(text)
-        if problem is not None:
-            raise InvalidTextError(problem)
-        if len(text) > model.max_characters:
-            raise TextTooLongError(len(text), model.model_id, model.max_characters)
-        spec = spoken_spec(model, voice.spec, language_code)
-        spoken = (normalize(text, spec.language) if model.normalizes(text_normalization)
-                  else SpokenText.unchanged(text))
-        if lexicon:
-            _check_said_length(spoken.spoken, lexicon, model.max_characters)
-        settings = {**self._voices.settings_of(voice), **(voice_settings or {})}
-        synthesis_settings = model.effective_settings(SynthesisSettings(**settings, seed=seed))
-        reservation = self._reserve(_cost(model, len(text)), request_id)
-        return TakePlan(
-            request_id=request_id,
-            voice=voice,
-            spec=spec,
-            model_id=model.model_id,
-            text=text,
-            output_format=fmt,
-            settings=settings,
-            synthesis_settings=synthesis_settings,
-            reservation=reservation,
-            history_item_id=new_id() if enable_logging else None,
-            lexicon=lexicon,
-            spoken=spoken,
-        )
+            voice = self._voices.voice(voice_id)
+            model = tts_model(model_id, websocket=websocket)
+            fmt = parse_output_format(output_format, streaming)
+            problem = text_problem(text)
+            if problem is not None:
+                raise InvalidTextError(problem)
+            if len(text) > model.max_characters:
+                raise TextTooLongError(len(text), model.model_id, model.max_characters)
+            spec = spoken_spec(model, voice.spec, language_code)
+            spoken = _said(model, text, spec.language, text_normalization)
+            if lexicon:
+                _check_said_length(spoken.spoken, lexicon, model.max_characters)
+            settings, synthesis_settings = self._settings(voice, model, voice_settings, seed)
+            reservation = self._reserve(_cost(model, len(text)), request_id)
+            return TakePlan(
+                request_id=request_id,
+                voice=voice,
+                spec=spec,
+                model_id=model.model_id,
+                text=text,
+                output_format=fmt,
+                settings=settings,
+                synthesis_settings=synthesis_settings,
+                reservation=reservation,
+                history_item_id=new_id() if enable_logging else None,
+                lexicon=lexicon,
+                spoken=spoken,
+            )
 
     def plan_dialogue(
         self,
@@ -236,89 +219,74 @@ class TakeService:
             When ``max_concurrent_requests`` takes are already in flight.
         """
         with self._concurrency.admitted():
-            return self._plan_dialogue_admitted(
-                request_id=request_id, lines=lines, model_id=model_id,
-                voice_settings=voice_settings, output_format=output_format, seed=seed,
-                streaming=streaming, enable_logging=enable_logging, lexicon=lexicon,
-                text_normalization=text_normalization, language_code=language_code)
+            voice_ids = list(dict.fromkeys(voice_id for _, voice_id in lines))
+            if len(voice_ids) > dialogue.MAX_DIALOGUE_VOICES:
+                raise TooManyDialogueVoicesError(len(voice_ids), dialogue.MAX_DIALOGUE_VOICES)
+            voices = {voice_id: self._voices.voice(voice_id) for voice_id in voice_ids}
+            model = tts_model(model_id)
+            fmt = parse_output_format(output_format, streaming)
+            for index, (text, _) in enumerate(lines):
+                problem = text_problem(text)
+                if problem is not None:
+                    raise InvalidDialogueLineError(index, problem)
+            length = sum(len(text) for text, _ in lines)
+            limit = min(model.max_characters, dialogue.MAX_DIALOGUE_CHARACTERS)
+            if length > limit:
+                raise DialogueTooLongError(length, limit)
+            specs = {voice_id: spoken_spec(model, voice.spec, language_code)
+                     for voice_id, voice in voices.items()}
+            said = [_said(model, text, specs[voice_id].language, text_normalization)
+                    for text, voice_id in lines]
+            spoken = dialogue.dialogue_spoken(said)
+            if lexicon:
+                _check_said_length(spoken.spoken, lexicon, model.max_characters)
+            starts = dialogue.line_starts([text for text, _ in lines])
+            spoken_starts = dialogue.line_starts([line.spoken for line in said])
+            take_lines = []
+            for (text, voice_id), start, line_said, spoken_start in zip(
+                lines, starts, said, spoken_starts, strict=True
+            ):
+                voice = voices[voice_id]
+                settings, synthesis_settings = self._settings(voice, model, voice_settings, seed)
+                take_lines.append(
+                    TakeLine(
+                        voice=voice,
+                        spec=specs[voice_id],
+                        text=text,
+                        text_start=start,
+                        settings=settings,
+                        synthesis_settings=synthesis_settings,
+                        spoken=line_said,
+                        spoken_start=spoken_start,
+                    )
+                )
+            reservation = self._reserve(_cost(model, length), request_id)
+            first = take_lines[0]
+            return TakePlan(
+                request_id=request_id,
+                voice=first.voice,
+                spec=first.spec,
+                model_id=model.model_id,
+                text=dialogue.dialogue_text([text for text, _ in lines]),
+                output_format=fmt,
+                settings=dict(voice_settings or {}),
+                synthesis_settings=first.synthesis_settings,
+                reservation=reservation,
+                history_item_id=new_id() if enable_logging else None,
+                lexicon=lexicon,
+                lines=tuple(take_lines),
+                spoken=spoken,
+            )
 
-    def _plan_dialogue_admitted(
-        self,
-        *,
-        request_id: str,
-        lines: Sequence[tuple[str, str]],
-        model_id: str | None,
-        voice_settings: dict[str, Any] | None,
-        output_format: str | None,
+    def _settings(
+        self, voice: VoiceRecord, model: Model, voice_settings: dict[str, Any] | None,
         seed: int | None,
-        streaming: bool,
-        enable_logging: bool,
-        lexicon: Lexicon | None,
-        text_normalization: str | None,
-        language_code: str | None,
-    ) -> TakePlan:
+    ) -> tuple[dict[str, Any], SynthesisSettings]:
+        """The voice's stored settings under the request's, and what the model makes of them."""
         from xiwidgets.server.engines import SynthesisSettings
 
-        voice_ids = list(dict.fromkeys(voice_id for _, voice_id in lines))
-        if len(voice_ids) > dialogue.MAX_DIALOGUE_VOICES:
-            raise TooManyDialogueVoicesError(len(voice_ids), dialogue.MAX_DIALOGUE_VOICES)
-        voices = {voice_id: self._voices.voice(voice_id) for voice_id in voice_ids}
-        model = tts_model(model_id)
-        fmt = parse_output_format(output_format, streaming)
-        for index, (text, _) in enumerate(lines):
-            problem = text_problem(text)
-            if problem is not None:
-                raise InvalidDialogueLineError(index, problem)
-        length = sum(len(text) for text, _ in lines)
-        limit = min(model.max_characters, dialogue.MAX_DIALOGUE_CHARACTERS)
-        if length > limit:
-            raise DialogueTooLongError(length, limit)
-        specs = {voice_id: spoken_spec(model, voice.spec, language_code)
-                 for voice_id, voice in voices.items()}
-        said = [normalize(text, specs[voice_id].language) if model.normalizes(text_normalization)
-                else SpokenText.unchanged(text) for text, voice_id in lines]
-        spoken = dialogue.dialogue_spoken(said)
-        if lexicon:
-            _check_said_length(spoken.spoken, lexicon, model.max_characters)
-        starts = dialogue.line_starts([text for text, _ in lines])
-        spoken_starts = dialogue.line_starts([line.spoken for line in said])
-        take_lines = []
-        for (text, voice_id), start, line_said, spoken_start in zip(
-            lines, starts, said, spoken_starts, strict=True
-        ):
-            voice = voices[voice_id]
-            settings = {**self._voices.settings_of(voice), **(voice_settings or {})}
-            take_lines.append(
-                TakeLine(
-                    voice=voice,
-                    spec=specs[voice_id],
-                    text=text,
-                    text_start=start,
-                    settings=settings,
-                    synthesis_settings=model.effective_settings(
-                        SynthesisSettings(**settings, seed=seed)
-                    ),
-                    spoken=line_said,
-                    spoken_start=spoken_start,
-                )
-            )
-        reservation = self._reserve(_cost(model, length), request_id)
-        first = take_lines[0]
-        return TakePlan(
-            request_id=request_id,
-            voice=first.voice,
-            spec=first.spec,
-            model_id=model.model_id,
-            text=dialogue.dialogue_text([text for text, _ in lines]),
-            output_format=fmt,
-            settings=dict(voice_settings or {}),
-            synthesis_settings=first.synthesis_settings,
-            reservation=reservation,
-            history_item_id=new_id() if enable_logging else None,
-            lexicon=lexicon,
-            lines=tuple(take_lines),
-            spoken=spoken,
-        )
+        settings = {**self._voices.settings_of(voice), **(voice_settings or {})}
+        return settings, model.effective_settings(SynthesisSettings(**settings, seed=seed))
 
     def _reserve(self, cost: int, request_id: str) -> Reservation:
         """Take ``cost`` characters from the quota for a take already admitted (in flight)."""
@@ -394,23 +362,10 @@ class TakeService:
         if plan.history_item_id is None:
             self._store.settle_take(plan.reservation, usage)
             return
-        one_voice = plan.voice if not plan.lines else None
-        item = HistoryRecord(
-            history_item_id=plan.history_item_id,
-            request_id=plan.request_id,
-            voice_id=one_voice.voice_id if one_voice else None,
-            voice_name=one_voice.name if one_voice else None,
-            voice_category=one_voice.category if one_voice else None,
-            model_id=plan.model_id,
-            text=plan.text,
-            date_unix=int(time.time()),
-            character_count_change_from=plan.reservation.count_from,
-            character_count_change_to=plan.reservation.count_to,
-            content_type=HISTORY_CONTENT_TYPE,
-            output_format=plan.output_format.name,
-            settings=plan.settings,
-            alignments=alignments,
-            dialogue=dialogue.dialogue_record(plan.lines) if plan.lines else None,
+        item = _history_record(
+            [plan], plan.history_item_id, plan.text, alignments,
+            voice=plan.voice if not plan.lines else None,
+            lines=dialogue.dialogue_record(plan.lines) if plan.lines else None,
         )
         self._store.settle_take(plan.reservation, usage, item, audio, "mp3")
 
@@ -436,25 +391,47 @@ class TakeService:
         """
         if not plans or not audio:
             return None
-        first, last = plans[0], plans[-1]
-        item = HistoryRecord(
-            history_item_id=new_id(),
-            request_id=first.request_id,
-            voice_id=first.voice.voice_id,
-            voice_name=first.voice.name,
-            voice_category=first.voice.category,
-            model_id=first.model_id,
-            text="".join(plan.text for plan in plans),
-            date_unix=int(time.time()),
-            character_count_change_from=first.reservation.count_from,
-            character_count_change_to=last.reservation.count_to,
-            content_type=HISTORY_CONTENT_TYPE,
-            output_format=first.output_format.name,
-            settings=first.settings,
-            alignments=alignments,
-        )
+        item = _history_record(plans, new_id(), "".join(plan.text for plan in plans),
+                               alignments, voice=plans[0].voice)
         self._store.add_history_item(item, audio, "mp3")
         return item.history_item_id
+
+
+def _history_record(
+    plans: Sequence[TakePlan],
+    history_item_id: str,
+    text: str,
+    alignments: dict[str, dict[str, Any]],
+    voice: VoiceRecord | None,
+    lines: list[dict[str, Any]] | None = None,
+) -> HistoryRecord:
+    """The history item of ``plans`` (one take, or a websocket stream's): the first one's
+    model, format and settings, the quota from before the first to after the last."""
+    first, last = plans[0], plans[-1]
+    return HistoryRecord(
+        history_item_id=history_item_id,
+        request_id=first.request_id,
+        voice_id=voice.voice_id if voice else None,
+        voice_name=voice.name if voice else None,
+        voice_category=voice.category if voice else None,
+        model_id=first.model_id,
+        text=text,
+        date_unix=int(time.time()),
+        character_count_change_from=first.reservation.count_from,
+        character_count_change_to=last.reservation.count_to,
+        content_type=HISTORY_CONTENT_TYPE,
+        output_format=first.output_format.name,
+        settings=first.settings,
+        alignments=alignments,
+        dialogue=lines,
+    )
+
+
+def _said(model: Model, text: str, language: str, text_normalization: str | None) -> SpokenText:
+    """``text`` as the engine says it: normalized in ``language`` when the model does so."""
+    if model.normalizes(text_normalization):
+        return normalize(text, language)
+    return SpokenText.unchanged(text)
 
 
 def _check_said_length(text: str, lexicon: Lexicon, max_characters: int) -> None:

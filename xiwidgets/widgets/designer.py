@@ -7,14 +7,13 @@ notebook lists it at once.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
-from ipywidgets.widgets.widget import CallbackDispatcher
 
 from xiwidgets.widgets._base import ClientWidgetMixin
 from xiwidgets.widgets._frontend import styled
+from xiwidgets.widgets._new_voice import NewVoiceMixin, labelled
 from xiwidgets.widgets.voices import notify_voices_changed
 
 if TYPE_CHECKING:
@@ -26,13 +25,7 @@ DESCRIPTION_LENGTH = (20, 1000)
 TEXT_LENGTH = (100, 1000)
 
 
-def _labelled(description: str, widget: widgets.Widget) -> widgets.Widget:
-    widget.description = description
-    widget.style = {"description_width": "90px"}
-    return widget
-
-
-class VoiceDesigner(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped base
+class VoiceDesigner(NewVoiceMixin, ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped base
     """Design a voice from a description, play the three previews, save one.
 
     Parameters
@@ -58,15 +51,14 @@ class VoiceDesigner(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # u
         self.add_class("xi-voice-designer")
         self._init_client(client)
         self.design: VoiceDesignResult | None = None
-        self.voice: Voice | None = None
-        self._saved_callbacks = CallbackDispatcher()
+        self._init_new_voice()
 
-        self.description_box = _labelled("Description", widgets.Textarea(
+        self.description_box = labelled("Description", widgets.Textarea(
             value=description,
             placeholder="A deep, slow, elderly British man with a warm voice",
         ))
         self.description_box.add_class("xi-designer-description")
-        self.text_box = _labelled("Text", widgets.Textarea(
+        self.text_box = labelled("Text", widgets.Textarea(
             placeholder="Optional: 100–1000 characters for the previews to read "
                         "(left empty, one that suits the description is chosen)",
         ))
@@ -85,7 +77,7 @@ class VoiceDesigner(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # u
             description="Keep", style={"description_width": "90px"},
         )
         self.choice.add_class("xi-designer-choice")
-        self.name_box = _labelled("Name", widgets.Text(placeholder="My designed voice"))
+        self.name_box = labelled("Name", widgets.Text(placeholder="My designed voice"))
         self.name_box.add_class("xi-designer-name")
         self.save_button = widgets.Button(description="Save voice")
         self.save_button.add_class("xi-designer-save")
@@ -116,17 +108,8 @@ class VoiceDesigner(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # u
 
     # -- public API -------------------------------------------------------------------------
 
-    def on_saved(self, callback: Callable[[Voice], object], remove: bool = False) -> None:
-        """Call ``callback(voice)`` after a designed voice is saved.
-
-        Parameters
-        ----------
-        callback : callable
-            Receives the new ``Voice``.
-        remove : bool, default False
-            Unregister ``callback`` instead.
-        """
-        self._saved_callbacks.register_callback(callback, remove=remove)
+    # Called with the Voice once a design is saved.
+    on_saved = NewVoiceMixin._on_new_voice
 
     def generate(self) -> VoiceDesignResult | None:
         """Design three voices from the description (what the "Generate" button does).
@@ -199,14 +182,9 @@ class VoiceDesigner(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # u
             )
         if self.last_error is not None:
             return None
-        self.voice = voice
-        self.status.value = (
-            f"Saved <b>{html.escape(voice.name or name)}</b> "
-            f"(<code>{html.escape(voice.voice_id)}</code>): every voice picker lists it now."
-        )
-        self.name_box.value = ""
+        self._keep_new_voice(voice, "Saved", name, ": every voice picker lists it now.")
         notify_voices_changed()
-        self._saved_callbacks(voice)
+        self._new_voice_callbacks(voice)
         return voice
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -13,8 +11,8 @@ from ipywidgets.widgets.widget import CallbackDispatcher
 
 from xiwidgets.client.types import ResponseInfo, Take
 from xiwidgets.formats import NOTEBOOK_OUTPUT_FORMAT, codec_of_format
-from xiwidgets.widgets._base import ClientWidgetMixin
 from xiwidgets.widgets._frontend import styled
+from xiwidgets.widgets._speaking import SpeakingMixin
 from xiwidgets.widgets.player import Player, current_cell_key
 
 if TYPE_CHECKING:
@@ -45,7 +43,7 @@ class DialogueRow(widgets.HBox):  # type: ignore[misc]  # ipywidgets has no anno
         self.add_class("xi-dialogue-row")
 
 
-class DialogueEditor(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped base
+class DialogueEditor(SpeakingMixin, widgets.VBox):  # type: ignore[misc]  # untyped base
     """Write a dialogue line by line, a voice for each, and hear it as one take.
 
     Speak sends every non-empty line to ``client.dialogue.stream_with_timestamps`` and plays
@@ -98,8 +96,7 @@ class DialogueEditor(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # 
         self._init_client(client)
         self.last_take: Take | None = None
         self._take_callbacks = CallbackDispatcher()
-        self._worker: threading.Thread | None = None
-        self._stop_requested = threading.Event()
+        self._init_speaking()
         self.rows: list[DialogueRow] = []
         self._options: list[tuple[str, str]] = []
         self.player = Player(client=self.client, policy=policy)
@@ -184,33 +181,15 @@ class DialogueEditor(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # 
         wait : bool, default False
             Run in the calling thread and return the finished take (``None`` on failure).
         """
-        if self.busy:
-            self.stop()
-            self._join()
+        self._stop_running()
         inputs = [{"text": text, "voice_id": voice_id}
                   for text, voice_id in self.lines if text.strip()]
         if not inputs:
             self._report(ValueError("Nothing to say: write at least one line."))
             return None
-        self._clear_error()
-        self._stop_requested.clear()
         self.last_take = None
-        self.busy = True
-        self.status = "generating…"
-        if wait:
-            self._run(inputs)
-            return self.last_take
-        self._worker = threading.Thread(target=self._run, args=(inputs,), daemon=True,
-                                        name="xiwidgets-dialogue-take")
-        self._worker.start()
-        return None
-
-    def stop(self) -> None:
-        """Stop the take being generated and played."""
-        if self.busy:
-            self._stop_requested.set()
-            self.player.stop()
-            self.status = "stopped"
+        self._start_take(self._take, (inputs,), wait, "xiwidgets-dialogue-take")
+        return self.last_take if wait else None
 
     def on_take(self, callback: Callable[[Take], object], remove: bool = False) -> None:
         """Call ``callback(take)`` after each finished take (``remove=True`` unregisters)."""
@@ -248,44 +227,19 @@ class DialogueEditor(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # 
             row.down.disabled = number == len(self.rows) - 1
         self.line_count = len(self.rows)
 
-    def _run(self, inputs: list[dict[str, str]]) -> None:
-        try:
-            self._take(inputs)
-        finally:
-            self.busy = False
-
     def _take(self, inputs: list[dict[str, str]]) -> None:
         text = " ".join(line["text"] for line in inputs)
-        with self._reporting():
-            stream = self.client.dialogue.stream_with_timestamps(
-                inputs=inputs, model_id=self.selected_model_id, output_format=self.output_format)
-            if self._stop_requested.is_set():
-                stream.close()
-                self.status = "stopped before the first chunk"
-                return
-            self.status = "streaming…"
-            audio = self.player.play_stream(stream, content_type=self._media_type, text=text,
-                                            raise_errors=True)
-        if self.last_error is not None:
-            self.status = "failed"
+        played = self._play_take(
+            lambda: self.client.dialogue.stream_with_timestamps(
+                inputs=inputs, model_id=self.selected_model_id, output_format=self.output_format),
+            text)
+        if played is None:
             return
-        if self.player.status == "stopped":
-            self.status = f"stopped after {self.player.duration:.1f} s of audio"
-            return
+        stream, audio = played
         info: ResponseInfo = stream.info
-        take = Take(audio or b"", info, text=text, model_id=self.selected_model_id,
+        take = Take(audio, info, text=text, model_id=self.selected_model_id,
                     output_format=self.output_format, options={"inputs": inputs})
         self.last_take = take
         cost = f" · {info.character_cost:,} characters billed" if info.character_cost else ""
         self.status = f"done: {self.player.duration:.1f} s of audio{cost}"
         self._take_callbacks(take)
-
-    def _join(self) -> None:
-        if self._worker is not None and self._worker is not threading.current_thread():
-            self._worker.join()
-
-    @traitlets.observe("status", "busy")
-    def _show_status(self, _change: traitlets.Bunch | None = None) -> None:
-        self._status_line.value = html.escape(self.status)
-        self._speak_button.disabled = self.busy
-        self._stop_button.disabled = not self.busy

@@ -7,15 +7,15 @@ the notebook refreshes its list.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 import ipywidgets as widgets
-from ipywidgets.widgets.widget import CallbackDispatcher
 
 from xiwidgets.widgets._base import ClientWidgetMixin
 from xiwidgets.widgets._frontend import styled
+from xiwidgets.widgets._new_voice import NewVoiceMixin, labelled
 from xiwidgets.widgets.voices import notify_voices_changed
 
 if TYPE_CHECKING:
@@ -83,13 +83,7 @@ def _as_named_bytes(sample: object, index: int) -> tuple[str, bytes]:
     )
 
 
-def _labelled(description: str, widget: widgets.Widget) -> widgets.Widget:
-    widget.description = description
-    widget.style = {"description_width": "90px"}
-    return widget
-
-
-class VoiceMaker(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped base
+class VoiceMaker(NewVoiceMixin, ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped base
     """Add a voice from audio samples, or delete one of your voices.
 
     Parameters
@@ -109,21 +103,20 @@ class VoiceMaker(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # unty
         super().__init__(**kwargs)
         self.add_class("xi-voice-maker")
         self._init_client(client)
-        self.voice: Voice | None = None
+        self._init_new_voice()
         self._extra_samples: list[tuple[str, bytes]] = []
-        self._created_callbacks = CallbackDispatcher()
         self._deleting: str | None = None
 
-        self.name_box = _labelled("Name", widgets.Text(placeholder="My narrator"))
+        self.name_box = labelled("Name", widgets.Text(placeholder="My narrator"))
         self.name_box.add_class("xi-maker-name")
-        self.description_box = _labelled(
+        self.description_box = labelled(
             "Description", widgets.Textarea(placeholder="Warm, calm, for tutorials")
         )
-        self.accent_box = _labelled("Accent", widgets.Text(placeholder="american"))
-        self.gender_box = _labelled("Gender", widgets.Dropdown(options=GENDERS))
-        self.age_box = _labelled("Age", widgets.Dropdown(options=AGES))
-        self.language_box = _labelled("Language", widgets.Text(placeholder="en"))
-        self.use_case_box = _labelled("Use case", widgets.Text(placeholder="narration"))
+        self.accent_box = labelled("Accent", widgets.Text(placeholder="american"))
+        self.gender_box = labelled("Gender", widgets.Dropdown(options=GENDERS))
+        self.age_box = labelled("Age", widgets.Dropdown(options=AGES))
+        self.language_box = labelled("Language", widgets.Text(placeholder="en"))
+        self.use_case_box = labelled("Use case", widgets.Text(placeholder="narration"))
         self.upload = widgets.FileUpload(
             accept="audio/*,.wav,.mp3,.ogg,.flac,.m4a,.webm", multiple=True,
             description="Samples",
@@ -223,17 +216,8 @@ class VoiceMaker(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # unty
         self.upload.value = ()
         self._show_samples()
 
-    def on_created(self, callback: Callable[[Voice], object], remove: bool = False) -> None:
-        """Call ``callback(voice)`` after a voice is added.
-
-        Parameters
-        ----------
-        callback : callable
-            Receives the new ``Voice``.
-        remove : bool, default False
-            Unregister ``callback`` instead.
-        """
-        self._created_callbacks.register_callback(callback, remove=remove)
+    # Called with the Voice once it is added.
+    on_created = NewVoiceMixin._on_new_voice
 
     def create(self) -> Voice | None:
         """Add the voice (what the "Add voice" button does).
@@ -266,15 +250,10 @@ class VoiceMaker(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # unty
         if self.last_error is not None:
             self.status.value = ""
             return None
-        self.voice = voice
-        self.status.value = (
-            f"Added <b>{html.escape(voice.name or name)}</b> "
-            f"(<code>{html.escape(voice.voice_id)}</code>)"
-        )
-        self.name_box.value = ""
+        self._keep_new_voice(voice, "Added", name)
         self.clear_samples()
         self._voices_changed()
-        self._created_callbacks(voice)
+        self._new_voice_callbacks(voice)
         return voice
 
     def request_delete(self, voice_id: str | None = None) -> None:

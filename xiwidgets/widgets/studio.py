@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -17,8 +16,8 @@ from xiwidgets.client.media import AudioFormat, audio_format, caption_line
 from xiwidgets.client.types import PlayableAudio
 from xiwidgets.client.types import VoiceSettings as ClientVoiceSettings
 from xiwidgets.formats import CODECS, NOTEBOOK_OUTPUT_FORMAT, codec_of_format
-from xiwidgets.widgets._base import ClientWidgetMixin
 from xiwidgets.widgets._frontend import Frontend, styled
+from xiwidgets.widgets._speaking import SpeakingMixin
 from xiwidgets.widgets.history import HistoryTable
 from xiwidgets.widgets.models import ModelPicker
 from xiwidgets.widgets.player import Player, current_cell_key
@@ -113,7 +112,7 @@ def quota_message(needed: int, left: int, reset: str) -> str:
             "Shorten the text or wait for the reset.")
 
 
-class Studio(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped base
+class Studio(SpeakingMixin, widgets.VBox):  # type: ignore[misc]  # untyped base
     """Everything to make speech in one widget: voice, model, settings, text, Speak, history.
 
     Parameters
@@ -166,9 +165,8 @@ class Studio(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped 
         shared = self.client
         self.last_take: StudioTake | None = None
         self._take_callbacks = CallbackDispatcher()
-        self._worker: threading.Thread | None = None
+        self._init_speaking()
         self._finished_take: StudioTake | None = None
-        self._stop_requested = threading.Event()
         self.voice_picker = VoicePicker(client=shared, voice=voice)
         self.model_picker = ModelPicker(client=shared, **({"model_id": model_id} if model_id
                                                             else {}))
@@ -248,34 +246,16 @@ class Studio(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped 
         """
         if text is not None:
             self.text = text
-        if self.busy:
-            self.stop()
-            self._join()
+        self._stop_running()
         request = self._request()
         if request is None:
             self.player.cancel_pending()
             return None
-        self._clear_error()
-        self._stop_requested.clear()
         self._finished_take = None
-        self.busy = True
-        self.status = "generating…"
-        if wait:
-            # In the caller's thread: a take finished by a cell's own code is saved as that
-            # cell's output (see Player), and there is nothing to stay responsive for.
-            self._run_take(*request)
-            return self._finished_take
-        self._worker = threading.Thread(target=self._run_take, args=request, daemon=True,
-                                        name="xiwidgets-studio-take")
-        self._worker.start()
-        return None
-
-    def stop(self) -> None:
-        """Stop the take being generated and played."""
-        if self.busy:
-            self._stop_requested.set()
-            self.player.stop()
-            self.status = "stopped"
+        # With wait, in the caller's thread: a take finished by a cell's own code is saved as
+        # that cell's output (see Player), and there is nothing to stay responsive for.
+        self._start_take(self._take, request, wait, "xiwidgets-studio-take")
+        return self._finished_take if wait else None
 
     def restore(self, item: HistoryItem) -> None:
         """Put a history item's voice, model, settings and text back into the studio.
@@ -347,39 +327,19 @@ class Studio(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped 
             return None
         return text, voice_id, self.model_picker.selected_model_id, self.voice_settings.settings
 
-    def _run_take(self, text: str, voice_id: str, model_id: str,
-                  settings: SettingsValues) -> None:
-        try:
-            self._take(text, voice_id, model_id, settings)
-        finally:
-            # Only now: the history and quota are up to date and the callbacks have run.
-            self.busy = False
-
     def _take(self, text: str, voice_id: str, model_id: str, settings: SettingsValues) -> None:
-        with self._reporting(explain=lambda error: self._explain_failure(error, text)):
+        played = self._play_take(
             # With timestamps: the player marks each word in the caption as it is spoken.
-            stream = self.client.tts.stream_with_timestamps(voice_id, text=text, model_id=model_id,
-                                                            voice_settings=settings,
-                                                            output_format=self.output_format,
-                                                            **self._pronunciation_fields())
-            if self._stop_requested.is_set():
-                # Stop was pressed while the request was still being answered.
-                stream.close()
-                self.player.cancel_pending()
-                self.status = "stopped before the first chunk"
-                return
-            self.status = "streaming…"
-            audio = self.player.play_stream(stream, content_type=self._media_type, text=text,
-                                            raise_errors=True)
-        if self.last_error is not None:
-            self.player.cancel_pending()
-            self.status = "failed"
+            lambda: self.client.tts.stream_with_timestamps(voice_id, text=text, model_id=model_id,
+                                                           voice_settings=settings,
+                                                           output_format=self.output_format,
+                                                           **self._pronunciation_fields()),
+            text, explain=lambda error: self._explain_failure(error, text))
+        if played is None:
             return
-        if self.player.status == "stopped":
-            self.status = f"stopped after {self.player.duration:.1f} s of audio"
-            return
+        stream, audio = played
         info = stream.info
-        take = StudioTake(text=text, voice_id=voice_id, model_id=model_id, audio=audio or b"",
+        take = StudioTake(text=text, voice_id=voice_id, model_id=model_id, audio=audio,
                           duration=self.player.duration, history_item_id=info.history_item_id,
                           request_id=info.request_id, character_cost=info.character_cost,
                           output_format=self.output_format,
@@ -403,9 +363,9 @@ class Studio(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped 
         left = self.quota.characters_left if error.left is None else error.left
         return quota_message(needed, left, self.quota.reset_date)
 
-    def _join(self) -> None:
-        if self._worker is not None and self._worker is not threading.current_thread():
-            self._worker.join()
+    def _take_not_coming(self) -> None:
+        # The browser opened the take's media source when Speak was clicked.
+        self.player.cancel_pending()
 
     def _on_voice(self, change: traitlets.Bunch) -> None:
         if change["new"]:
@@ -438,9 +398,3 @@ class Studio(ClientWidgetMixin, widgets.VBox):  # type: ignore[misc]  # untyped 
             self.stop()
         elif not self.busy:
             self.speak(text)
-
-    @traitlets.observe("status", "busy")
-    def _show_status(self, _change: traitlets.Bunch | None = None) -> None:
-        self._status_line.value = html.escape(self.status)
-        self._speak_button.disabled = self.busy
-        self._stop_button.disabled = not self.busy

@@ -11,15 +11,21 @@ bytes of the response) leaves only after the take is settled.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import json
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, Protocol
 
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
 
 from xiwidgets.server.concurrency import Concurrency
+from xiwidgets.server.lexicon import Lexicon
+from xiwidgets.server.pronunciation import PronunciationDictionaries
+from xiwidgets.server.schemas import PronunciationDictionaryLocator
 from xiwidgets.server.take_service import TakeService
 from xiwidgets.server.takes import (
     SharedEncoder,
@@ -244,3 +250,104 @@ async def audio_bytes_settled_last(
         carry, data = data[-2:], data[:-2]
         if data:
             yield data
+
+
+class PlansTake(Protocol):
+    """What a take route is asked, parsed once (text to speech, or a dialogue)."""
+
+    def plan(self, takes: TakeService, streaming: bool) -> TakePlan:
+        """Validate the take and reserve its characters."""
+        ...
+
+
+def body_lexicon(
+    dictionaries: PronunciationDictionaries,
+    locators: Sequence[PronunciationDictionaryLocator] | None,
+) -> Lexicon | None:
+    """The rules of a body's ``pronunciation_dictionary_locators``, looked up before any
+    characters are reserved: an unknown dictionary is a 404 that costs nothing."""
+    return dictionaries.lexicon(
+        [(locator.pronunciation_dictionary_id, locator.version_id) for locator in locators or []]
+    )
+
+
+async def planned_whole_take(
+    request: Request, asked: PlansTake, takes: TakeService, concurrency: Concurrency
+) -> tuple[list[TakePiece], dict[str, str], TakePlan]:
+    """Plan and produce a take sent whole: its pieces, response headers and plan."""
+    plan = asked.plan(takes, streaming=False)
+    headers = take_headers(concurrency, plan)
+    return await whole_take(takes, plan, request), headers, plan
+
+
+async def whole_audio(
+    request: Request, asked: PlansTake, takes: TakeService, concurrency: Concurrency
+) -> Response:
+    """The whole take as one audio file."""
+    pieces, headers, plan = await planned_whole_take(request, asked, takes, concurrency)
+    audio = b"".join(piece.audio for piece in pieces)
+    return Response(audio, media_type=plan.output_format.media_type, headers=headers)
+
+
+def streamed_take(
+    request: Request,
+    asked: PlansTake,
+    takes: TakeService,
+    concurrency: Concurrency,
+    body: Callable[[TakeRun], AsyncIterator[bytes]],
+    media_type: str | None = None,
+) -> StreamingResponse:
+    """Plan a streamed take and answer with ``body(run)`` (the take's own media type by default)."""
+    plan = asked.plan(takes, streaming=True)
+    run = TakeRun(takes, plan, connected=connection_of(request))
+    return StreamingResponse(
+        body(run),
+        media_type=media_type or plan.output_format.media_type,
+        headers=take_headers(concurrency, plan),
+        background=stop_if_unfinished(run),
+    )
+
+
+async def whole_timed(
+    request: Request,
+    asked: PlansTake,
+    takes: TakeService,
+    concurrency: Concurrency,
+    more: Callable[[TakePlan, dict[str, list[Any]] | None], dict[str, Any]] | None = None,
+) -> JSONResponse:
+    """The whole take's ``timed_json`` (take-relative times), with the fields that
+    ``more(plan, alignment)`` adds."""
+    pieces, headers, plan = await planned_whole_take(request, asked, takes, concurrency)
+    alignment, normalized = timed_alignments(plan, pieces)
+    body = timed_json(b"".join(piece.audio for piece in pieces), alignment, normalized)
+    if more is not None:
+        body.update(more(plan, alignment))
+    return JSONResponse(body, headers=headers)
+
+
+def timed_json(
+    audio: bytes,
+    alignment: dict[str, list[Any]] | None,
+    normalized: dict[str, list[Any]] | None,
+) -> dict[str, Any]:
+    """The ``audio_base64`` / ``alignment`` / ``normalized_alignment`` object of the
+    with-timestamps routes: times of the text as sent, and of the text as spoken."""
+    return {
+        "audio_base64": base64.b64encode(audio).decode(),
+        "alignment": alignment,
+        "normalized_alignment": normalized,
+    }
+
+
+async def timed_lines(
+    run: TakeRun, more: Callable[[TakePiece], dict[str, Any]] | None = None
+) -> AsyncIterator[bytes]:
+    """One JSON object per line, a piece each: its ``timed_json`` (take-relative times) and
+    the fields ``more(piece)`` adds."""
+    async for piece in run.pieces():
+        if piece.final and not piece.audio:
+            return
+        line = timed_json(piece.audio, *piece_alignments(piece, run.plan.spoken_text))
+        if more is not None:
+            line.update(more(piece))
+        yield (json.dumps(line, ensure_ascii=False) + "\n").encode()

@@ -6,11 +6,9 @@ same path as a text-to-speech take, so the billing rule of ``_takes`` holds here
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -23,15 +21,15 @@ from xiwidgets.server.lexicon import Lexicon
 from xiwidgets.server.routes._takes import (
     TakeRun,
     audio_bytes_settled_last,
-    connection_of,
-    stop_if_unfinished,
-    take_headers,
-    timed_alignments,
-    whole_take,
+    body_lexicon,
+    streamed_take,
+    timed_lines,
+    whole_audio,
+    whole_timed,
 )
 from xiwidgets.server.schemas import TextToDialogueBody
 from xiwidgets.server.take_service import TakeService
-from xiwidgets.server.takes import TakePlan, piece_alignments
+from xiwidgets.server.takes import TakePiece, TakePlan
 
 router = APIRouter(prefix="/v1/text-to-dialogue", tags=["text-to-dialogue"])
 
@@ -78,16 +76,12 @@ def dialogue_request(
     The pronunciation dictionaries are looked up here, as for text to speech: an unknown one
     is a 404 before anything is reserved.
     """
-    locators = [
-        (locator.pronunciation_dictionary_id, locator.version_id)
-        for locator in body.pronunciation_dictionary_locators or []
-    ]
     return DialogueRequest(
         request_id=request.state.request_id,
         body=body,
         output_format=output_format,
         enable_logging=enable_logging,
-        lexicon=dictionaries.lexicon(locators),
+        lexicon=body_lexicon(dictionaries, body.pronunciation_dictionary_locators),
     )
 
 
@@ -99,11 +93,7 @@ async def convert(
     request: Request, dialogue: DialogueRequestDep, takes: TakesDep, concurrency: ConcurrencyDep
 ) -> Response:
     """The whole dialogue as one audio file."""
-    plan = dialogue.plan(takes, streaming=False)
-    headers = take_headers(concurrency, plan)
-    pieces = await whole_take(takes, plan, request)
-    audio = b"".join(piece.audio for piece in pieces)
-    return Response(audio, media_type=plan.output_format.media_type, headers=headers)
+    return await whole_audio(request, dialogue, takes, concurrency)
 
 
 @router.post("/stream", dependencies=API_KEY_REQUIRED, response_class=Response)
@@ -111,14 +101,7 @@ async def stream(
     request: Request, dialogue: DialogueRequestDep, takes: TakesDep, concurrency: ConcurrencyDep
 ) -> StreamingResponse:
     """Audio bytes as each clause of each line is synthesized (chunked transfer)."""
-    plan = dialogue.plan(takes, streaming=True)
-    run = TakeRun(takes, plan, connected=connection_of(request))
-    return StreamingResponse(
-        audio_bytes_settled_last(run),
-        media_type=plan.output_format.media_type,
-        headers=take_headers(concurrency, plan),
-        background=stop_if_unfinished(run),
-    )
+    return streamed_take(request, dialogue, takes, concurrency, audio_bytes_settled_last)
 
 
 @router.post("/with-timestamps", dependencies=API_KEY_REQUIRED)
@@ -126,19 +109,22 @@ async def convert_with_timestamps(
     request: Request, dialogue: DialogueRequestDep, takes: TakesDep, concurrency: ConcurrencyDep
 ) -> JSONResponse:
     """The whole dialogue as base64, its character times and one voice segment per line."""
-    plan = dialogue.plan(takes, streaming=False)
-    headers = take_headers(concurrency, plan)
-    pieces = await whole_take(takes, plan, request)
-    alignment, normalized = timed_alignments(plan, pieces)
-    return JSONResponse(
-        {
-            "audio_base64": base64.b64encode(b"".join(p.audio for p in pieces)).decode(),
-            "alignment": alignment,
-            "normalized_alignment": normalized,
-            "voice_segments": voice_segments(plan.lines, alignment) if alignment else [],
-        },
-        headers=headers,
-    )
+    return await whole_timed(request, dialogue, takes, concurrency, _voices_of_take)
+
+
+def _voices_of_take(plan: TakePlan, alignment: dict[str, list[Any]] | None) -> dict[str, Any]:
+    return {"voice_segments": voice_segments(plan.lines, alignment) if alignment else []}
+
+
+def _timed_lines_with_voices(run: TakeRun) -> AsyncIterator[bytes]:
+    """The timed lines of text to speech, each with the voice segments of its piece."""
+
+    def voices_of(piece: TakePiece) -> dict[str, Any]:
+        return {
+            "voice_segments": piece_voice_segments(run.plan.lines, piece, run.plan.spoken_text)
+        }
+
+    return timed_lines(run, voices_of)
 
 
 @router.post("/stream/with-timestamps", dependencies=API_KEY_REQUIRED, response_class=Response)
@@ -146,25 +132,7 @@ async def stream_with_timestamps(
     request: Request, dialogue: DialogueRequestDep, takes: TakesDep, concurrency: ConcurrencyDep
 ) -> StreamingResponse:
     """One JSON object per line of output: audio, character times and the voice speaking."""
-    plan = dialogue.plan(takes, streaming=True)
-    run = TakeRun(takes, plan, connected=connection_of(request))
-
-    async def lines() -> AsyncIterator[bytes]:
-        async for piece in run.pieces():
-            if piece.final and not piece.audio:
-                return
-            alignment, normalized = piece_alignments(piece, plan.spoken_text)
-            line = {
-                "audio_base64": base64.b64encode(piece.audio).decode(),
-                "alignment": alignment,
-                "normalized_alignment": normalized,
-                "voice_segments": piece_voice_segments(plan.lines, piece, plan.spoken_text),
-            }
-            yield (json.dumps(line, ensure_ascii=False) + "\n").encode()
-
-    return StreamingResponse(
-        lines(),
+    return streamed_take(
+        request, dialogue, takes, concurrency, _timed_lines_with_voices,
         media_type="application/json",
-        headers=take_headers(concurrency, plan),
-        background=stop_if_unfinished(run),
     )

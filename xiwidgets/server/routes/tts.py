@@ -7,32 +7,27 @@ take is ready to be sent; for the streams, before the final bytes.
 
 from __future__ import annotations
 
-import base64
-import json
-from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT
 from xiwidgets.server.auth import API_KEY_REQUIRED
-from xiwidgets.server.concurrency import Concurrency
 from xiwidgets.server.dependencies import ConcurrencyDep, PronunciationDep, TakesDep
 from xiwidgets.server.lexicon import Lexicon
 from xiwidgets.server.routes._takes import (
-    TakeRun,
     audio_bytes_settled_last,
-    connection_of,
-    stop_if_unfinished,
-    take_headers,
-    timed_alignments,
-    whole_take,
+    body_lexicon,
+    streamed_take,
+    timed_lines,
+    whole_audio,
+    whole_timed,
 )
 from xiwidgets.server.schemas import TextToSpeechBody
 from xiwidgets.server.take_service import TakeService
-from xiwidgets.server.takes import TakePiece, TakePlan, piece_alignments
+from xiwidgets.server.takes import TakePlan
 
 router = APIRouter(prefix="/v1/text-to-speech", tags=["text-to-speech"])
 
@@ -91,17 +86,13 @@ def take_request(
     The pronunciation dictionaries the body names are looked up here, before any route
     reserves characters: an unknown one is a 404 that costs nothing.
     """
-    locators = [
-        (locator.pronunciation_dictionary_id, locator.version_id)
-        for locator in body.pronunciation_dictionary_locators or []
-    ]
     return TakeRequest(
         request_id=request.state.request_id,
         voice_id=voice_id,
         body=body,
         output_format=output_format,
         enable_logging=enable_logging,
-        lexicon=dictionaries.lexicon(locators),
+        lexicon=body_lexicon(dictionaries, body.pronunciation_dictionary_locators),
         optimize_streaming_latency=optimize_streaming_latency,
     )
 
@@ -109,64 +100,12 @@ def take_request(
 TakeRequestDep = Annotated[TakeRequest, Depends(take_request)]
 
 
-def _timed_json(
-    audio: bytes,
-    alignment: dict[str, list[Any]] | None,
-    normalized: dict[str, list[Any]] | None,
-) -> dict[str, Any]:
-    """The ``audio_base64`` / ``alignment`` / ``normalized_alignment`` object of the
-    with-timestamps routes: times of the text as sent, and of the text as spoken."""
-    return {
-        "audio_base64": base64.b64encode(audio).decode(),
-        "alignment": alignment,
-        "normalized_alignment": normalized,
-    }
-
-
-async def _whole_take(
-    request: Request, take: TakeRequest, takes: TakeService, concurrency: Concurrency
-) -> tuple[list[TakePiece], dict[str, str], TakePlan]:
-    """Plan and produce a take sent whole: its pieces, response headers and plan."""
-    plan = take.plan(takes, streaming=False)
-    headers = take_headers(concurrency, plan)
-    return await whole_take(takes, plan, request), headers, plan
-
-
-def _streamed_take(
-    request: Request,
-    take: TakeRequest,
-    takes: TakeService,
-    concurrency: Concurrency,
-    body: Callable[[TakeRun], AsyncIterator[bytes]],
-    media_type: str | None = None,
-) -> StreamingResponse:
-    """Plan a streamed take and answer with ``body(run)`` (the take's own media type by default)."""
-    plan = take.plan(takes, streaming=True)
-    run = TakeRun(takes, plan, connected=connection_of(request))
-    return StreamingResponse(
-        body(run),
-        media_type=media_type or plan.output_format.media_type,
-        headers=take_headers(concurrency, plan),
-        background=stop_if_unfinished(run),
-    )
-
-
-async def _timed_lines(run: TakeRun) -> AsyncIterator[bytes]:
-    async for piece in run.pieces():
-        if piece.final and not piece.audio:
-            return
-        line = _timed_json(piece.audio, *piece_alignments(piece, run.plan.spoken_text))
-        yield (json.dumps(line, ensure_ascii=False) + "\n").encode()
-
-
 @router.post("/{voice_id}", dependencies=API_KEY_REQUIRED, response_class=Response)
 async def convert(
     request: Request, take: TakeRequestDep, takes: TakesDep, concurrency: ConcurrencyDep
 ) -> Response:
     """The whole take as one audio file."""
-    pieces, headers, plan = await _whole_take(request, take, takes, concurrency)
-    audio = b"".join(piece.audio for piece in pieces)
-    return Response(audio, media_type=plan.output_format.media_type, headers=headers)
+    return await whole_audio(request, take, takes, concurrency)
 
 
 @router.post("/{voice_id}/stream", dependencies=API_KEY_REQUIRED, response_class=Response)
@@ -174,7 +113,7 @@ async def stream(
     request: Request, take: TakeRequestDep, takes: TakesDep, concurrency: ConcurrencyDep
 ) -> StreamingResponse:
     """Audio bytes as each clause is synthesized (chunked transfer)."""
-    return _streamed_take(request, take, takes, concurrency, audio_bytes_settled_last)
+    return streamed_take(request, take, takes, concurrency, audio_bytes_settled_last)
 
 
 @router.post("/{voice_id}/with-timestamps", dependencies=API_KEY_REQUIRED)
@@ -182,9 +121,7 @@ async def convert_with_timestamps(
     request: Request, take: TakeRequestDep, takes: TakesDep, concurrency: ConcurrencyDep
 ) -> JSONResponse:
     """The whole take as base64 plus per-character start/end times (seconds from the start)."""
-    pieces, headers, plan = await _whole_take(request, take, takes, concurrency)
-    audio = b"".join(piece.audio for piece in pieces)
-    return JSONResponse(_timed_json(audio, *timed_alignments(plan, pieces)), headers=headers)
+    return await whole_timed(request, take, takes, concurrency)
 
 
 @router.post(
@@ -194,6 +131,6 @@ async def stream_with_timestamps(
     request: Request, take: TakeRequestDep, takes: TakesDep, concurrency: ConcurrencyDep
 ) -> StreamingResponse:
     """One JSON object per line: a clause's audio and its character times (take-relative)."""
-    return _streamed_take(
-        request, take, takes, concurrency, _timed_lines, media_type="application/json"
+    return streamed_take(
+        request, take, takes, concurrency, timed_lines, media_type="application/json"
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import unicodedata
 from typing import Annotated, Any, Literal
 
@@ -16,6 +15,7 @@ from xiwidgets.server.catalog import DEFAULT_MODEL_ID
 from xiwidgets.server.config import ServerConfig
 from xiwidgets.server.dependencies import ConfigDep, VoicesDep
 from xiwidgets.server.errors import APIError, UnprocessableParameterError
+from xiwidgets.server.routes._uploads import upload_size
 from xiwidgets.server.schemas import VoiceSettingsBody
 from xiwidgets.server.takes import HISTORY_CONTENT_TYPE
 from xiwidgets.server.voices import SampleUpload, VoiceRecord, VoiceRegistry
@@ -236,15 +236,7 @@ def _sample_uploads(config: ServerConfig, files: list[UploadFile] | None) -> lis
     uploads, total = [], 0
     for upload in files:
         name = _display_name(upload.filename)
-        size = upload.file.seek(0, os.SEEK_END)
-        upload.file.seek(0)
-        if size > config.max_upload_file_bytes:
-            raise APIError(
-                413,
-                "file_too_large",
-                f"Sample {name!r} is larger than {config.max_upload_file_bytes:,} bytes; "
-                "upload a shorter recording.",
-            )
+        size = upload_size(config, upload, f"Sample {name!r}", "upload a shorter recording")
         if not size:
             raise APIError(400, "invalid_audio_sample", f"Sample {name!r} is empty.")
         total += size

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from xiwidgets.experiments._deps import require
-from xiwidgets.experiments.whisper import WHISPER_RATE, transcribe
+from xiwidgets.experiments.whisper import WHISPER_RATE, transcribe, transcribe_many
 
 if TYPE_CHECKING:
     import numpy as np
@@ -121,10 +121,14 @@ def _speaking_rate(clip: _Clip) -> dict[str, Any]:
 
 
 def _transcribe_all(clips: list[_Clip]) -> None:
-    # Each take in its own Whisper window: packing several short takes into one window (a
-    # third of the encoder's work) lost and shifted words between them in trials.
+    by_language: dict[str | None, list[_Clip]] = {}
     for clip in clips:
-        clip.transcript  # noqa: B018 - cached for measure()
+        by_language.setdefault(clip.language, []).append(clip)
+    for language, group in by_language.items():
+        heard = transcribe_many([clip.at_16k for clip in group], language,
+                                [clip.text for clip in group])
+        for clip, transcript in zip(group, heard, strict=True):
+            clip.__dict__["transcript"] = transcript  # fills the cached_property
 
 
 def _wer(clip: _Clip) -> dict[str, Any]:

@@ -156,13 +156,27 @@ _DNSMOS_BATCH = 8
 
 @functools.cache
 def _dnsmos_model() -> Any:
-    """speechmos's DNSMOS (its two ONNX sessions and its score polynomials), loaded once."""
+    """speechmos's DNSMOS (its ONNX sessions and its score polynomials), loaded once.
+
+    The session that gives the overall score computes on one thread, without spinning: Whisper
+    computes beside it on the other core (see :func:`_prepare`), and a third busy thread on two
+    cores only makes both wait.
+    """
     import os
 
     speechmos_dnsmos = require("speechmos.dnsmos", "DNSMOS")
+    import onnxruntime  # speechmos's own dependency
+
     folder = os.path.join(os.path.dirname(speechmos_dnsmos.__file__), "dnsmos_models")
-    return speechmos_dnsmos.DNSMOS(os.path.join(folder, "sig_bak_ovr.onnx"),
-                                   os.path.join(folder, "model_v8.onnx"))
+    primary = os.path.join(folder, "sig_bak_ovr.onnx")
+    model = speechmos_dnsmos.DNSMOS(primary, os.path.join(folder, "model_v8.onnx"))
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    model.onnx_sess = onnxruntime.InferenceSession(primary, sess_options=options,
+                                                   providers=["CPUExecutionProvider"])
+    return model
 
 
 def _dnsmos_scores(clips: Sequence[np.ndarray]) -> list[float]:

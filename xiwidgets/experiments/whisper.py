@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 __all__ = ["WHISPER_RATE", "transcribe", "transcribe_many"]
 
 # How much of Whisper's 30 s window packed takes (and the gaps between them) may fill. Whisper
-# often leaves the last sentence of a full window for a second pass of the encoder over the rest;
-# in trials from 20 to 29 s, 28 s gave the least encoder work per second of audio.
+# often leaves the last sentence of a window for a second pass of the encoder over the rest,
+# however full the window: in trials, windows of 24 to 29 s cost about the same per second of
+# audio, 20 s windows more.
 _WINDOW_SAMPLES = 28 * WHISPER_RATE
 # Silence between packed takes: Whisper times words to a few tenths of a second, so a word
 # stretched into the gap still has its middle nearer its own take than the next one.

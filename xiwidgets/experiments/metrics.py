@@ -314,6 +314,13 @@ def evaluate(takes: Any, texts: Sequence[str | None] | None = None,
         An unknown metric (the message lists the known ones), or ``texts`` of another length.
     MissingExtraError
         A metric's package is not installed (the message names the extra).
+
+    Notes
+    -----
+    Whisper reads 30 s at a time however short the take, so for ``wer`` short takes share its
+    windows (one second of silence between them) and each gets the words timed inside it; a
+    take whose share is in doubt, or whose text another take in the window has, gets a window
+    of its own. Whisper and DNSMOS run at the same time, one core each.
     """
     pd = require("pandas", "evaluate()")
     chosen = _metric_list(metrics)

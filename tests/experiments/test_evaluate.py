@@ -10,6 +10,7 @@ import pytest
 
 from xiwidgets.client import Take
 from xiwidgets.experiments import METRICS, MissingExtraError, evaluate, word_error_rate
+from xiwidgets.whisper_model import load_whisper
 
 # The second take has two sentences: a transcriber that stops at the first one shows.
 SENTENCES = ("The museum in our city opens at ten every morning.",
@@ -79,10 +80,44 @@ def test_too_short_for_loudness_is_nan_not_an_error():
     assert math.isnan(row["loudness"]) and row["duration"] == pytest.approx(0.1)
 
 
-def test_takes_sharing_a_whisper_window_each_get_their_own_words(takes):
+def _words(text: str) -> list[str]:
+    return text.lower().replace(".", " ").replace(",", " ").split()
+
+
+@pytest.fixture
+def whisper_windows(monkeypatch) -> list[int]:
+    """Counts the windows Whisper's encoder reads (a spy on the real model, which still runs)."""
+    model = load_whisper()
+    encode, windows = model.encode, []
+    monkeypatch.setattr(model, "encode", lambda *a, **k: windows.append(1) or encode(*a, **k))
+    return windows
+
+
+def test_takes_sharing_a_whisper_window_each_get_their_own_words(takes, whisper_windows):
     # Three short takes fit one 30 s window: each must come back with its own words only.
     packed = evaluate([takes[0], takes[1], takes[0]], metrics="wer")
+    assert len(whisper_windows) < 3  # they did share: one window each would be three
     for own, row in zip((SENTENCES[0], SENTENCES[1], SENTENCES[0]), packed.itertuples(),
                         strict=True):
         assert word_error_rate(own, row.transcript) <= 0.1, row.transcript
     assert word_error_rate(SENTENCES[1], packed["transcript"][0]) >= 0.7
+
+
+def test_no_word_crosses_to_the_neighbouring_take(takes):
+    packed = evaluate([takes[1], takes[0], takes[1]], metrics="wer")
+    first, middle, last = (_words(t) for t in packed["transcript"])
+    # The words next to the silence between two takes are the ones that could cross it.
+    assert middle[0] == "the" and middle[-1] == "morning", middle
+    assert first[0] == last[0] == "visitors" and first[-1] == last[-1] == "chocolate"
+    only_in_the_other = set(_words(SENTENCES[1])) - set(_words(SENTENCES[0]))
+    assert not only_in_the_other & set(middle), middle
+    assert not set(_words(SENTENCES[0])) - {"the"} & set(first + last), (first, last)
+
+
+def test_a_silent_take_between_spoken_ones_hears_nothing(takes):
+    silence = Take(b"\x00\x00" * 32000, output_format="pcm_16000",
+                   text="Nothing is said here.")  # 2 s
+    scores = evaluate([takes[0], silence, takes[1]], metrics="wer")
+    assert scores["transcript"][1] == "" and scores["wer"][1] == 1.0
+    assert word_error_rate(SENTENCES[0], scores["transcript"][0]) <= 0.1
+    assert word_error_rate(SENTENCES[1], scores["transcript"][2]) <= 0.1

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from xiwidgets.experiments._deps import require
-from xiwidgets.experiments.whisper import WHISPER_RATE, transcribe
+from xiwidgets.experiments.whisper import WHISPER_RATE, transcribe, transcribe_many
 
 if TYPE_CHECKING:
     import numpy as np
@@ -121,10 +121,14 @@ def _speaking_rate(clip: _Clip) -> dict[str, Any]:
 
 
 def _transcribe_all(clips: list[_Clip]) -> None:
-    # Each take in its own Whisper window: packing several short takes into one window (a
-    # third of the encoder's work) lost and shifted words between them in trials.
+    by_language: dict[str | None, list[_Clip]] = {}
     for clip in clips:
-        clip.transcript  # noqa: B018 - cached for measure()
+        by_language.setdefault(clip.language, []).append(clip)
+    for language, group in by_language.items():
+        heard = transcribe_many([clip.at_16k for clip in group], language,
+                                [clip.text for clip in group])
+        for clip, transcript in zip(group, heard, strict=True):
+            clip.__dict__["transcript"] = transcript  # fills the cached_property
 
 
 def _wer(clip: _Clip) -> dict[str, Any]:
@@ -152,13 +156,27 @@ _DNSMOS_BATCH = 8
 
 @functools.cache
 def _dnsmos_model() -> Any:
-    """speechmos's DNSMOS (its two ONNX sessions and its score polynomials), loaded once."""
+    """speechmos's DNSMOS (its ONNX sessions and its score polynomials), loaded once.
+
+    The session that gives the overall score computes on one thread, without spinning: Whisper
+    computes beside it on the other core (see :func:`_prepare`), and a third busy thread on two
+    cores only makes both wait.
+    """
     import os
 
     speechmos_dnsmos = require("speechmos.dnsmos", "DNSMOS")
+    import onnxruntime  # speechmos's own dependency
+
     folder = os.path.join(os.path.dirname(speechmos_dnsmos.__file__), "dnsmos_models")
-    return speechmos_dnsmos.DNSMOS(os.path.join(folder, "sig_bak_ovr.onnx"),
-                                   os.path.join(folder, "model_v8.onnx"))
+    primary = os.path.join(folder, "sig_bak_ovr.onnx")
+    model = speechmos_dnsmos.DNSMOS(primary, os.path.join(folder, "model_v8.onnx"))
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    model.onnx_sess = onnxruntime.InferenceSession(primary, sess_options=options,
+                                                   providers=["CPUExecutionProvider"])
+    return model
 
 
 def _dnsmos_scores(clips: Sequence[np.ndarray]) -> list[float]:
@@ -296,6 +314,13 @@ def evaluate(takes: Any, texts: Sequence[str | None] | None = None,
         An unknown metric (the message lists the known ones), or ``texts`` of another length.
     MissingExtraError
         A metric's package is not installed (the message names the extra).
+
+    Notes
+    -----
+    Whisper reads 30 s at a time however short the take, so for ``wer`` short takes share its
+    windows (one second of silence between them) and each gets the words timed inside it; a
+    take whose share is in doubt, or whose text another take in the window has, gets a window
+    of its own. Whisper and DNSMOS run at the same time, one core each.
     """
     pd = require("pandas", "evaluate()")
     chosen = _metric_list(metrics)

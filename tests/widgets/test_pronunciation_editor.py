@@ -41,7 +41,9 @@ def test_rules_are_added_said_and_removed_from_the_table(frontend: Any, client: 
 
     frontend.click(frontend.find(editor, "xi-rule-say"))
     said = b"".join(b[0] for c, b in frontend.custom(editor.player) if c["type"] == "chunk")
-    assert "green" in _heard(said)
+    heard = _heard(said)
+    # One word alone: Whisper hears "green" or, now and then, "agreeing"; never "red".
+    assert "red" not in heard and "gree" in " ".join(heard), heard
 
     frontend.click(frontend.find(editor, "xi-rule-remove"))
     assert editor.rule_count == 0 and not frontend.find_all(editor, "xi-rule")

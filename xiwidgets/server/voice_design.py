@@ -61,6 +61,7 @@ from xiwidgets.server.domain_errors import (
     GeneratedVoiceNotFoundError,
     InvalidTextError,
     QuotaExceededError,
+    ServerStoppingError,
     VoiceLimitReachedError,
 )
 from xiwidgets.server.engines.base import SynthesisSettings, VoiceSpec
@@ -253,6 +254,9 @@ class VoiceDesignService:
         # One save at a time: a retried save must find the voice the first one made.
         self._save_lock = threading.Lock()
         self._kept: OrderedDict[str, _KeptPreview] = OrderedDict()
+        # Previews being made in the background, and the signal for them to stop (close()).
+        self._makers: set[threading.Thread] = set()
+        self._closing = threading.Event()
         self._saved: dict[str, str] = {}  # generated_voice_id -> voice_id
 
     def design(
@@ -429,7 +433,8 @@ class VoiceDesignService:
             entry = self._kept.get(generated_voice_id)
         if entry is None:
             raise GeneratedVoiceNotFoundError(
-                generated_voice_id, MAX_KEPT_PREVIEWS, PREVIEW_LIFETIME_SECONDS
+                generated_voice_id, MAX_KEPT_PREVIEWS, MAX_KEPT_PREVIEW_BYTES,
+                PREVIEW_LIFETIME_SECONDS,
             )
         return entry
 
@@ -441,18 +446,33 @@ class VoiceDesignService:
             audio = entry.audio
             if audio is None or audio.failed:
                 audio = entry.audio = PreviewAudio()
-                threading.Thread(
+                maker = threading.Thread(
                     target=self._make_and_trim, args=(entry.recipe, audio),
                     name="xiwidgets-preview", daemon=True,
-                ).start()
+                )
+                self._makers.add(maker)
+                maker.start()
         return audio
 
     def _make_and_trim(self, recipe: PreviewRecipe, audio: PreviewAudio) -> None:
-        # A failure reaches every stream waiting on the audio (PreviewAudio.fail).
-        with contextlib.suppress(Exception):
-            self._make(recipe, audio, None)
+        try:
+            # A failure reaches every stream waiting on the audio (PreviewAudio.fail).
+            with contextlib.suppress(Exception):
+                self._make(recipe, audio, None)
+            with self._lock:
+                self._forget_old()
+        finally:
+            with self._lock:
+                self._makers.discard(threading.current_thread())
+
+    def close(self, timeout: float = 60.0) -> None:
+        """Stop the previews being made in the background (at their next clause) and wait
+        for them, so no synthesis outlives the server."""
+        self._closing.set()
         with self._lock:
-            self._forget_old()
+            makers = list(self._makers)
+        for maker in makers:
+            maker.join(timeout)
 
     def _forget_old(self) -> None:
         """Drop expired previews and the oldest past either cap (caller holds the lock)."""
@@ -524,6 +544,8 @@ class VoiceDesignService:
             encoded = bytearray()
             samples = 0
             for chunk in self._spoken_chunks(recipe):
+                if self._closing.is_set():
+                    raise ServerStoppingError()
                 pcm = float_to_int16(chunk)
                 audio.append(kept.encode(pcm))
                 if answer is not None:

@@ -445,6 +445,8 @@ class VoiceDesignService:
         with self._lock:
             audio = entry.audio
             if audio is None or audio.failed:
+                if self._closing.is_set():
+                    raise ServerStoppingError()
                 audio = entry.audio = PreviewAudio()
                 maker = threading.Thread(
                     target=self._make_and_trim, args=(entry.recipe, audio),

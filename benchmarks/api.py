@@ -12,6 +12,10 @@
    time is mostly waiting for a core). This section's server runs in this process
    (``start_in_thread``) so its CPU time can be read; the Whisper model is loaded by one
    untimed warm-up request first, as a running server would have it.
+3. ``design``: three ``POST /v1/text-to-voice/design`` previews of a 100-character text
+   (target ≤ 2 s) on a default server (the Kokoro voices when installed) in a subprocess,
+   median of ``voice_design.ROUNDS`` after a warm-up, with the server's CPU seconds per
+   preview; ``benchmarks/voice_design.py`` has the full table (more set-ups, streaming).
 
 Run: ``.venv/bin/python benchmarks/api.py [section ...]``.
 """
@@ -236,9 +240,33 @@ def dialogue_section() -> None:
             process.wait(timeout=60)
 
 
+def design_section() -> None:
+    """Three design previews of a 100-character text, against a server in its own process."""
+    import psutil
+    from voice_design import GOAL_SECONDS, design_rounds
+    from voice_design import ROUNDS as DESIGN_ROUNDS
+    from voice_design import start_server as start_design_server
+
+    with tempfile.TemporaryDirectory() as data_dir:
+        process, base_url = start_design_server(Path(data_dir), {}, {})
+        try:
+            row = design_rounds(psutil.Process(process.pid), base_url)
+        finally:
+            assert process.stdin is not None
+            process.stdin.close()
+            process.wait(timeout=60)
+    verdict = "ok" if row["design_s"] <= GOAL_SECONDS else "MISSED"
+    print(f"design: three previews {row['design_s']:.2f} s (median of {DESIGN_ROUNDS}; target "
+          f"≤ {GOAL_SECONDS:g} s) {verdict}; {row['cpu_per_preview_s']:.2f} CPU-s per preview; "
+          f"ids only {row['stream_previews_s']:.3f} s, a preview's first stream "
+          f"{row['first_stream_ttfb_s']:.2f} s to its first byte, a replay "
+          f"{row['replay_ttfb_s']:.3f} s")
+
+
 SECTIONS: dict[str, Callable[[], None]] = {
     "dialogue": dialogue_section,
     "speech": speech_section,
+    "design": design_section,
 }
 
 

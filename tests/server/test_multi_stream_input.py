@@ -21,6 +21,7 @@ from tests.server.helpers import (
     duration_of,
     get,
     history_count,
+    post,
     voice_id_named,
 )
 
@@ -219,3 +220,35 @@ def test_a_socket_that_drops_keeps_what_its_open_contexts_said_in_the_history(se
     assert character_count(server) - used == len(item["text"])
     audio = get(server, f"/v1/history/{item['history_item_id']}/audio").content
     assert duration_of(audio) > 1.0
+
+
+def test_an_unsupported_language_code_is_refused_as_the_http_routes_refuse_it(server):
+    joe = voice_id_named(server, "Joe")
+    query = "?model_id=eleven_multilingual_v2&language_code=fr"
+    http = post(server, f"/v1/text-to-speech/{joe}/stream", json={
+        "text": "Bonjour. ", "model_id": "eleven_multilingual_v2", "language_code": "fr",
+    })
+    assert http.status_code == 400
+    used = character_count(server)
+    with connect(_url(server, joe, query)) as socket:
+        with contextlib.suppress(ConnectionClosed):  # refused on connecting, before any text
+            socket.send(json.dumps({"text": " ", "context_id": "a"}))
+            socket.send(json.dumps({"close_socket": True}))
+        messages = _receive_all(socket)
+        assert socket.close_code == 1008
+    assert not [message for message in messages if message.get("audio")]
+    assert messages[-1]["error"] == http.json()["detail"]["status"] == "unsupported_language"
+    assert messages[-1]["message"] == http.json()["detail"]["message"]
+    assert character_count(server) == used
+
+
+def test_a_supported_language_code_reads_every_context_in_that_language(server):
+    amelia = voice_id_named(server, "Amelia")
+    query = "?language_code=fr&apply_text_normalization=on"
+    with connect(_url(server, amelia, query)) as socket:
+        socket.send(json.dumps({"text": "Il a 42 chats. ", "context_id": "a", "flush": True}))
+        socket.send(json.dumps({"close_socket": True}))
+        messages = _receive_all(socket)
+    spoken = "".join("".join(m["normalizedAlignment"]["chars"])
+                     for m in messages if m.get("normalizedAlignment"))
+    assert "quarante-deux" in spoken

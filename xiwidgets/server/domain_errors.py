@@ -388,11 +388,26 @@ class GeneratedVoiceNotFoundError(DomainError):
 
     status = "generated_voice_not_found"
 
-    def __init__(self, generated_voice_id: str, kept: int, lifetime_seconds: int) -> None:
+    def __init__(
+        self, generated_voice_id: str, kept: int, kept_bytes: int, lifetime_seconds: int
+    ) -> None:
         super().__init__(
             f"No voice preview with generated_voice_id {generated_voice_id!r} is kept here; "
-            f"this server keeps the last {kept} previews for {lifetime_seconds // 3600} hours "
-            "(a restart forgets them). Design the voice again with POST /v1/text-to-voice/design."
+            f"this server keeps the last {kept} previews (at most {kept_bytes // 2**20} MB of "
+            f"audio) for {lifetime_seconds // 3600} hours (a restart forgets them). Design the "
+            "voice again with POST /v1/text-to-voice/design."
+        )
+
+
+class ServerStoppingError(DomainError):
+    """The server began to stop while this was being made; nothing of it is kept."""
+
+    status = "server_stopping"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The server is stopping, so this was not finished; send the request again once it "
+            "is running."
         )
 
 

@@ -38,6 +38,7 @@ HTTP_STATUS: dict[type[errors.DomainError], int] = {
     errors.SpeechBusyError: 429,
     errors.TooManyConcurrentRequestsError: 429,
     errors.SynthesisWorkerLostError: 503,
+    errors.ServerStoppingError: 503,
     errors.GeneratedVoiceNotFoundError: 404,
     errors.UnsupportedDesignOptionError: 400,
 }

@@ -97,8 +97,9 @@ class Services:
             self.synthesizer.preload()
 
     def close(self) -> None:
-        """Stop the synthesis workers, if the engines run in any."""
+        """Stop the previews being made and the synthesis workers, if the engines run in any."""
         from xiwidgets.server.workers import WorkerPool
 
+        self.voice_design.close()
         if isinstance(self.synthesizer, WorkerPool):
             self.synthesizer.close()

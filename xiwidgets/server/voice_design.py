@@ -24,22 +24,32 @@ Method
   -24 LUFS"), down to -32 at -1 and up to -20 at 1, the level the synthesizer's speaker boost
   gives; so the previews are only ever turned down, and never clip.
 
-Previews are recipes (voice spec, text, loudness), not audio: at most ``MAX_KEPT_PREVIEWS`` are
-kept, each for ``PREVIEW_LIFETIME_SECONDS``, in memory (a restart forgets them); streaming one
-speaks it again (every engine repeats a seeded take exactly). A design bills the preview text
-once (as the hosted API does), whatever the number of previews; streaming and saving are free.
-Previews are not history items.
+Each preview's audio is made once and kept, encoded as MP3 (``STREAM_OUTPUT_FORMAT``): by the
+design itself, or with ``stream_previews`` by the first stream of it (or its save); every
+later stream replays the kept bytes, and a stream that starts while the audio is being made
+waits for the rest of it (:mod:`~xiwidgets.server.preview_audio`). A design bills the preview
+text once (as the hosted API does), whatever the number of previews; streaming and saving are
+free, which is why nothing is ever spoken twice. At most ``MAX_KEPT_PREVIEWS`` previews holding
+at most ``MAX_KEPT_PREVIEW_BYTES`` of audio in all are kept, each for
+``PREVIEW_LIFETIME_SECONDS``, in memory (a restart forgets them); past either cap the oldest
+go. Previews are not history items.
+
+A design with audio makes its previews side by side, as many at once as the server has
+synthesis slots (one per two cores by default).
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import secrets
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
 
@@ -51,10 +61,12 @@ from xiwidgets.server.domain_errors import (
     GeneratedVoiceNotFoundError,
     InvalidTextError,
     QuotaExceededError,
+    ServerStoppingError,
     VoiceLimitReachedError,
 )
 from xiwidgets.server.engines.base import SynthesisSettings, VoiceSpec
 from xiwidgets.server.engines.registry import engine_info
+from xiwidgets.server.preview_audio import PreviewAudio
 from xiwidgets.server.store import QuotaExceededError as QuotaRefusedError
 from xiwidgets.server.store import Store, Usage, VoiceLimitError, new_id
 from xiwidgets.server.text import text_problem
@@ -66,6 +78,9 @@ if TYPE_CHECKING:
 
 PREVIEWS_PER_DESIGN = 3
 MAX_KEPT_PREVIEWS = 300
+# A preview of the longest text (1000 characters, about 70 s) is about 1.1 MB at 128 kbit/s;
+# a 100-character one about 110 kB.
+MAX_KEPT_PREVIEW_BYTES = 64 * 2**20
 PREVIEW_LIFETIME_SECONDS = 24 * 3600
 DEFAULT_GUIDANCE_SCALE = 5.0
 PITCH_SEMITONES = 4.0
@@ -153,6 +168,13 @@ class Measure:
     seconds: float
 
     @classmethod
+    def of_encoded(cls, audio: bytes) -> Measure:
+        """The measure of an encoded preview (decoded at the analysis rate)."""
+        from xiwidgets.server.cloning import ANALYSIS_RATE, decode_audio
+
+        return cls.of(decode_audio(audio, "preview"), ANALYSIS_RATE)
+
+    @classmethod
     def of(cls, samples: FloatAudio, rate: int) -> Measure:
         """Median F0 and syllable rate (``cloning``'s measures) and length of ``samples``."""
         from xiwidgets.server.cloning import median_f0, syllable_rate
@@ -166,7 +188,7 @@ class Measure:
 
 @dataclass(frozen=True)
 class PreviewRecipe:
-    """What makes one preview, kept so it can be streamed again or saved as a voice."""
+    """What makes one preview, kept so it can be spoken (once) and saved as a voice."""
 
     generated_voice_id: str
     description: str
@@ -176,7 +198,14 @@ class PreviewRecipe:
     loudness: float
     seed: int
     made_at: float
-    measure: Measure | None = None  # None until it has been spoken
+
+
+@dataclass
+class _KeptPreview:
+    """A preview's recipe and its audio (None until something asks for it)."""
+
+    recipe: PreviewRecipe
+    audio: PreviewAudio | None = None
 
 
 @dataclass(frozen=True)
@@ -224,7 +253,10 @@ class VoiceDesignService:
         self._lock = threading.Lock()
         # One save at a time: a retried save must find the voice the first one made.
         self._save_lock = threading.Lock()
-        self._recipes: OrderedDict[str, PreviewRecipe] = OrderedDict()
+        self._kept: OrderedDict[str, _KeptPreview] = OrderedDict()
+        # Previews being made in the background, and the signal for them to stop (close()).
+        self._makers: set[threading.Thread] = set()
+        self._closing = threading.Event()
         self._saved: dict[str, str] = {}  # generated_voice_id -> voice_id
 
     def design(
@@ -252,8 +284,8 @@ class VoiceDesignService:
         output_format : OutputFormat
             The previews' encoding.
         with_audio : bool
-            False keeps the previews only as recipes (``stream_previews``): they are spoken
-            when streamed, and the answer carries empty audio.
+            False keeps the previews only as recipes (``stream_previews``): each is spoken
+            when first streamed (or saved), and the answer carries empty audio.
 
         Raises
         ------
@@ -288,22 +320,23 @@ class VoiceDesignService:
                 )
                 for index, spec in enumerate(specs)
             ]
-            previews = []
-            for index, recipe in enumerate(recipes):
-                if not with_audio:
-                    previews.append(Preview(recipe.generated_voice_id, b"",
-                                            output_format.media_type, 0.0, recipe.spec.language))
-                    continue
-                preview, measure = self._encoded(recipe, output_format)
-                previews.append(preview)
-                recipes[index] = replace(recipe, measure=measure)
+            kept = [_KeptPreview(recipe, PreviewAudio() if with_audio else None)
+                    for recipe in recipes]
+            if with_audio:
+                previews = self._make_side_by_side(kept, output_format)
+            else:
+                previews = [
+                    Preview(recipe.generated_voice_id, b"", output_format.media_type, 0.0,
+                            recipe.spec.language)
+                    for recipe in recipes
+                ]
             self._store.settle_take(reservation, Usage(USAGE_VOICE_ID, options.model_id, len(text)))
         except BaseException:
             self._store.refund_characters(reservation)
             raise
         with self._lock:
-            for recipe in recipes:
-                self._recipes[recipe.generated_voice_id] = recipe
+            for entry in kept:
+                self._kept[entry.recipe.generated_voice_id] = entry
             self._forget_old()
         return Design(previews, text)
 
@@ -315,25 +348,22 @@ class VoiceDesignService:
         GeneratedVoiceNotFoundError
             For an id never made here, expired, or forgotten by a restart.
         """
-        with self._lock:
-            self._forget_old()
-            recipe = self._recipes.get(generated_voice_id)
-        if recipe is None:
-            raise GeneratedVoiceNotFoundError(
-                generated_voice_id, MAX_KEPT_PREVIEWS, PREVIEW_LIFETIME_SECONDS
-            )
-        return recipe
+        return self._entry(generated_voice_id).recipe
 
     def stream_preview(self, generated_voice_id: str) -> Iterator[bytes]:
-        """MP3 bytes of a kept preview, spoken clause by clause (the id is checked at once).
+        """MP3 bytes of a kept preview: the kept audio, or as it is made the first time.
+
+        Waits for the first bytes, so an unknown id or a preview that cannot be spoken
+        raises here, before anything is sent.
 
         Raises
         ------
         GeneratedVoiceNotFoundError
-            For an unknown or expired id, before anything is spoken.
+            For an unknown or expired id.
         """
-        recipe = self.recipe(generated_voice_id)
-        return self._stream(recipe, OutputFormat.parse(STREAM_OUTPUT_FORMAT))
+        chunks = self._audio(generated_voice_id).stream()
+        first = next(chunks, b"")
+        return itertools.chain([first], chunks)
 
     def save(
         self,
@@ -373,7 +403,7 @@ class VoiceDesignService:
         limit = self._config.max_cloned_voices
         if self._store.count_voices() >= limit:
             raise VoiceLimitReachedError(limit)
-        measure = recipe.measure or Measure.of(*self._spoken(recipe))
+        measure = Measure.of_encoded(self._audio(recipe.generated_voice_id).whole())
         spec = recipe.spec
         profile = VoiceProfile(
             median_f0_hz=measure.median_f0_hz,
@@ -397,21 +427,68 @@ class VoiceDesignService:
             raise VoiceLimitReachedError(limit) from None
         return voice_id
 
-    def _forget_old(self) -> None:
-        """Drop expired previews and the oldest past the cap (caller holds the lock)."""
-        oldest_kept = time.time() - PREVIEW_LIFETIME_SECONDS
-        while self._recipes:
-            first = next(iter(self._recipes.values()))
-            if len(self._recipes) <= MAX_KEPT_PREVIEWS and first.made_at >= oldest_kept:
-                break
-            self._recipes.popitem(last=False)
-            self._saved.pop(first.generated_voice_id, None)
+    def _entry(self, generated_voice_id: str) -> _KeptPreview:
+        with self._lock:
+            self._forget_old()
+            entry = self._kept.get(generated_voice_id)
+        if entry is None:
+            raise GeneratedVoiceNotFoundError(
+                generated_voice_id, MAX_KEPT_PREVIEWS, MAX_KEPT_PREVIEW_BYTES,
+                PREVIEW_LIFETIME_SECONDS,
+            )
+        return entry
 
-    def _spoken(self, recipe: PreviewRecipe) -> tuple[FloatAudio, int]:
-        """The whole preview as float audio at the engine's rate, at the recipe's loudness."""
-        pieces = list(self._spoken_chunks(recipe))
-        rate = engine_info(recipe.spec.engine).sample_rate
-        return np.concatenate([np.zeros(0, np.float32), *pieces]), rate
+    def _audio(self, generated_voice_id: str) -> PreviewAudio:
+        """The preview's audio, its making started in the background if nothing made it yet
+        (or the last try failed); one lock decides, so concurrent callers share one maker."""
+        entry = self._entry(generated_voice_id)
+        with self._lock:
+            audio = entry.audio
+            if audio is None or audio.failed:
+                if self._closing.is_set():
+                    raise ServerStoppingError()
+                audio = entry.audio = PreviewAudio()
+                maker = threading.Thread(
+                    target=self._make_and_trim, args=(entry.recipe, audio),
+                    name="xiwidgets-preview", daemon=True,
+                )
+                self._makers.add(maker)
+                maker.start()
+        return audio
+
+    def _make_and_trim(self, recipe: PreviewRecipe, audio: PreviewAudio) -> None:
+        try:
+            # A failure reaches every stream waiting on the audio (PreviewAudio.fail).
+            with contextlib.suppress(Exception):
+                self._make(recipe, audio, None)
+            with self._lock:
+                self._forget_old()
+        finally:
+            with self._lock:
+                self._makers.discard(threading.current_thread())
+
+    def close(self, timeout: float = 60.0) -> None:
+        """Stop the previews being made in the background (at their next clause) and wait
+        for them, so no synthesis outlives the server."""
+        self._closing.set()
+        with self._lock:
+            makers = list(self._makers)
+        for maker in makers:
+            maker.join(timeout)
+
+    def _forget_old(self) -> None:
+        """Drop expired previews and the oldest past either cap (caller holds the lock)."""
+        oldest_kept = time.time() - PREVIEW_LIFETIME_SECONDS
+        kept_bytes = sum(entry.audio.size for entry in self._kept.values() if entry.audio)
+        while self._kept:
+            first = next(iter(self._kept.values()))
+            within_caps = (len(self._kept) <= MAX_KEPT_PREVIEWS
+                           and kept_bytes <= MAX_KEPT_PREVIEW_BYTES)
+            if within_caps and first.recipe.made_at >= oldest_kept:
+                break
+            self._kept.popitem(last=False)
+            kept_bytes -= first.audio.size if first.audio else 0
+            self._saved.pop(first.recipe.generated_voice_id, None)
 
     def _spoken_chunks(self, recipe: PreviewRecipe) -> Iterator[FloatAudio]:
         """Float audio of each clause (at the engine's rate), at the recipe's loudness."""
@@ -431,33 +508,62 @@ class VoiceDesignService:
             if isinstance(chunks, Generator):  # an abandoned stream ends the engine's session
                 chunks.close()
 
-    def _encoded(self, recipe: PreviewRecipe, fmt: OutputFormat) -> tuple[Preview, Measure]:
+    def _make_side_by_side(
+        self, kept: list[_KeptPreview], fmt: OutputFormat
+    ) -> list[Preview]:
+        """Make the previews' audio, as many at once as there are synthesis slots."""
+        def make(entry: _KeptPreview) -> Preview:
+            assert entry.audio is not None
+            return self._make(entry.recipe, entry.audio, fmt)
+
+        with ThreadPoolExecutor(min(len(kept), self._slots.limit)) as pool:
+            return list(pool.map(make, kept))
+
+    @overload
+    def _make(self, recipe: PreviewRecipe, audio: PreviewAudio, fmt: OutputFormat) -> Preview:
+        ...
+
+    @overload
+    def _make(self, recipe: PreviewRecipe, audio: PreviewAudio, fmt: None) -> None:
+        ...
+
+    def _make(
+        self, recipe: PreviewRecipe, audio: PreviewAudio, fmt: OutputFormat | None
+    ) -> Preview | None:
+        """Speak ``recipe`` once into ``audio`` (MP3), and also in ``fmt`` when given.
+
+        Raises
+        ------
+        Exception
+            Whatever stopped the synthesis; ``audio`` is then marked failed.
+        """
         from xiwidgets.server.audio import float_to_int16, make_encoder
 
         rate = engine_info(recipe.spec.engine).sample_rate
-        encoder = make_encoder(fmt, rate)
-        audio = bytearray()
-        pieces = []
-        for samples in self._spoken_chunks(recipe):
-            audio += encoder.encode(float_to_int16(samples))
-            pieces.append(samples)
-        audio += encoder.finish()
-        measure = Measure.of(np.concatenate([np.zeros(0, np.float32), *pieces]), rate)
-        preview = Preview(
-            recipe.generated_voice_id, bytes(audio), fmt.media_type, measure.seconds,
-            recipe.spec.language,
-        )
-        return preview, measure
-
-    def _stream(self, recipe: PreviewRecipe, fmt: OutputFormat) -> Iterator[bytes]:
-        from xiwidgets.server.audio import float_to_int16, make_encoder
-
-        encoder = make_encoder(fmt, engine_info(recipe.spec.engine).sample_rate)
-        for samples in self._spoken_chunks(recipe):
-            piece = encoder.encode(float_to_int16(samples))
-            if piece:
-                yield piece
-        yield encoder.finish()
+        try:
+            kept = make_encoder(OutputFormat.parse(STREAM_OUTPUT_FORMAT), rate)
+            answer = make_encoder(fmt, rate) if fmt is not None else None
+            encoded = bytearray()
+            samples = 0
+            for chunk in self._spoken_chunks(recipe):
+                if self._closing.is_set():
+                    raise ServerStoppingError()
+                pcm = float_to_int16(chunk)
+                audio.append(kept.encode(pcm))
+                if answer is not None:
+                    encoded += answer.encode(pcm)
+                samples += len(pcm)
+            audio.append(kept.finish())
+            if answer is not None:
+                encoded += answer.finish()
+        except BaseException as error:
+            audio.fail(error)
+            raise
+        audio.finish()
+        if fmt is None:
+            return None
+        return Preview(recipe.generated_voice_id, bytes(encoded), fmt.media_type,
+                       round(samples / rate, 3), recipe.spec.language)
 
 
 def loudness_dbfs(loudness: float) -> float:

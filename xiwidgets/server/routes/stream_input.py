@@ -45,7 +45,7 @@ from xiwidgets.server.routes._takes import TakeRun
 from xiwidgets.server.routes._text_buffer import TextBuffer
 from xiwidgets.server.schemas import MAX_SEED, PronunciationDictionaryLocator, VoiceSettingsBody
 from xiwidgets.server.services import Services
-from xiwidgets.server.take_service import parse_output_format
+from xiwidgets.server.take_service import parse_output_format, spoken_spec
 from xiwidgets.server.takes import (
     SharedEncoder,
     StreamAlignment,
@@ -458,8 +458,11 @@ class Session:
 
     def check_voice_model_format(self) -> None:
         try:
-            self.running.voices.voice(self.voice_id)
+            voice = self.running.voices.voice(self.voice_id)
             self.model = tts_model(self.options.model_id, websocket=True)
+            # A language_code the voice cannot read is refused now, as the HTTP routes refuse
+            # it, not when the first text is spoken.
+            spoken_spec(self.model, voice.spec, self.options.language_code)
             parse_output_format(self.options.output_format, streaming=True)
         except DomainError as exc:
             raise SessionError(exc.status, exc.message) from None

@@ -112,7 +112,8 @@ async def design_voice(
 
 @router.get("/v1/text-to-voice/{generated_voice_id}/stream", dependencies=API_KEY_REQUIRED)
 def stream_preview(designer: VoiceDesignDep, generated_voice_id: str) -> StreamingResponse:
-    """A kept preview as MP3, spoken as it streams (unknown or expired id: 404)."""
+    """A kept preview as MP3: its kept audio, spoken only by the first stream of a
+    ``stream_previews`` design (unknown or expired id: 404)."""
     chunks = designer.stream_preview(generated_voice_id)
     return StreamingResponse(chunks, media_type="audio/mpeg")
 

@@ -39,7 +39,8 @@ def test_the_table_has_a_player_figures_a_rating_and_a_pick_per_cell(grid):
     table = grid._table.children
     assert len(table) == 5 * (1 + len(grid.cells))
     row = table[5:10]
-    assert "speed=0.8, seed=1" in row[0].value and "<audio" in row[1].value
+    assert ">speed=0.8</span>" in row[0].value and ">seed=1</span>" in row[0].value
+    assert "<audio" in row[1].value
     assert "WER" in row[2].value and row[3].options[5][0] == "★★★★★"
 
 

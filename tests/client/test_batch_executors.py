@@ -109,11 +109,14 @@ def _worker_logs(dask_client) -> list[str]:
 
 def test_dask_workers_each_with_their_own_local_server_return_the_audio(
         keyed_server, dask_client, tmp_path):
+    import distributed
+
     caller = Client(base_url=keyed_server.base_url, api_key=KEY)
 
-    result = caller.synthesize_many(
-        TEXTS, voice="Joe", out_dir=tmp_path / "out", executor=dask_client, progress=False,
-        worker_connection=WorkerConnection.local(tmp_path / "servers"))
+    with distributed.get_task_stream(dask_client) as stream:
+        result = caller.synthesize_many(
+            TEXTS, voice="Joe", out_dir=tmp_path / "out", executor=dask_client,
+            progress=False, worker_connection=WorkerConnection.local(tmp_path / "servers"))
 
     assert [item.status for item in result.items] == ["ok"] * 4
     assert all(item.duration > 0.3 for item in result.items)  # written here, from the bytes
@@ -121,6 +124,15 @@ def test_dask_workers_each_with_their_own_local_server_return_the_audio(
     folders = list((tmp_path / "servers" / "workers").iterdir())
     assert 1 <= len(folders) <= 2
     assert all((folder / "xiwidgets.sqlite3").exists() for folder in folders)
+    # Each worker's server says it takes one at a time; that is its own limit, not the
+    # batch's: takes kept running on both workers at once, not only the first two.
+    spans = sorted((part["start"], part["stop"]) for task in stream.data
+                   for part in task["startstops"] if part["action"] == "compute")
+    assert len(spans) >= 4
+    overlaps = sum(a_start < b_stop and b_start < a_stop
+                   for i, (a_start, a_stop) in enumerate(spans)
+                   for b_start, b_stop in spans[i + 1:])
+    assert overlaps >= 2, spans
 
 
 class _PicklingExecutor(ThreadPoolExecutor):

@@ -92,3 +92,22 @@ def test_base_url_from_the_environment(monkeypatch):
     monkeypatch.setenv("ELEVENLABS_BASE_URL", "http://localhost:8000/")
     assert Client().base_url == "http://localhost:8000"
     assert Client(base_url="https://api.eu.residency.elevenlabs.io").is_local is False
+
+
+def test_a_script_that_connects_and_exits_at_once_exits_cleanly(tmp_path):
+    # The embedded server loads Kokoro in the background; ending the process under that load
+    # used to abort it (exit 134, "terminate called without an active exception").
+    import os
+    import subprocess
+
+    from xiwidgets.server.engines import kokoro_assets
+
+    if kokoro_assets.check_assets(None).assets is None:
+        pytest.skip("the Kokoro voices are not installed: nothing loads in the background")
+    env = {**os.environ, "XIWIDGETS_DATA_DIR": str(tmp_path)}
+    env.pop("ELEVENLABS_API_KEY", None)
+    script = "import time; import xiwidgets as xi; xi.connect(); time.sleep(0.5)"
+    result = subprocess.run([sys.executable, "-c", script],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "terminate called" not in result.stderr

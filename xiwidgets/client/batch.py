@@ -248,10 +248,11 @@ def synthesize_many(tts: TextToSpeech, voices: Voices, transport: Transport,
               desc="synthesizing", unit="take") as bar:
         _write_manifest(manifest, results.values())
 
-        def run(submit: Callable[[TakeTask], Future[TakeOutcome]], ceiling: int) -> None:
+        def run(submit: Callable[[TakeTask], Future[TakeOutcome]], ceiling: int,
+                shared_server: bool = True) -> None:
             limit = AdaptiveLimit(ceiling)
             bar.set_postfix(concurrency=limit.describe())
-            for item in _dispatch(pending, submit, limit, bar):
+            for item in _dispatch(pending, submit, limit, bar, shared_server):
                 results[item.index] = item
                 _write_manifest(manifest, results.values())
                 bar.update(1)
@@ -267,7 +268,10 @@ def synthesize_many(tts: TextToSpeech, voices: Voices, transport: Transport,
             here = write_files == "workers"
             run(lambda task: runner.executor.submit(
                 run_on_worker, connection, replace(task, write_here=here)),
-                _worker_ceiling(runner, connection, transport, max_concurrency, bool(pending)))
+                _worker_ceiling(runner, connection, transport, max_concurrency, bool(pending)),
+                # Workers with local servers of their own: each take's maximum is its own
+                # server's, not a limit the batch shares.
+                shared_server=connection.kind != "local")
     ordered = tuple(results[i] for i in sorted(results))
     return BatchResult(out_dir=out, manifest_path=manifest, items=ordered)
 
@@ -305,8 +309,12 @@ def _worker_ceiling(runner: TaskRunner, connection: WorkerConnection, transport:
 
 
 def _dispatch(tasks: Iterable[TakeTask], submit: Callable[[TakeTask], Future[TakeOutcome]],
-              limit: AdaptiveLimit, bar: Any) -> Iterator[BatchItem]:
+              limit: AdaptiveLimit, bar: Any, shared_server: bool = True) -> Iterator[BatchItem]:
     """Run ``tasks`` with at most ``limit.current`` in flight; yield each finished row.
+
+    With ``shared_server`` every take went to one server (or the hosted API), so the
+    ``maximum-concurrent-requests`` it reports caps the whole batch; without, each worker has a
+    server of its own and only refusals slow the batch down.
 
     A refused take goes back to the front of the queue (it was not made, so sending it again
     makes nothing twice) until it has been refused :data:`MAX_REFUSALS` times.
@@ -341,7 +349,7 @@ def _dispatch(tasks: Iterable[TakeTask], submit: Callable[[TakeTask], Future[Tak
                     f"The server refused this take {MAX_REFUSALS} times (too many concurrent "
                     "requests); nothing was made. Run the batch again to resume."))
                 continue
-            limit.succeeded(outcome.maximum)
+            limit.succeeded(outcome.maximum if shared_server else None)
             bar.set_postfix(concurrency=limit.describe())
             yield _written_here(task, outcome)
 

@@ -89,12 +89,18 @@ def local_client(data_dir: str | os.PathLike[str] | None = None) -> Client:
     ----------
     data_dir : path-like, optional
         Where the server keeps its data if it starts now (see :func:`connect`).
+
+    Notes
+    -----
+    Unlike :func:`connect`'s, this server loads the Kokoro model only on its first Kokoro take:
+    a batch worker that speaks with Joe should not spend its cores and 400 MB on it while its
+    takes wait.
     """
-    return _local(data_dir, {})
+    return _local(data_dir, {}, preload_voices=False)
 
 
 def _local(data_dir: str | os.PathLike[str] | None, client_options: dict[str, Any],
-           workers: int | str = 1) -> Client:
+           workers: int | str = 1, preload_voices: bool = True) -> Client:
     global _server, _local_client
     with _lock:
         if _server is None:
@@ -105,10 +111,11 @@ def _local(data_dir: str | os.PathLike[str] | None, client_options: dict[str, An
                     f"No API key is set and the local voice server is not installed "
                     f"({exc.name or exc}); run {LOCAL_EXTRA_HINT}, or set ELEVENLABS_API_KEY."
                 ) from None
-            # Its default voice is a Kokoro voice when installed: load it while the user reads.
+            # Its default voice is a Kokoro voice when installed: in a notebook, load it while
+            # the user reads.
             _server = start_in_thread(data_dir=local_data_dir(data_dir),
                                       api_keys=(secrets.token_urlsafe(32),), workers=workers,
-                                      preload_voices=True)
+                                      preload_voices=preload_voices)
             atexit.register(shutdown)
             print(f"xiwidgets: no API key set — using the local voice server at "
                   f"{_server.base_url} (offline voices)")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from xiwidgets.server.concurrency import Concurrency
@@ -17,6 +18,10 @@ from xiwidgets.server.voices import VoiceRegistry
 
 if TYPE_CHECKING:
     from xiwidgets.server.workers import SpeechMaker
+
+
+# The longest a load is waited for on close (Kokoro's takes ~4 s idle, ~30 s on busy cores).
+_LOAD_WAIT_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,8 @@ class Services:
         Speech to text and forced alignment (Whisper, loaded on first use).
     voice_design : VoiceDesignService
         Designs voices from descriptions and keeps their previews.
+    loading : list of threading.Thread
+        Models loading in the background (``preload_voices``), waited for on close.
     """
 
     config: ServerConfig
@@ -55,6 +62,7 @@ class Services:
     pronunciation: PronunciationDictionaries
     speech: SpeechService
     voice_design: VoiceDesignService
+    loading: list[threading.Thread] = field(default_factory=list)
 
     @classmethod
     def build(cls, config: ServerConfig, store: Store) -> Services:
@@ -94,7 +102,7 @@ class Services:
         """Load the engines so the first request pays no model load (see ``ServerConfig``)."""
         self.synthesizer.warm_up()
         if self.config.preload_voices:
-            self.synthesizer.preload()
+            self.loading.extend(self.synthesizer.preload())
 
     def close(self) -> None:
         """Stop the previews being made and the synthesis workers, if the engines run in any."""
@@ -103,3 +111,8 @@ class Services:
         self.voice_design.close()
         if isinstance(self.synthesizer, WorkerPool):
             self.synthesizer.close()
+        # A model still loading when the process ends aborts it (onnxruntime's threads are
+        # torn down under it: "terminate called without an active exception", exit 134), so
+        # a script that connects and exits at once must wait for the load.
+        for thread in self.loading:
+            thread.join(_LOAD_WAIT_S)

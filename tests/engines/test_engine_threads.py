@@ -27,7 +27,9 @@ def test_the_setting_then_openmp_then_two(monkeypatch, environment, expected):
     assert engine_threads() == expected
 
 
-def test_workers_share_the_cores_out_and_each_gets_at_least_one():
-    assert threads_per_worker(1) == CORES
-    assert threads_per_worker(CORES) == 1
+def test_workers_get_at_most_two_threads_a_core_in_all_and_at_least_one_each():
+    assert threads_per_worker(1) == min(2, 2 * CORES)
+    assert threads_per_worker(CORES) == min(2, 2 * CORES // CORES)
     assert threads_per_worker(CORES * 4) == 1
+    for workers in range(1, 4 * CORES):
+        assert workers * threads_per_worker(workers) <= max(2 * CORES, workers)

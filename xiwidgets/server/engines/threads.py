@@ -2,9 +2,9 @@
 
 One process alone on a machine wants its engines on every core it can use (two threads is
 where one clause stops getting faster). Several synthesizing processes on one machine — the
-server's workers, or one embedded server per Dask worker — want the cores shared out
-instead: N processes each running two threads on two cores spend their time contending
-(``benchmarks/scale.py`` measured ``--workers 2`` no faster than one process that way).
+server's workers, or one embedded server per Dask worker — share the cores: at most two
+threads a core in all, and idle threads sleep rather than spin (spinning, two workers of two
+threads on two cores measured no faster than one process in ``benchmarks/scale.py``).
 """
 
 from __future__ import annotations
@@ -37,5 +37,12 @@ def engine_threads() -> int:
 
 
 def threads_per_worker(workers: int) -> int:
-    """The cores shared out among ``workers`` synthesizing processes (at least one each)."""
-    return max(1, (os.cpu_count() or 1) // max(1, workers))
+    """Engine threads for each of ``workers`` synthesizing processes on this machine.
+
+    Up to two threads a core in all: with idle threads asleep (no spinning) two workers of two
+    threads on two cores keep one take's first audio as quick as one process's (one thread
+    each: 1.6x slower) for the same throughput (``benchmarks/scale.py``); more workers than
+    that get fewer threads, at least one each.
+    """
+    cores = os.cpu_count() or 1
+    return max(1, min(_MOST_USEFUL, 2 * cores // max(1, workers)))

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from xiwidgets.server.engines.threads import ENGINE_THREADS_ENV, engine_threads, threads_per_worker
+from xiwidgets.threads import ENGINE_THREADS_ENV, engine_threads, threads_per_worker
 
 CORES = os.cpu_count() or 1
 

@@ -48,7 +48,7 @@ def test_a_seeded_take_is_the_same_from_every_worker_and_from_a_single_process_s
     assert len(pool.served) == 2 and all(count >= 1 for count in pool.served.values())
     # The engines' thread count is part of what makes a take (the floating-point sums split
     # differently), so the single-process server matches on the workers' share of the cores.
-    from xiwidgets.server.engines.threads import ENGINE_THREADS_ENV, threads_per_worker
+    from xiwidgets.threads import ENGINE_THREADS_ENV, threads_per_worker
 
     alone = ServerProcess(tmp_path, env={ENGINE_THREADS_ENV: str(threads_per_worker(2))})
     try:
@@ -169,7 +169,7 @@ def test_each_worker_gets_its_share_of_the_cores(workers_server):
     # At most two engine threads a core in all (benchmarks/scale.py).
     import psutil
 
-    from xiwidgets.server.engines.threads import ENGINE_THREADS_ENV
+    from xiwidgets.threads import ENGINE_THREADS_ENV
 
     pool = workers_server.services.synthesizer
     shares = {psutil.Process(pid).environ().get(ENGINE_THREADS_ENV)

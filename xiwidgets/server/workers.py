@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from xiwidgets.server.domain_errors import SynthesisWorkerLostError
-from xiwidgets.server.engines.threads import ENGINE_THREADS_ENV, threads_per_worker
+from xiwidgets.threads import ENGINE_THREADS_ENV, threads_per_worker
 
 if TYPE_CHECKING:
     from xiwidgets.server.engines import AudioChunk, SynthesisSettings, VoiceSpec

@@ -284,15 +284,17 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
                     break
                 chunk = item if isinstance(item, (bytes, bytearray, memoryview)) else item.audio
                 alignment = None if chunk is item else item.alignment  # type: ignore[union-attr]
+                if chunk:
+                    # The audio first: the words it carries are highlighted only once it
+                    # plays, so its timing message may follow it.
+                    self.send({"type": "chunk", "index": len(parts)}, buffers=[chunk])
+                    parts.append(bytes(chunk))
                 if alignment is not None:
                     self.send(_alignment_message(alignment))
-                if not chunk:
-                    continue
-                self.send({"type": "chunk", "index": len(parts)}, buffers=[chunk])
-                parts.append(bytes(chunk))
-                with self.hold_sync():
-                    self.bytes_received += len(chunk)
-                    self.chunks_received += 1
+                if chunk:
+                    with self.hold_sync():
+                        self.bytes_received += len(chunk)
+                        self.chunks_received += 1
         except Exception as error:
             if self._stop_requested.is_set():
                 return

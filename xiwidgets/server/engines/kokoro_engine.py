@@ -38,12 +38,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from xiwidgets.threads import engine_threads
+
 from .alignment import WORD_PATTERN, CharTimes, times_for_words
 from .base import ClauseAudio, PhonemeWord, SynthesisSettings, VoiceSpec
 from .dsp import varispeed
 from .kokoro_assets import AssetError, KokoroAssets, check_assets
 from .registry import EngineInfo
-from .threads import engine_threads
 
 if TYPE_CHECKING:
     import onnxruntime

@@ -32,11 +32,12 @@ from piper.const import BOS, EOS, PAD
 from piper.patch_voice_with_alignment import add_alignment_output
 from piper.voice import PiperVoice
 
+from xiwidgets.threads import engine_threads
+
 from .alignment import WORD_PATTERN, CharTimes, is_sound, phoneme_words, times_for_words
 from .base import ClauseAudio, PhonemeWord, SynthesisSettings, VoiceSpec
 from .dsp import varispeed
 from .registry import EngineInfo
-from .threads import engine_threads
 
 if TYPE_CHECKING:
     from ..audio import FloatAudio

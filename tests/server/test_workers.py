@@ -95,12 +95,10 @@ def test_a_take_whose_client_leaves_is_not_billed_and_its_worker_serves_again(wo
     assert history_count(workers_server) == items
 
 
-def test_a_worker_killed_mid_take_fails_only_that_take_refunds_it_and_is_replaced(
-        workers_server):
-    pool = workers_server.services.synthesizer
-    client = Client(base_url=workers_server.base_url)
-    characters, items = character_count(workers_server), history_count(workers_server)
-    files = len(audio_files(workers_server.data_dir))
+def _long_take_in_background(client: Client, pool) -> tuple[threading.Thread,
+                                                             list[BaseException | str]]:
+    """A long take on its own thread, returned once a worker is making it; ``outcome`` gets
+    ``"made"`` or the ServerError it ended with."""
     outcome: list[BaseException | str] = []
 
     def long_take() -> None:
@@ -113,6 +111,16 @@ def test_a_worker_killed_mid_take_fails_only_that_take_refunds_it_and_is_replace
     taker = threading.Thread(target=long_take)
     taker.start()
     assert wait_until(lambda: pool.busy_pids(), timeout=120)
+    return taker, outcome
+
+
+def test_a_worker_killed_mid_take_fails_only_that_take_refunds_it_and_is_replaced(
+        workers_server):
+    pool = workers_server.services.synthesizer
+    client = Client(base_url=workers_server.base_url)
+    characters, items = character_count(workers_server), history_count(workers_server)
+    files = len(audio_files(workers_server.data_dir))
+    taker, outcome = _long_take_in_background(client, pool)
     [busy] = pool.busy_pids()
     os.kill(busy, signal.SIGKILL)
     other = client.tts.convert("Joe", text="The other worker carries on.")  # not this take's fate
@@ -137,18 +145,7 @@ def test_a_hung_worker_is_killed_after_the_worker_timeout_and_its_take_refunded(
         pool = handle.services.synthesizer
         client = Client(base_url=handle.base_url)
         characters, items = character_count(handle), history_count(handle)
-        outcome: list[BaseException | str] = []
-
-        def long_take() -> None:
-            try:
-                client.tts.convert("Joe", text=LONG_TEXT)
-                outcome.append("made")
-            except ServerError as exc:
-                outcome.append(exc)
-
-        taker = threading.Thread(target=long_take)
-        taker.start()
-        assert wait_until(lambda: pool.busy_pids(), timeout=120)
+        taker, outcome = _long_take_in_background(client, pool)
         [hung] = pool.busy_pids()
         os.kill(hung, signal.SIGSTOP)
         taker.join(120)

@@ -102,6 +102,8 @@ class ServerConfig:
     max_concurrent_syntheses: int = field(default_factory=default_max_concurrent_syntheses)
     max_concurrent_requests: int | None = None
     workers: int = 1
+    # No clause of any engine takes this long, even a Kokoro take that has to load the model
+    # first on loaded cores (~40 s at worst, measured).
     worker_timeout_s: float = 120.0
     warm_up: bool = True
     preload_voices: bool = False

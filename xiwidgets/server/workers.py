@@ -45,10 +45,6 @@ KOKORO_MEMORY_BYTES = 400 * 2**20
 MEMORY_HEADROOM_BYTES = 1024 * 2**20
 _READY_TIMEOUT_S = 300.0
 _STOP_TIMEOUT_S = 5.0
-# The longest a busy worker may go without sending anything before it counts as hung (stopped,
-# deadlocked, swapping): no clause of any engine takes this long, even a Kokoro take that
-# has to load the model first on loaded cores (~40 s at worst, measured).
-DEFAULT_WORKER_TIMEOUT_S = 120.0  # ServerConfig.worker_timeout_s
 
 
 class SpeechMaker(Protocol):
@@ -180,8 +176,7 @@ class WorkerPool:
         Takes (and previews) each worker process made, by pid.
     """
 
-    def __init__(self, count: int, warm_up: bool,
-                 timeout_s: float = DEFAULT_WORKER_TIMEOUT_S) -> None:
+    def __init__(self, count: int, warm_up: bool, timeout_s: float) -> None:
         self.count = count
         self._warm_up = warm_up
         self._timeout_s = timeout_s

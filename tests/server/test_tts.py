@@ -139,6 +139,21 @@ def test_stream_sends_audio_before_the_take_is_finished(server, joe):
     assert stored.status_code == 200 and stored.content == audio
 
 
+def test_the_first_streamed_piece_is_enough_for_a_browser_to_start_playing(server, joe):
+    # Chromium plays a MediaSource only with more than about 0.2 s queued: a shorter first
+    # piece would keep the Studio silent until the second one arrives.
+    response = requests.post(
+        f"{server.base_url}/v1/text-to-speech/{joe}/stream/with-timestamps",
+        json={"text": PARAGRAPH},
+        stream=True,
+        timeout=60,
+    )
+    lines = [json.loads(line) for line in response.iter_lines() if line]
+    pieces = [base64.b64decode(line["audio_base64"]) for line in lines if line["audio_base64"]]
+    assert len(pieces) > 2
+    assert 0.3 <= duration_of(pieces[0]) < duration_of(b"".join(pieces)) / 4
+
+
 def test_client_leaving_mid_stream_is_refunded_and_nothing_is_stored(server, joe):
     characters = character_count(server)
     response = requests.post(

@@ -1,13 +1,15 @@
 """Scale: synthesis workers, the concurrency limit, batches on Dask. Ratios in one run.
 
 * throughput of 16 paragraph takes, ``xiwidgets serve --workers 2`` / ``--workers 1``
-  (target >= 1.7 on 2 cores);
+  (target >= 1.7 on 2 cores), and both against the issue's starting point, one synthesis on
+  one thread (``XIWIDGETS_ENGINE_THREADS=1 --workers 1``);
 * time to first audio of one request, workers=2 / the single-process server (<= 1.1);
 * end to end, one paragraph as ``mp3_44100_128`` over HTTP / plain Piper's own ``synthesize``
   in this process (<= 1.1), paired runs interleaved, median of 7, with where the difference
   goes (xiwidgets' synthesizer, resampling + MP3 encoding, HTTP and the rest);
 * a Dask ``LocalCluster(n_workers=2)``, each worker with its own embedded server, 16 takes:
-  throughput / one in-process batch with one server (>= 1.6);
+  throughput / one in-process batch with one server (>= 1.6), and / one server on one thread
+  (each Dask worker's share of the machine);
 * at max+4 concurrent requests: how many got 429, were served, were lost; billing exact;
 * server RSS per worker.
 
@@ -17,6 +19,7 @@ and warm-up is outside the timed parts. Run: ``.venv/bin/python benchmarks/scale
 
 from __future__ import annotations
 
+import os
 import re
 import statistics
 import subprocess
@@ -42,6 +45,7 @@ TAKES = 16
 PAIRED_RUNS = 7
 READY = re.compile(r"listening on (http://\S+)")
 TARGETS = {"workers": 1.7, "ttfa": 1.1, "end_to_end": 1.1, "dask": 1.6}
+ONE_THREAD = {"XIWIDGETS_ENGINE_THREADS": "1"}
 
 
 def paragraphs(count: int) -> list[str]:
@@ -52,10 +56,11 @@ def paragraphs(count: int) -> list[str]:
 class Serve:
     """``xiwidgets serve`` as a subprocess, stopped on exit."""
 
-    def __init__(self, data_dir: Path, *options: str) -> None:
+    def __init__(self, data_dir: Path, *options: str, env: dict[str, str] | None = None) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "xiwidgets.cli", "serve", "--port", "0", "--data-dir",
-             str(data_dir), *options], stdout=subprocess.PIPE, text=True)
+             str(data_dir), *options], stdout=subprocess.PIPE, text=True,
+            env={**os.environ, **(env or {})})
         assert self.process.stdout is not None
         match = READY.search(self.process.stdout.readline())
         if match is None:
@@ -181,6 +186,15 @@ def bench_workers(root: Path) -> list[str]:
         lines.append(f"{TAKES} paragraph takes: --workers 1 {TAKES / w1:.2f} takes/s, "
                      f"--workers 2 {TAKES / w2:.2f} takes/s, ratio {w1 / w2:.2f} "
                      f"(target >= {TARGETS['workers']})")
+        # The issue's baseline: the server that ran one synthesis on one thread, the second
+        # core idle. Today's --workers 1 already puts two threads on it.
+        with Serve(root / "w1t1", "--workers", "1", env=ONE_THREAD) as single:
+            whole_take_seconds(single.base_url, voice_id)
+            w1t1 = batch_seconds(Client(base_url=single.base_url, timeout=600), texts,
+                                 root / "b1t1", max_concurrency=4)
+        lines.append(f"  one synthesis on one thread (the issue's starting point) "
+                     f"{TAKES / w1t1:.2f} takes/s: --workers 2 is {w1t1 / w2:.2f}x it, "
+                     f"--workers 1 {w1t1 / w1:.2f}x")
         ttfa_two, ttfa_one = interleaved(PAIRED_RUNS,
                                          lambda: first_audio_seconds(two.base_url, voice_id),
                                          lambda: first_audio_seconds(one.base_url, voice_id))
@@ -263,10 +277,16 @@ def bench_dask(root: Path) -> list[str]:
             dask.run(run_on_worker, connection, warm)  # each worker starts its own server
             spread = batch_seconds(client, texts, root / "dask", executor=dask,
                                    worker_connection=connection)
+    with Serve(root / "one-thread", "--workers", "1", env=ONE_THREAD) as single:
+        single_client = Client(base_url=single.base_url, timeout=600)
+        single_client.tts.convert("Joe", text="Warm.")
+        one_thread = batch_seconds(single_client, texts, root / "one-thread-batch")
     return [f"Dask LocalCluster(n_workers=2), a server per worker, {TAKES} takes: "
             f"{TAKES / spread:.2f} takes/s; one in-process batch, one server: "
             f"{TAKES / alone:.2f} takes/s; ratio {alone / spread:.2f} "
-            f"(target >= {TARGETS['dask']})"]
+            f"(target >= {TARGETS['dask']})",
+            f"  one batch against one server on one thread (a Dask worker's share): "
+            f"{TAKES / one_thread:.2f} takes/s; the cluster is {one_thread / spread:.2f}x it"]
 
 
 def main() -> None:

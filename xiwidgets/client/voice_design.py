@@ -7,7 +7,7 @@ official SDK's methods: ``design``, ``create`` and ``preview.stream``.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -83,9 +83,12 @@ class PreviewStream:
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
 
-    def stream(self, generated_voice_id: str) -> Iterator[bytes]:
+    def stream(self, generated_voice_id: str) -> Generator[bytes, None, None]:
         """The preview's MP3 bytes as they arrive
         (``GET /v1/text-to-voice/{generated_voice_id}/stream``).
+
+        The request is sent on the first ``next()``; ``close()`` the generator to drop a
+        stream before its end (its connection is closed).
 
         Raises
         ------

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.reliability.harness import DroppingProxy
 from tests.server.helpers import decode_audio, without_kokoro
 from xiwidgets.widgets.designer import VoiceDesigner
 from xiwidgets.widgets.voices import VoicePicker
@@ -251,6 +252,31 @@ def test_a_server_gone_half_way_shows_on_the_card_and_keeps_what_came(
     assert not designer.players[2].value
     assert designer.status.value == "Preview 1 of 3 ready; preview 2 could not be made."
     assert designer.description_box.value == BRIGHT and designer.text_box.value == text
+    assert not designer.busy and not designer.generate_button.disabled
+
+
+def test_a_preview_stream_cut_off_shows_on_the_card(
+    frontend: Any, plain_server: Any,
+) -> None:
+    from xiwidgets.client import Client, StreamInterrupted
+
+    # A network that drops the connection a hundred kilobytes in: the design's answer gets
+    # through, preview 1's audio (over 200 kB) does not.
+    proxy = DroppingProxy(plain_server.base_url, cut_after_bytes=100_000)
+    try:
+        designer = VoiceDesigner(client=Client(base_url=proxy.base_url, max_retries=0),
+                                 description=DEEP)
+        frontend.click(designer.generate_button)
+        assert designer.wait(120)
+    finally:
+        proxy.close()
+
+    assert isinstance(designer.last_error, StreamInterrupted), designer.error_card.text
+    assert "The preview stream was cut off after" in designer.error_card.text
+    assert frontend.is_shown(designer, designer.error_card)
+    assert not any(player.value for player in designer.players)
+    assert designer.status.value == "No preview ready; preview 1 could not be made."
+    assert designer.description_box.value == DEEP
     assert not designer.busy and not designer.generate_button.disabled
 
 

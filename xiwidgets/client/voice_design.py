@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from xiwidgets.client import endpoints
+from xiwidgets.client.errors import StreamInterrupted, connection_reason
+from xiwidgets.client.streaming import _DROPPED
 from xiwidgets.client.types import Voice
 
 if TYPE_CHECKING:
@@ -94,12 +96,27 @@ class PreviewStream:
         ------
         NotFound
             For an unknown or expired ``generated_voice_id``.
+        StreamInterrupted
+            When the connection drops before the end (``partial`` holds what came; streaming
+            a preview is free, so streaming it again costs nothing).
         """
         response = self._transport.request(
             "GET", endpoints.text_to_voice_stream(generated_voice_id), stream=True
         )
+        received = bytearray()
         with response:
-            yield from response.iter_content(chunk_size=16384)
+            try:
+                for chunk in response.iter_content(chunk_size=16384):
+                    received += chunk
+                    yield chunk
+            except _DROPPED as exc:
+                reason = connection_reason(exc) or type(exc).__name__
+                raise StreamInterrupted(
+                    f"The preview stream was cut off after {len(received)} bytes ({reason}). "
+                    "Streaming a preview is free: try again.",
+                    partial=bytes(received), message=reason,
+                    status_code=response.status_code, response=response,
+                ) from None
 
 
 class VoiceDesign:

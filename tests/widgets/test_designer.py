@@ -213,6 +213,7 @@ def test_a_click_returns_before_the_previews_are_made_and_a_second_click_waits(
     # The click came back while the server's answer was still held: the kernel is free.
     assert not gate.released.is_set()
     assert designer.busy and designer.generate_button.disabled
+    assert not any(player.value for player in designer.players)
     assert frontend.updates(designer.generate_button)[-1] == {"disabled": True}
     # A click that left the browser before it greyed the button starts no second design.
     frontend.click(designer.generate_button)

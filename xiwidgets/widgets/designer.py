@@ -353,23 +353,27 @@ class VoiceDesigner(NewVoiceMixin, ClientWidgetMixin, widgets.VBox):  # type: ig
         if not total:
             raise ValueError("the server designed no voice from this description: "
                              "describe the voice differently and generate again")
+        made = replace(design, previews=tuple(previews))
         with self._owning(run):
-            self.design = replace(design, previews=tuple(previews))
+            self.design = made
             self.choice.index = 0
             self.previews_box.layout.display = None
             self._show(f"Making preview 1 of {total}…")
         for index, preview in enumerate(previews):
             # A server that ignored stream_previews sent the audio with the design.
             previews[index] = preview if preview.audio else self._fetch(run, preview)
+            made = replace(design, previews=tuple(previews))
             with self._owning(run):
-                self.design = replace(design, previews=tuple(previews))
-                self.players[index].value = previews[index].audio
+                self.design = made
                 if index + 1 < total:
                     self._show(f"{ready_line(index + 1, total)}; making {index + 2}…")
                 else:
                     self._show(f"Three designs reading: <i>{html.escape(design.text)}</i> "
                                "Play them, pick one and save it.")
-        return self.design
+                # Last: the player's observers may start a new design, which this one must
+                # then not overwrite.
+                self.players[index].value = previews[index].audio
+        return made
 
     def _fetch(self, run: _DesignRun, preview: VoicePreview) -> VoicePreview:
         """``preview`` with its audio, read from its stream (the server makes it on the first

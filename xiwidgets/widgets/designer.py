@@ -5,8 +5,10 @@ previews' ids and no audio), then fetches each preview's audio from its stream e
 after another, and puts it into its player the moment it is complete: the first is playable
 after about one preview's synthesis time instead of all three's. A click runs the design in a
 background thread, so the kernel stays responsive; ``generate()`` from code runs it in the
-calling thread and returns the finished design. Only the design started last touches the
-players: a newer Generate supersedes one under way, whose later previews are dropped.
+calling thread and returns the finished design, and ``wait()`` waits for a click's. Only the
+design started last touches the players: a newer Generate supersedes one under way, whose later
+previews are dropped. A preview can be saved as soon as the server has answered, before its
+audio has come (the server then makes it for the save).
 
 A kept voice is announced with ``notify_voices_changed()`` so that every VoicePicker in the
 notebook lists it at once.

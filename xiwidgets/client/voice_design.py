@@ -7,11 +7,13 @@ official SDK's methods: ``design``, ``create`` and ``preview.stream``.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from xiwidgets.client import endpoints
+from xiwidgets.client.errors import StreamInterrupted, connection_reason
+from xiwidgets.client.streaming import _DROPPED
 from xiwidgets.client.types import Voice
 
 if TYPE_CHECKING:
@@ -83,20 +85,38 @@ class PreviewStream:
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
 
-    def stream(self, generated_voice_id: str) -> Iterator[bytes]:
+    def stream(self, generated_voice_id: str) -> Generator[bytes, None, None]:
         """The preview's MP3 bytes as they arrive
         (``GET /v1/text-to-voice/{generated_voice_id}/stream``).
+
+        The request is sent on the first ``next()``; ``close()`` the generator to drop a
+        stream before its end (its connection is closed).
 
         Raises
         ------
         NotFound
             For an unknown or expired ``generated_voice_id``.
+        StreamInterrupted
+            When the connection drops before the end (``partial`` holds what came; streaming
+            a preview is free, so streaming it again costs nothing).
         """
         response = self._transport.request(
             "GET", endpoints.text_to_voice_stream(generated_voice_id), stream=True
         )
+        received = bytearray()
         with response:
-            yield from response.iter_content(chunk_size=16384)
+            try:
+                for chunk in response.iter_content(chunk_size=16384):
+                    received += chunk
+                    yield chunk
+            except _DROPPED as exc:
+                reason = connection_reason(exc) or type(exc).__name__
+                raise StreamInterrupted(
+                    f"The preview stream was cut off after {len(received)} bytes ({reason}). "
+                    "Streaming a preview is free: try again.",
+                    partial=bytes(received), message=reason,
+                    status_code=response.status_code, response=response,
+                ) from None
 
 
 class VoiceDesign:

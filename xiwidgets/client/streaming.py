@@ -27,8 +27,11 @@ logger = logging.getLogger("xiwidgets.client")
 # Small enough that a chunk is handed on as soon as the server flushes it, large enough that a
 # player receiving one message per chunk is not flooded (8 KiB ≈ 0.5 s of 128 kbps MP3).
 DEFAULT_CHUNK_SIZE = 8192
-_DROPPED = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError,
-            urllib3.exceptions.HTTPError, OSError)
+# What a response body read raises when the connection drops mid-body (every client stream
+# turns these into StreamInterrupted).
+DROPPED_CONNECTION_ERRORS = (requests.exceptions.ChunkedEncodingError,
+                             requests.exceptions.ConnectionError, urllib3.exceptions.HTTPError,
+                             OSError)
 
 
 class AudioStream:
@@ -121,7 +124,7 @@ class AudioStream:
                     self._received += chunk
                     yield chunk
             self._finished = time.perf_counter()
-        except _DROPPED as exc:
+        except DROPPED_CONNECTION_ERRORS as exc:
             raise self._interrupted(exc) from None
         finally:
             self._response.close()

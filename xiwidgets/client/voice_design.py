@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from xiwidgets.client import endpoints
 from xiwidgets.client.errors import StreamInterrupted, connection_reason
-from xiwidgets.client.streaming import _DROPPED
+from xiwidgets.client.streaming import DROPPED_CONNECTION_ERRORS
 from xiwidgets.client.types import Voice
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ class PreviewStream:
                 for chunk in response.iter_content(chunk_size=16384):
                     received += chunk
                     yield chunk
-            except _DROPPED as exc:
+            except DROPPED_CONNECTION_ERRORS as exc:
                 reason = connection_reason(exc) or type(exc).__name__
                 raise StreamInterrupted(
                     f"The preview stream was cut off after {len(received)} bytes ({reason}). "

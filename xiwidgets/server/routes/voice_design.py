@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
+import functools
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
@@ -14,6 +14,7 @@ from xiwidgets.server.auth import API_KEY_REQUIRED
 from xiwidgets.server.dependencies import VoiceDesignDep, VoicesDep
 from xiwidgets.server.domain_errors import UnsupportedDesignOptionError
 from xiwidgets.server.errors import APIError, UnprocessableParameterError
+from xiwidgets.server.routes._own_thread import in_own_thread
 from xiwidgets.server.routes.voices import voice_response
 from xiwidgets.server.take_service import parse_output_format
 from xiwidgets.server.voice_design import DEFAULT_GUIDANCE_SCALE, DesignOptions
@@ -98,14 +99,17 @@ async def design_voice(
         guidance_scale=body.guidance_scale,
         quality=body.quality,
     )
-    design = await asyncio.to_thread(
-        designer.design,
-        request_id=request.state.request_id,
-        description=body.voice_description,
-        text=body.text,
-        options=options,
-        output_format=fmt,
-        with_audio=not body.stream_previews,
+    design = await in_own_thread(
+        functools.partial(
+            designer.design,
+            request_id=request.state.request_id,
+            description=body.voice_description,
+            text=body.text,
+            options=options,
+            output_format=fmt,
+            with_audio=not body.stream_previews,
+        ),
+        "xiwidgets-design",
     )
     return {"previews": [_preview_json(p) for p in design.previews], "text": design.text}
 
@@ -130,8 +134,11 @@ async def save_voice(
     if not name:
         raise APIError(400, "invalid_name", "The voice needs a non-empty voice_name.")
     labels = {key: value for key, value in (body.labels or {}).items() if value is not None}
-    voice_id = await asyncio.to_thread(
-        designer.save, body.generated_voice_id, name, body.voice_description, labels
+    voice_id = await in_own_thread(
+        functools.partial(
+            designer.save, body.generated_voice_id, name, body.voice_description, labels
+        ),
+        "xiwidgets-design-save",
     )
     voice = registry.voice(voice_id)
     return voice_response(voice, registry.settings_of(voice), str(request.base_url))

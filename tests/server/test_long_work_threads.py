@@ -62,3 +62,42 @@ def test_a_pls_upload_does_not_wait_for_designs_waiting_for_speech(server_factor
         for designer in designers:
             designer.join(180)
         assert [response.status_code for response in designs] == [200] * WAITING
+
+
+def _connections_to(port: int) -> int:
+    import psutil
+
+    return sum(1 for connection in psutil.Process().net_connections("tcp")
+               if connection.raddr and connection.raddr.port == port
+               and connection.status == psutil.CONN_ESTABLISHED)
+
+
+def test_streams_of_previews_not_spoken_yet_leave_the_other_routes_answering(
+        server_factory, tmp_path):
+    # Starlette's shared pool for blocking routes holds 40 threads: more streams than that.
+    streams = 45
+    with without_kokoro(tmp_path):
+        single = server_factory(max_concurrent_syntheses=1)
+        answer = post(single, "/v1/text-to-voice/design", json={
+            "voice_description": DESCRIPTION, "text": TEXT, "stream_previews": True})
+        ids = [preview["generated_voice_id"] for preview in answer.json()["previews"]]
+        heard: list[requests.Response] = []
+
+        def listen(generated_voice_id: str) -> None:
+            heard.append(requests.get(
+                f"{single.base_url}/v1/text-to-voice/{generated_voice_id}/stream", timeout=180))
+
+        listeners = [threading.Thread(target=listen, args=(ids[n % len(ids)],))
+                     for n in range(streams)]
+        port = int(single.base_url.rsplit(":", 1)[1])
+        with single.services.concurrency.synthesis_slots:
+            for listener in listeners:
+                listener.start()
+            assert wait_until(lambda: _connections_to(port) >= streams, 60)
+            voices = requests.get(single.base_url + "/v1/voices", timeout=30)
+            assert voices.status_code == 200
+            assert not heard, "a preview was streamed while nothing could be spoken"
+        for listener in listeners:
+            listener.join(180)
+        assert [response.status_code for response in heard] == [200] * streams
+        assert len({response.content for response in heard}) == len(ids)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import functools
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
@@ -115,11 +116,24 @@ async def design_voice(
 
 
 @router.get("/v1/text-to-voice/{generated_voice_id}/stream", dependencies=API_KEY_REQUIRED)
-def stream_preview(designer: VoiceDesignDep, generated_voice_id: str) -> StreamingResponse:
+async def stream_preview(designer: VoiceDesignDep, generated_voice_id: str) -> StreamingResponse:
     """A kept preview as MP3: its kept audio, spoken only by the first stream of a
-    ``stream_previews`` design (unknown or expired id: 404)."""
-    chunks = designer.stream_preview(generated_voice_id)
-    return StreamingResponse(chunks, media_type="audio/mpeg")
+    ``stream_previews`` design (unknown or expired id: 404).
+
+    Each wait for the next piece (the preview may still be waiting to be spoken) is on a
+    thread of its own: streams waiting in Starlette's shared pool of 40 threads would leave
+    every blocking route of the server waiting behind them.
+    """
+    chunks = await in_own_thread(
+        functools.partial(designer.stream_preview, generated_voice_id), "xiwidgets-preview-stream"
+    )
+
+    async def pieces() -> AsyncIterator[bytes]:
+        while (piece := await in_own_thread(
+                functools.partial(next, chunks, None), "xiwidgets-preview-stream")) is not None:
+            yield piece
+
+    return StreamingResponse(pieces(), media_type="audio/mpeg")
 
 
 @router.post("/v1/text-to-voice", dependencies=API_KEY_REQUIRED)

@@ -101,3 +101,31 @@ def test_streams_of_previews_not_spoken_yet_leave_the_other_routes_answering(
             listener.join(180)
         assert [response.status_code for response in heard] == [200] * streams
         assert len({response.content for response in heard}) == len(ids)
+
+
+def test_requests_for_a_voice_preview_not_spoken_yet_leave_the_other_routes_answering(
+        server_factory, tmp_path):
+    # The preview route needs no key (as the hosted previews' URLs): anyone could send these.
+    waiting = 45
+    with without_kokoro(tmp_path):
+        single = server_factory(max_concurrent_syntheses=1)
+        voice = requests.get(single.base_url + "/v1/voices", timeout=30).json()["voices"][0]
+        heard: list[requests.Response] = []
+
+        def listen() -> None:
+            heard.append(requests.get(
+                f"{single.base_url}/v1/voices/{voice['voice_id']}/preview", timeout=180))
+
+        listeners = [threading.Thread(target=listen) for _ in range(waiting)]
+        port = int(single.base_url.rsplit(":", 1)[1])
+        with single.services.concurrency.synthesis_slots:
+            for listener in listeners:
+                listener.start()
+            assert wait_until(lambda: _connections_to(port) >= waiting, 60)
+            models = requests.get(single.base_url + "/v1/models", timeout=30)
+            assert models.status_code == 200
+            assert not heard, "a preview was sent while nothing could be spoken"
+        for listener in listeners:
+            listener.join(180)
+        assert [response.status_code for response in heard] == [200] * waiting
+        assert len({response.content for response in heard}) == 1

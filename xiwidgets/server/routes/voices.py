@@ -208,7 +208,7 @@ def parse_labels(raw: str | None) -> dict[str, str] | None:
             return None
         try:
             value = json.loads(value)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # the latter: nested too deep
             break
     if value is None:
         return None

@@ -117,3 +117,19 @@ def test_never_more_requests_in_flight_than_max_concurrency(server, tmp_path):
 def test_progress_bar_is_shown_when_asked(client, tmp_path, capsys):
     client.synthesize_many(["Progress."], voice="Joe", out_dir=tmp_path, progress=True)
     assert "synthesizing" in capsys.readouterr().err
+
+
+def test_a_take_made_but_not_written_keeps_its_ids_to_find_it_in_the_history(client, tmp_path):
+    # The take is made and billed, then its file cannot be written (a folder in its way).
+    (tmp_path / "blocked.mp3.part").mkdir()
+    rows = [{"text": "Made, not saved.", "filename": "blocked.mp3"}]
+
+    result = client.synthesize_many(rows, voice="Joe", out_dir=tmp_path, progress=False)
+
+    [row] = result.items
+    assert row.status == "failed" and row.error
+    assert row.history_item_id and row.request_id
+    assert row.character_cost == len("Made, not saved.")
+    assert client.history.get(row.history_item_id).text == "Made, not saved."
+    [written] = _manifest(result)
+    assert written["history_item_id"] == row.history_item_id

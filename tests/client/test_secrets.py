@@ -136,3 +136,26 @@ def test_user_endpoint_echoing_the_key_is_not_kept():
 
     assert user.user_id == "u1" and user.subscription.characters_left == 90
     assert SECRET_KEY not in repr(user) + repr(user.extra)
+
+
+# The key pasted into a field of a take (a module constant: no frame's local holds it).
+PASTED: dict[str, Any] = {"output_format": SECRET_KEY, "model_id": SECRET_KEY,
+                          "voice_settings": {"stability": SECRET_KEY}}
+
+
+@pytest.mark.parametrize("field", sorted(PASTED))
+def test_a_key_pasted_into_a_field_is_not_echoed_into_the_error(keyed_server, field):
+    # The server's answer repeats what it refused (its own body may: it is the caller's), and
+    # the frames' locals hold the caller's own arguments; the error the caller sees, its
+    # traceback and its list of field messages do not.
+    client = Client(api_key=SECRET_KEY, base_url=keyed_server.base_url, max_retries=0)
+    voice_id = client.voices.find("Joe")
+
+    with pytest.raises(XIError) as caught:
+        client.tts.convert(voice_id, text="Hello", **{field: PASTED[field]})
+
+    error = caught.value
+    assert SECRET_KEY in error.response.text or field == "voice_settings"
+    shown = [str(error), repr(error), repr(error.args), "".join(traceback.format_exception(error)),
+             repr(getattr(error, "errors", None)), repr(error.message)]
+    assert not [text for text in shown if SECRET_KEY in text]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -104,10 +104,6 @@ def make_take(task: TakeTask, tts: TextToSpeech) -> TakeOutcome:
         if task.captions:
             caption_file = target.with_suffix(CAPTION_SUFFIXES[task.captions]).name
             caption_text = take.to_srt() if task.captions == "srt" else take.to_vtt()
-        if task.write_here:
-            if caption_file is not None and caption_text is not None:
-                write_atomically(out / caption_file, caption_text.encode("utf-8"))
-            write_atomically(target, take.audio)
     except RateLimited as exc:
         return TakeOutcome(item=None, refused=True, retry_after=exc.retry_after)
     except (XIError, OSError, ValueError) as exc:
@@ -122,6 +118,13 @@ def make_take(task: TakeTask, tts: TextToSpeech) -> TakeOutcome:
                      time_to_first_byte=take.time_to_first_byte,
                      total_time=take.total_time, path=target)
     if task.write_here:
+        try:
+            if caption_file is not None and caption_text is not None:
+                write_atomically(out / caption_file, caption_text.encode("utf-8"))
+            write_atomically(target, take.audio)
+        except OSError as exc:
+            # Made and billed, only not saved: the row keeps its ids to find it in the history.
+            item = replace(item, status="failed", file=None, path=None, error=str(exc))
         return TakeOutcome(item=item, maximum=take.info.maximum_concurrent_requests)
     return TakeOutcome(item=item, maximum=take.info.maximum_concurrent_requests,
                        audio=take.audio, caption_text=caption_text)

@@ -362,7 +362,10 @@ def error_from_response(
                 if code == "voice_not_found" else "")
         return NotFound(f"Not found{tag}{said}.{hint}", **common)
     if status in (400, 422):
-        errors = _field_messages(detail) if isinstance(detail, list) else [message]
+        # Each field's message may repeat the value refused: a key pasted into that field.
+        errors = ([text.replace(secret, "[redacted]") if secret else text
+                   for text in _field_messages(detail)]
+                  if isinstance(detail, list) else [message])
         listed = "; ".join(errors).rstrip(".")
         return InvalidRequest(f"Invalid request{tag}: {listed}.", errors=errors,
                               **common)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import IO
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -40,6 +43,10 @@ EXPOSED_HEADERS = [
     "current-concurrent-requests",
     "maximum-concurrent-requests",
 ]
+# A chunked body is kept in memory up to this size, then in a temporary file; it is handed to
+# the app in pieces of this size.
+_BODY_IN_MEMORY_BYTES = 1 << 20
+_REPLAY_PIECE_BYTES = 64 * 1024
 
 
 class RequestIdMiddleware:
@@ -71,7 +78,9 @@ class BodySizeLimitMiddleware:
     JSON bodies get ``max_json_body_bytes``; multipart uploads get the total upload limit (the
     per-file limit is checked by the voice routes). A body without ``Content-Length`` (chunked)
     is read here up to the limit and then handed on, because an error raised while the
-    framework reads the body would turn into a vague 400.
+    framework reads the body would turn into a vague 400; it is kept in a file past
+    ``_BODY_IN_MEMORY_BYTES`` (as the framework keeps an upload), so a chunked upload, sent
+    before any key is checked, holds no more memory than one sent with its length.
     """
 
     def __init__(self, app: ASGIApp, config: ServerConfig) -> None:
@@ -96,24 +105,25 @@ class BodySizeLimitMiddleware:
                 return
             await self.app(scope, receive, send)
             return
-        messages, received = [], 0
-        while True:
-            message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request":
-                break
-            received += len(message.get("body", b""))
-            if received > limit:
-                await self._refuse(scope, send, limit)
-                return
-            if not message.get("more_body", False):
-                break
-        pending = iter(messages)
-
-        async def replay() -> Message:
-            return next(pending, None) or await receive()
-
-        await self.app(scope, replay, send)
+        with tempfile.SpooledTemporaryFile(_BODY_IN_MEMORY_BYTES) as body:
+            received = 0
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return  # the client went away before the end of its body: nobody to answer
+                piece = message.get("body", b"")
+                received += len(piece)
+                if received > limit:
+                    await self._refuse(scope, send, limit)
+                    return
+                if received > _BODY_IN_MEMORY_BYTES:
+                    await asyncio.to_thread(body.write, piece)
+                else:
+                    body.write(piece)
+                if not message.get("more_body", False):
+                    break
+            body.seek(0)
+            await self.app(scope, _replay(body, received, receive), send)
 
     async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
         error = APIError(
@@ -123,6 +133,24 @@ class BodySizeLimitMiddleware:
         )
         response = await handle_api_error(None, error)  # type: ignore[arg-type]
         await response(scope, _empty_receive, send)
+
+
+def _replay(body: IO[bytes], size: int, receive: Receive) -> Receive:
+    """A ``receive`` that gives the kept body back in pieces, then what the client sends."""
+    handed = 0
+    started = False
+
+    async def replay() -> Message:
+        nonlocal handed, started
+        if started and handed >= size:
+            return await receive()
+        started = True
+        piece = (body.read(_REPLAY_PIECE_BYTES) if size <= _BODY_IN_MEMORY_BYTES
+                 else await asyncio.to_thread(body.read, _REPLAY_PIECE_BYTES))
+        handed += len(piece)
+        return {"type": "http.request", "body": piece, "more_body": handed < size}
+
+    return replay
 
 
 async def _empty_receive() -> Message:

@@ -251,6 +251,9 @@ def _decade(digits: str) -> str:
     return said[:-1] + "ies" if said.endswith("y") else said + "s"
 
 
+# A number with no words: num2words stops near 10^306 (OverflowError, each language its own
+# limit) and Python reads no integer of more than 4,300 digits (ValueError).
+_TOO_LONG_FOR_WORDS = (OverflowError, ValueError)
 _INTEGER = re.compile(r"(?<![\w.,])\d+(?![\w]|[.,]\d)")
 
 
@@ -277,7 +280,10 @@ def normalize(text: str, language: str = "en") -> SpokenText:
     pieces: list[tuple[int, int, str]] = []
     if language == "en":
         for match in _PATTERN.finditer(text):
-            said = _said(match, text)
+            try:
+                said = _said(match, text)
+            except _TOO_LONG_FOR_WORDS:
+                continue  # spoken as written, as with normalization off
             if said is not None and said != match.group():
                 pieces.append((match.start(), match.end(), said))
     else:
@@ -286,5 +292,7 @@ def normalize(text: str, language: str = "en") -> SpokenText:
                 said = str(num2words(int(match.group()), lang=language))
             except NotImplementedError:
                 return SpokenText.unchanged(text)  # num2words does not speak this language
+            except _TOO_LONG_FOR_WORDS:
+                continue
             pieces.append((match.start(), match.end(), said.replace(",", "")))
     return SpokenText.from_pieces(text, pieces)

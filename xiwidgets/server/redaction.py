@@ -9,9 +9,12 @@ way to a handler.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Callable, Iterable
+
+from websockets.frames import Frame
 
 REDACTED = "[redacted]"
 
@@ -73,7 +76,22 @@ class RedactingFilter(logging.Filter):
         self.keys = tuple(keys)
 
     def _clean(self, value: object) -> object:
-        return redact(value, self.keys) if isinstance(value, str) else value
+        if isinstance(value, str):
+            return redact(value, self.keys)
+        if isinstance(value, Frame):
+            return self._clean_frame(value)
+        return value
+
+    def _clean_frame(self, frame: Frame) -> Frame:
+        """A websockets frame with its payload redacted: the frame shortens itself for the log
+        line, and a key at the end of a long message would keep its tail there without its
+        name or ``sk_`` prefix, beyond the reach of redacting the shortened line."""
+        try:
+            text = bytes(frame.data).decode()
+        except UnicodeDecodeError:  # audio, or a close frame's code: no text to hold a key
+            return frame
+        cleaned = redact(text, self.keys)
+        return frame if cleaned == text else dataclasses.replace(frame, data=cleaned.encode())
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple) and record.args:

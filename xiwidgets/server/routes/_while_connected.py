@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
 from collections.abc import Callable
 from typing import TypeVar
 
 from starlette.requests import ClientDisconnect, Request
 
+from xiwidgets.server.routes._own_thread import in_own_thread
 from xiwidgets.server.speech_recognition import RecognitionStoppedError
 
 T = TypeVar("T")
@@ -40,7 +42,8 @@ async def while_connected(request: Request, work: Callable[[threading.Event], T]
 
     watcher = asyncio.create_task(stop_on_disconnect())
     try:
-        return await asyncio.to_thread(work, stop)
+        # Its own thread: a recognition must not hold one of the loop's shared threads.
+        return await in_own_thread(functools.partial(work, stop), "xiwidgets-speech")
     except RecognitionStoppedError:
         raise ClientDisconnect from None
     finally:

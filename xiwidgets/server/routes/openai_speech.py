@@ -57,7 +57,7 @@ def _key_of(request: Request) -> str | None:
 async def _body(request: Request) -> SpeechBody:
     try:
         raw = await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested thousands of levels deep
         raise OpenAIError(400, "The request body is not valid JSON.", "invalid_json") from None
     try:
         return SpeechBody.model_validate(raw)

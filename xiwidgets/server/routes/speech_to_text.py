@@ -65,7 +65,7 @@ def _has_formats(additional_formats: str | None) -> bool:
         return False
     try:
         return bool(json.loads(additional_formats))
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # the latter: nested too deep
         return True  # something was asked for; refused by name rather than ignored
 
 

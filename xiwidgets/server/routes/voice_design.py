@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
+import functools
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
@@ -14,6 +15,7 @@ from xiwidgets.server.auth import API_KEY_REQUIRED
 from xiwidgets.server.dependencies import VoiceDesignDep, VoicesDep
 from xiwidgets.server.domain_errors import UnsupportedDesignOptionError
 from xiwidgets.server.errors import APIError, UnprocessableParameterError
+from xiwidgets.server.routes._own_thread import in_own_thread
 from xiwidgets.server.routes.voices import voice_response
 from xiwidgets.server.take_service import parse_output_format
 from xiwidgets.server.voice_design import DEFAULT_GUIDANCE_SCALE, DesignOptions
@@ -98,24 +100,40 @@ async def design_voice(
         guidance_scale=body.guidance_scale,
         quality=body.quality,
     )
-    design = await asyncio.to_thread(
-        designer.design,
-        request_id=request.state.request_id,
-        description=body.voice_description,
-        text=body.text,
-        options=options,
-        output_format=fmt,
-        with_audio=not body.stream_previews,
+    design = await in_own_thread(
+        functools.partial(
+            designer.design,
+            request_id=request.state.request_id,
+            description=body.voice_description,
+            text=body.text,
+            options=options,
+            output_format=fmt,
+            with_audio=not body.stream_previews,
+        ),
+        "xiwidgets-design",
     )
     return {"previews": [_preview_json(p) for p in design.previews], "text": design.text}
 
 
 @router.get("/v1/text-to-voice/{generated_voice_id}/stream", dependencies=API_KEY_REQUIRED)
-def stream_preview(designer: VoiceDesignDep, generated_voice_id: str) -> StreamingResponse:
+async def stream_preview(designer: VoiceDesignDep, generated_voice_id: str) -> StreamingResponse:
     """A kept preview as MP3: its kept audio, spoken only by the first stream of a
-    ``stream_previews`` design (unknown or expired id: 404)."""
-    chunks = designer.stream_preview(generated_voice_id)
-    return StreamingResponse(chunks, media_type="audio/mpeg")
+    ``stream_previews`` design (unknown or expired id: 404).
+
+    Each wait for the next piece (the preview may still be waiting to be spoken) is on a
+    thread of its own: streams waiting in Starlette's shared pool of 40 threads would leave
+    every blocking route of the server waiting behind them.
+    """
+    chunks = await in_own_thread(
+        functools.partial(designer.stream_preview, generated_voice_id), "xiwidgets-preview-stream"
+    )
+
+    async def pieces() -> AsyncIterator[bytes]:
+        while (piece := await in_own_thread(
+                functools.partial(next, chunks, None), "xiwidgets-preview-stream")) is not None:
+            yield piece
+
+    return StreamingResponse(pieces(), media_type="audio/mpeg")
 
 
 @router.post("/v1/text-to-voice", dependencies=API_KEY_REQUIRED)
@@ -130,8 +148,11 @@ async def save_voice(
     if not name:
         raise APIError(400, "invalid_name", "The voice needs a non-empty voice_name.")
     labels = {key: value for key, value in (body.labels or {}).items() if value is not None}
-    voice_id = await asyncio.to_thread(
-        designer.save, body.generated_voice_id, name, body.voice_description, labels
+    voice_id = await in_own_thread(
+        functools.partial(
+            designer.save, body.generated_voice_id, name, body.voice_description, labels
+        ),
+        "xiwidgets-design-save",
     )
     voice = registry.voice(voice_id)
     return voice_response(voice, registry.settings_of(voice), str(request.base_url))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import unicodedata
 from typing import Annotated, Any, Literal
@@ -15,6 +16,7 @@ from xiwidgets.server.catalog import DEFAULT_MODEL_ID
 from xiwidgets.server.config import ServerConfig
 from xiwidgets.server.dependencies import ConfigDep, VoicesDep
 from xiwidgets.server.errors import APIError, UnprocessableParameterError
+from xiwidgets.server.routes._own_thread import in_own_thread
 from xiwidgets.server.routes._uploads import upload_size
 from xiwidgets.server.schemas import VoiceSettingsBody
 from xiwidgets.server.takes import HISTORY_CONTENT_TYPE
@@ -206,7 +208,7 @@ def parse_labels(raw: str | None) -> dict[str, str] | None:
             return None
         try:
             value = json.loads(value)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # the latter: nested too deep
             break
     if value is None:
         return None
@@ -315,9 +317,16 @@ def delete_voice(registry: VoicesDep, voice_id: str) -> dict[str, str]:
 
 
 @router.get("/v1/voices/{voice_id}/preview", response_class=FileResponse)
-def voice_preview(registry: VoicesDep, voice_id: str) -> FileResponse:
-    """A short MP3 of the voice in its language (synthesized once, then cached)."""
-    path = registry.preview(voice_id)
+async def voice_preview(registry: VoicesDep, voice_id: str) -> FileResponse:
+    """A short MP3 of the voice in its language (synthesized once, then cached).
+
+    The first request waits for a synthesis slot: on a thread of its own, so requests for a
+    preview not made yet (the route needs no key) cannot fill Starlette's shared pool that
+    every blocking route waits for.
+    """
+    path = await in_own_thread(
+        functools.partial(registry.preview, voice_id), "xiwidgets-voice-preview"
+    )
     # Previews are encoded in the history's format (VoiceRegistry.preview).
     return FileResponse(path, media_type=HISTORY_CONTENT_TYPE)
 

@@ -18,7 +18,7 @@ import threading
 import requests
 
 from tests.reliability.harness import wait_until
-from tests.server.helpers import post, without_kokoro
+from tests.server.helpers import character_count, post, without_kokoro
 
 TEXT = (
     "The morning train was late again, so Maria walked to the office along the river and "
@@ -129,3 +129,29 @@ def test_requests_for_a_voice_preview_not_spoken_yet_leave_the_other_routes_answ
             listener.join(180)
         assert [response.status_code for response in heard] == [200] * waiting
         assert len({response.content for response in heard}) == 1
+
+
+def _design_threads() -> int:
+    return sum(thread.name == "xiwidgets-design" for thread in threading.enumerate())
+
+
+def test_a_design_whose_client_hung_up_stops_and_bills_nothing(server_factory, tmp_path):
+    # A client that gave up waiting (and may ask again) must not pay for previews it never got.
+    with without_kokoro(tmp_path):
+        single = server_factory(max_concurrent_syntheses=1)
+        used = character_count(single)
+        with single.services.concurrency.synthesis_slots:
+            try:
+                requests.post(single.base_url + "/v1/text-to-voice/design",
+                              json={"voice_description": DESCRIPTION, "text": TEXT}, timeout=1)
+            except requests.exceptions.ReadTimeout:
+                pass
+            else:
+                raise AssertionError("the design answered while nothing could be spoken")
+        assert wait_until(lambda: _design_threads() == 0, 60), "the design went on"
+        assert character_count(single) == used
+        # The next design, whose client waits, is made and billed as usual.
+        answer = post(single, "/v1/text-to-voice/design",
+                      json={"voice_description": DESCRIPTION, "text": TEXT})
+        assert answer.status_code == 200 and len(answer.json()["previews"]) == 3
+        assert character_count(single) == used + len(TEXT)

@@ -11,6 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 
+class NoLongerWantedError(Exception):
+    """Work stopped part way because the client that asked for it has gone (nothing to
+    answer: the route sends nothing, and whatever the work reserved is given back)."""
+
+
 class DomainError(Exception):
     """Base class: an API ``status`` code and a sentence saying what is wrong and what to do.
 

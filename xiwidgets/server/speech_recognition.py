@@ -15,7 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from xiwidgets.server.domain_errors import SpeechModelUnavailableError, UnsupportedOptionError
+from xiwidgets.server.domain_errors import (
+    NoLongerWantedError,
+    SpeechModelUnavailableError,
+    UnsupportedOptionError,
+)
 from xiwidgets.whisper_model import DECODING_LOCK, WHISPER_RATE, load_whisper
 
 # ISO 639-3 names of the ISO 639-1 codes the API also accepts for English, the only language
@@ -23,7 +27,7 @@ from xiwidgets.whisper_model import DECODING_LOCK, WHISPER_RATE, load_whisper
 _ISO_639_3 = {"eng": "en"}
 
 
-class RecognitionStoppedError(Exception):
+class RecognitionStoppedError(NoLongerWantedError):
     """A transcription stopped part way because its answer is no longer wanted."""
 
 

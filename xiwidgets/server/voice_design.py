@@ -60,6 +60,7 @@ from xiwidgets.server.config import ServerConfig
 from xiwidgets.server.domain_errors import (
     GeneratedVoiceNotFoundError,
     InvalidTextError,
+    NoLongerWantedError,
     QuotaExceededError,
     ServerStoppingError,
     VoiceLimitReachedError,
@@ -268,6 +269,7 @@ class VoiceDesignService:
         options: DesignOptions,
         output_format: OutputFormat,
         with_audio: bool = True,
+        stop: threading.Event | None = None,
     ) -> Design:
         """Make three previews of voices that fit ``description``, billing ``text`` once.
 
@@ -286,9 +288,14 @@ class VoiceDesignService:
         with_audio : bool
             False keeps the previews only as recipes (``stream_previews``): each is spoken
             when first streamed (or saved), and the answer carries empty audio.
+        stop : threading.Event, optional
+            Set when the answer is no longer wanted (its client hung up): the previews stop
+            being made, none is kept and the text is not billed.
 
         Raises
         ------
+        NoLongerWantedError
+            ``stop`` was set before the design was complete.
         InvalidTextError
             For text that is not valid Unicode or has nothing to say.
         QuotaExceededError
@@ -323,13 +330,15 @@ class VoiceDesignService:
             kept = [_KeptPreview(recipe, PreviewAudio() if with_audio else None)
                     for recipe in recipes]
             if with_audio:
-                previews = self._make_side_by_side(kept, output_format)
+                previews = self._make_side_by_side(kept, output_format, stop)
             else:
                 previews = [
                     Preview(recipe.generated_voice_id, b"", output_format.media_type, 0.0,
                             recipe.spec.language)
                     for recipe in recipes
                 ]
+            if stop is not None and stop.is_set():
+                raise NoLongerWantedError
             self._store.settle_take(reservation, Usage(USAGE_VOICE_ID, options.model_id, len(text)))
         except BaseException:
             self._store.refund_characters(reservation)
@@ -509,26 +518,29 @@ class VoiceDesignService:
                 chunks.close()
 
     def _make_side_by_side(
-        self, kept: list[_KeptPreview], fmt: OutputFormat
+        self, kept: list[_KeptPreview], fmt: OutputFormat, stop: threading.Event | None
     ) -> list[Preview]:
         """Make the previews' audio, as many at once as there are synthesis slots."""
         def make(entry: _KeptPreview) -> Preview:
             assert entry.audio is not None
-            return self._make(entry.recipe, entry.audio, fmt)
+            return self._make(entry.recipe, entry.audio, fmt, stop)
 
         with ThreadPoolExecutor(min(len(kept), self._slots.limit)) as pool:
             return list(pool.map(make, kept))
 
     @overload
-    def _make(self, recipe: PreviewRecipe, audio: PreviewAudio, fmt: OutputFormat) -> Preview:
+    def _make(self, recipe: PreviewRecipe, audio: PreviewAudio, fmt: OutputFormat,
+              stop: threading.Event | None = None) -> Preview:
         ...
 
     @overload
-    def _make(self, recipe: PreviewRecipe, audio: PreviewAudio, fmt: None) -> None:
+    def _make(self, recipe: PreviewRecipe, audio: PreviewAudio, fmt: None,
+              stop: threading.Event | None = None) -> None:
         ...
 
     def _make(
-        self, recipe: PreviewRecipe, audio: PreviewAudio, fmt: OutputFormat | None
+        self, recipe: PreviewRecipe, audio: PreviewAudio, fmt: OutputFormat | None,
+        stop: threading.Event | None = None,
     ) -> Preview | None:
         """Speak ``recipe`` once into ``audio`` (MP3), and also in ``fmt`` when given.
 
@@ -548,6 +560,8 @@ class VoiceDesignService:
             for chunk in self._spoken_chunks(recipe):
                 if self._closing.is_set():
                     raise ServerStoppingError()
+                if stop is not None and stop.is_set():
+                    raise NoLongerWantedError
                 pcm = float_to_int16(chunk)
                 audio.append(kept.encode(pcm))
                 if answer is not None:

@@ -2,7 +2,9 @@
 
 Speech to text and forced alignment decode up to 20 minutes of audio for one request; a client
 that hangs up (a closed notebook, a timeout and a retry) must not leave the one Whisper model
-busy for the full length of a recording nobody will read about.
+busy for the full length of a recording nobody will read about. A voice design speaks three
+previews and bills its text: a client that gave up waiting (and may ask again) is not billed
+for previews it never received.
 """
 
 from __future__ import annotations
@@ -16,14 +18,18 @@ from typing import TypeVar
 
 from starlette.requests import ClientDisconnect, Request
 
+from xiwidgets.server.domain_errors import NoLongerWantedError
 from xiwidgets.server.routes._own_thread import in_own_thread
-from xiwidgets.server.speech_recognition import RecognitionStoppedError
 
 T = TypeVar("T")
 
 
-async def while_connected(request: Request, work: Callable[[threading.Event], T]) -> T:
+async def while_connected(request: Request, work: Callable[[threading.Event], T],
+                          thread_name: str = "xiwidgets-speech") -> T:
     """``work(stop)`` in a worker thread; ``stop`` is set if the client disconnects first.
+
+    ``work`` raises :class:`~xiwidgets.server.domain_errors.NoLongerWantedError` when it sees
+    ``stop`` and stops.
 
     Raises
     ------
@@ -42,9 +48,9 @@ async def while_connected(request: Request, work: Callable[[threading.Event], T]
 
     watcher = asyncio.create_task(stop_on_disconnect())
     try:
-        # Its own thread: a recognition must not hold one of the loop's shared threads.
-        return await in_own_thread(functools.partial(work, stop), "xiwidgets-speech")
-    except RecognitionStoppedError:
+        # Its own thread: long work must not hold one of the loop's shared threads.
+        return await in_own_thread(functools.partial(work, stop), thread_name)
+    except NoLongerWantedError:
         raise ClientDisconnect from None
     finally:
         watcher.cancel()

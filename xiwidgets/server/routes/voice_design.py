@@ -16,6 +16,7 @@ from xiwidgets.server.dependencies import VoiceDesignDep, VoicesDep
 from xiwidgets.server.domain_errors import UnsupportedDesignOptionError
 from xiwidgets.server.errors import APIError, UnprocessableParameterError
 from xiwidgets.server.routes._own_thread import in_own_thread
+from xiwidgets.server.routes._while_connected import while_connected
 from xiwidgets.server.routes.voices import voice_response
 from xiwidgets.server.take_service import parse_output_format
 from xiwidgets.server.voice_design import DEFAULT_GUIDANCE_SCALE, DesignOptions
@@ -100,15 +101,17 @@ async def design_voice(
         guidance_scale=body.guidance_scale,
         quality=body.quality,
     )
-    design = await in_own_thread(
-        functools.partial(
-            designer.design,
+    # A client that hangs up before the previews are made is not billed for them.
+    design = await while_connected(
+        request,
+        lambda stop: designer.design(
             request_id=request.state.request_id,
             description=body.voice_description,
             text=body.text,
             options=options,
             output_format=fmt,
             with_audio=not body.stream_previews,
+            stop=stop,
         ),
         "xiwidgets-design",
     )

@@ -146,20 +146,6 @@ class FrontEnd:
             stack += re.findall(r"IPY_MODEL_([0-9a-f]+)", json.dumps(states[model_id]))
         return len(needed)
 
-    def close_widgets(self) -> None:
-        """Close every widget made through this front end, as closing the notebook does.
-
-        An open widget stays registered with ipywidgets for the rest of the process, and an
-        open VoicePicker is refreshed by every later ``notify_voices_changed()``: left open,
-        each test's pickers (some on servers stopped long ago) slowed every later refresh.
-        """
-        from ipywidgets.widgets.widget import _instances
-
-        ours = {id(opened) for opened in self.comms}
-        for widget in list(_instances.values()):
-            if id(widget.comm) in ours:
-                widget.close()
-
     # -- what the browser does ----------------------------------------------------------------
 
     def set_state(self, widget: Any, **state: Any) -> None:
@@ -196,7 +182,6 @@ def frontend(monkeypatch: pytest.MonkeyPatch) -> Iterator[FrontEnd]:
     simulated = FrontEnd()
     monkeypatch.setattr(comm, "create_comm", simulated.create_comm)
     yield simulated
-    simulated.close_widgets()
 
 
 @pytest.fixture

@@ -2,11 +2,13 @@
 
 ``server`` is one open server for the whole session (start it once: loading the voices costs
 a second or two). ``server_factory`` starts servers with special settings (API keys, a small
-character limit, ...) and stops them when the test ends.
+character limit, ...) and stops them when the test ends. Every widget a test makes is closed
+when it ends.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -44,3 +46,24 @@ def server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callabl
     yield start
     for handle in reversed(handles):
         handle.stop()
+
+
+@pytest.fixture(autouse=True)
+def _close_the_widgets_a_test_made() -> Iterator[None]:
+    """Close every widget made during the test, as closing its notebook does.
+
+    An open widget stays registered with ipywidgets for the rest of the process, and an open
+    VoicePicker is refreshed by every later ``notify_voices_changed()``: left open, every
+    test's pickers (many on servers stopped long ago, each refresh then a refused connection)
+    made each later refresh slower. Tests that never import ipywidgets pay nothing.
+    """
+    before = set(_open_widgets())
+    yield
+    for model_id, widget in list(_open_widgets().items()):
+        if model_id not in before:
+            widget.close()
+
+
+def _open_widgets() -> dict[str, Any]:
+    module = sys.modules.get("ipywidgets.widgets.widget")
+    return dict(module._instances) if module is not None else {}

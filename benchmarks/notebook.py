@@ -112,6 +112,7 @@ def measure_click_to_audio(rounds: int) -> list[tuple[str, str, str, str]]:
         select_voice,
         speak_watch,
         wait_kernel_value,
+        wait_until_audible,
         watch_next_speak,
     )
 
@@ -143,8 +144,7 @@ def measure_click_to_audio(rounds: int) -> list[tuple[str, str, str, str]]:
                     # Alternate the two paths so that load on the machine hits both alike.
                     watch_next_speak(page)
                     page.locator(f"{STUDIO} button.xi-speak").click()
-                    page.wait_for_function("() => window.__xiSpeak.audibleAt !== null",
-                                           timeout=120_000)
+                    wait_until_audible(page, timeout_ms=120_000)
                     seen = speak_watch(page)
                     browser_s.append((seen["audibleAt"] - seen["clickAt"]) / 1000)
                     page.locator(f"{STUDIO} .xi-status", has_text="done").wait_for(

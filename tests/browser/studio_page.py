@@ -18,10 +18,12 @@ from xiwidgets.widgets.studio import Studio as _Studio
 _xi_studio = [_w for _w in list(_live_widgets.values()) if isinstance(_w, _Studio)][-1]
 """
 
-# Samples, from the moment Speak is clicked, what the page shows: when the studio's <audio>
+# Watches, from the moment Speak is clicked, what the page shows: when the studio's <audio>
 # first advances on the new take's source, the player's state line and the history rows at that
-# instant, and when the new history row appears. One sampler in the page makes these
-# observations atomic.
+# instant, and when the new history row appears. The watch is driven by the media element's own
+# events and polls only once playback has begun: a sampler or a Playwright poll running while
+# the take's first clause is synthesized would take CPU from that synthesis on a small machine,
+# and the benchmark would measure its own harness.
 _WATCH_SPEAK_JS = """
 ([audioSelector, rowSelector]) => {
   const audio = document.querySelector(audioSelector);
@@ -30,32 +32,40 @@ _WATCH_SPEAK_JS = """
     rowsBefore: rows(), sourceBefore: audio.src, clickAt: null, audibleAt: null, rowAt: null,
     playerStateAtAudible: null, rowsAtAudible: null, timeAtAudible: null,
   };
+  const waiters = window.__xiSpeakWaiters = [];
   document.addEventListener('click', (event) => {
     if (watch.clickAt === null && event.target.closest('.xi-speak')) {
       watch.clickAt = performance.now();
     }
   }, true);
+  const watchRows = () => {
+    if (watch.rowAt === null && rows() > watch.rowsBefore) watch.rowAt = performance.now();
+    else if (watch.rowAt === null) setTimeout(watchRows, 20);
+  };
   const sample = () => {
-    if (watch.clickAt === null) return;
+    if (watch.clickAt === null || watch.audibleAt !== null) return;
     const newTake = audio.src && audio.src !== watch.sourceBefore;
-    const playerState = document.querySelector('.xi-studio .xi-player-state').textContent;
-    if (watch.audibleAt === null && newTake && audio.currentTime > 0 && !audio.paused) {
+    if (newTake && audio.currentTime > 0 && !audio.paused) {
       watch.audibleAt = performance.now();
       watch.timeAtAudible = audio.currentTime;
-      watch.playerStateAtAudible = playerState;
+      watch.playerStateAtAudible =
+        document.querySelector('.xi-studio .xi-player-state').textContent;
       watch.rowsAtAudible = rows();
+      waiters.splice(0).forEach((resolve) => resolve());
+      watchRows();
+    } else if (newTake && !audio.paused && audio.readyState >= 3) {
+      setTimeout(sample, 1);  // playing: the position moves within a few milliseconds
     }
-    if (watch.rowAt === null && rows() > watch.rowsBefore) watch.rowAt = performance.now();
   };
+  audio.addEventListener('playing', sample);
   audio.addEventListener('timeupdate', sample);
-  watch.timer = setInterval(sample, 10);
   audio.pause();
 }
 """
 
 
 def watch_next_speak(page: Any) -> None:
-    """Start sampling the page for the next click on Speak; read ``window.__xiSpeak`` after.
+    """Start watching the page for the next click on Speak; read ``window.__xiSpeak`` after.
 
     Times are ``performance.now()`` milliseconds: ``clickAt``, ``audibleAt`` (the new take's
     ``<audio>`` playing with ``currentTime > 0``) and ``rowAt`` (a history row was added).
@@ -63,9 +73,20 @@ def watch_next_speak(page: Any) -> None:
     page.evaluate(_WATCH_SPEAK_JS, [STUDIO_AUDIO, HISTORY_ROW])
 
 
+def wait_until_audible(page: Any, timeout_ms: int = 60_000) -> None:
+    """Wait, without polling the page, until the watched take is audible (or fail after
+    ``timeout_ms``)."""
+    page.evaluate(
+        """(timeoutMs) => new Promise((resolve, reject) => {
+          if (window.__xiSpeak.audibleAt !== null) return resolve();
+          window.__xiSpeakWaiters.push(resolve);
+          setTimeout(() => reject(new Error(`not audible after ${timeoutMs} ms`)), timeoutMs);
+        })""", timeout_ms)
+
+
 def speak_watch(page: Any) -> dict[str, Any]:
-    """What the sampler started by :func:`watch_next_speak` has seen so far."""
-    return page.evaluate("() => { const {timer, ...seen} = window.__xiSpeak; return seen; }")
+    """What the watch started by :func:`watch_next_speak` has seen so far."""
+    return page.evaluate("() => ({...window.__xiSpeak})")
 
 
 def select_voice(page: Any, name: str) -> None:

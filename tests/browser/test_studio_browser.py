@@ -26,6 +26,7 @@ from studio_page import (
     speak_watch,
     wait_audio_advances,
     wait_kernel_value,
+    wait_until_audible,
     watch_next_speak,
 )
 
@@ -58,6 +59,21 @@ def save_studio_screenshot(page) -> None:
     page.locator(STUDIO).screenshot(path=str(ARTIFACTS_DIR / "studio.png"))
 
 
+def count_player_frames_without_waveform(page) -> None:
+    """Count, in ``window.__xiFramesWithoutWave``, the animation frames xiwidgets' scripts
+    (loaded as blob modules) ask for while the Studio's waveform is hidden."""
+    page.evaluate(
+        """(selector) => {
+          const wave = document.querySelector(selector);
+          const ask = window.requestAnimationFrame.bind(window);
+          window.__xiFramesWithoutWave = 0;
+          window.requestAnimationFrame = (callback) => {
+            if (wave.hidden && /blob:/.test(new Error().stack)) window.__xiFramesWithoutWave++;
+            return ask(callback);
+          };
+        }""", f"{STUDIO} .xi-player-wave")
+
+
 def test_quickstart_studio_speaks_while_generating_and_keeps_history(page, jupyterlab):
     open_notebook(page, jupyterlab, QUICKSTART)
     run_all_cells(page)
@@ -79,19 +95,25 @@ def test_quickstart_studio_speaks_while_generating_and_keeps_history(page, jupyt
     wait_kernel_value(page, "len(_xi_studio.text)", str(len(PARAGRAPH)))
     assert f"{len(PARAGRAPH):,} / " in page.locator(f"{STUDIO} .xi-count").inner_text()
 
+    count_player_frames_without_waveform(page)
     watch_next_speak(page)
     page.locator(f"{STUDIO} button.xi-speak").click()
 
-    page.wait_for_function("() => window.__xiSpeak.audibleAt !== null", timeout=60_000)
+    wait_until_audible(page, timeout_ms=60_000)
     watch = speak_watch(page)
     assert watch["playerStateAtAudible"].startswith("streaming"), (
         f"the take was already finished when it became audible: {watch}"
     )
+    # Pressing Speak leaves the focus in the text box: the user goes on typing.
+    assert page.evaluate("() => !!document.activeElement.closest('.xi-studio .xi-text')")
     assert watch["rowsAtAudible"] == watch["rowsBefore"], watch
     wait_audio_advances(page, STUDIO_AUDIO)
 
     page.wait_for_function("() => window.__xiSpeak.rowAt !== null", timeout=90_000)
     page.locator(f"{STUDIO} .xi-status", has_text="done").wait_for()
+    page.locator(f"{STUDIO} .xi-player-wave").wait_for(state="visible")
+    # While the take streamed there was no waveform yet: nothing for the player to animate.
+    assert page.evaluate("() => window.__xiFramesWithoutWave") == 0
     # The player's JavaScript names the take's download with the extension Python sent.
     download_name = page.locator(f"{STUDIO} a.xi-download").get_attribute("download")
     assert download_name == f"take{OutputFormat.parse(NOTEBOOK_OUTPUT_FORMAT).extension}"

@@ -198,6 +198,26 @@ def test_playback_state_reported_by_the_browser(frontend: Any) -> None:
     assert (player.playing, player.position) == (True, 1.25)
 
 
+def test_a_new_take_starts_at_position_zero_without_waiting_for_the_browser(
+    frontend: Any, client: Any, voice_id: str
+) -> None:
+    player = Player(client=client)
+    # The browser reported the end of the previous take.
+    frontend.set_state(player, playing=False, position=4.5)
+    seen_at_start = []
+    player.observe(lambda change: seen_at_start.append(player.position)
+                   if change["new"] == "streaming" else None, names="status")
+
+    player.play_stream(client.tts.stream(voice_id, text=TEXT), text=TEXT)
+
+    # The browser sends no position while a new source has no data: the kernel resets it,
+    # in the same state message that starts the take.
+    assert seen_at_start == [0.0]
+    start_update = next(update for update in frontend.updates(player)
+                        if update.get("status") == "streaming")
+    assert start_update["position"] == 0.0
+
+
 def test_duration_of_the_mp3_take_matches_the_same_take_as_wav(client: Any,
                                                                voice_id: str) -> None:
     text = "Measure me twice."

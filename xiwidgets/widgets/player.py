@@ -257,6 +257,9 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
         self._current_chunks = chunks
         self.last_card_id = None
         with self.hold_sync():
+            # First: whoever watches the status sees the new take's position. The browser
+            # reports positions only once the new take has data.
+            self.position = 0.0
             self.status = "streaming"
             self.text = text or ""
             self.content_type = content_type

@@ -31,12 +31,14 @@ function widgetName(control) {
   return "";
 }
 
+function nameControl(control) {
+  if (nameOf(control)) return;
+  const name = widgetName(control);
+  if (name) control.setAttribute("aria-label", name);
+}
+
 function nameControls(root) {
-  for (const control of root.querySelectorAll(CONTROLS)) {
-    if (nameOf(control)) continue;
-    const name = widgetName(control);
-    if (name) control.setAttribute("aria-label", name);
-  }
+  for (const control of root.querySelectorAll(CONTROLS)) nameControl(control);
 }
 
 function bindStudioKeys(root, model) {
@@ -55,8 +57,22 @@ function bindStudioKeys(root, model) {
       model.send({ type: "stop" });
     }
   };
+  // A press on Speak or Stop keeps the focus where it was (the text box, typically: the user
+  // goes on typing) and is not taken by the notebook as a click on its cell. The notebook's
+  // cell activation restyles the whole document several times on every press, browser work
+  // that shares the machine with the first clause's synthesis when the server is local.
+  const keepFocus = (event) => {
+    if (event.button === 0 && event.target.closest && event.target.closest(".xi-speak, .xi-stop")) {
+      event.preventDefault();
+      event.stopPropagation();
+    }
+  };
   root.addEventListener("keydown", onKey, true);
-  return () => root.removeEventListener("keydown", onKey, true);
+  root.addEventListener("mousedown", keepFocus, true);
+  return () => {
+    root.removeEventListener("keydown", onKey, true);
+    root.removeEventListener("mousedown", keepFocus, true);
+  };
 }
 
 function render({ model, el }) {
@@ -73,8 +89,18 @@ function render({ model, el }) {
       return;
     }
     nameControls(root);
-    // Rows, pages and dropdowns are re-rendered later: name what appears too.
-    observer = new MutationObserver(() => nameControls(root));
+    // Rows, pages and dropdowns are re-rendered later: name what appears too. Only elements
+    // that appeared are looked at: text changes (a status line, a streaming take's state)
+    // need no naming, and they come many times a second while a take plays.
+    observer = new MutationObserver((mutations) => {
+      for (const mutation of mutations) {
+        for (const node of mutation.addedNodes) {
+          if (node.nodeType !== Node.ELEMENT_NODE) continue;
+          if (node.matches(CONTROLS)) nameControl(node);
+          for (const control of node.querySelectorAll(CONTROLS)) nameControl(control);
+        }
+      }
+    });
     observer.observe(root, { childList: true, subtree: true });
     if (model.get("bind_keys")) unbind = bindStudioKeys(root, model);
   };

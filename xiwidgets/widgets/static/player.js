@@ -102,20 +102,29 @@ function createWave(audio) {
   let peaks = null;
   let frame = 0;
 
+  // What the canvas shows: a frame that would draw the same picture is skipped, so playback
+  // repaints the waveform only when the playhead moves by a pixel.
+  let drawn = null;
+
   const length = () => (Number.isFinite(audio.duration) ? audio.duration : 0);
-  function draw() {
-    frame = 0;
+  function draw(force) {
     if (!peaks) return;
     const ratio = window.devicePixelRatio || 1;
     const width = Math.max(1, Math.round(canvas.clientWidth * ratio));
     const height = Math.max(1, Math.round(canvas.clientHeight * ratio));
+    const played = length() > 0 ? audio.currentTime / length() : 0;
+    const playhead = Math.round(played * width);
+    if (!force && drawn && drawn.peaks === peaks && drawn.width === width &&
+        drawn.height === height && drawn.playhead === playhead) {
+      return;
+    }
+    drawn = { peaks, width, height, playhead };
     if (canvas.width !== width || canvas.height !== height) {
       canvas.width = width;
       canvas.height = height;
     }
     const context = canvas.getContext("2d");
     const style = getComputedStyle(canvas);
-    const played = length() > 0 ? audio.currentTime / length() : 0;
     context.clearRect(0, 0, width, height);
     const barWidth = width / peaks.length;
     for (let bar = 0; bar < peaks.length; bar++) {
@@ -132,12 +141,26 @@ function createWave(audio) {
     canvas.setAttribute("aria-valuenow", audio.currentTime.toFixed(1));
   }
   const redraw = () => {
-    if (!frame) frame = requestAnimationFrame(draw);
+    if (!frame && peaks) {
+      frame = requestAnimationFrame(() => {
+        frame = 0;
+        draw(true);
+        // A redraw asked for while playing (a seek, a new waveform) resumes the playhead.
+        follow();
+      });
+    }
   };
+  // The playhead follows playback one animation frame at a time, only while there is a
+  // waveform to draw: a streaming take has none yet, and a loop then would make the browser
+  // render frames for nothing while the first clause is synthesized on the same cores.
   const loop = () => {
-    draw();
-    if (!audio.paused) frame = requestAnimationFrame(loop);
+    frame = 0;
+    draw(false);
+    follow();
   };
+  function follow() {
+    if (!frame && peaks && !canvas.hidden && !audio.paused) frame = requestAnimationFrame(loop);
+  }
   const seekTo = (seconds) => {
     if (length() > 0) audio.currentTime = Math.min(Math.max(0, seconds), length());
     redraw();
@@ -153,7 +176,7 @@ function createWave(audio) {
     event.stopPropagation();
     seekTo(audio.currentTime + moves[event.key]);
   });
-  audio.addEventListener("play", () => requestAnimationFrame(loop));
+  audio.addEventListener("play", follow);
   audio.addEventListener("seeked", redraw);
   audio.addEventListener("timeupdate", redraw);
   const resize = typeof ResizeObserver !== "undefined" ? new ResizeObserver(redraw) : null;
@@ -163,6 +186,7 @@ function createWave(audio) {
     canvas,
     clear() {
       peaks = null;
+      drawn = null;
       canvas.hidden = true;
     },
     async show(blob) {
@@ -425,6 +449,9 @@ function render({ model, el }) {
   const onPaused = () => report("playing", false);
   const onTime = () => {
     spoken.at(audio.currentTime);
+    // A source being replaced (no data yet) has no position to report: the kernel resets the
+    // position itself when the next take starts, with no message from here while it begins.
+    if (audio.readyState === HTMLMediaElement.HAVE_NOTHING) return;
     // Report the position a few times a second, not on every frame.
     if (Math.abs(audio.currentTime - lastReported) >= 0.25 || audio.ended) {
       lastReported = audio.currentTime;

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -331,3 +332,38 @@ def test_a_stream_left_unread_or_cut_keeps_no_synthesis_slot(server_factory, tmp
         # With the only slot free, a design with audio goes through.
         assert len(design(single, BRIGHT)["previews"]) == 3
         assert slots.running == 0
+
+
+def test_a_preview_stream_has_one_reader_thread_which_ends_when_the_client_leaves(
+    server_factory, tmp_path, monkeypatch
+):
+    with without_kokoro(tmp_path):
+        plain = server_factory()
+        answer = design(plain, DEEP, stream_previews=True)
+        started: list[threading.Thread] = []
+        start = threading.Thread.start
+
+        def recording_start(thread: threading.Thread) -> None:
+            started.append(thread)
+            start(thread)
+
+        monkeypatch.setattr(threading.Thread, "start", recording_start)
+        url = f"{plain.base_url}/v1/text-to-voice/"
+        first, second = (preview["generated_voice_id"] for preview in answer["previews"][:2])
+
+        streamed = get(plain, f"/v1/text-to-voice/{first}/stream")
+        readers = [thread for thread in started if thread.name == "xiwidgets-preview-stream"]
+        samples, _rate = decode_audio(streamed.content)
+        assert len(samples) > 0
+        # One thread waits for the first piece before the answer starts (an unknown id is a
+        # 404), one reads all the rest: not one thread per piece.
+        assert len(readers) == 2
+
+        started.clear()
+        with requests.get(url + f"{second}/stream", stream=True, timeout=60) as response:
+            response.raw.read(1)
+        readers = [thread for thread in started if thread.name == "xiwidgets-preview-stream"]
+        assert readers
+        for reader in readers:
+            reader.join(timeout=60)
+            assert not reader.is_alive(), "the reader of a stream nobody reads kept running"

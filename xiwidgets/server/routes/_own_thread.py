@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -48,3 +48,58 @@ async def in_own_thread(work: Callable[[], T], name: str) -> T:
 
     threading.Thread(target=run, name=name, daemon=True).start()
     return await done
+
+
+async def iterate_in_own_thread(
+    items: Iterator[T], name: str, depth: int = 4
+) -> AsyncIterator[T]:
+    """The items of a blocking iterator, read ahead by one daemon thread called ``name``.
+
+    One thread serves the whole iteration (not one per item), at most ``depth`` items ahead
+    of the consumer, so a slow client holds the producer back instead of filling memory. When
+    the consumer stops early (the client left: the response is cancelled, or the generator
+    is closed), the thread stops after the item it is making and closes ``items``.
+
+    Raises
+    ------
+    BaseException
+        Whatever ``items`` raised, in its place after the items before it.
+    """
+    loop = asyncio.get_running_loop()
+    arrived: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+    room = threading.Semaphore(depth)
+    stopped = threading.Event()
+
+    def hand_over(kind: str, value: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits
+            loop.call_soon_threadsafe(arrived.put_nowait, (kind, value))
+
+    def run() -> None:
+        try:
+            for item in items:
+                room.acquire()
+                if stopped.is_set():
+                    return
+                hand_over("item", item)
+            hand_over("end", None)
+        except BaseException as error:
+            hand_over("error", error)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    close()
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    try:
+        while True:
+            kind, value = await arrived.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            room.release()
+            yield value
+    finally:
+        stopped.set()
+        room.release()  # a producer waiting for room sees the stop

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import functools
-from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
@@ -15,7 +14,7 @@ from xiwidgets.server.auth import API_KEY_REQUIRED
 from xiwidgets.server.dependencies import VoiceDesignDep, VoicesDep
 from xiwidgets.server.domain_errors import UnsupportedDesignOptionError
 from xiwidgets.server.errors import APIError, UnprocessableParameterError
-from xiwidgets.server.routes._own_thread import in_own_thread
+from xiwidgets.server.routes._own_thread import in_own_thread, iterate_in_own_thread
 from xiwidgets.server.routes._while_connected import while_connected
 from xiwidgets.server.routes.voices import voice_response
 from xiwidgets.server.take_service import parse_output_format
@@ -123,20 +122,15 @@ async def stream_preview(designer: VoiceDesignDep, generated_voice_id: str) -> S
     """A kept preview as MP3: its kept audio, spoken only by the first stream of a
     ``stream_previews`` design (unknown or expired id: 404).
 
-    Each wait for the next piece (the preview may still be waiting to be spoken) is on a
-    thread of its own: streams waiting in Starlette's shared pool of 40 threads would leave
-    every blocking route of the server waiting behind them.
+    The first piece is waited for before the answer starts (so an unknown id is a 404); the
+    rest are read by one thread of the stream's own: streams waiting in Starlette's shared
+    pool of 40 threads would leave every blocking route of the server waiting behind them.
     """
     chunks = await in_own_thread(
         functools.partial(designer.stream_preview, generated_voice_id), "xiwidgets-preview-stream"
     )
-
-    async def pieces() -> AsyncIterator[bytes]:
-        while (piece := await in_own_thread(
-                functools.partial(next, chunks, None), "xiwidgets-preview-stream")) is not None:
-            yield piece
-
-    return StreamingResponse(pieces(), media_type="audio/mpeg")
+    pieces = iterate_in_own_thread(chunks, "xiwidgets-preview-stream")
+    return StreamingResponse(pieces, media_type="audio/mpeg")
 
 
 @router.post("/v1/text-to-voice", dependencies=API_KEY_REQUIRED)

@@ -59,6 +59,16 @@ def save_studio_screenshot(page) -> None:
     page.locator(STUDIO).screenshot(path=str(ARTIFACTS_DIR / "studio.png"))
 
 
+def player_gap(page) -> float:
+    """Pixels between the Studio player's caption and its audio controls (the waveform's place)."""
+    return page.evaluate(
+        """() => {
+          const player = document.querySelector('.xi-studio > .xi-player-box');
+          return player.querySelector('.xi-player-audio').getBoundingClientRect().top -
+                 player.querySelector('.xi-player-caption').getBoundingClientRect().bottom;
+        }""")
+
+
 def count_player_frames_without_waveform(page) -> None:
     """Count, in ``window.__xiFramesWithoutWave``, the animation frames xiwidgets' scripts
     (loaded as blob modules) ask for while the Studio's waveform is hidden."""
@@ -68,7 +78,8 @@ def count_player_frames_without_waveform(page) -> None:
           const ask = window.requestAnimationFrame.bind(window);
           window.__xiFramesWithoutWave = 0;
           window.requestAnimationFrame = (callback) => {
-            if (wave.hidden && /blob:/.test(new Error().stack)) window.__xiFramesWithoutWave++;
+            const blank = wave.hidden || wave.classList.contains('xi-player-wave-empty');
+            if (blank && /blob:/.test(new Error().stack)) window.__xiFramesWithoutWave++;
             return ask(callback);
           };
         }""", f"{STUDIO} .xi-player-wave")
@@ -96,6 +107,9 @@ def test_quickstart_studio_speaks_while_generating_and_keeps_history(page, jupyt
     assert f"{len(PARAGRAPH):,} / " in page.locator(f"{STUDIO} .xi-count").inner_text()
 
     count_player_frames_without_waveform(page)
+    # The quickstart's own take left its waveform between the caption and the audio controls.
+    page.locator(f"{STUDIO} .xi-player-wave").wait_for(state="visible")
+    gap_before = player_gap(page)
     watch_next_speak(page)
     page.locator(f"{STUDIO} button.xi-speak").click()
 
@@ -104,6 +118,9 @@ def test_quickstart_studio_speaks_while_generating_and_keeps_history(page, jupyt
     assert watch["playerStateAtAudible"].startswith("streaming"), (
         f"the take was already finished when it became audible: {watch}"
     )
+    # The new take keeps the waveform's place while it streams: nothing below the player
+    # jumped up when Speak was pressed (and will not jump down when the take ends).
+    assert player_gap(page) == pytest.approx(gap_before, abs=1)
     # Pressing Speak leaves the focus in the text box: the user goes on typing.
     assert page.evaluate("() => !!document.activeElement.closest('.xi-studio .xi-text')")
     assert watch["rowsAtAudible"] == watch["rowsBefore"], watch

@@ -166,12 +166,13 @@ function createWave(audio) {
     redraw();
   };
   canvas.addEventListener("click", (event) => {
+    if (!peaks) return;
     const box = canvas.getBoundingClientRect();
     seekTo(((event.clientX - box.left) / box.width) * length());
   });
   canvas.addEventListener("keydown", (event) => {
     const moves = { ArrowLeft: -5, ArrowRight: 5, Home: -Infinity, End: Infinity };
-    if (!(event.key in moves)) return;
+    if (!peaks || !(event.key in moves)) return;
     event.preventDefault();
     event.stopPropagation();
     seekTo(audio.currentTime + moves[event.key]);
@@ -187,13 +188,23 @@ function createWave(audio) {
     clear() {
       peaks = null;
       drawn = null;
-      canvas.hidden = true;
+      if (canvas.hidden) return;
+      // A waveform was shown: the next take's keeps its place, blank until it is drawn, so
+      // pressing Speak does not move everything below the player up (and down again when
+      // the take ends), a relayout and repaint of the page while its first clause is made.
+      canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
+      canvas.classList.add("xi-player-wave-empty");
+      canvas.tabIndex = -1;
+      canvas.setAttribute("aria-hidden", "true");
     },
     async show(blob) {
       try {
         const result = await peaksOf(blob);
         if (!result) return;
         peaks = result.peaks;
+        canvas.classList.remove("xi-player-wave-empty");
+        canvas.tabIndex = 0;
+        canvas.removeAttribute("aria-hidden");
         canvas.hidden = false;
         redraw();
       } catch (error) {

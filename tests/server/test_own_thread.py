@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -36,6 +37,25 @@ class Pieces:
         self.closed.set()
 
 
+def run(coroutine: Any) -> Any:
+    """``asyncio.run`` on a thread of its own: the browser tests' Playwright keeps an event loop
+    running in the main thread for the whole session."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as error:
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(timeout=60)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
 async def collect(pieces: Pieces, limit: int | None = None) -> list[int]:
     got = []
     stream = iterate_in_own_thread(pieces, "test-reader", depth=2)
@@ -50,7 +70,7 @@ async def collect(pieces: Pieces, limit: int | None = None) -> list[int]:
 def test_all_items_come_in_order_from_one_thread() -> None:
     pieces = Pieces(50)
 
-    assert asyncio.run(collect(pieces)) == list(range(50))
+    assert run(collect(pieces)) == list(range(50))
     assert set(pieces.made_by) == {"test-reader"}
     assert pieces.closed.wait(5)
 
@@ -64,14 +84,14 @@ def test_an_error_comes_after_the_items_before_it() -> None:
             got.append(item)
 
     with pytest.raises(ValueError, match="the engine failed"):
-        asyncio.run(consume())
+        run(consume())
     assert got == [0, 1, 2]
 
 
 def test_a_consumer_that_stops_early_stops_the_reader_within_its_read_ahead() -> None:
     pieces = Pieces(1000)
 
-    assert asyncio.run(collect(pieces, limit=3)) == [0, 1, 2]
+    assert run(collect(pieces, limit=3)) == [0, 1, 2]
     assert pieces.closed.wait(5), "the reader did not stop and close the iterator"
     # At most ``depth`` items ahead of the consumer, plus the one in hand.
     assert len(pieces.made_by) <= 3 + 2 + 1

@@ -4,7 +4,8 @@
 // gives every control of its widget an accessible name, and in a Studio binds the keyboard:
 // Ctrl/Cmd+Enter in the text box speaks, Esc stops. The keys are caught on the Studio's root
 // in the capture phase, before ipywidgets' text box (which stops key events) and before the
-// notebook's own Ctrl+Enter (run cell) and Esc (command mode) see them.
+// notebook's own Ctrl+Enter (run cell) and Esc (command mode) see them. A press on Speak or
+// Stop is caught there too, and keeps the focus where it was (see bindStudioKeys).
 
 const CONTROLS = "button, select, input, textarea, [role='slider'], [contenteditable='true']";
 

@@ -101,6 +101,8 @@ function createWave(audio) {
   canvas.hidden = true;
   let peaks = null;
   let frame = 0;
+  // Counts clears: a waveform still being decoded when the next take starts is not shown.
+  let generation = 0;
 
   // What the canvas shows: a frame that would draw the same picture is skipped, so playback
   // repaints the waveform only when the playhead moves by a pixel.
@@ -186,6 +188,7 @@ function createWave(audio) {
   return {
     canvas,
     clear() {
+      generation++;
       peaks = null;
       drawn = null;
       if (canvas.hidden) return;
@@ -198,9 +201,10 @@ function createWave(audio) {
       canvas.setAttribute("aria-hidden", "true");
     },
     async show(blob) {
+      const shownFor = generation;
       try {
         const result = await peaksOf(blob);
-        if (!result) return;
+        if (!result || shownFor !== generation) return;
         peaks = result.peaks;
         canvas.classList.remove("xi-player-wave-empty");
         canvas.tabIndex = 0;

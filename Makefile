@@ -47,8 +47,13 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 
+# Two pytest processes (pytest-xdist), each running whole test files: the CPU-bound voice tests
+# of one overlap the browser, HTTP and subprocess waits of the other (15 min instead of 24 on two
+# cores). A file stays in one process: its module fixtures, and a notebook's cells, run in order.
+TEST_WORKERS ?= 2
+
 test: system-deps $(STAMP) voices lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: $(STAMP)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -35,6 +35,8 @@ from xiwidgets.formats import NOTEBOOK_OUTPUT_FORMAT, OutputFormat
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
 QUICKSTART = "01-quickstart.ipynb"
+# The page's players of takes (the history's inline players play old takes, not takes).
+TAKE_AUDIO = ".jp-NotebookPanel audio:not(.xi-history-audio audio)"
 
 # Long enough that the Piper voice needs several seconds for the whole take, so "audible before
 # the take is finished" is a real observation and not a race.
@@ -121,14 +123,24 @@ def test_quickstart_studio_speaks_while_generating_and_keeps_history(page, jupyt
     # The new take keeps the waveform's place while it streams: nothing below the player
     # jumped up when Speak was pressed (and will not jump down when the take ends).
     assert player_gap(page) == pytest.approx(gap_before, abs=1)
+    # Cell 3's saved take stays out of the page while the new take streams: putting its
+    # <audio> back at Speak grew that cell, and moved the Studio, during the first clause.
+    assert page.locator(TAKE_AUDIO).count() == 1
     # Pressing Speak leaves the focus in the text box: the user goes on typing.
     assert page.evaluate("() => !!document.activeElement.closest('.xi-studio .xi-text')")
     assert watch["rowsAtAudible"] == watch["rowsBefore"], watch
     wait_audio_advances(page, STUDIO_AUDIO)
+    # The browser reports playback to the kernel (one message per media event, after it).
+    wait_kernel_value(page, "_xi_studio.player.playing", "True")
+    wait_kernel_value(page, "_xi_studio.player.position > 0.2", "True")
 
     page.wait_for_function("() => window.__xiSpeak.rowAt !== null", timeout=90_000)
     page.locator(f"{STUDIO} .xi-status", has_text="done").wait_for()
     page.locator(f"{STUDIO} .xi-player-wave").wait_for(state="visible")
+    # Once the new take's card is in the Studio, cell 3's card plays its take again.
+    page.locator(f"{STUDIO} .xi-take-card").wait_for(state="attached", timeout=20_000)
+    page.wait_for_function("(selector) => document.querySelectorAll(selector).length === 2",
+                           arg=TAKE_AUDIO, timeout=10_000)
     # While the take streamed there was no waveform yet: nothing for the player to animate.
     assert page.evaluate("() => window.__xiFramesWithoutWave") == 0
     # The player's JavaScript names the take's download with the extension Python sent.

@@ -146,8 +146,12 @@ def test_ctrl_enter_speaks_and_escape_stops(studio_page: Any) -> None:
     cells_run = page.evaluate("() => window.jupyterapp.shell.currentWidget.content.widgets"
                               ".map((cell) => cell.model.executionCount)")
     text_box.fill(LONG_TEXT)
+    players_before = page.locator(TAKE_AUDIO).count()
     text_box.press("Control+Enter")
     page.locator(f"{STUDIO} .xi-status", has_text="streaming").wait_for(timeout=30_000)
+    # While the new take streams, the saved card of the take the player held before stays
+    # out of the page (putting it back at Speak moved everything below it): one player.
+    assert page.locator(TAKE_AUDIO).count() == players_before
     assert kernel_value(page, "_xi_studio.player.text") == LONG_TEXT
     # The stream's alignment marks the word being spoken in the player's caption.
     word = page.locator(f"{STUDIO} .xi-player-caption mark.xi-word")
@@ -157,6 +161,8 @@ def test_ctrl_enter_speaks_and_escape_stops(studio_page: Any) -> None:
     text_box.press("Escape")
     page.locator(f"{STUDIO} .xi-status", has_text="stopped").wait_for(timeout=30_000)
     assert kernel_value(page, "_xi_studio.player.status") == "stopped"
+    # A stopped take is not saved: the take before is the notebook's again, with its player.
+    assert page.locator(TAKE_AUDIO).count() == players_before + 1
     # The notebook did not take the keys as its own: no cell ran, focus stayed in the box.
     assert page.evaluate("() => window.jupyterapp.shell.currentWidget.content.widgets"
                          ".map((cell) => cell.model.executionCount)") == cells_run

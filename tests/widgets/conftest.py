@@ -36,16 +36,20 @@ class SentMessage:
 class RecordingComm(BaseComm):
     """A comm whose peer is the test: it keeps everything the kernel sends."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, in_order: list[tuple[Any, SentMessage]] | None = None,
+                 **kwargs: Any) -> None:
         self.sent: list[SentMessage] = []
+        # Every comm of the front end appends here too: the order the browser gets them in.
+        self._in_order = in_order if in_order is not None else []
         super().__init__(*args, **kwargs)
 
     def publish_msg(self, msg_type: str, data: Any = None, metadata: Any = None,
                     buffers: Any = None, **keys: Any) -> None:
         # Widgets may send from a background thread; JSON round-trip proves the data is JSON.
         json.dumps(data or {})
-        self.sent.append(SentMessage(msg_type, dict(data or {}),
-                                     [bytes(b) for b in buffers or ()]))
+        message = SentMessage(msg_type, dict(data or {}), [bytes(b) for b in buffers or ()])
+        self.sent.append(message)
+        self._in_order.append((self, message))
 
 
 class FrontEnd:
@@ -53,9 +57,10 @@ class FrontEnd:
 
     def __init__(self) -> None:
         self.comms: list[RecordingComm] = []
+        self._log: list[tuple[RecordingComm, SentMessage]] = []
 
     def create_comm(self, **kwargs: Any) -> RecordingComm:
-        created = RecordingComm(**kwargs)
+        created = RecordingComm(in_order=self._log, **kwargs)
         self.comms.append(created)
         return created
 
@@ -73,6 +78,13 @@ class FrontEnd:
     def updates(self, widget: Any) -> list[dict]:
         """The state updates sent for ``widget`` (each a dict of changed traits)."""
         return [m.data["state"] for m in widget.comm.sent if m.method in ("update", "echo_update")]
+
+    def in_order(self, *watched: Any) -> list[tuple[Any, SentMessage]]:
+        """``(widget, message)`` for every message sent on the watched widgets' comms, in the
+        order the browser receives (and handles) them."""
+        by_comm = {widget.comm: widget for widget in watched}
+        return [(by_comm[sent_on], message) for sent_on, message in self._log
+                if sent_on in by_comm]
 
     def all_sent_text(self) -> str:
         """Every JSON payload sent on any comm during the test, as one string."""

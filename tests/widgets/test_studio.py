@@ -164,6 +164,41 @@ def test_stop_click_ends_a_long_take_early(frontend: Any, client: Any) -> None:
     assert stop_button.disabled and not frontend.find(studio, "xi-speak").disabled
 
 
+def test_the_first_chunk_reaches_the_browser_ahead_of_the_updates_that_announce_it(
+    frontend: Any, client: Any
+) -> None:
+    # The browser handles messages in order: anything sent ahead of the first chunk delays
+    # the moment the take becomes audible.
+    studio = Studio(client=client, voice="Joe", text="Hello there. This is the second clause.")
+    status_line = frontend.find(studio, "xi-status")
+    watched = (studio, status_line, studio.player)
+    already = len(frontend.in_order(*watched))
+    frontend.click(frontend.find(studio, "xi-speak"))
+    wait_until(lambda: not studio.busy)
+    assert studio.last_error is None, studio.error_card.text
+
+    sent = frontend.in_order(*watched)[already:]
+    kinds = [(widget, message.data["content"]["type"] if message.method == "custom"
+              else message.data.get("state", {})) for widget, message in sent]
+    first_chunk = next(i for i, (widget, kind) in enumerate(kinds)
+                       if widget is studio.player and kind == "chunk")
+
+    def sent_at(widget: Any, **state: Any) -> int:
+        return next(i for i, (sender, kind) in enumerate(kinds) if sender is widget
+                    and isinstance(kind, dict) and state.items() <= kind.items())
+
+    # The click is one update of the Studio's own state: busy and "generating…" together.
+    assert sent_at(studio, busy=True, status="generating…") < first_chunk
+    # The take's start comes first; what says "streaming" follows the first chunk, and the
+    # player's new state is one update with that chunk counted.
+    assert [kind for widget, kind in kinds[:first_chunk] if widget is studio.player] == ["start"]
+    assert sent_at(studio.player, status="streaming", chunks_received=1) > first_chunk
+    assert sent_at(studio, status="streaming…") > first_chunk
+    assert sent_at(status_line, value="streaming…") > first_chunk
+    # And the browser still learns everything: the take's final state is synced.
+    assert studio.player.status == "done" and studio.status.startswith("done:")
+
+
 def test_speak_returns_while_the_take_is_generated(frontend: Any, client: Any) -> None:
     studio = Studio(client=client, voice="Joe", text=LONG_TEXT)
     finished = threading.Event()

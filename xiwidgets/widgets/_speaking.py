@@ -3,9 +3,10 @@ the caller's, Stop, the stream played into the Player, and the status line and b
 
 from __future__ import annotations
 
+import contextlib
 import html
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import ipywidgets as widgets
@@ -36,6 +37,7 @@ class SpeakingMixin(ClientWidgetMixin, traitlets.HasTraits):
     _speak_button: widgets.Button
     _stop_button: widgets.Button
     _status_line: widgets.HTML
+    hold_sync: Callable[[], contextlib.AbstractContextManager[None]]  # the widget's own
 
     def _init_speaking(self) -> None:
         self._worker: threading.Thread | None = None
@@ -59,8 +61,9 @@ class SpeakingMixin(ClientWidgetMixin, traitlets.HasTraits):
         """Run ``take(*args)``: in the calling thread with ``wait``, else in a worker thread."""
         self._clear_error()
         self._stop_requested.clear()
-        self.busy = True
-        self.status = "generating…"
+        with self.hold_sync():  # one update of the widget's own state for the click
+            self.busy = True
+            self.status = "generating…"
         if wait:
             self._finish_take(take, args)
             return
@@ -94,9 +97,12 @@ class SpeakingMixin(ClientWidgetMixin, traitlets.HasTraits):
                 self._take_not_coming()
                 self.status = "stopped before the first chunk"
                 return None
-            self.status = "streaming…"
-            audio = self.player.play_stream(stream, content_type=self._media_type, text=text,
-                                            raise_errors=True)
+            # The status line says so once the first chunk is on its way, not ahead of it.
+            with self._held_until(self, self._status_line) as release:
+                self.status = "streaming…"
+                audio = self.player.play_stream(stream, content_type=self._media_type,
+                                                text=text, raise_errors=True,
+                                                on_first_chunk=release)
         if self.last_error is not None:
             self._take_not_coming()
             self.status = "failed"
@@ -105,6 +111,15 @@ class SpeakingMixin(ClientWidgetMixin, traitlets.HasTraits):
             self.status = f"stopped after {self.player.duration:.1f} s of audio"
             return None
         return stream, audio or b""
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _held_until(*held: widgets.Widget) -> Iterator[Callable[[], None]]:
+        """Hold the widgets' updates until the returned function is called or the block ends."""
+        with contextlib.ExitStack() as stack:
+            for widget in held:
+                stack.enter_context(widget.hold_sync())
+            yield stack.close
 
     def _take_not_coming(self) -> None:
         """A take failed or was stopped before its audio: nothing to do unless the browser got

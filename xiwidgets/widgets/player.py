@@ -15,7 +15,7 @@ import os
 import threading
 import uuid
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -172,7 +172,8 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
     # -- playing ------------------------------------------------------------------------------
 
     def play_stream(self, chunks: Iterable[StreamItem], *, content_type: str = _DEFAULT_MEDIA_TYPE,
-                    text: str | None = None, raise_errors: bool = False) -> bytes | None:
+                    text: str | None = None, raise_errors: bool = False,
+                    on_first_chunk: Callable[[], object] | None = None) -> bytes | None:
         """Play audio chunks as they arrive; return the whole take when the stream ends.
 
         Each chunk goes to the browser at once as a binary message, so playback starts with the
@@ -189,14 +190,23 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
             Caption shown with the player.
         raise_errors : bool, default False
             Re-raise a failure after showing it (for callers that report it themselves).
+        on_first_chunk : callable, optional
+            Called once, right after the first chunk went to the browser (e.g. to send the
+            caller's own widget updates after it, not ahead of the audio).
 
         Returns
         -------
         bytes or None
             The take (``None`` when the stream failed; a stopped take returns what arrived).
+
+        Notes
+        -----
+        The player's new state (status, caption, counters) reaches the browser in one update
+        right after the first chunk: the browser handles messages in order, and the chunk is
+        what starts playback.
         """
         with self._take_lock:
-            return self._play(chunks, content_type, text, raise_errors)
+            return self._play(chunks, content_type, text, raise_errors, on_first_chunk)
 
     def play_bytes(self, data: bytes, *, content_type: str = _DEFAULT_MEDIA_TYPE,
                    text: str | None = None) -> bytes | None:
@@ -251,32 +261,42 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
     # -- internals ----------------------------------------------------------------------------
 
     def _play(self, chunks: Iterable[StreamItem], content_type: str, text: str | None,
-              raise_errors: bool) -> bytes | None:
+              raise_errors: bool, on_first_chunk: Callable[[], object] | None) -> bytes | None:
         self._stop_requested.clear()
         self._clear_error()
         self._current_chunks = chunks
         self.last_card_id = None
-        with self.hold_sync():
-            # First: whoever watches the status sees the new take's position. The browser
-            # reports positions only once the new take has data.
-            self.position = 0.0
-            self.status = "streaming"
-            self.text = text or ""
-            self.content_type = content_type
-            self.bytes_received = 0
-            self.chunks_received = 0
-            self.duration = 0.0
+        # Held until the first chunk is sent (or the take ends without one).
+        state = contextlib.ExitStack()
+        state.enter_context(self.hold_sync())
+        # First: whoever watches the status sees the new take's position. The browser
+        # reports positions only once the new take has data.
+        self.position = 0.0
+        self.status = "streaming"
+        self.text = text or ""
+        self.content_type = content_type
+        self.bytes_received = 0
+        self.chunks_received = 0
+        self.duration = 0.0
         # The browser names its download after the extension: JavaScript keeps no format table.
         self.send({"type": "start", "content_type": content_type,
                    "extension": take_extension(content_type), "text": text or ""})
+
+        def first_chunk_sent() -> None:
+            state.close()
+            if on_first_chunk is not None:
+                on_first_chunk()
+
         parts: list[bytes] = []
-        with self._reporting(reraise=raise_errors):
-            self._forward(chunks, parts)
+        with state, self._reporting(reraise=raise_errors):
+            self._forward(chunks, parts, first_chunk_sent)
             return self._finish(b"".join(parts), content_type)
         return None
 
-    def _forward(self, chunks: Iterable[StreamItem], parts: list[bytes]) -> None:
-        """Send each chunk to the browser as it arrives, collecting them in ``parts``.
+    def _forward(self, chunks: Iterable[StreamItem], parts: list[bytes],
+                 first_chunk_sent: Callable[[], None]) -> None:
+        """Send each chunk to the browser as it arrives, collecting them in ``parts``;
+        ``first_chunk_sent()`` is called after the first.
 
         A failure after a stop is the stream being closed under it, not an error; any other
         failure keeps what arrived, tells the browser and propagates.
@@ -298,6 +318,8 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
                     with self.hold_sync():
                         self.bytes_received += len(chunk)
                         self.chunks_received += 1
+                    if len(parts) == 1:
+                        first_chunk_sent()
         except Exception as error:
             if self._stop_requested.is_set():
                 return

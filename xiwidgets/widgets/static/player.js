@@ -223,10 +223,18 @@ function createWave(audio) {
 }
 
 // While this player holds take `id`, the saved card's own <audio> leaves the page; the returned
-// function puts it back (the player moved on to another take, or was closed).
-function adoptSavedCard(id, timeoutMs = 30000) {
+// function puts it back (the player moved on to another take, or was closed). `onSettled` is
+// called once: when the card was found, was not within `timeoutMs`, or was let go before.
+function adoptSavedCard(id, onSettled = () => {}, timeoutMs = 30000) {
   const selector = `[data-xi-take="${CSS.escape(id)}"]`;
   const removed = [];
+  let pending = true;
+  const settled = () => {
+    if (pending) {
+      pending = false;
+      onSettled();
+    }
+  };
   const hide = () => {
     let found = false;
     for (const card of document.querySelectorAll(selector)) {
@@ -243,16 +251,25 @@ function adoptSavedCard(id, timeoutMs = 30000) {
     return found;
   };
   const observer = new MutationObserver(() => {
-    if (hide()) observer.disconnect();
+    if (!hide()) return;
+    observer.disconnect();
+    clearTimeout(timer);
+    settled();
   });
   let timer = null;
-  if (!hide()) {
+  if (hide()) {
+    settled();
+  } else {
     observer.observe(document.body, { childList: true, subtree: true });
-    timer = setTimeout(() => observer.disconnect(), timeoutMs);
+    timer = setTimeout(() => {
+      observer.disconnect();
+      settled();
+    }, timeoutMs);
   }
   return () => {
     clearTimeout(timer);
     observer.disconnect();
+    settled();
     for (const { element, parent, next, card } of removed) {
       card.classList.remove("xi-take-card-live");
       card.hidden = false;
@@ -325,6 +342,15 @@ function render({ model, el }) {
   let take = null;
   let lastReported = -1;
   let stopAdopting = () => {};
+  // The card of the take before the one streaming: its <audio> stays out of the page until the
+  // new take's card replaces it (or the new take is given up). Put back at Speak, it grew the
+  // cell's output while the first clause was synthesized, and left again when the take ended.
+  let releasePreviousCard = () => {};
+  function releasePrevious() {
+    const release = releasePreviousCard;
+    releasePreviousCard = () => {};
+    release();
+  }
   let lastTakeId = null;
   let lastBlob = null;
   let lastUrl = null;
@@ -346,16 +372,38 @@ function render({ model, el }) {
     caption.title = model.get("text");
   }
 
+  // Playback state for the kernel, sent in one message after the media event that changed it:
+  // a save is a websocket send (≈ 4 ms as the take starts to play), which the event's other
+  // listeners (the caption's word, the page's own) need not wait for.
+  const unreported = new Map();
+  let reportTimer = 0;
   function report(name, value) {
-    if (model.get(name) !== value) {
-      model.set(name, value);
-      model.save_changes();
+    unreported.set(name, value);
+    if (!reportTimer) reportTimer = setTimeout(sendReports, 0);
+  }
+  function sendReports() {
+    reportTimer = 0;
+    let changed = false;
+    for (const [name, value] of unreported) {
+      if (model.get(name) !== value) {
+        model.set(name, value);
+        changed = true;
+      }
     }
+    unreported.clear();
+    if (changed) model.save_changes();
   }
 
   function finish(takeId) {
     if (!take) return;
-    if (takeId) stopAdopting = adoptSavedCard(takeId);
+    if (takeId) {
+      // The card before goes back once this take's card is in the page: it replaces it.
+      const previousCard = releasePreviousCard;
+      releasePreviousCard = () => {};
+      stopAdopting = adoptSavedCard(takeId, previousCard);
+    } else {
+      releasePrevious();
+    }
     lastTakeId = takeId || null;
     take.ended = true;
     const blob = new Blob(take.parts, { type: take.contentType });
@@ -377,7 +425,9 @@ function render({ model, el }) {
   function leaveCurrentTake() {
     audio.pause();
     download.hidden = true;
-    stopAdopting();
+    releasePrevious();
+    releasePreviousCard = stopAdopting;
+    stopAdopting = () => {};
     wave.clear();
   }
 
@@ -406,8 +456,10 @@ function render({ model, el }) {
       audio.removeAttribute("src");
       audio.load();
     }
+    // The previous take is the player's again, and its card's <audio> still out of the page.
+    stopAdopting = releasePreviousCard;
+    releasePreviousCard = () => {};
     if (previous.src && previous.takeId) {
-      stopAdopting = adoptSavedCard(previous.takeId);
       wave.show(lastBlob);
       download.hidden = false;
     }
@@ -452,6 +504,8 @@ function render({ model, el }) {
     } else if (msg.type === "end") {
       finish(msg.take);
     } else if (msg.type === "stop" || msg.type === "error") {
+      // No new card is coming: the take saved before is the notebook's to play again.
+      releasePrevious();
       audio.pause();
       if (take && take.source && take.source.readyState === "open" && !take.buffer?.updating) {
         take.source.endOfStream();
@@ -489,10 +543,12 @@ function render({ model, el }) {
       speakRoot.removeEventListener("xi-speak", onSpeakClick);
     }
     dropPrepared();
+    clearTimeout(reportTimer);
     model.off("msg:custom", onMessage);
     model.off(stateEvents, showState);
     audio.pause();
     stopAdopting();
+    releasePrevious();
     wave.close();
     objectUrls.forEach((url) => URL.revokeObjectURL(url));
   };

@@ -50,10 +50,12 @@ lint: $(STAMP)
 # Two pytest processes (pytest-xdist), each running whole test files: the CPU-bound voice tests
 # of one overlap the browser, HTTP and subprocess waits of the other (15 min instead of 24 on two
 # cores). A file stays in one process: its module fixtures, and a notebook's cells, run in order.
+# Tests marked `serial` (a race that load on the other core can tip) run after, on their own.
 TEST_WORKERS ?= 2
 
 test: system-deps $(STAMP) voices lint
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not serial"
+	$(PY) -m pytest -m serial
 
 bench: $(STAMP)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -27,6 +27,11 @@ SEVERAL_CLAUSES = (
     "The library opens at nine in the morning. Visitors may borrow up to five books at a time, "
     "and the reading room stays quiet all day. On Fridays, a volunteer reads stories to children."
 )
+# A client that leaves after 3 KB of a one-clause take leaves before the server's last bytes
+# only if it gets the CPU in time: with another test process busy on the other core it
+# sometimes does not, and the take is (rightly) billed as delivered.
+pytestmark = pytest.mark.serial
+
 CUT_AFTER_BYTES = 3000
 REFUND_TIMEOUT = 60.0
 TTS_ROUTES = ("", "/stream", "/with-timestamps", "/stream/with-timestamps")

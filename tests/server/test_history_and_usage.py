@@ -21,6 +21,11 @@ from tests.server.helpers import (
 @pytest.fixture(scope="module")
 def takes(server) -> list[dict]:
     """Three takes (two by Joe, one by Greta), oldest first, with their response headers."""
+    return make_takes(server)
+
+
+def make_takes(server) -> list[dict]:
+    """Make the three takes of ``takes`` on ``server``."""
     made = []
     for name, text, model in [
         ("Joe", "First history take.", "eleven_multilingual_v2"),
@@ -123,7 +128,11 @@ def test_user_and_subscription_report_the_quota(server):
     assert character_count(server) == before + int(response.headers["character-cost"])
 
 
-def test_character_stats_break_down_usage_by_voice_and_model(server, takes):
+def test_character_stats_break_down_usage_by_voice_and_model(server_factory):
+    # A server of its own: the session's is used by other test files, in whatever order the
+    # test processes run them, and usage by voice counts every take it made.
+    server = server_factory()
+    make_takes(server)
     now_ms = int(time.time() * 1000)
     window = {"start_unix": now_ms - 3_600_000, "end_unix": now_ms + 60_000}
     total = get(server, "/v1/usage/character-stats", params=window).json()

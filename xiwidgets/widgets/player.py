@@ -199,11 +199,6 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
         bytes or None
             The take (``None`` when the stream failed; a stopped take returns what arrived).
 
-        Notes
-        -----
-        The player's new state (status, caption, counters) reaches the browser in one update
-        right after the first chunk: the browser handles messages in order, and the chunk is
-        what starts playback.
         """
         with self._take_lock:
             return self._play(chunks, content_type, text, raise_errors, on_first_chunk)
@@ -266,35 +261,29 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
         self._clear_error()
         self._current_chunks = chunks
         self.last_card_id = None
-        # Held until the first chunk is sent (or the take ends without one).
-        state = contextlib.ExitStack()
-        state.enter_context(self.hold_sync())
-        # First: whoever watches the status sees the new take's position. The browser
-        # reports positions only once the new take has data.
-        self.position = 0.0
-        self.status = "streaming"
-        self.text = text or ""
-        self.content_type = content_type
-        self.bytes_received = 0
-        self.chunks_received = 0
-        self.duration = 0.0
+        # Ahead of the audio, as the player's own line says "streaming" while the first chunk
+        # is still coming (the state of the last take would be wrong there).
+        with self.hold_sync():
+            # First: whoever watches the status sees the new take's position. The browser
+            # reports positions only once the new take has data.
+            self.position = 0.0
+            self.status = "streaming"
+            self.text = text or ""
+            self.content_type = content_type
+            self.bytes_received = 0
+            self.chunks_received = 0
+            self.duration = 0.0
         # The browser names its download after the extension: JavaScript keeps no format table.
         self.send({"type": "start", "content_type": content_type,
                    "extension": take_extension(content_type), "text": text or ""})
-
-        def first_chunk_sent() -> None:
-            state.close()
-            if on_first_chunk is not None:
-                on_first_chunk()
-
         parts: list[bytes] = []
-        with state, self._reporting(reraise=raise_errors):
-            self._forward(chunks, parts, first_chunk_sent)
+        with self._reporting(reraise=raise_errors):
+            self._forward(chunks, parts, on_first_chunk or (lambda: None))
             return self._finish(b"".join(parts), content_type)
         return None
 
     def _forward(self, chunks: Iterable[StreamItem], parts: list[bytes],
-                 first_chunk_sent: Callable[[], None]) -> None:
+                 first_chunk_sent: Callable[[], object]) -> None:
         """Send each chunk to the browser as it arrives, collecting them in ``parts``;
         ``first_chunk_sent()`` is called after the first.
 

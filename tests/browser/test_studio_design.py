@@ -163,6 +163,9 @@ def test_ctrl_enter_speaks_and_escape_stops(studio_page: Any) -> None:
     assert kernel_value(page, "_xi_studio.player.status") == "stopped"
     # A stopped take is not saved: the take before is the notebook's again, with its player.
     assert page.locator(TAKE_AUDIO).count() == players_before + 1
+    # What was heard of the stopped take is drawn in the player's waveform, not left blank.
+    page.locator(f"{STUDIO} .xi-player-wave:not(.xi-player-wave-empty)").wait_for(
+        state="visible", timeout=10_000)
     # The notebook did not take the keys as its own: no cell ran, focus stayed in the box.
     assert page.evaluate("() => window.jupyterapp.shell.currentWidget.content.widgets"
                          ".map((cell) => cell.model.executionCount)") == cells_run

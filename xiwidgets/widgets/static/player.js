@@ -215,6 +215,15 @@ function createWave(audio) {
         console.warn("xiwidgets player: could not draw the waveform", error);
       }
     },
+    hide() {
+      generation++;
+      peaks = null;
+      drawn = null;
+      canvas.hidden = true;
+      canvas.classList.remove("xi-player-wave-empty");
+      canvas.tabIndex = 0;
+      canvas.removeAttribute("aria-hidden");
+    },
     close() {
       if (resize) resize.disconnect();
       if (frame) cancelAnimationFrame(frame);
@@ -509,6 +518,13 @@ function render({ model, el }) {
       audio.pause();
       if (take && take.source && take.source.readyState === "open" && !take.buffer?.updating) {
         take.source.endOfStream();
+      }
+      // What arrived of the take stays in the player, with its waveform; a take that ended
+      // before any audio gives the blank waveform's place back.
+      if (take && take.parts.length > 0) {
+        wave.show(new Blob(take.parts, { type: take.contentType }));
+      } else if (take) {
+        wave.hide();
       }
       take = null;
     }

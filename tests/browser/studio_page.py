@@ -9,6 +9,8 @@ from jupyterlab_harness import kernel_execute
 STUDIO = ".xi-studio"
 STUDIO_AUDIO = ".xi-studio > .xi-player-box .xi-player-audio"
 HISTORY_ROW = ".xi-studio .xi-history-row"
+# Every <audio> of a take in the notebook: the history's inline players play old takes.
+TAKE_AUDIO = ".jp-NotebookPanel audio:not(.xi-history-audio audio)"
 SETTINGS_HEADER = ".xi-studio .xi-settings-section .jupyter-widget-Collapse-header"
 
 # Finds the notebook's Studio without assuming the variable name the notebook gives it.

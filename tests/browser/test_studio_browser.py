@@ -20,6 +20,7 @@ from studio_page import (
     HISTORY_ROW,
     STUDIO,
     STUDIO_AUDIO,
+    TAKE_AUDIO,
     kernel_value,
     open_settings,
     select_voice,
@@ -35,8 +36,6 @@ from xiwidgets.formats import NOTEBOOK_OUTPUT_FORMAT, OutputFormat
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
 QUICKSTART = "01-quickstart.ipynb"
-# The page's players of takes (the history's inline players play old takes, not takes).
-TAKE_AUDIO = ".jp-NotebookPanel audio:not(.xi-history-audio audio)"
 
 # Long enough that the Piper voice needs several seconds for the whole take, so "audible before
 # the take is finished" is a real observation and not a race.

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from design_checks import control_names, overflowing, set_theme, tab_walk, text_contrasts
 from jupyterlab_harness import ARTIFACTS_DIR, open_notebook, run_all_cells, wait_for_widget
-from studio_page import STUDIO, kernel_value, open_settings, wait_kernel_value
+from studio_page import STUDIO, TAKE_AUDIO, kernel_value, open_settings, wait_kernel_value
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -24,8 +24,6 @@ WIDTHS = (600, 1200)
 THEME_NAMES = {"JupyterLab Light": "light", "JupyterLab Dark": "dark",
                "JupyterLab Dark High Contrast": "high-contrast"}
 THEMES = tuple(THEME_NAMES)
-# Every <audio> of a take: the history's inline players are plays of old takes, not takes.
-TAKE_AUDIO = ".jp-NotebookPanel audio:not(.xi-history-audio audio)"
 LONG_TEXT = " ".join(["A sentence long enough to keep the voice busy for a while."] * 12)
 
 

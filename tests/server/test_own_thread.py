@@ -51,6 +51,8 @@ def run(coroutine: Any) -> Any:
     thread = threading.Thread(target=target)
     thread.start()
     thread.join(timeout=60)
+    if thread.is_alive():
+        raise AssertionError("the coroutine did not finish within 60 s")
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]

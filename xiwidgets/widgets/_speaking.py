@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import html
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import ipywidgets as widgets
@@ -98,11 +98,9 @@ class SpeakingMixin(ClientWidgetMixin, traitlets.HasTraits):
                 self.status = "stopped before the first chunk"
                 return None
             # The status line says so once the first chunk is on its way, not ahead of it.
-            with self._held_until(self, self._status_line) as release:
-                self.status = "streaming…"
-                audio = self.player.play_stream(stream, content_type=self._media_type,
-                                                text=text, raise_errors=True,
-                                                on_first_chunk=release)
+            audio = self.player.play_stream(
+                stream, content_type=self._media_type, text=text, raise_errors=True,
+                on_first_chunk=lambda: setattr(self, "status", "streaming…"))
         if self.last_error is not None:
             self._take_not_coming()
             self.status = "failed"
@@ -111,15 +109,6 @@ class SpeakingMixin(ClientWidgetMixin, traitlets.HasTraits):
             self.status = f"stopped after {self.player.duration:.1f} s of audio"
             return None
         return stream, audio or b""
-
-    @staticmethod
-    @contextlib.contextmanager
-    def _held_until(*held: widgets.Widget) -> Iterator[Callable[[], None]]:
-        """Hold the widgets' updates until the returned function is called or the block ends."""
-        with contextlib.ExitStack() as stack:
-            for widget in held:
-                stack.enter_context(widget.hold_sync())
-            yield stack.close
 
     def _take_not_coming(self) -> None:
         """A take failed or was stopped before its audio: nothing to do unless the browser got

@@ -198,7 +198,6 @@ class Player(ClientWidgetMixin, anywidget.AnyWidget):
         -------
         bytes or None
             The take (``None`` when the stream failed; a stopped take returns what arrived).
-
         """
         with self._take_lock:
             return self._play(chunks, content_type, text, raise_errors, on_first_chunk)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from xiwidgets.server.text import MAX_CHUNK_CHARS, speakable_text, split_clauses
+from xiwidgets.server.text import MAX_CHUNK_CHARS, has_speech, speakable_text, split_clauses
 
 PARAGRAPH = (
     "When the lights went out, everyone in the hall fell silent. Then a child laughed; "
@@ -77,3 +77,40 @@ def test_unspeakable_characters_become_spaces_keeping_offsets():
 
 def test_text_with_nothing_speakable_has_no_clauses():
     assert split_clauses("  🎉🎉 \u200d\n") == []
+
+
+def test_a_break_tag_ends_its_clause_is_blank_and_gives_the_pause():
+    text = 'Take a deep breath. <break time="1.5s" /> Then carry on.'
+    clauses = split_clauses(text, first_max_words=10)
+
+    assert [c.text for c in clauses] == ['Take a deep breath. <break time="1.5s" /> ',
+                                        "Then carry on."]
+    assert clauses[0].speakable.split() == ["Take", "a", "deep", "breath."]
+    assert [(c.pause_before, c.pause_after) for c in clauses] == [(0.0, 1.5), (0.0, 0.0)]
+
+
+def test_break_tags_mid_sentence_at_the_start_and_inside_a_word():
+    clauses = split_clauses('<break time="1s"/>Hello <BREAK TIME="250ms"/>wor<break/>ld')
+
+    assert [c.speakable.split() for c in clauses] == [["Hello"], ["wor"], ["ld"]]
+    assert [(c.pause_before, c.pause_after) for c in clauses] == [
+        (1.0, 0.25), (0.0, 0.5), (0.0, 0.0)]
+
+
+def test_tags_side_by_side_are_one_pause_of_at_most_three_seconds():
+    clauses = split_clauses('Wait.<break time="3s"/><break time="3s"/> <break time="9s"/> Go.')
+
+    assert clauses[0].pause_after == 3.0
+    assert split_clauses('Wait.<break time="10s"/> Go.')[0].pause_after == 3.0
+
+
+def test_what_is_not_a_break_tag_is_spoken():
+    text = "Eat <breakfast> at 8 < 9 and break time is over."
+    assert [c.speakable for c in split_clauses(text)] == [c.text for c in split_clauses(text)]
+    assert all(c.pause_after == 0 for c in split_clauses(text))
+
+
+def test_a_text_of_break_tags_only_has_nothing_to_say():
+    assert not has_speech('<break time="2s"/> <break/>')
+    assert split_clauses('<break time="2s"/> <break/>') == []
+    assert has_speech('<break time="2s"/> ok')

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from num2words import num2words
 
+from xiwidgets.server.breaks import find_breaks
 from xiwidgets.server.spoken_text import SpokenText
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
@@ -278,8 +279,16 @@ def normalize(text: str, language: str = "en") -> SpokenText:
     'It costs forty-two dollars and fifty cents.'
     """
     pieces: list[tuple[int, int, str]] = []
+    # A break tag's time ("1.5s") is read by the synthesizer, not said.
+    tags = find_breaks(text)
+
+    def in_tag(match: re.Match[str]) -> bool:
+        return any(tag.start < match.end() and match.start() < tag.end for tag in tags)
+
     if language == "en":
         for match in _PATTERN.finditer(text):
+            if in_tag(match):
+                continue
             try:
                 said = _said(match, text)
             except _TOO_LONG_FOR_WORDS:
@@ -288,6 +297,8 @@ def normalize(text: str, language: str = "en") -> SpokenText:
                 pieces.append((match.start(), match.end(), said))
     else:
         for match in _INTEGER.finditer(text):
+            if in_tag(match):
+                continue
             try:
                 said = str(num2words(int(match.group()), lang=language))
             except NotImplementedError:

@@ -3,7 +3,8 @@
 The first chunk is kept short (up to the first comma or a few words) so its audio is ready
 quickly; later chunks are whole sentences, broken at clause punctuation and then at word
 boundaries when a sentence is longer than ``max_chars``. Text without any punctuation is
-therefore still synthesized in bounded pieces.
+therefore still synthesized in bounded pieces. A break tag (see ``breaks``) ends a clause and
+gives it its pause.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+
+from xiwidgets.server.breaks import Break, blank_breaks, find_breaks, pause_of
 
 FIRST_CHUNK_MAX_WORDS = 6
 MAX_CHUNK_CHARS = 200
@@ -42,12 +45,18 @@ class Clause:
         The original characters (trailing whitespace included).
     speakable : str
         ``text`` with characters no engine can say (emoji, control and zero-width
-        characters, lone surrogates) replaced by spaces: same length, same offsets.
+        characters, lone surrogates, break tags) replaced by spaces: same length, same
+        offsets.
+    pause_before, pause_after : float
+        Seconds of silence the clause's break tags ask for before its first word (only the
+        first clause can have tags there) and after its last.
     """
 
     start: int
     text: str
     speakable: str
+    pause_before: float = 0.0
+    pause_after: float = 0.0
 
 
 def is_valid_unicode(text: str) -> bool:
@@ -72,8 +81,9 @@ def is_valid_unicode(text: str) -> bool:
 def has_speech(text: str) -> bool:
     """Whether ``text`` holds anything an engine would say: at least one letter or digit.
 
-    Emoji, symbols, punctuation, combining marks, whitespace and format characters alone are
-    silent; a request made only of them has nothing to synthesize (and nothing to bill).
+    Emoji, symbols, punctuation, combining marks, whitespace, format characters and break
+    tags alone are silent; a request made only of them has nothing to synthesize (and nothing
+    to bill).
 
     Parameters
     ----------
@@ -84,7 +94,8 @@ def has_speech(text: str) -> bool:
     -------
     bool
     """
-    return any(unicodedata.category(char)[0] in "LN" for char in text)
+    said = blank_breaks(text, find_breaks(text))
+    return any(unicodedata.category(char)[0] in "LN" for char in said)
 
 
 def text_problem(text: str) -> str | None:
@@ -107,8 +118,8 @@ def text_problem(text: str) -> str | None:
         )
     if not text.strip() or not has_speech(text):
         return (
-            "The text is empty or has nothing to say (only whitespace, emoji, symbols or "
-            "punctuation); send at least one word to speak."
+            "The text is empty or has nothing to say (only whitespace, emoji, symbols, "
+            "punctuation or break tags); send at least one word to speak."
         )
     return None
 
@@ -160,10 +171,12 @@ def split_clauses(
     -------
     list of Clause
         Empty when ``text`` contains nothing speakable; otherwise ``"".join(c.text)``
-        equals ``text`` and every clause has at least one speakable character.
+        equals ``text`` and every clause has at least one speakable character. A clause ends
+        at each break tag, which belongs to it (or, before the first word, to the first).
     """
-    speakable = speakable_text(text)
-    words = _words(text, speakable, max_chars)
+    breaks = find_breaks(text)
+    speakable = blank_breaks(speakable_text(text), breaks)
+    words = _words(text, speakable, max_chars, breaks)
     if not words:
         return []
     ends = _chunk_end_word_indices(words, first_max_words, max_chars)
@@ -171,21 +184,34 @@ def split_clauses(
     start = 0
     for index, end_word in enumerate(ends):
         stop = len(text) if index == len(ends) - 1 else words[end_word + 1][0]
-        clauses.append(Clause(start, text[start:stop], speakable[start:stop]))
+        first_word = words[ends[index - 1] + 1 if index else 0][0]
+        last_word_end = words[end_word][1]
+        clauses.append(Clause(
+            start, text[start:stop], speakable[start:stop],
+            pause_before=pause_of(tag for tag in breaks if start <= tag.start < first_word),
+            pause_after=pause_of(tag for tag in breaks if last_word_end <= tag.start < stop),
+        ))
         start = stop
     return clauses
 
 
-def _words(text: str, speakable: str, max_chars: int) -> list[tuple[int, int, int]]:
+def _words(text: str, speakable: str, max_chars: int,
+           breaks: list[Break]) -> list[tuple[int, int, int]]:
     """Return ``(start, end, boundary strength after the word)`` for each speakable word."""
+    matches = list(re.finditer(r"\S+", speakable))
     words = []
-    for match in re.finditer(r"\S+", speakable):
+    for number, match in enumerate(matches):
         start, end = match.span()
+        next_start = matches[number + 1].start() if number + 1 < len(matches) else len(text)
         for piece_start in range(start, end, max_chars):
             piece_end = min(piece_start + max_chars, end)
             strength = _WORD
             if piece_end == end:
-                strength = _boundary_strength(text, speakable[start:end], end)
+                # A break tag before the next word ends the clause, as a full stop does.
+                if any(end <= tag.start < next_start for tag in breaks):
+                    strength = _SENTENCE
+                else:
+                    strength = _boundary_strength(text, speakable[start:end], end)
             words.append((piece_start, piece_end, strength))
     return words
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..audio import float_to_int16, normalize_loudness
-from ..text import split_clauses
+from ..text import Clause, split_clauses
 from . import registry
 from .base import (
     AudioChunk,
@@ -140,7 +140,9 @@ class Synthesizer:
                     audio = speaker.synthesize_clause(
                         _engine_text(clause.speakable), voice, settings, seed
                     )
-                yield _to_chunk(audio, clause.start, clause.text, settings.use_speaker_boost)
+                chunk = _to_chunk(audio, clause.start, clause.text, settings.use_speaker_boost)
+                yield _with_pauses(chunk, clause) if clause.pause_before or clause.pause_after \
+                    else chunk
 
 
 def _say_with_rules(
@@ -218,6 +220,34 @@ def _to_chunk(audio: ClauseAudio, start: int, text: str, speaker_boost: bool) ->
         char_starts=[float(t) for t in audio.char_starts[:count]],
         char_ends=[float(t) for t in audio.char_ends[:count]],
     )
+
+
+def _with_pauses(chunk: AudioChunk, clause: Clause) -> AudioChunk:
+    """``chunk`` with the silence its clause's break tags ask for, before and after its speech.
+
+    The speech's character times move by the pause before it; the characters of a tag (blank
+    in ``clause.speakable``) are timed over the pause they make.
+    """
+    rate = chunk.sample_rate
+    before = np.zeros(round(clause.pause_before * rate), dtype=np.int16)
+    after = np.zeros(round(clause.pause_after * rate), dtype=np.int16)
+    lead = len(before) / rate
+    speech_end = lead + chunk.duration
+    first_word = len(clause.speakable) - len(clause.speakable.lstrip())
+    last_word_end = len(clause.speakable.rstrip())
+    starts = [lead + t for t in chunk.char_starts]
+    ends = [lead + t for t in chunk.char_ends]
+    for index, (sent, said) in enumerate(zip(clause.text, clause.speakable, strict=True)):
+        if index >= len(starts):
+            break
+        if said != " " or sent.isspace():
+            continue
+        if index < first_word:
+            starts[index], ends[index] = 0.0, lead
+        elif index >= last_word_end:
+            starts[index], ends[index] = speech_end, speech_end + len(after) / rate
+    return replace(chunk, pcm=np.concatenate([before, chunk.pcm, after]), char_starts=starts,
+                   char_ends=ends)
 
 
 def _silent_chunk(text: str, sample_rate: int, start: int = 0) -> AudioChunk:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from xiwidgets.server.breaks import ends_inside_tag
+
 DEFAULT_SCHEDULE = (120, 160, 250, 290)
 # The end of a sentence: one of these, then optional closing quotes/brackets, then whitespace.
 SENTENCE_PUNCTUATION = ".!?…。！？؟।"
@@ -72,7 +74,7 @@ class TextBuffer:
         self._length += len(text)
         window = self._tail + text
         self._tail = window[-OVERLAP:]
-        self.ends_sentence = ends_sentence(window)
+        self.ends_sentence = ends_sentence(window) and not ends_inside_tag(window)
 
     def take(self, everything: bool) -> str:
         """Remove and return the next piece to speak, never more than ``limit`` characters.
@@ -82,7 +84,8 @@ class TextBuffer:
         everything : bool
             Release the whole buffer when it fits in one piece; otherwise (and always when it
             does not fit) the piece ends at the last space or newline within the limit, or is
-            cut at the limit when there is none.
+            cut at the limit when there is none; never inside a break tag, which the next
+            piece then starts with.
 
         Returns
         -------
@@ -95,6 +98,8 @@ class TextBuffer:
         else:
             head = text[: self.limit]
             cut = max(head.rfind(" "), head.rfind("\n")) + 1 or len(head)
+            if ends_inside_tag(text[max(0, cut - OVERLAP):cut]):
+                cut = text.rfind("<", 0, cut) or cut
         piece, rest = text[:cut], text[cut:]
         self._pieces = [rest] if rest else []
         self._length = len(rest)

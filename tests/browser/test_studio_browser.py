@@ -112,7 +112,19 @@ def test_quickstart_studio_speaks_while_generating_and_keeps_history(page, jupyt
     page.locator(f"{STUDIO} .xi-player-wave").wait_for(state="visible")
     gap_before = player_gap(page)
     watch_next_speak(page)
+    # The player's own listener, installed when it rendered, runs ahead of this one.
+    page.locator(STUDIO_AUDIO).evaluate("""(audio) => {
+      window.__xiSourceBeforeClick = audio.src;
+      document.addEventListener('click', (event) => {
+        if (event.target.closest('.xi-speak')) window.__xiSourceAtClick = audio.src;
+      }, {capture: true, once: true});
+    }""")
     page.locator(f"{STUDIO} button.xi-speak").click()
+    # The take's MediaSource is opened by the press itself, not when the kernel's first
+    # message about the take arrives.
+    assert page.evaluate(
+        "() => window.__xiSourceAtClick !== window.__xiSourceBeforeClick "
+        "&& window.__xiSourceAtClick.startsWith('blob:')")
 
     wait_until_audible(page, timeout_ms=60_000)
     watch = speak_watch(page)
@@ -148,6 +160,12 @@ def test_quickstart_studio_speaks_while_generating_and_keeps_history(page, jupyt
     assert page.locator(HISTORY_ROW).count() == watch["rowsBefore"] + 1
     take_id = kernel_value(page, "_xi_studio.last_take.history_item_id")
     assert kernel_value(page, "_xi_studio.player.status") == "done"
+    # The media source opened at the press holds the take, from 0, and nothing else.
+    held = page.locator(STUDIO_AUDIO).evaluate(
+        "(a) => [a.buffered.length, a.buffered.start(0), a.duration]")
+    take_seconds = float(kernel_value(page, "_xi_studio.player.duration"))
+    assert held[:2] == [1, 0]
+    assert held[2] == pytest.approx(take_seconds, abs=0.02)
     # The slider's value reached the server with the take.
     saved_speed = kernel_value(
         page, f"_xi_studio.client.history.get({take_id!r}).settings['speed']"

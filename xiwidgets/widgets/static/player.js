@@ -474,14 +474,19 @@ function render({ model, el }) {
     }
   }
 
-  const speakRoot = el.closest(".xi-root");
-  const onSpeakClick = (event) => {
-    if (event.type === "xi-speak" || event.target.closest(".xi-speak")) prepare();
+  // Speak pressed in this player's own widget (a click, or Ctrl/Cmd+Enter: see frontend.js).
+  // The widget's box puts the player inside it only after rendering it (looked up when the
+  // player rendered, the widget was not there yet and no press was ever seen), so the widget is
+  // looked up at the event; the document's capture phase sees the press before anything in
+  // the page can stop it.
+  const onSpeak = (event) => {
+    const root = el.closest(".xi-root");
+    const target = event.target;
+    if (!root || !(target instanceof Element) || target.closest(".xi-root") !== root) return;
+    if (event.type === "xi-speak" || target.closest(".xi-speak")) prepare();
   };
-  if (speakRoot) {
-    speakRoot.addEventListener("click", onSpeakClick, true);
-    speakRoot.addEventListener("xi-speak", onSpeakClick);
-  }
+  document.addEventListener("click", onSpeak, true);
+  document.addEventListener("xi-speak", onSpeak, true);
 
   function onMessage(msg, buffers) {
     if (!msg || typeof msg.type !== "string") return;
@@ -554,10 +559,8 @@ function render({ model, el }) {
   showState();
 
   return () => {
-    if (speakRoot) {
-      speakRoot.removeEventListener("click", onSpeakClick, true);
-      speakRoot.removeEventListener("xi-speak", onSpeakClick);
-    }
+    document.removeEventListener("click", onSpeak, true);
+    document.removeEventListener("xi-speak", onSpeak, true);
     dropPrepared();
     clearTimeout(reportTimer);
     model.off("msg:custom", onMessage);

@@ -195,3 +195,9 @@ def test_official_sdk_gets_both_alignments(server):
         voice_id=voice_id_named(server, "Joe"), text=PRICE, apply_text_normalization="on")
     assert "".join(result.alignment.characters) == PRICE
     assert "".join(result.normalized_alignment.characters).startswith("It costs forty-two")
+
+
+def test_a_break_tags_time_is_left_as_written_and_the_numbers_around_it_are_read():
+    spoken = normalize('3 apples.<break time="1.5s"/> 2 pears <break time="500ms" />4').spoken
+    assert spoken == ('three apples.<break time="1.5s"/> two pears <break time="500ms" />'
+                      "four")

@@ -15,6 +15,7 @@ only this one empty tag is read from it.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -62,6 +63,31 @@ def find_breaks(text: str) -> list[Break]:
     """
     return [Break(match.start(), match.end(), _seconds(match.group())) for match in
             _TAG.finditer(text)]
+
+
+class BreakIndex:
+    """A text's break tags, found by position in logarithmic time: a long text may hold
+    thousands, and a request's cost must not grow with their square.
+
+    Parameters
+    ----------
+    tags : list of Break
+        From :func:`find_breaks` (in order, not overlapping).
+    """
+
+    def __init__(self, tags: list[Break]) -> None:
+        self.tags = tags
+        self._starts = [tag.start for tag in tags]
+
+    def between(self, start: int, stop: int) -> list[Break]:
+        """The tags that begin in ``[start, stop)``."""
+        first = bisect.bisect_left(self._starts, start)
+        return self.tags[first:bisect.bisect_left(self._starts, stop, lo=first)]
+
+    def overlaps(self, start: int, stop: int) -> bool:
+        """Whether ``text[start:stop]`` shares a character with a tag."""
+        before_stop = bisect.bisect_left(self._starts, stop) - 1
+        return before_stop >= 0 and self.tags[before_stop].end > start
 
 
 def blank_breaks(text: str, breaks: Iterable[Break]) -> str:

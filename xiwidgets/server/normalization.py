@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from num2words import num2words
 
-from xiwidgets.server.breaks import find_breaks
+from xiwidgets.server.breaks import BreakIndex, find_breaks
 from xiwidgets.server.spoken_text import SpokenText
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
@@ -280,10 +280,10 @@ def normalize(text: str, language: str = "en") -> SpokenText:
     """
     pieces: list[tuple[int, int, str]] = []
     # A break tag's time ("1.5s") is read by the synthesizer, not said.
-    tags = find_breaks(text)
+    tags = BreakIndex(find_breaks(text))
 
     def in_tag(match: re.Match[str]) -> bool:
-        return any(tag.start < match.end() and match.start() < tag.end for tag in tags)
+        return tags.overlaps(match.start(), match.end())
 
     if language == "en":
         for match in _PATTERN.finditer(text):

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from xiwidgets.server.breaks import Break, blank_breaks, find_breaks, pause_of
+from xiwidgets.server.breaks import BreakIndex, blank_breaks, find_breaks, pause_of
 
 FIRST_CHUNK_MAX_WORDS = 6
 MAX_CHUNK_CHARS = 200
@@ -174,8 +174,8 @@ def split_clauses(
         equals ``text`` and every clause has at least one speakable character. A clause ends
         at each break tag, which belongs to it (or, before the first word, to the first).
     """
-    breaks = find_breaks(text)
-    speakable = blank_breaks(speakable_text(text), breaks)
+    breaks = BreakIndex(find_breaks(text))
+    speakable = blank_breaks(speakable_text(text), breaks.tags)
     words = _words(text, speakable, max_chars, breaks)
     if not words:
         return []
@@ -188,15 +188,16 @@ def split_clauses(
         last_word_end = words[end_word][1]
         clauses.append(Clause(
             start, text[start:stop], speakable[start:stop],
-            pause_before=pause_of(tag for tag in breaks if start <= tag.start < first_word),
-            pause_after=pause_of(tag for tag in breaks if last_word_end <= tag.start < stop),
+            pause_before=pause_of(breaks.between(start, first_word)),
+            pause_after=pause_of(breaks.between(last_word_end, stop)),
         ))
         start = stop
     return clauses
 
 
+
 def _words(text: str, speakable: str, max_chars: int,
-           breaks: list[Break]) -> list[tuple[int, int, int]]:
+           breaks: BreakIndex) -> list[tuple[int, int, int]]:
     """Return ``(start, end, boundary strength after the word)`` for each speakable word."""
     matches = list(re.finditer(r"\S+", speakable))
     words = []
@@ -208,7 +209,7 @@ def _words(text: str, speakable: str, max_chars: int,
             strength = _WORD
             if piece_end == end:
                 # A break tag before the next word ends the clause, as a full stop does.
-                if any(end <= tag.start < next_start for tag in breaks):
+                if breaks.between(end, next_start):
                     strength = _SENTENCE
                 else:
                     strength = _boundary_strength(text, speakable[start:end], end)

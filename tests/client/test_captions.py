@@ -105,3 +105,17 @@ def test_a_word_longer_than_a_line_gets_a_cue_of_its_own():
     from xiwidgets.client.captions import cues
 
     assert [c.text for c in cues(take_words)] == ["Look:", word, "done"]
+
+
+def test_break_tags_are_pauses_in_the_captions_not_words(server):
+    from xiwidgets.client import Client
+
+    text = 'Take a deep breath. <break time="1.5s" /> Then carry on.'
+    with Client(base_url=server.base_url) as client:
+        take = client.tts.convert_with_timestamps("Joe", text=text, seed=5)
+
+    assert [w.text for w in take.words] == ["Take", "a", "deep", "breath.", "Then", "carry",
+                                            "on."]
+    # The pause is between the words around it.
+    assert take.words[4].start - take.words[3].end >= 1.4
+    assert "break" not in take.to_srt() and "break" not in take.to_vtt()

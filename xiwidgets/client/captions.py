@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from xiwidgets.break_tags import blank_breaks, find_breaks
+
 if TYPE_CHECKING:
     from xiwidgets.client.types import Alignment
 
@@ -62,11 +64,17 @@ def words_from_alignment(alignment: Alignment, duration: float | None = None) ->
     -------
     list of Word
         In order; a token with no letter or digit (a dash, a quote) is joined to the word before
-        it (or after it, at the start).
+        it (or after it, at the start). Break tags (``<break time="1s" />``) are pauses, not
+        words: they are left out.
     """
+    characters = list(alignment.characters)
+    # A pause's characters count as the space between words.
+    said = blank_breaks("".join(characters), find_breaks("".join(characters)))
+    if len(said) == len(characters):
+        characters = list(said)
     tokens: list[list[float | str]] = []  # [text, start, end]
     gap = True
-    for character, start, end in zip(alignment.characters, alignment.character_start_times_seconds,
+    for character, start, end in zip(characters, alignment.character_start_times_seconds,
                                      alignment.character_end_times_seconds, strict=False):
         if character.isspace():
             gap = True

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from num2words import num2words
 
-from xiwidgets.server.breaks import BreakIndex, find_breaks
+from xiwidgets.break_tags import BreakIndex, find_breaks
 from xiwidgets.server.spoken_text import SpokenText
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",

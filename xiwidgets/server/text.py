@@ -3,8 +3,8 @@
 The first chunk is kept short (up to the first comma or a few words) so its audio is ready
 quickly; later chunks are whole sentences, broken at clause punctuation and then at word
 boundaries when a sentence is longer than ``max_chars``. Text without any punctuation is
-therefore still synthesized in bounded pieces. A break tag (see ``breaks``) ends a clause and
-gives it its pause.
+therefore still synthesized in bounded pieces. A break tag (see ``xiwidgets.break_tags``) ends
+a clause and gives it its pause.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from xiwidgets.server.breaks import BreakIndex, blank_breaks, find_breaks, pause_of
+from xiwidgets.break_tags import BreakIndex, blank_breaks, find_breaks, pause_of
 
 FIRST_CHUNK_MAX_WORDS = 6
 MAX_CHUNK_CHARS = 200

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from xiwidgets.server.breaks import ends_inside_tag
+from xiwidgets.break_tags import ends_inside_tag
 
 DEFAULT_SCHEDULE = (120, 160, 250, 290)
 # The end of a sentence: one of these, then optional closing quotes/brackets, then whitespace.

@@ -1,9 +1,10 @@
 """Pauses written into the text: ElevenLabs' ``<break time="1.5s" />`` tags.
 
-The hosted service reads a break tag as a pause of that length, up to three seconds. Here a tag
-is never spoken: ``text.split_clauses`` blanks its characters and ends the clause before it,
-and the synthesizer puts the silence into that clause's audio. The tag's characters stay in
-the take's text (the alignment times them over the pause) and are billed as sent.
+The hosted service reads a break tag as a pause of that length, up to three seconds. The local
+server does the same: ``server.text.split_clauses`` blanks a tag's characters and ends the
+clause before it, and the synthesizer puts the silence into that clause's audio. The tag's
+characters stay in the take's text (the alignment times them over the pause) and are billed as
+sent; captions (``client.captions``) leave them out, since a tag is not a word anyone says.
 
 The SSML forms ``time="500ms"`` and a bare ``<break/>`` are read too (other attributes, such as
 ``strength``, are ignored). Tags next to each other make one pause, still at most

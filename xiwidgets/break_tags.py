@@ -26,7 +26,11 @@ MAX_PAUSE_SECONDS = 3.0
 # A tag with no readable time: SSML's default (a "medium" break, about a clause's pause).
 DEFAULT_PAUSE_SECONDS = 0.5
 
-_TAG = re.compile(r"<break\b[^<>]*>", re.IGNORECASE)
+# Attributes as markup writes them (name="value"): "<break from work>" is words, not a tag.
+_TAG = re.compile(
+    r"""<break(?:\s+[a-z][\w-]*\s*=\s*(?:"[^"<>]*"|'[^'<>]*'|[^\s"'<>/=]+))*\s*/?>""",
+    re.IGNORECASE,
+)
 _TIME = re.compile(r"""\btime\s*=\s*(["']?)\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s)?\s*\1""",
                    re.IGNORECASE)
 # The start of a tag a streamed text may still be sending: "<", "<bre", '<break time="1.'.

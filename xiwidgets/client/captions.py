@@ -68,10 +68,10 @@ def words_from_alignment(alignment: Alignment, duration: float | None = None) ->
         words: they are left out.
     """
     characters = list(alignment.characters)
-    # A pause's characters count as the space between words.
-    said = blank_breaks("".join(characters), find_breaks("".join(characters)))
-    if len(said) == len(characters):
-        characters = list(said)
+    text = "".join(characters)
+    if len(text) == len(characters):  # one character per entry, as the API sends them
+        # A pause's characters count as the space between words.
+        characters = list(blank_breaks(text, find_breaks(text)))
     tokens: list[list[float | str]] = []  # [text, start, end]
     gap = True
     for character, start, end in zip(characters, alignment.character_start_times_seconds,

@@ -195,7 +195,6 @@ def split_clauses(
     return clauses
 
 
-
 def _words(text: str, speakable: str, max_chars: int,
            breaks: BreakIndex) -> list[tuple[int, int, int]]:
     """Return ``(start, end, boundary strength after the word)`` for each speakable word."""

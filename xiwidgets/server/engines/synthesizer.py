@@ -225,8 +225,9 @@ def _to_chunk(audio: ClauseAudio, start: int, text: str, speaker_boost: bool) ->
 def _with_pauses(chunk: AudioChunk, clause: Clause) -> AudioChunk:
     """``chunk`` with the silence its clause's break tags ask for, before and after its speech.
 
-    The speech's character times move by the pause before it; the characters of a tag (blank
-    in ``clause.speakable``) are timed over the pause they make.
+    The speech's character times move by the pause before it; the characters before the
+    clause's first word and after its last (its tags, blank in ``clause.speakable``, and the
+    spaces around them) are timed over the pause they are in.
     """
     rate = chunk.sample_rate
     before = np.zeros(round(clause.pause_before * rate), dtype=np.int16)
@@ -237,15 +238,10 @@ def _with_pauses(chunk: AudioChunk, clause: Clause) -> AudioChunk:
     last_word_end = len(clause.speakable.rstrip())
     starts = [lead + t for t in chunk.char_starts]
     ends = [lead + t for t in chunk.char_ends]
-    for index, (sent, said) in enumerate(zip(clause.text, clause.speakable, strict=True)):
-        if index >= len(starts):
-            break
-        if said != " " or sent.isspace():
-            continue
-        if index < first_word:
-            starts[index], ends[index] = 0.0, lead
-        elif index >= last_word_end:
-            starts[index], ends[index] = speech_end, speech_end + len(after) / rate
+    for index in range(min(first_word, len(starts))):
+        starts[index], ends[index] = 0.0, lead
+    for index in range(last_word_end, len(starts)):
+        starts[index], ends[index] = speech_end, speech_end + len(after) / rate
     return replace(chunk, pcm=np.concatenate([before, chunk.pcm, after]), char_starts=starts,
                    char_ends=ends)
 

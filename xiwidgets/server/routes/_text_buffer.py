@@ -98,8 +98,9 @@ class TextBuffer:
         else:
             head = text[: self.limit]
             cut = max(head.rfind(" "), head.rfind("\n")) + 1 or len(head)
-            if ends_inside_tag(text[max(0, cut - OVERLAP):cut]):
-                cut = text.rfind("<", 0, cut) or cut
+            opening = text.rfind("<", 0, cut)
+            if opening > 0 and ends_inside_tag(text[opening:cut]):
+                cut = opening
         piece, rest = text[:cut], text[cut:]
         self._pieces = [rest] if rest else []
         self._length = len(rest)

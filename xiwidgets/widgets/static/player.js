@@ -475,9 +475,8 @@ function render({ model, el }) {
   }
 
   // Speak pressed in this player's own widget (a click, or Ctrl/Cmd+Enter: see frontend.js).
-  // The widget's box puts the player inside it only after rendering it (looked up when the
-  // player rendered, the widget was not there yet and no press was ever seen), so the widget is
-  // looked up at the event; the document's capture phase sees the press before anything in
+  // The widget's box puts the player inside it only after rendering it, so the widget is looked
+  // up at each press, not here; the document's capture phase sees the press before anything in
   // the page can stop it.
   const onSpeak = (event) => {
     const root = el.closest(".xi-root");

@@ -1,12 +1,16 @@
-"""Break tags over HTTP: ``<break time="1.5s" />`` is a pause of that length, never words."""
+"""Break tags: ``<break time="1.5s" />`` is a pause of that length, never words (over HTTP and the
+stream-input websocket)."""
 
 from __future__ import annotations
 
 import base64
+import json
 import re
 
 import numpy as np
 import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from tests.server.helpers import character_count, decode_audio, post, voice_id_named
 from tests.server.speech_helpers import TAKE_SEED
@@ -87,3 +91,50 @@ def test_the_recognizer_hears_the_words_and_not_the_tag(server, joe):
     said = re.sub(r"[^a-z ]+", " ", heard.lower()).split()
     assert "hello" in said and "world" in said
     assert not {"break", "time", "slash"} & set(said), heard
+
+
+def websocket_take(server, voice_id: str, pieces: list[str]) -> tuple[np.ndarray, str]:
+    """Samples (16 kHz) and aligned characters of a stream-input session that sends each of
+    ``pieces`` with ``flush``, as a client speaking a reply sentence by sentence does."""
+    url = (f"ws{server.base_url[4:]}/v1/text-to-speech/{voice_id}/stream-input"
+           f"?output_format=pcm_16000&seed={TAKE_SEED}")
+    audio, characters = b"", ""
+    with connect(url) as socket:
+        socket.send(json.dumps({"text": " "}))
+        for piece in pieces:
+            socket.send(json.dumps({"text": piece, "flush": True}))
+        socket.send(json.dumps({"text": ""}))
+        while True:
+            try:
+                message = json.loads(socket.recv(timeout=60))
+            except ConnectionClosed:
+                break
+            if message.get("audio"):
+                audio += base64.b64decode(message["audio"])
+            if message.get("alignment"):
+                characters += "".join(message["alignment"]["chars"])
+    return np.frombuffer(audio, dtype="<i2").astype(np.float32) / 32768, characters
+
+
+def longest_silence_s(samples: np.ndarray, rate: int = 16000) -> float:
+    """The longest run of 20 ms windows quieter than RMS 0.003, in seconds."""
+    window = rate // 50
+    frames = samples[: len(samples) // window * window].reshape(-1, window)
+    quiet = np.sqrt(np.mean(frames**2, axis=1)) < 0.003
+    longest = run = 0
+    for is_quiet in quiet:
+        run = run + 1 if is_quiet else 0
+        longest = max(longest, run)
+    return longest / 50
+
+
+def test_a_break_tag_sent_alone_over_the_websocket_is_the_pause_before_what_follows(server, joe):
+    # The buffer speaks "Take a deep breath." at its flush; the tag then arrives on its own.
+    # A piece of tags alone has nothing to say, but its pause must not be lost.
+    plain, plain_chars = websocket_take(server, joe, [BEFORE, AFTER])
+    paused, characters = websocket_take(server, joe, [BEFORE, TAG, AFTER])
+
+    assert characters == BEFORE + TAG + AFTER  # the tag is aligned (and billed) as sent
+    assert plain_chars == BEFORE + AFTER
+    assert (len(paused) - len(plain)) / 16000 == pytest.approx(1.5, abs=0.3)
+    assert longest_silence_s(paused) > 1.3 > longest_silence_s(plain)

@@ -5,10 +5,11 @@ Text is buffered and synthesized when the buffer passes the next length of
 ``auto_mode`` at every sentence end). The buffer never holds more than the model's per-request
 character limit: text that would pass it is spoken at once up to a word boundary, and a single
 message longer than the limit is refused; pieces with nothing to say (emoji, punctuation) are
-skipped and not billed. Messages go on being read while a piece is spoken (see
-``_read_ahead``). Audio messages carry camelCase alignment in milliseconds relative to the
-message's own audio, as the hosted API does. Errors are a JSON frame
-``{"message", "error", "code": 1008}`` followed by a close with code 1008 (1011 and
+skipped and not billed, except that the break tags of such a piece are held and spoken as the
+pause ahead of the next piece (a pause after the stream's last word is dropped). Messages go on
+being read while a piece is spoken (see ``_read_ahead``). Audio messages carry camelCase alignment
+in milliseconds relative to the message's own audio, as the hosted API does. Errors are a JSON
+frame ``{"message", "error", "code": 1008}`` followed by a close with code 1008 (1011 and
 ``internal_server_error`` for a failure of the server's own); text that is not valid Unicode is
 refused with ``invalid_text`` before anything is synthesized. Websocket takes are not stored in
 the history.
@@ -33,6 +34,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 from pydantic import TypeAdapter, ValidationError
 
+from xiwidgets.break_tags import find_breaks
 from xiwidgets.formats import DEFAULT_OUTPUT_FORMAT
 from xiwidgets.server.auth import key_is_accepted
 from xiwidgets.server.catalog import Model
@@ -307,6 +309,9 @@ class TextStream:
         self.spoken: list[TakePlan] = []
         self.alignment = StreamAlignment()
         self.elapsed = 0.0
+        # A piece of break tags alone (the buffer released "Hello." before the tag came): its
+        # pause goes ahead of the next piece, as the text asked, instead of being skipped.
+        self.held_pause = ""
 
     async def load_rules(self, message: dict[str, Any]) -> None:
         """Take the first message's pronunciation dictionaries (compiled off the event loop)."""
@@ -359,8 +364,15 @@ class TextStream:
             await self.speak(self.buffer.take(everything=True))
 
     async def speak(self, text: str) -> None:
+        held, self.held_pause = self.held_pause, ""
+        if held and len(held) + len(text) <= self.buffer.limit:
+            text = held + text
         if not has_speech(text):
-            return  # nothing to say in this piece (emoji, punctuation): skipped, not billed
+            # Nothing to say in this piece (emoji, punctuation): skipped, not billed. Its break
+            # tags are the pause before what comes next.
+            if find_breaks(text):
+                self.held_pause = text
+            return
         self.buffer.generations += 1
         try:
             plan = self.running.takes.plan_take(

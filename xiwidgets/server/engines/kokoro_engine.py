@@ -380,13 +380,18 @@ class KokoroEngine:
     def _preload(self) -> None:
         try:
             runtime = self._loaded()
+            # The model's first run costs several normal runs (allocations, kernel set-up):
+            # paid here, not by the first take. A take that loads the model itself pays it once.
+            _speak(runtime, _WARM_UP_TEXT, VoiceSpec("kokoro", DEFAULT_ENGLISH_VOICE, "en"),
+                   SynthesisSettings())
         except (KokoroUnavailableError, AssetError) as error:
             _announce_once(str(error), missing=False)
-            return
-        # The model's first run costs several normal runs (allocations, kernel set-up): paid
-        # here, not by the first take. A take that loads the model itself pays it only once.
-        _speak(runtime, _WARM_UP_TEXT, VoiceSpec("kokoro", DEFAULT_ENGLISH_VOICE, "en"),
-               SynthesisSettings())
+        except Exception:
+            # A short script (connect, list the voices, exit) ends while this thread is still
+            # importing the G2P, whose imports then fail ("can't register atexit after
+            # shutdown"): there is nothing left to warm up for, and no traceback to print.
+            if threading.main_thread().is_alive():
+                raise
 
     def seeded_session(self) -> contextlib.nullcontext[KokoroEngine]:
         """This engine itself: its takes depend on nothing but their inputs."""

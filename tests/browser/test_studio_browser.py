@@ -116,7 +116,14 @@ def test_quickstart_studio_speaks_while_generating_and_keeps_history(page, jupyt
     page.locator(STUDIO_AUDIO).evaluate("""(audio) => {
       window.__xiSourceBeforeClick = audio.src;
       document.addEventListener('click', (event) => {
-        if (event.target.closest('.xi-speak')) window.__xiSourceAtClick = audio.src;
+        if (!event.target.closest('.xi-speak')) return;
+        window.__xiSourceAtClick = audio.src;
+        const state = document.querySelector('.xi-studio .xi-player-state');
+        window.__xiStateAtClick = state.textContent;
+        // Every later write of the player's state line, in order.
+        window.__xiStateWrites = [];
+        new MutationObserver(() => window.__xiStateWrites.push(state.textContent))
+          .observe(state, {childList: true, characterData: true, subtree: true});
       }, {capture: true, once: true});
     }""")
     page.locator(f"{STUDIO} button.xi-speak").click()
@@ -128,6 +135,12 @@ def test_quickstart_studio_speaks_while_generating_and_keeps_history(page, jupyt
 
     wait_until_audible(page, timeout_ms=60_000)
     watch = speak_watch(page)
+    # The player says "streaming" with the press itself, in the click's own frame: the
+    # kernel's "start" then changes nothing in the page while the first clause is made (each
+    # frame there takes CPU from the synthesis); the next write is the first chunk's.
+    assert page.evaluate("() => window.__xiStateAtClick").startswith("streaming · 0 chunks")
+    writes = page.evaluate("() => window.__xiStateWrites")
+    assert writes and "· 0 chunks" not in writes[0], writes
     assert watch["playerStateAtAudible"].startswith("streaming"), (
         f"the take was already finished when it became audible: {watch}"
     )

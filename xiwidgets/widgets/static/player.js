@@ -297,10 +297,15 @@ function createCaption(caption) {
     shown = -1;
     caption.replaceChildren(text);
   };
+  let shownText = null;
   return {
     reset(text) {
       characters = "";
       starts = [];
+      // The same text, no word marked: nothing to change in the page (a DOM write here would
+      // cost a frame while the next take's first clause is synthesized on the same cores).
+      if (shownText === text && shown === -1) return;
+      shownText = text;
       show(text);
     },
     add(message) {
@@ -318,6 +323,7 @@ function createCaption(caption) {
       let end = index;
       while (end < characters.length && !/\s/.test(characters[end])) end++;
       shown = begin;
+      shownText = null;
       const word = element("mark", "xi-word");
       word.textContent = characters.slice(begin, end);
       caption.replaceChildren(characters.slice(0, begin), word, characters.slice(end));
@@ -370,15 +376,22 @@ function render({ model, el }) {
     return url;
   }
 
-  function showState() {
-    const status = model.get("status");
-    const kb = (model.get("bytes_received") / 1024).toFixed(1);
-    const seconds = model.get("duration");
-    state.textContent =
-      status === "idle" ? "" : `${status} · ${model.get("chunks_received")} chunks · ${kb} kB` +
+  function stateLine(status, chunks, bytes, seconds) {
+    if (status === "idle") return "";
+    return `${status} · ${chunks} chunks · ${(bytes / 1024).toFixed(1)} kB` +
       (seconds > 0 ? ` · ${seconds.toFixed(1)} s` : "");
-    if (caption.title !== model.get("text")) spoken.reset(model.get("text"));
-    caption.title = model.get("text");
+  }
+  // Writes only what changed: the page renders a frame for every change, and the frames
+  // between Speak and the first chunk take CPU from the synthesis of the first clause.
+  function showState() {
+    const line = stateLine(model.get("status"), model.get("chunks_received"),
+      model.get("bytes_received"), model.get("duration"));
+    if (state.textContent !== line) state.textContent = line;
+    const text = model.get("text");
+    if (caption.title !== text) {
+      spoken.reset(text);
+      caption.title = text;
+    }
   }
 
   // Playback state for the kernel, sent in one message after the media event that changed it:
@@ -450,6 +463,10 @@ function render({ model, el }) {
     const ready = createTake(audio, contentType, "");
     keepUrl(audio.src);
     prepared = { take: ready, previous, timer: setTimeout(dropPrepared, PREPARED_TAKE_MS) };
+    // What the kernel's "start" will say, shown with the press (one frame for both): the
+    // kernel's own update then changes nothing in the page while the first clause is made.
+    state.textContent = stateLine("streaming", 0, 0, 0);
+    spoken.reset(model.get("text"));
   }
 
   // No take came: the player shows the take it had before Speak was pressed.
@@ -458,6 +475,7 @@ function render({ model, el }) {
     clearTimeout(prepared.timer);
     const { previous } = prepared;
     prepared = null;
+    showState();
     audio.pause();
     if (previous.src) {
       audio.src = previous.src;

@@ -139,8 +139,10 @@ def test_quickstart_studio_speaks_while_generating_and_keeps_history(page, jupyt
     # kernel's "start" then changes nothing in the page while the first clause is made (each
     # frame there takes CPU from the synthesis); the next write is the first chunk's.
     assert page.evaluate("() => window.__xiStateAtClick").startswith("streaming · 0 chunks")
+    # (The chunk's counts may reach the page after its audio is already playing.)
+    page.wait_for_function("() => window.__xiStateWrites.length > 0", timeout=30_000)
     writes = page.evaluate("() => window.__xiStateWrites")
-    assert writes and "· 0 chunks" not in writes[0], writes
+    assert "· 0 chunks" not in writes[0], writes
     assert watch["playerStateAtAudible"].startswith("streaming"), (
         f"the take was already finished when it became audible: {watch}"
     )

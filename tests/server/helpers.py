@@ -12,6 +12,7 @@ import av
 import numpy as np
 import pytest
 import requests
+from websockets.exceptions import ConnectionClosed
 
 TIMEOUT = 60
 SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "reference" / (
@@ -97,3 +98,13 @@ def without_kokoro(tmp_path: Path) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(ASSETS_ENV, str(tmp_path))
         yield
+
+
+def receive_all(socket) -> list[dict]:
+    """Every JSON message a websocket sends until the server closes it."""
+    messages = []
+    while True:
+        try:
+            messages.append(json.loads(socket.recv(timeout=TIMEOUT)))
+        except ConnectionClosed:
+            return messages

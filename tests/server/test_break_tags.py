@@ -9,10 +9,15 @@ import re
 
 import numpy as np
 import pytest
-from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.server.helpers import character_count, decode_audio, post, voice_id_named
+from tests.server.helpers import (
+    character_count,
+    decode_audio,
+    post,
+    receive_all,
+    voice_id_named,
+)
 from tests.server.speech_helpers import TAKE_SEED
 
 BEFORE, TAG, AFTER = "Take a deep breath. ", '<break time="1.5s" />', " Then carry on."
@@ -98,21 +103,14 @@ def websocket_take(server, voice_id: str, pieces: list[str]) -> tuple[np.ndarray
     ``pieces`` with ``flush``, as a client speaking a reply sentence by sentence does."""
     url = (f"ws{server.base_url[4:]}/v1/text-to-speech/{voice_id}/stream-input"
            f"?output_format=pcm_16000&seed={TAKE_SEED}")
-    audio, characters = b"", ""
     with connect(url) as socket:
         socket.send(json.dumps({"text": " "}))
         for piece in pieces:
             socket.send(json.dumps({"text": piece, "flush": True}))
         socket.send(json.dumps({"text": ""}))
-        while True:
-            try:
-                message = json.loads(socket.recv(timeout=60))
-            except ConnectionClosed:
-                break
-            if message.get("audio"):
-                audio += base64.b64decode(message["audio"])
-            if message.get("alignment"):
-                characters += "".join(message["alignment"]["chars"])
+        messages = receive_all(socket)
+    audio = b"".join(base64.b64decode(m["audio"]) for m in messages if m.get("audio"))
+    characters = "".join("".join(m["alignment"]["chars"]) for m in messages if m.get("alignment"))
     return np.frombuffer(audio, dtype="<i2").astype(np.float32) / 32768, characters
 
 

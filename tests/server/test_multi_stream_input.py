@@ -22,6 +22,7 @@ from tests.server.helpers import (
     get,
     history_count,
     post,
+    receive_all,
     voice_id_named,
 )
 
@@ -48,15 +49,6 @@ def _url(server, voice_id: str, query: str = "") -> str:
     return f"ws{server.base_url[4:]}/v1/text-to-speech/{voice_id}/multi-stream-input{query}"
 
 
-def _receive_all(socket) -> list[dict]:
-    messages = []
-    while True:
-        try:
-            messages.append(json.loads(socket.recv(timeout=60)))
-        except ConnectionClosed:
-            return messages
-
-
 def _by_context(messages):
     contexts: dict[str, list[dict]] = {}
     for message in messages:
@@ -81,7 +73,7 @@ def test_two_contexts_speak_with_their_own_settings_and_are_billed_and_kept_apar
         socket.send(json.dumps({"text": fast_text, "context_id": "fast", "flush": True}))
         socket.send(json.dumps({"context_id": "slow", "flush": True}))
         socket.send(json.dumps({"close_socket": True}))
-        messages = _receive_all(socket)
+        messages = receive_all(socket)
         assert socket.close_code == 1000
     contexts = _by_context(messages)
     assert set(contexts) == {"slow", "fast"}
@@ -117,7 +109,7 @@ def test_close_context_drops_unflushed_text_and_bills_nothing_for_it(server):
         # The socket stays open for other contexts; the id can be used again, afresh.
         socket.send(json.dumps({"text": "Said now. ", "context_id": "a", "flush": True}))
         socket.send(json.dumps({"close_socket": True}))
-        messages = _receive_all(socket)
+        messages = receive_all(socket)
     assert _spoken(messages) == "Said now. "
     assert character_count(server) - used == len("Said now. ")
 
@@ -126,7 +118,7 @@ def test_a_sixth_context_is_refused(server):
     with connect(_url(server, voice_id_named(server, "Joe"))) as socket:
         for number in range(6):
             socket.send(json.dumps({"text": " ", "context_id": f"c{number}"}))
-        messages = _receive_all(socket)
+        messages = receive_all(socket)
         assert socket.close_code == 1008
     assert messages[-1]["error"] == "max_active_conversations"
     assert "(5)" in messages[-1]["message"]
@@ -145,7 +137,7 @@ def test_an_idle_context_times_out_while_a_kept_alive_one_stays(server):
         assert closed == [{"isFinal": True, "contextId": "idle"}]
         socket.send(json.dumps({"text": "Still here. ", "context_id": "alive", "flush": True}))
         socket.send(json.dumps({"close_socket": True}))
-        messages = _receive_all(socket)
+        messages = receive_all(socket)
     assert _spoken(messages) == "Still here. "
     assert messages[-1] == {"isFinal": True, "contextId": "alive"}
 
@@ -168,7 +160,7 @@ def test_bad_messages_end_the_socket_with_an_error_frame_and_cost_nothing(server
         socket.send(json.dumps(message))
         with contextlib.suppress(ConnectionClosed):  # the server may have closed already
             socket.send(json.dumps({"text": "Anything. ", "flush": True}))
-        messages = _receive_all(socket)
+        messages = receive_all(socket)
         assert socket.close_code == 1008
     assert messages[-1]["error"] == error
     assert character_count(server) == used
@@ -179,14 +171,14 @@ def test_the_key_is_needed_before_a_context_opens(server_factory):
     joe = voice_id_named(server, "Joe", headers={"xi-api-key": "right"})
     with connect(_url(server, joe)) as socket:
         socket.send(json.dumps({"text": " ", "xi_api_key": "wrong", "context_id": "a"}))
-        messages = _receive_all(socket)
+        messages = receive_all(socket)
         assert socket.close_code == 1008
     assert messages[-1]["error"] == "invalid_api_key"
     with connect(_url(server, joe)) as socket:
         socket.send(json.dumps({"text": " ", "xi_api_key": "right", "context_id": "a"}))
         socket.send(json.dumps({"text": "Hello. ", "context_id": "a", "flush": True}))
         socket.send(json.dumps({"close_socket": True}))
-        messages = _receive_all(socket)
+        messages = receive_all(socket)
     assert _spoken(messages) == "Hello. "
 
 
@@ -234,7 +226,7 @@ def test_an_unsupported_language_code_is_refused_as_the_http_routes_refuse_it(se
         with contextlib.suppress(ConnectionClosed):  # refused on connecting, before any text
             socket.send(json.dumps({"text": " ", "context_id": "a"}))
             socket.send(json.dumps({"close_socket": True}))
-        messages = _receive_all(socket)
+        messages = receive_all(socket)
         assert socket.close_code == 1008
     assert not [message for message in messages if message.get("audio")]
     assert messages[-1]["error"] == http.json()["detail"]["status"] == "unsupported_language"
@@ -248,7 +240,7 @@ def test_a_supported_language_code_reads_every_context_in_that_language(server):
     with connect(_url(server, amelia, query)) as socket:
         socket.send(json.dumps({"text": "Il a 42 chats. ", "context_id": "a", "flush": True}))
         socket.send(json.dumps({"close_socket": True}))
-        messages = _receive_all(socket)
+        messages = receive_all(socket)
     spoken = "".join("".join(m["normalizedAlignment"]["chars"])
                      for m in messages if m.get("normalizedAlignment"))
     assert "quarante-deux" in spoken

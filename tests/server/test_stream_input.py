@@ -10,20 +10,11 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.server.helpers import duration_of, history_count, voice_id_named
+from tests.server.helpers import duration_of, history_count, receive_all, voice_id_named
 
 
 def _url(server, voice_id: str, query: str = "") -> str:
     return f"ws{server.base_url[4:]}/v1/text-to-speech/{voice_id}/stream-input{query}"
-
-
-def _receive_all(socket) -> list[dict]:
-    messages = []
-    while True:
-        try:
-            messages.append(json.loads(socket.recv(timeout=60)))
-        except ConnectionClosed:
-            return messages
 
 
 def test_text_in_pieces_becomes_audio_with_chunk_relative_alignment(server):
@@ -34,7 +25,7 @@ def test_text_in_pieces_becomes_audio_with_chunk_relative_alignment(server):
         for piece in pieces:
             socket.send(json.dumps({"text": piece}))
         socket.send(json.dumps({"text": ""}))
-        messages = _receive_all(socket)
+        messages = receive_all(socket)
         assert socket.close_code == 1000
     assert messages[-1] == {"isFinal": True}
     audio_messages = messages[:-1]
@@ -64,7 +55,7 @@ def test_chunk_length_schedule_releases_audio_before_the_end(server):
             message = json.loads(ws.recv(timeout=60))
             spoken += "".join((message["alignment"] or {"chars": []})["chars"])
         ws.send(json.dumps({"text": ""}))
-        assert _receive_all(ws)[-1] == {"isFinal": True}
+        assert receive_all(ws)[-1] == {"isFinal": True}
 
 
 def test_try_trigger_generation_speaks_before_the_schedule_is_reached(server):
@@ -75,7 +66,7 @@ def test_try_trigger_generation_speaks_before_the_schedule_is_reached(server):
         early = json.loads(ws.recv(timeout=60))  # arrives while the input is still open
         assert early["audio"] and "".join(early["alignment"]["chars"]).startswith("Sixty")
         ws.send(json.dumps({"text": ""}))
-        assert _receive_all(ws)[-1] == {"isFinal": True}
+        assert receive_all(ws)[-1] == {"isFinal": True}
 
 
 @pytest.mark.parametrize(
@@ -95,7 +86,7 @@ def test_errors_are_a_json_frame_then_close_1008(server, voice, query, first, er
         if first is not None:
             with contextlib.suppress(ConnectionClosed):  # the server may refuse before reading
                 socket.send(json.dumps(first))
-        messages = _receive_all(socket)
+        messages = receive_all(socket)
         assert socket.close_code == 1008
     assert messages[-1]["error"] == error and messages[-1]["code"] == 1008
     assert len(messages[-1]["message"].split()) >= 4

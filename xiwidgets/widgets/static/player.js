@@ -297,14 +297,15 @@ function createCaption(caption) {
     shown = -1;
     caption.replaceChildren(text);
   };
+  // The text shown with no word marked (null once a word is): a reset to it changes nothing
+  // in the page, so it writes nothing (a DOM write costs a frame while the next take's first
+  // clause is synthesized on the same cores).
   let shownText = null;
   return {
     reset(text) {
       characters = "";
       starts = [];
-      // The same text, no word marked: nothing to change in the page (a DOM write here would
-      // cost a frame while the next take's first clause is synthesized on the same cores).
-      if (shownText === text && shown === -1) return;
+      if (shownText === text) return;
       shownText = text;
       show(text);
     },
